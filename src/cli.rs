@@ -1,0 +1,69 @@
+//! The command line: one clap definition drives parsing, `--help`, completions and the man
+//! page.
+
+use crate::config::MeshType;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Put the observability stack in a rendered manifest stream into a service mesh
+/// (Istio or Linkerd). Reads files, directories or stdin; writes the stream to stdout.
+#[derive(Debug, Parser)]
+#[command(name = "gunj-mesh", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Write the result to FILE (atomically: a temporary file renamed into place).
+    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show, per document, the component it was recognised as, the rule that matched, and
+    /// what will be done or why it is skipped.
+    Explain {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Table)]
+        output: ExplainFormat,
+    },
+    /// Print the JSON Schema of the ServiceMesh config.
+    Schema,
+    /// Print a commented example ServiceMesh config.
+    Init,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Table,
+    Json,
+}
+
+/// Inputs and config, shared by the filter and its subcommands.
+#[derive(Debug, Args, Clone)]
+pub struct FilterArgs {
+    /// Manifest files, directories (their *.yaml and *.yml files, sorted) or `-` for stdin.
+    /// Stdin when none is given.
+    #[arg(value_name = "FILE|DIR|-")]
+    pub inputs: Vec<PathBuf>,
+    /// A ServiceMesh config file (mesh.gunj.io/v1alpha1).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The mesh, overriding the config's spec.type.
+    #[arg(long, value_enum)]
+    pub mesh: Option<MeshType>,
+    /// The namespace of objects that name none (the Helm release namespace).
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Print no summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The deepest nesting a document may have.
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    pub max_depth: usize,
+    /// How many nodes alias expansion may copy in one document.
+    #[arg(long, value_name = "N", default_value_t = crate::yaml::DEFAULT_ALIAS_BUDGET)]
+    pub max_alias_nodes: usize,
+}

@@ -1,0 +1,234 @@
+//! The KRM function contract (kpt, kustomize): a `ResourceList` in, a `ResourceList` out.
+//!
+//! Spec: kubernetes-sigs/kustomize `cmd/config/docs/api-conventions/functions-spec.md`.
+//! Items are edited in place as text like any document; `results` carry one `info` per
+//! changed resource and a `warning` per skip. On error the input ResourceList comes back
+//! with an `error` result and the exit status is 1.
+
+use crate::config::{self, ServiceMesh};
+use crate::error::Failure;
+use crate::report::Report;
+use crate::stream::{Doc, Header};
+use crate::yaml::edit::Patch;
+use crate::yaml::{self, Node};
+use crate::{Input, Object, Options, Outcome};
+use serde_json::{Value, json};
+
+pub fn is_resource_list(h: &Header) -> bool {
+    h.kind == Some("ResourceList")
+        && h.api_version
+            .is_some_and(|v| v.starts_with("config.kubernetes.io/"))
+}
+
+/// Runs the function. Errors become a ResourceList with an error result.
+pub fn run(inputs: &[Input], docs: &[Doc], options: &Options) -> Outcome {
+    let doc = docs
+        .iter()
+        .find(|d| !d.header.empty)
+        .expect("called with a ResourceList document");
+    let text = &doc.text[doc.parse_from..];
+    let node = yaml::parse(text, options.limits).map_err(|e| Failure::yaml(inputs, doc, e));
+    let outcome = node.and_then(|node| {
+        let node = node.expect("the header scan found content");
+        if docs.iter().filter(|d| !d.header.empty).count() > 1 {
+            return Err(Failure::at(
+                inputs,
+                docs.iter()
+                    .filter(|d| !d.header.empty)
+                    .nth(1)
+                    .expect("counted"),
+                None,
+                "a document after the ResourceList".into(),
+            )
+            .hint("a KRM function reads exactly one ResourceList"));
+        }
+        let outcome = process(inputs, docs, doc, &node, options);
+        Ok(match outcome {
+            Ok(o) => o,
+            Err(f) => error_outcome(doc, text, Some(&node), f),
+        })
+    });
+    outcome.unwrap_or_else(|f| error_outcome(doc, text, None, f))
+}
+
+fn process(
+    inputs: &[Input],
+    docs: &[Doc],
+    doc: &Doc,
+    node: &Node,
+    options: &Options,
+) -> Result<Outcome, Failure> {
+    let items = match node.get("items") {
+        Some(items) if items.items().is_some() => items.items().unwrap_or_default(),
+        Some(items) if items.is_null() => &[],
+        None => &[],
+        Some(items) => {
+            return Err(Failure::at(
+                inputs,
+                doc,
+                Some(items.start),
+                "`items` is not a list".into(),
+            )
+            .hint("a ResourceList's items must be a list of objects"));
+        }
+    };
+    let function_config = match node.get("functionConfig").filter(|n| !n.is_null()) {
+        Some(fc) => Some(function_config(fc).map_err(|e| Failure::config("functionConfig", e))?),
+        None => None,
+    };
+    let mut in_stream = None;
+    let mut objects = Vec::new();
+    let mut api_versions = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if item.entries().is_none() {
+            return Err(Failure::at(
+                inputs,
+                doc,
+                Some(item.start),
+                format!("items[{i}] is not a mapping"),
+            )
+            .hint("every item must be a Kubernetes object"));
+        }
+        let Some(kind) = item.get("kind").and_then(Node::str) else {
+            return Err(Failure::at(
+                inputs,
+                doc,
+                Some(item.start),
+                format!("items[{i}] has no `kind`"),
+            )
+            .hint("every Kubernetes object needs apiVersion and kind"));
+        };
+        if let Some(v) = item.get("apiVersion").and_then(Node::str) {
+            api_versions.push(v);
+        }
+        if kind == config::KIND {
+            let config: ServiceMesh = serde_json::from_value(item.to_json())
+                .map_err(|e| Failure::config(&format!("items[{i}]"), e.to_string()))?;
+            config
+                .validate()
+                .map_err(|e| Failure::config(&format!("items[{i}]"), e))?;
+            in_stream = Some(config);
+            continue;
+        }
+        let local = item
+            .at(&[
+                "metadata",
+                "annotations",
+                "config.kubernetes.io/local-config",
+            ])
+            .and_then(Node::str)
+            == Some("true");
+        if local || kind == "Kptfile" {
+            continue;
+        }
+        objects.push(Object {
+            doc: docs
+                .iter()
+                .position(|d| std::ptr::eq(d, doc))
+                .expect("doc is in docs"),
+            item: Some(i),
+            node: item,
+            kind: kind.to_string(),
+        });
+    }
+    let config = crate::choose_config(options, in_stream, function_config)?;
+    let mesh = crate::resolve_mesh(&config, &api_versions, &objects)?;
+    let (report, patches) = crate::plan(&objects, &config, &mesh, options, inputs, docs)?;
+    let mut patch = patches
+        .into_iter()
+        .nth(objects.first().map_or(0, |o| o.doc))
+        .unwrap_or_default();
+    *patch.field("results") = Patch::Push(results(&report, items));
+    let output = crate::patch_doc(inputs, doc, node, &patch)?;
+    Ok(Outcome {
+        output,
+        report,
+        failure: None,
+    })
+}
+
+/// A `ServiceMesh` object, or a `ConfigMap` whose data keys are spec fields.
+fn function_config(node: &Node) -> Result<ServiceMesh, String> {
+    let value = node.to_json();
+    match value.get("kind").and_then(Value::as_str) {
+        Some(config::KIND) => {
+            let config: ServiceMesh = serde_json::from_value(value).map_err(|e| e.to_string())?;
+            config.validate()?;
+            Ok(config)
+        }
+        Some("ConfigMap") => {
+            let data = value
+                .get("data")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            ServiceMesh::from_config_map(&data)
+        }
+        other => Err(format!(
+            "functionConfig must be a ServiceMesh or a ConfigMap, not {}",
+            other.unwrap_or("an object without kind")
+        )),
+    }
+}
+
+/// One result per recognised object: `info` when changed, `warning` when skipped.
+fn results(report: &Report, items: &[Node]) -> Vec<Value> {
+    report
+        .entries
+        .iter()
+        .filter(|e| e.action != "unchanged")
+        .map(|e| {
+            let item = e.item.and_then(|i| items.get(i));
+            let get = |path: &[&str]| item.and_then(|n| n.at(path)).and_then(Node::scalar).map(str::to_string);
+            let mut r = json!({
+                "message": e.summary(),
+                "severity": if e.action == "skip" { "warning" } else { "info" },
+                "resourceRef": {"apiVersion": get(&["apiVersion"]).unwrap_or_default(), "kind": e.kind, "name": e.name},
+            });
+            if let Some(ns) = &e.namespace {
+                r["resourceRef"]["namespace"] = json!(ns);
+            }
+            let annotation = |key: &str| get(&["metadata", "annotations", key]);
+            if let Some(path) = annotation("config.kubernetes.io/path").or_else(|| annotation("internal.config.kubernetes.io/path")) {
+                let index = annotation("config.kubernetes.io/index")
+                    .or_else(|| annotation("internal.config.kubernetes.io/index"))
+                    .and_then(|i| i.parse::<u64>().ok())
+                    .unwrap_or(0);
+                r["file"] = json!({"path": path, "index": index});
+            }
+            r
+        })
+        .collect()
+}
+
+/// The input ResourceList with an error result, or a minimal one when it could not be read.
+fn error_outcome(doc: &Doc, text: &str, node: Option<&Node>, failure: Failure) -> Outcome {
+    let mut result = json!({"message": failure.to_string(), "severity": "error"});
+    if failure.document.is_none() {
+        result["field"] = json!({"path": failure.source});
+    }
+    let output = node
+        .and_then(|node| {
+            let mut patch = Patch::new();
+            *patch.field("results") = Patch::Push(vec![result.clone()]);
+            let splices = crate::yaml::edit::splices(text, node, &patch).ok()?;
+            Some(format!(
+                "{}{}",
+                &doc.text[..doc.parse_from],
+                crate::yaml::edit::apply(text, &splices)
+            ))
+        })
+        .unwrap_or_else(|| {
+            yaml::to_string(&json!({
+                "apiVersion": "config.kubernetes.io/v1",
+                "kind": "ResourceList",
+                "items": [],
+                "results": [result],
+            }))
+        });
+    Outcome {
+        output,
+        report: Report::default(),
+        failure: Some(failure),
+    }
+}

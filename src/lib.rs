@@ -1,0 +1,489 @@
+//! gunj-mesh: puts the observability components of a rendered manifest stream into a
+//! service mesh.
+//!
+//! The pipeline, top to bottom ([`run`]):
+//! 1. [`stream::split`] cuts each input into documents as text; a header scan reads `kind`.
+//! 2. Only documents that may change (workloads, Namespaces, Lists, ServiceMesh configs, or
+//!    anything the scan cannot vouch for) are parsed into [`yaml::Node`] trees.
+//! 3. The config is chosen ([`config`]): flags > `--config` > a `ServiceMesh` document in the
+//!    stream > a KRM `functionConfig` > the embedded default.
+//! 4. Each workload is recognised ([`catalog`]) and given an [`inject`] decision and patch.
+//! 5. Patches become text splices ([`yaml::edit`]); untouched documents are copied as bytes.
+//! 6. The result and a [`report::Report`] come back; nothing is written on error.
+
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod inject;
+pub mod krm;
+pub mod report;
+pub mod stream;
+pub mod workload;
+pub mod yaml;
+
+use config::{MeshType, ServiceMesh};
+use error::Failure;
+use inject::Mesh;
+use report::{Entry, Report};
+use stream::Doc;
+use workload::Workload;
+use yaml::edit::{self, EditError, Patch};
+use yaml::{Limits, Node};
+
+/// One input: a file name (or `-`) and its text.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub name: String,
+    pub text: String,
+}
+
+/// Settings that come from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--config`: name and text.
+    pub config: Option<Input>,
+    /// `--mesh`.
+    pub mesh: Option<MeshType>,
+    /// `--namespace`: the namespace of objects that name none (Helm's release namespace).
+    pub namespace: Option<String>,
+    pub limits: Limits,
+}
+
+/// The filtered stream and what was done.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub output: String,
+    pub report: Report,
+    /// Set in KRM mode when the output is a ResourceList carrying an error result.
+    pub failure: Option<Failure>,
+}
+
+/// Runs the filter over the inputs.
+pub fn run(inputs: &[Input], options: &Options) -> Result<Outcome, Failure> {
+    let mut docs: Vec<Doc> = inputs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, input)| stream::split(i, &input.text))
+        .collect();
+    stream::number(&mut docs);
+    if let Some(first) = docs.iter().find(|d| !d.header.empty)
+        && krm::is_resource_list(&first.header)
+    {
+        return Ok(krm::run(inputs, &docs, options));
+    }
+    let parsed = parse_candidates(inputs, &docs, options.limits)?;
+    let mut stream_configs = Vec::new();
+    for (i, node) in parsed.iter().enumerate() {
+        if let Some(node) = node
+            && is_service_mesh(node)
+        {
+            stream_configs.push(i);
+        }
+    }
+    if stream_configs.len() > 1 {
+        return Err(Failure::at(
+            inputs,
+            &docs[stream_configs[1]],
+            None,
+            "a second ServiceMesh document in the stream".into(),
+        )
+        .hint("keep one ServiceMesh config per stream"));
+    }
+    let in_stream = match stream_configs.first() {
+        Some(&i) => {
+            let text = &docs[i].text[docs[i].parse_from..];
+            Some(ServiceMesh::from_yaml(text).map_err(|e| {
+                Failure::config(
+                    &format!(
+                        "{} (ServiceMesh document {})",
+                        source_name(inputs, &docs[i]),
+                        i + 1
+                    ),
+                    e,
+                )
+            })?)
+        }
+        None => None,
+    };
+    let config = choose_config(options, in_stream, None)?;
+    let objects: Vec<Object> = docs
+        .iter()
+        .zip(&parsed)
+        .enumerate()
+        .filter(|(i, _)| !stream_configs.contains(i))
+        .flat_map(|(i, (_, node))| node.as_ref().map(|n| objects_of(i, n)).unwrap_or_default())
+        .collect();
+    let api_versions: Vec<&str> = docs.iter().filter_map(|d| d.header.api_version).collect();
+    let mesh = resolve_mesh(&config, &api_versions, &objects)?;
+    let (report, patches) = plan(&objects, &config, &mesh, options, inputs, &docs)?;
+    let mut output =
+        String::with_capacity(inputs.iter().map(|i| i.text.len()).sum::<usize>() + 1024);
+    for (i, doc) in docs.iter().enumerate() {
+        if stream_configs.contains(&i) {
+            continue;
+        }
+        if i > 0 && doc.source != docs[i - 1].source {
+            join_sources(&mut output, doc);
+        }
+        match &parsed[i] {
+            Some(node) if !patches[i].is_empty() => {
+                output.push_str(&patch_doc(inputs, doc, node, &patches[i])?)
+            }
+            _ => output.push_str(doc.text),
+        }
+    }
+    if output.trim().is_empty() && !inputs.iter().all(|i| i.text.trim().is_empty()) {
+        // The stream held only the config: give back something Helm 4 accepts.
+        output = inputs.iter().map(|i| i.text.as_str()).collect();
+    }
+    Ok(Outcome {
+        output,
+        report,
+        failure: None,
+    })
+}
+
+/// Decides every object and collects the patch of each document.
+pub fn plan(
+    objects: &[Object],
+    config: &ServiceMesh,
+    mesh: &Mesh,
+    options: &Options,
+    inputs: &[Input],
+    docs: &[Doc],
+) -> Result<(Report, Vec<Patch>), Failure> {
+    let mut report = Report {
+        mesh: Some(mesh.describe().to_string()),
+        entries: Vec::new(),
+    };
+    let mut patches: Vec<Patch> = vec![Patch::new(); docs.len()];
+    if config.spec.enabled {
+        for object in objects {
+            let doc = &docs[object.doc];
+            if let Some((entry, patch)) = decide(object, config, mesh, options, inputs, doc)? {
+                report.entries.push(entry);
+                object.place(&mut patches[object.doc], patch);
+            }
+        }
+    }
+    Ok((report, patches))
+}
+
+/// Between two inputs: end the previous one's last line and start a new document.
+fn join_sources(output: &mut String, next: &Doc) {
+    if !output.is_empty() && !output.ends_with('\n') {
+        output.push('\n');
+    }
+    if !output.trim().is_empty() && next.parse_from == 0 {
+        output.push_str("---\n");
+    }
+}
+
+/// Parses the documents that may change; the others stay text.
+pub fn parse_candidates(
+    inputs: &[Input],
+    docs: &[Doc],
+    limits: Limits,
+) -> Result<Vec<Option<Node>>, Failure> {
+    docs.iter()
+        .map(|doc| {
+            if !is_candidate(&doc.header) {
+                return Ok(None);
+            }
+            let node = yaml::parse(&doc.text[doc.parse_from..], limits).map_err(|e| Failure::yaml(inputs, doc, e))?;
+            match node {
+                Some(n) if n.entries().is_none() => Err(Failure::at(inputs, doc, Some(n.start), "the document is not a mapping".into())
+                    .hint("every document must be a Kubernetes object (a mapping with apiVersion and kind)")),
+                Some(n) if n.get("kind").and_then(Node::str).is_none() => Err(Failure::at(inputs, doc, Some(n.start), "`kind` is missing or not a string".into())
+                    .hint("every Kubernetes object needs apiVersion and kind")),
+                other => Ok(other),
+            }
+        })
+        .collect()
+}
+
+/// Documents the filter may change or must read, judged by the header scan.
+fn is_candidate(h: &stream::Header) -> bool {
+    if h.empty {
+        return false;
+    }
+    if h.opaque {
+        return true;
+    }
+    let kind = h.kind.unwrap_or_default();
+    workload::WORKLOAD_KINDS.contains(&kind)
+        || kind == "Namespace"
+        || kind == config::KIND
+        || kind.ends_with("List")
+}
+
+fn is_service_mesh(node: &Node) -> bool {
+    node.get("kind").and_then(Node::str) == Some(config::KIND)
+        && node
+            .get("apiVersion")
+            .and_then(Node::str)
+            .is_some_and(|v| v.starts_with("mesh.gunj.io/"))
+}
+
+/// Applies the config precedence: flags > `--config` > stream > functionConfig > default.
+pub fn choose_config(
+    options: &Options,
+    in_stream: Option<ServiceMesh>,
+    function_config: Option<ServiceMesh>,
+) -> Result<ServiceMesh, Failure> {
+    let from_file = match &options.config {
+        Some(input) => {
+            Some(ServiceMesh::from_yaml(&input.text).map_err(|e| Failure::config(&input.name, e))?)
+        }
+        None => None,
+    };
+    let mut config = from_file
+        .or(in_stream)
+        .or(function_config)
+        .unwrap_or_else(ServiceMesh::embedded_default);
+    if let Some(mesh) = options.mesh {
+        config.spec.mesh = mesh;
+    }
+    Ok(config)
+}
+
+/// Decides `type: auto` from the stream: mesh resources (by apiVersion) and injection
+/// settings on the objects.
+pub fn resolve_mesh(
+    config: &ServiceMesh,
+    api_versions: &[&str],
+    objects: &[Object],
+) -> Result<Mesh, Failure> {
+    let linkerd = match config.spec.mesh {
+        MeshType::Istio => false,
+        MeshType::Linkerd => true,
+        MeshType::Auto => {
+            let mut istio = api_versions.iter().any(|v| v.contains("istio.io/"));
+            let mut linkerd = api_versions.iter().any(|v| v.contains("linkerd.io/"));
+            for o in objects {
+                for map in ["labels", "annotations"] {
+                    for (key, _) in o
+                        .node
+                        .at(&["metadata", map])
+                        .map(Node::string_map)
+                        .unwrap_or_default()
+                    {
+                        istio |= key.contains("istio.io/") || key == "istio-injection";
+                        linkerd |= key.contains("linkerd.io/");
+                    }
+                }
+                if let Ok(Some(w)) = Workload::from_node(o.node, &o.kind) {
+                    istio |= w
+                        .pod_labels
+                        .keys()
+                        .chain(w.pod_annotations.keys())
+                        .any(|k| k.contains("istio.io/"));
+                    linkerd |= w
+                        .pod_labels
+                        .keys()
+                        .chain(w.pod_annotations.keys())
+                        .any(|k| k.contains("linkerd.io/"));
+                }
+            }
+            match (istio, linkerd) {
+                (true, false) => false,
+                (false, true) => true,
+                (found_istio, _) => {
+                    let what = if found_istio {
+                        "both Istio and Linkerd"
+                    } else {
+                        "neither Istio nor Linkerd"
+                    };
+                    return Err(Failure::config(
+                        "spec.type",
+                        format!(
+                            "type: auto found {what} in the stream; set spec.type to istio or linkerd (or pass --mesh)"
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    Ok(Mesh::from_spec(&config.spec, linkerd))
+}
+
+/// A Kubernetes object inside a parsed document: the document itself or a List item.
+pub struct Object<'a> {
+    pub doc: usize,
+    /// The item index when the object is an item of a List.
+    pub item: Option<usize>,
+    pub node: &'a Node,
+    pub kind: String,
+}
+
+impl Object<'_> {
+    /// Puts an object-relative patch into its document's patch.
+    fn place(&self, doc_patch: &mut Patch, patch: Patch) {
+        if patch.is_empty() {
+            return;
+        }
+        match self.item {
+            Some(i) => *doc_patch.field("items").item(i) = patch,
+            None => *doc_patch = patch,
+        }
+    }
+}
+
+/// The objects a parsed document holds.
+pub fn objects_of(doc: usize, node: &Node) -> Vec<Object<'_>> {
+    let kind = node.get("kind").and_then(Node::str).unwrap_or_default();
+    if kind.ends_with("List")
+        && let Some(items) = node.get("items").and_then(Node::items)
+    {
+        return items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                Some(Object {
+                    doc,
+                    item: Some(i),
+                    node: item,
+                    kind: item.get("kind").and_then(Node::str)?.to_string(),
+                })
+            })
+            .collect();
+    }
+    vec![Object {
+        doc,
+        item: None,
+        node,
+        kind: kind.to_string(),
+    }]
+}
+
+/// The decision and patch for one object, or `None` when it is not ours to touch.
+fn decide(
+    object: &Object,
+    config: &ServiceMesh,
+    mesh: &Mesh,
+    options: &Options,
+    inputs: &[Input],
+    doc: &Doc,
+) -> Result<Option<(Entry, Patch)>, Failure> {
+    let node = object.node;
+    let shape = |e: workload::ShapeError| {
+        Failure::at(
+            inputs,
+            doc,
+            Some(e.at),
+            format!("{} must be {}", e.field, e.expected),
+        )
+        .hint("fix the manifest; Kubernetes would reject it too")
+    };
+    let name = node
+        .at(&["metadata", "name"])
+        .and_then(Node::scalar)
+        .unwrap_or_default();
+    if object.kind == "Namespace" {
+        let labels = workload::string_map(node.at(&["metadata", "labels"]), "metadata.labels")
+            .map_err(shape)?;
+        let labels: Vec<(&str, Option<&str>)> = labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), Some(v.as_str())))
+            .collect();
+        return Ok(
+            inject::namespace(name, &labels, &config.spec, mesh).map(|(action, patch)| {
+                let changed = changes(node, &patch);
+                (
+                    Entry::new(
+                        object,
+                        doc,
+                        inputs,
+                        "Namespace",
+                        name,
+                        None,
+                        None,
+                        action,
+                        changed,
+                    ),
+                    patch,
+                )
+            }),
+        );
+    }
+    let Some(w) = Workload::from_node(node, &object.kind).map_err(shape)? else {
+        return Ok(None);
+    };
+    let Some(m) = catalog::recognise(&w, &config.spec.components.custom) else {
+        return Ok(None);
+    };
+    let (action, patch) =
+        inject::workload(&w, &m, &config.spec, mesh, options.namespace.as_deref());
+    let changed = changes(node, &patch);
+    let entry = Entry::new(
+        object,
+        doc,
+        inputs,
+        &w.kind,
+        &w.name,
+        w.namespace.as_deref().or(options.namespace.as_deref()),
+        Some(m),
+        action,
+        changed,
+    );
+    Ok(Some((entry, patch)))
+}
+
+/// True when applying `patch` would change what the object says.
+fn changes(node: &Node, patch: &Patch) -> bool {
+    let before = node.to_json();
+    let mut after = before.clone();
+    edit::apply_json(&mut after, patch);
+    before != after
+}
+
+/// Applies a document's patch as text splices, or re-emits the document when its shape
+/// rules that out (anchors, aliases, merge keys on the edited path).
+pub fn patch_doc(
+    inputs: &[Input],
+    doc: &Doc,
+    node: &Node,
+    patch: &Patch,
+) -> Result<String, Failure> {
+    let body = &doc.text[doc.parse_from..];
+    let head = &doc.text[..doc.parse_from];
+    match edit::splices(body, node, patch) {
+        Ok(splices) => Ok(format!("{head}{}", edit::apply(body, &splices))),
+        Err(EditError::Unsupported(_)) => {
+            let mut value = node.to_json();
+            edit::apply_json(&mut value, patch);
+            let comments: String = body
+                .lines()
+                .take_while(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            Ok(format!("{head}{comments}{}", yaml::to_string(&value)))
+        }
+        Err(EditError::WrongType { at, expected }) => {
+            Err(
+                Failure::at(inputs, doc, Some(at), format!("expected {expected} here"))
+                    .hint("labels and annotations must be mappings of strings"),
+            )
+        }
+    }
+}
+
+/// The name of the input a document came from, with its `# Source:` or Helm 4 filename.
+pub fn source_name(inputs: &[Input], doc: &Doc) -> String {
+    let file = &inputs[doc.source].name;
+    let origin = doc.text.lines().find_map(|l| {
+        l.strip_prefix("# Source: ")
+            .or_else(|| {
+                l.trim_start()
+                    .strip_prefix("postrenderer.helm.sh/postrender-filename:")
+            })
+            .or_else(|| l.trim_start().strip_prefix("config.kubernetes.io/path:"))
+            .map(|s| s.trim().trim_matches(['\'', '"']).to_string())
+    });
+    match (file.as_str(), origin) {
+        ("-", Some(o)) => o,
+        (f, Some(o)) => format!("{f}: {o}"),
+        (f, None) => f.to_string(),
+    }
+}

@@ -1,0 +1,196 @@
+//! The thin binary: read inputs, run the library, write the result or the error.
+
+use clap::Parser;
+use gunj_mesh::cli::{Cli, Command, ExplainFormat, FilterArgs};
+use gunj_mesh::error::Failure;
+use gunj_mesh::yaml::Limits;
+use gunj_mesh::{Input, Options, Outcome};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const EXAMPLE_CONFIG: &str = include_str!("../examples/init.yaml");
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Schema) => emit(&format!("{:#}\n", gunj_mesh::config::schema())),
+        Some(Command::Init) => emit(EXAMPLE_CONFIG),
+        Some(Command::Explain { filter, output }) => {
+            match load(&filter).and_then(|(inputs, options)| gunj_mesh::run(&inputs, &options)) {
+                Ok(outcome) => {
+                    if let Some(f) = &outcome.failure {
+                        return fail(f);
+                    }
+                    match output {
+                        ExplainFormat::Table => emit(&outcome.report.table()),
+                        ExplainFormat::Json => emit(&format!(
+                            "{:#}\n",
+                            serde_json::to_value(&outcome.report).expect("a report is JSON")
+                        )),
+                    }
+                }
+                Err(f) => fail(&f),
+            }
+        }
+        None => filter(&cli.filter, cli.output_file.as_deref()),
+    }
+}
+
+/// The main job: filter the stream.
+fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
+    let outcome = match load(args).and_then(|(inputs, options)| gunj_mesh::run(&inputs, &options)) {
+        Ok(o) => o,
+        Err(f) => return fail(&f),
+    };
+    let Outcome {
+        output,
+        report,
+        failure,
+    } = outcome;
+    if let Some(f) = failure {
+        // KRM: the ResourceList with the error result still goes to stdout.
+        let _ = write_output(&output, output_file);
+        let _ = fail(&f);
+        return ExitCode::from(1);
+    }
+    if !args.quiet {
+        let mut err = std::io::stderr().lock();
+        for e in &report.entries {
+            let _ = writeln!(err, "{}", e.summary());
+        }
+    }
+    match write_output(&output, output_file) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed stdout (`| head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(&Failure::input(
+            &output_file.map_or("stdout".into(), |p| p.display().to_string()),
+            format!("cannot write: {e}"),
+        )),
+    }
+}
+
+fn write_output(output: &str, file: Option<&Path>) -> std::io::Result<()> {
+    match file {
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(output.as_bytes())?;
+            out.flush()
+        }
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let tmp = dir.join(format!(".{name}.gunj-mesh-{}", std::process::id()));
+            std::fs::write(&tmp, output)?;
+            std::fs::rename(&tmp, path).inspect_err(|_| {
+                let _ = std::fs::remove_file(&tmp);
+            })
+        }
+    }
+}
+
+fn emit(text: &str) -> ExitCode {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::SUCCESS
+}
+
+/// Reports a failure on stderr (and, under Helm 4, which hides a plugin's stderr, in the log
+/// file the README documents).
+fn fail(f: &Failure) -> ExitCode {
+    let message = format!("gunj-mesh: error: {f}\n");
+    let _ = std::io::stderr().lock().write_all(message.as_bytes());
+    if std::env::var_os("HELM_PLUGIN_NAME").is_some() {
+        let log = helm_log_path();
+        if std::fs::write(&log, &message).is_ok() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "gunj-mesh: the error is also in {}",
+                log.display()
+            );
+        }
+    }
+    ExitCode::from(2)
+}
+
+/// `$GUNJ_MESH_LOG`, else `$TMPDIR/gunj-mesh-error.log`.
+fn helm_log_path() -> PathBuf {
+    std::env::var_os("GUNJ_MESH_LOG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("gunj-mesh-error.log"))
+}
+
+/// Reads the inputs and the config file named by the flags.
+fn load(args: &FilterArgs) -> Result<(Vec<Input>, Options), Failure> {
+    let mut inputs = Vec::new();
+    if args.inputs.is_empty() {
+        inputs.push(read(Path::new("-"))?);
+    }
+    for path in &args.inputs {
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| {
+                    Failure::input(
+                        &path.display().to_string(),
+                        format!("cannot read directory: {e}"),
+                    )
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_file()
+                        && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+                })
+                .collect();
+            files.sort();
+            for file in files {
+                inputs.push(read(&file)?);
+            }
+        } else {
+            inputs.push(read(path)?);
+        }
+    }
+    let config = args.config.as_deref().map(read).transpose()?;
+    let options = Options {
+        config,
+        mesh: args.mesh,
+        namespace: args.namespace.clone(),
+        limits: Limits {
+            max_depth: args.max_depth,
+            alias_budget: args.max_alias_nodes,
+        },
+    };
+    Ok((inputs, options))
+}
+
+/// Reads one input as UTF-8 text.
+fn read(path: &Path) -> Result<Input, Failure> {
+    let name = path.display().to_string();
+    let mut bytes = Vec::new();
+    let result = if name == "-" {
+        std::io::stdin().lock().read_to_end(&mut bytes).map(|_| ())
+    } else {
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map(|_| ())
+    };
+    result.map_err(|e| Failure::input(&name, format!("cannot read: {e}")))?;
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(Failure::input(
+            &name,
+            "the input is UTF-16; Kubernetes manifests must be UTF-8".into(),
+        )
+        .hint("convert it, e.g. `iconv -f UTF-16 -t UTF-8`"));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        Failure::input(&name, format!("not valid UTF-8 at byte {at}"))
+            .hint("Kubernetes manifests must be UTF-8")
+    })?;
+    Ok(Input { name, text })
+}

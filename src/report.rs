@@ -1,0 +1,135 @@
+//! What the filter did to each object: the stderr summary, `explain`, and KRM results.
+
+use crate::catalog::Match;
+use crate::inject::Action;
+use crate::stream::Doc;
+use crate::{Input, Object, source_name};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// The mesh the stream was put into (`istio sidecar`, `linkerd`, …).
+    pub mesh: Option<String>,
+    pub entries: Vec<Entry>,
+}
+
+/// One recognised object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub document: usize,
+    pub source: String,
+    /// The List or ResourceList item index, when the object is an item.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<usize>,
+    pub kind: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// `inject`, `unchanged` (already in the mesh) or `skip`.
+    pub action: &'static str,
+    /// How it is injected, or why it is skipped.
+    pub detail: String,
+    /// True when the filter changes the object's text.
+    pub changed: bool,
+}
+
+impl Entry {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        object: &Object,
+        doc: &Doc,
+        inputs: &[Input],
+        kind: &str,
+        name: &str,
+        namespace: Option<&str>,
+        m: Option<Match>,
+        action: Action,
+        changed: bool,
+    ) -> Entry {
+        let (action, detail) = match action {
+            Action::Inject(how) if changed => ("inject", how),
+            Action::Inject(how) => ("unchanged", how),
+            Action::Skip(why) => ("skip", why),
+        };
+        Entry {
+            document: doc.number,
+            source: source_name(inputs, doc),
+            item: object.item,
+            kind: kind.to_string(),
+            name: name.to_string(),
+            namespace: namespace.map(str::to_string),
+            component: m.as_ref().map(|m| m.component.clone()),
+            rule: m.map(|m| m.rule),
+            action,
+            detail,
+            changed,
+        }
+    }
+
+    /// `deployment monitoring/obs-grafana`.
+    pub fn object(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind.to_lowercase(), self.name),
+            None => format!("{} {}", self.kind.to_lowercase(), self.name),
+        }
+    }
+
+    /// The stderr summary line.
+    pub fn summary(&self) -> String {
+        let what = match self.action {
+            "inject" => format!("injected ({})", self.detail),
+            "unchanged" => format!("unchanged: already in the mesh ({})", self.detail),
+            _ => format!("skipped: {}", self.detail),
+        };
+        format!("{}: {what}", self.object())
+    }
+}
+
+impl Report {
+    /// The `explain` table.
+    pub fn table(&self) -> String {
+        let mut rows = vec![[
+            "DOC".to_string(),
+            "OBJECT".into(),
+            "COMPONENT".into(),
+            "RULE".into(),
+            "ACTION".into(),
+        ]];
+        for e in &self.entries {
+            let doc = match e.item {
+                Some(i) => format!("{}[{i}]", e.document),
+                None => e.document.to_string(),
+            };
+            let action = match e.action {
+                "skip" => format!("skip: {}", e.detail),
+                a => format!("{a}: {}", e.detail),
+            };
+            rows.push([
+                doc,
+                e.object(),
+                e.component.clone().unwrap_or("-".into()),
+                e.rule.clone().unwrap_or("-".into()),
+                action,
+            ]);
+        }
+        let widths: Vec<usize> = (0..4)
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
+        let mut out = String::new();
+        if let Some(mesh) = &self.mesh {
+            out.push_str(&format!("mesh: {mesh}\n"));
+        }
+        for r in rows {
+            for (c, w) in widths.iter().enumerate() {
+                out.push_str(&format!("{:w$}  ", r[c], w = w));
+            }
+            out.push_str(&r[4]);
+            out.push('\n');
+        }
+        out
+    }
+}

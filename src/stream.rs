@@ -1,0 +1,202 @@
+//! Splits a manifest stream into documents as text, and reads each document's `kind` and
+//! `apiVersion` with a cheap line scan so that most documents are never parsed.
+//!
+//! A line that starts with `---` or `...` followed by nothing or white space is always a
+//! document boundary (YAML 1.2, 9.1.4), even inside a block scalar, so splitting needs no
+//! parser.
+
+/// One document: its boundary line (if any) and body, exactly as in the input.
+#[derive(Debug, Clone)]
+pub struct Doc<'a> {
+    /// Which input it came from.
+    pub source: usize,
+    /// The document's text including the `---` line that opens it.
+    pub text: &'a str,
+    /// Where the part to parse starts in `text` (after the boundary line, unless that line
+    /// carries content itself, as in `--- {kind: Pod}`).
+    pub parse_from: usize,
+    /// The 1-based line of `text[parse_from]` in its input.
+    pub line: usize,
+    /// The 1-based number of this document among the non-empty documents of the stream
+    /// (set by [`number`]).
+    pub number: usize,
+    pub header: Header<'a>,
+}
+
+/// What a line scan of the top-level keys says about a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Header<'a> {
+    pub kind: Option<&'a str>,
+    pub api_version: Option<&'a str>,
+    /// True when the scan cannot be trusted (flow style, tags, repeated keys) and only a
+    /// parse can say what the document is.
+    pub opaque: bool,
+    /// True when the body holds nothing but comments and blank lines.
+    pub empty: bool,
+}
+
+fn is_boundary(line: &str) -> bool {
+    (line.starts_with("---") || line.starts_with("..."))
+        && line[3..].chars().next().is_none_or(char::is_whitespace)
+}
+
+/// Splits one input into documents, keeping every byte.
+pub fn split(source: usize, input: &str) -> Vec<Doc<'_>> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut start_line = 1;
+    let mut line_no = 1;
+    let mut pos = 0;
+    while pos < input.len() {
+        let end = input[pos..].find('\n').map_or(input.len(), |i| pos + i + 1);
+        if pos > start && is_boundary(&input[pos..end]) {
+            docs.push(make_doc(source, &input[start..pos], start_line));
+            start = pos;
+            start_line = line_no;
+        }
+        pos = end;
+        line_no += 1;
+    }
+    if start < input.len() || docs.is_empty() {
+        docs.push(make_doc(source, &input[start..], start_line));
+    }
+    docs
+}
+
+fn make_doc(source: usize, text: &str, line: usize) -> Doc<'_> {
+    let first_end = text.find('\n').map_or(text.len(), |i| i + 1);
+    let (parse_from, line) = if is_boundary(&text[..first_end]) {
+        let rest = text[3..first_end].trim();
+        if rest.is_empty() || rest.starts_with('#') {
+            (first_end, line + 1)
+        } else {
+            (0, line)
+        }
+    } else {
+        (0, line)
+    };
+    Doc {
+        source,
+        text,
+        parse_from,
+        line,
+        number: 0,
+        header: scan(&text[parse_from..]),
+    }
+}
+
+/// Numbers the non-empty documents of a whole stream, as error messages count them.
+pub fn number(docs: &mut [Doc]) {
+    let mut n = 0;
+    for doc in docs {
+        if !doc.header.empty {
+            n += 1;
+        }
+        doc.number = n.max(1);
+    }
+}
+
+/// Reads `kind:` and `apiVersion:` from lines at column 0.
+pub fn scan(body: &str) -> Header<'_> {
+    let mut header = Header {
+        empty: true,
+        ..Header::default()
+    };
+    for line in body.lines() {
+        let t = line.trim_start();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        header.empty = false;
+        if line.starts_with(['{', '[', '!', '&', '"', '\'', '%', '?', '-']) {
+            header.opaque = true;
+        }
+        for (key, slot) in [
+            ("kind:", &mut header.kind),
+            ("apiVersion:", &mut header.api_version),
+        ] {
+            if let Some(rest) = line.strip_prefix(key) {
+                match scalar(rest) {
+                    Some(v) if slot.is_none() => *slot = Some(v),
+                    _ => header.opaque = true,
+                }
+            }
+        }
+    }
+    if header.kind.is_none() && !header.empty {
+        header.opaque = true;
+    }
+    header
+}
+
+/// A simple one-line scalar value, without quotes or trailing comment.
+fn scalar(rest: &str) -> Option<&str> {
+    let v = rest.trim().trim_end_matches('\r');
+    let v = match v.find(" #") {
+        Some(i) => v[..i].trim_end(),
+        None => v,
+    };
+    let v = v
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
+        .unwrap_or(v);
+    let simple = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '-' | '_'));
+    simple.then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(input: &str) -> Vec<&str> {
+        split(0, input).iter().map(|d| d.text).collect()
+    }
+
+    #[test]
+    fn splits_on_boundaries_and_keeps_every_byte() {
+        let input = "# head\n---\n# Source: a\nkind: A\n---\r\nkind: B\n...\n--- # c\nkind: C";
+        let docs = split(0, input);
+        assert_eq!(texts(input).concat(), input);
+        assert_eq!(docs.len(), 5);
+        assert_eq!(docs[1].header.kind, Some("A"));
+        assert_eq!(docs[1].line, 3);
+        assert_eq!(docs[2].header.kind, Some("B"));
+        assert!(docs[3].header.empty);
+        assert_eq!(docs[4].header.kind, Some("C"));
+        assert_eq!(&docs[4].text[docs[4].parse_from..], "kind: C");
+    }
+
+    #[test]
+    fn boundary_inside_a_block_scalar_still_splits() {
+        let input = "data:\n  x: |\n---\nkind: B\n";
+        assert_eq!(texts(input), ["data:\n  x: |\n", "---\nkind: B\n"]);
+    }
+
+    #[test]
+    fn marker_lookalikes_do_not_split() {
+        assert_eq!(texts("a: 1\n----\n---x\n").len(), 1);
+    }
+
+    #[test]
+    fn header_scan_is_conservative() {
+        assert_eq!(
+            scan("kind: \"Deployment\" # c\napiVersion: apps/v1\n").kind,
+            Some("Deployment")
+        );
+        assert!(scan("{kind: Pod}").opaque);
+        assert!(scan("kind: A\nkind: B\n").opaque);
+        assert!(scan("kind: !!str Pod\n").opaque);
+        assert!(scan("metadata:\n  kind: Pod\n").opaque);
+        assert!(scan("# only\n\n").empty);
+    }
+
+    #[test]
+    fn content_on_the_marker_line_is_parsed_with_it() {
+        let docs = split(0, "a: 1\n--- {kind: Pod}\n");
+        assert_eq!(docs[1].parse_from, 0);
+        assert!(docs[1].header.opaque);
+    }
+}

@@ -1,0 +1,211 @@
+//! A read-only view of a parsed object that runs pods: where its pod metadata lives, its
+//! labels, images and the pod-spec facts injection depends on.
+
+use crate::yaml::Node;
+use std::collections::BTreeMap;
+
+/// Kinds whose pods gunj-mesh can put in the mesh.
+pub const WORKLOAD_KINDS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "Pod",
+    "ReplicationController",
+    "Prometheus",
+    "PrometheusAgent",
+    "Alertmanager",
+    "ThanosRuler",
+    "OpenTelemetryCollector",
+];
+
+/// Operator custom resources: their pods are changed through the resource itself.
+pub fn is_operator_cr(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Prometheus"
+            | "PrometheusAgent"
+            | "Alertmanager"
+            | "ThanosRuler"
+            | "OpenTelemetryCollector"
+    )
+}
+
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub pod_labels: BTreeMap<String, String>,
+    pub pod_annotations: BTreeMap<String, String>,
+    /// Where the pod labels and annotations are written.
+    pub pod_labels_path: &'static [&'static str],
+    pub pod_annotations_path: &'static [&'static str],
+    pub images: Vec<String>,
+    pub containers: Vec<String>,
+    pub host_network: bool,
+    /// Pods that are meant to finish (Jobs, CronJobs, Pods that do not restart).
+    pub runs_to_completion: bool,
+    pub service_account: Option<String>,
+    /// The object as JSON, for user JSONPath filters.
+    pub json: serde_json::Value,
+}
+
+/// A field of the object has the wrong shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeError {
+    pub field: String,
+    pub at: usize,
+    pub expected: &'static str,
+}
+
+impl Workload {
+    /// `None` when the object is not a workload kind.
+    pub fn from_node(node: &Node, kind: &str) -> Result<Option<Workload>, ShapeError> {
+        if !WORKLOAD_KINDS.contains(&kind) {
+            return Ok(None);
+        }
+        let meta = |path: &[&str], field: &str| string_map(node.at(path), field);
+        let (labels_path, annotations_path, spec_path): (
+            &'static [&'static str],
+            &'static [&'static str],
+            &[&str],
+        ) = match kind {
+            "Pod" => (
+                &["metadata", "labels"],
+                &["metadata", "annotations"],
+                &["spec"],
+            ),
+            "CronJob" => (
+                &[
+                    "spec",
+                    "jobTemplate",
+                    "spec",
+                    "template",
+                    "metadata",
+                    "labels",
+                ],
+                &[
+                    "spec",
+                    "jobTemplate",
+                    "spec",
+                    "template",
+                    "metadata",
+                    "annotations",
+                ],
+                &["spec", "jobTemplate", "spec", "template", "spec"],
+            ),
+            "OpenTelemetryCollector" => (
+                &["metadata", "labels"],
+                &["spec", "podAnnotations"],
+                &["spec"],
+            ),
+            k if is_operator_cr(k) => (
+                &["spec", "podMetadata", "labels"],
+                &["spec", "podMetadata", "annotations"],
+                &["spec"],
+            ),
+            _ => (
+                &["spec", "template", "metadata", "labels"],
+                &["spec", "template", "metadata", "annotations"],
+                &["spec", "template", "spec"],
+            ),
+        };
+        let pod_spec = node.at(spec_path);
+        let mut images = Vec::new();
+        let mut containers = Vec::new();
+        if let Some(spec) = pod_spec {
+            if let Some(image) = spec.get("image").and_then(Node::str) {
+                images.push(image.to_string());
+            }
+            for list in ["initContainers", "containers"] {
+                for c in spec.get(list).and_then(Node::items).unwrap_or_default() {
+                    if let Some(image) = c.get("image").and_then(Node::scalar) {
+                        images.push(image.to_string());
+                    }
+                    if let Some(name) = c.get("name").and_then(Node::scalar) {
+                        containers.push(name.to_string());
+                    }
+                }
+            }
+        }
+        let restart = pod_spec
+            .and_then(|s| s.get("restartPolicy"))
+            .and_then(Node::scalar);
+        Ok(Some(Workload {
+            kind: kind.to_string(),
+            name: node
+                .at(&["metadata", "name"])
+                .and_then(Node::scalar)
+                .unwrap_or_default()
+                .to_string(),
+            namespace: node
+                .at(&["metadata", "namespace"])
+                .and_then(Node::scalar)
+                .map(str::to_string),
+            labels: meta(&["metadata", "labels"], "metadata.labels")?,
+            annotations: meta(&["metadata", "annotations"], "metadata.annotations")?,
+            pod_labels: meta(labels_path, &labels_path.join("."))?,
+            pod_annotations: meta(annotations_path, &annotations_path.join("."))?,
+            pod_labels_path: labels_path,
+            pod_annotations_path: annotations_path,
+            images,
+            containers,
+            host_network: pod_spec
+                .and_then(|s| s.get("hostNetwork"))
+                .is_some_and(|h| h.to_json() == serde_json::Value::Bool(true)),
+            runs_to_completion: matches!(kind, "Job" | "CronJob")
+                || (kind == "Pod" && matches!(restart, Some("Never" | "OnFailure"))),
+            service_account: pod_spec
+                .and_then(|s| s.get("serviceAccountName"))
+                .and_then(Node::scalar)
+                .map(str::to_string),
+            json: node.to_json(),
+        }))
+    }
+
+    /// True for Helm hooks and tests (`helm.sh/hook` annotation).
+    pub fn is_hook(&self) -> bool {
+        self.annotations.contains_key("helm.sh/hook")
+    }
+
+    /// A pod label or annotation (pod metadata wins over the object's own).
+    pub fn pod_meta(&self, key: &str) -> Option<&str> {
+        self.pod_labels
+            .get(key)
+            .or_else(|| self.pod_annotations.get(key))
+            .map(String::as_str)
+    }
+}
+
+/// Reads labels or annotations; a missing or null map is empty.
+pub fn string_map(
+    node: Option<&Node>,
+    field: &str,
+) -> Result<BTreeMap<String, String>, ShapeError> {
+    let Some(node) = node.filter(|n| !n.is_null()) else {
+        return Ok(BTreeMap::new());
+    };
+    let entries = node.entries().ok_or_else(|| ShapeError {
+        field: field.to_string(),
+        at: node.start,
+        expected: "a mapping",
+    })?;
+    let mut map = BTreeMap::new();
+    for (k, v) in entries {
+        let value = v.str().ok_or_else(|| ShapeError {
+            field: format!("{field}.{}", k.scalar().unwrap_or_default()),
+            at: v.start,
+            expected: "a string (quote it)",
+        })?;
+        map.insert(
+            k.scalar().unwrap_or_default().to_string(),
+            value.to_string(),
+        );
+    }
+    Ok(map)
+}

@@ -1,0 +1,667 @@
+//! Changes a parsed document by splicing text, so that every byte outside the change stays
+//! as it was: comments, key order, quoting, block scalars, line endings.
+//!
+//! A [`Patch`] says what a subtree must contain; [`splices`] turns it into the smallest text
+//! insertions and replacements that make the document say so. New keys are appended after
+//! the last entry of their mapping, at that mapping's indentation (block style) or before its
+//! closing brace (flow style); new values are always double-quoted strings.
+
+use super::{Kind, Node, Style, quote};
+use serde_json::Value;
+
+/// What a node must contain after the edit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Patch {
+    /// A string scalar with this value.
+    Str(String),
+    /// A mapping holding (at least) these keys.
+    Fields(Vec<(String, Patch)>),
+    /// A sequence whose items at these indexes are patched.
+    Items(Vec<(usize, Patch)>),
+    /// A sequence to which these items are appended (the caller checks they are missing).
+    Push(Vec<Value>),
+}
+
+impl Patch {
+    pub fn new() -> Patch {
+        Patch::Fields(Vec::new())
+    }
+
+    /// Sets the string at a path of mapping keys, creating the mappings on the way.
+    pub fn set(&mut self, path: &[&str], value: &str) {
+        let mut node = self;
+        for key in path {
+            node = node.field(key);
+        }
+        *node = Patch::Str(value.to_string());
+    }
+
+    /// The patch under `key`, created empty when missing.
+    pub fn field(&mut self, key: &str) -> &mut Patch {
+        let Patch::Fields(fields) = self else {
+            panic!("field() on a non-mapping patch")
+        };
+        let at = match fields.iter().position(|(k, _)| k == key) {
+            Some(i) => i,
+            None => {
+                fields.push((key.to_string(), Patch::new()));
+                fields.len() - 1
+            }
+        };
+        &mut fields[at].1
+    }
+
+    /// The patch of sequence item `index` below this (sequence) patch.
+    pub fn item(&mut self, index: usize) -> &mut Patch {
+        if matches!(self, Patch::Fields(f) if f.is_empty()) {
+            *self = Patch::Items(Vec::new());
+        }
+        let Patch::Items(items) = self else {
+            panic!("item() on a non-sequence patch")
+        };
+        let at = match items.iter().position(|(i, _)| *i == index) {
+            Some(i) => i,
+            None => {
+                items.push((index, Patch::new()));
+                items.len() - 1
+            }
+        };
+        &mut items[at].1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Patch::Fields(f) => f.is_empty(),
+            Patch::Items(i) => i.is_empty(),
+            Patch::Push(p) => p.is_empty(),
+            Patch::Str(_) => false,
+        }
+    }
+}
+
+impl Default for Patch {
+    fn default() -> Self {
+        Patch::new()
+    }
+}
+
+/// Replace `text[start..end]` with `with`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Splice {
+    pub start: usize,
+    pub end: usize,
+    pub with: String,
+}
+
+/// Why a patch could not be applied as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditError {
+    /// The document's shape (aliases, anchors, merge keys, block-scalar values) rules out a
+    /// text edit; the caller re-emits the document instead.
+    Unsupported(String),
+    /// The document holds the wrong type where the patch goes (labels that are a list).
+    WrongType { at: usize, expected: &'static str },
+}
+
+/// The splices that make `node` (inside `text`) satisfy `patch`.
+pub fn splices(text: &str, node: &Node, patch: &Patch) -> Result<Vec<Splice>, EditError> {
+    let mut out = Vec::new();
+    Editor {
+        text,
+        step: indent_step(text, node),
+    }
+    .apply(node, patch, &mut out)?;
+    out.sort_by_key(|s| s.start);
+    Ok(out)
+}
+
+/// Applies sorted, non-overlapping splices.
+pub fn apply(text: &str, splices: &[Splice]) -> String {
+    let mut out =
+        String::with_capacity(text.len() + splices.iter().map(|s| s.with.len()).sum::<usize>());
+    let mut at = 0;
+    for s in splices {
+        out.push_str(&text[at..s.start]);
+        out.push_str(&s.with);
+        at = s.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// Applies `patch` to a JSON value (the re-emit path for documents text edits cannot handle).
+pub fn apply_json(value: &mut Value, patch: &Patch) {
+    match patch {
+        Patch::Str(s) => *value = Value::String(s.clone()),
+        Patch::Fields(fields) => {
+            if !value.is_object() {
+                *value = Value::Object(Default::default());
+            }
+            let map = value.as_object_mut().expect("just made an object");
+            for (k, p) in fields {
+                apply_json(map.entry(k.clone()).or_insert(Value::Null), p);
+            }
+        }
+        Patch::Items(items) => {
+            for (i, p) in items {
+                if let Some(v) = value.get_mut(*i) {
+                    apply_json(v, p);
+                }
+            }
+        }
+        Patch::Push(new) => {
+            if !value.is_array() {
+                *value = Value::Array(Vec::new());
+            }
+            value
+                .as_array_mut()
+                .expect("just made an array")
+                .extend(new.iter().cloned());
+        }
+    }
+}
+
+struct Editor<'a> {
+    text: &'a str,
+    /// How far the document indents a nested mapping.
+    step: usize,
+}
+
+/// The indentation step of a document: the column of the first nested block mapping below
+/// the root, else two spaces.
+fn indent_step(text: &str, root: &Node) -> usize {
+    let column = |pos: usize| pos - text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let Kind::Map { entries, .. } = &root.kind else {
+        return 2;
+    };
+    let Some((key, _)) = entries.first() else {
+        return 2;
+    };
+    let base = column(key.start);
+    entries
+        .iter()
+        .find_map(|(_, v)| match &v.kind {
+            Kind::Map {
+                flow: false,
+                entries,
+            } => Some(column(entries[0].0.start)),
+            _ => None,
+        })
+        .filter(|c| *c > base)
+        .map_or(2, |c| c - base)
+}
+
+impl Editor<'_> {
+    fn newline(&self) -> &'static str {
+        if self.text.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        }
+    }
+
+    fn apply(&self, node: &Node, patch: &Patch, out: &mut Vec<Splice>) -> Result<(), EditError> {
+        if patch.is_empty() {
+            return Ok(());
+        }
+        if let Kind::Alias(_) = node.kind {
+            return Err(EditError::Unsupported("an alias on the edited path".into()));
+        }
+        match (patch, &node.kind) {
+            (Patch::Str(want), Kind::Scalar { value, style, .. }) => {
+                if node.str() == Some(want.as_str()) {
+                    return Ok(());
+                }
+                if *style == Style::Block {
+                    return Err(EditError::Unsupported("a block scalar to replace".into()));
+                }
+                let (start, with) = if node.start == node.end && value == "~" {
+                    // An empty value (`key:`): write after the colon.
+                    let colon = self.colon_after(node.start);
+                    (colon, format!(" {}", quote(want)))
+                } else {
+                    (node.start, quote(want))
+                };
+                out.push(Splice {
+                    start,
+                    end: node.end.max(start),
+                    with,
+                });
+                Ok(())
+            }
+            (Patch::Fields(fields), Kind::Map { flow, entries }) => {
+                if entries.iter().any(|(k, _)| k.scalar() == Some("<<")) {
+                    return Err(EditError::Unsupported("a merge key (`<<`)".into()));
+                }
+                let mut missing = Vec::new();
+                for (key, sub) in fields {
+                    match entries.iter().find(|(k, _)| k.scalar() == Some(key)) {
+                        Some((_, value)) => self.apply(value, sub, out)?,
+                        None if !sub.is_empty() => missing.push((key.as_str(), sub)),
+                        None => {}
+                    }
+                }
+                if !missing.is_empty() {
+                    out.push(if *flow {
+                        self.insert_flow(node, entries.is_empty(), &missing)?
+                    } else {
+                        self.insert_block(entries, &missing)?
+                    });
+                }
+                Ok(())
+            }
+            (Patch::Items(items), Kind::Seq { items: nodes, .. }) => {
+                for (i, sub) in items {
+                    if let Some(item) = nodes.get(*i) {
+                        self.apply(item, sub, out)?;
+                    }
+                }
+                Ok(())
+            }
+            (Patch::Push(new), Kind::Seq { flow, items }) => {
+                out.push(if *flow {
+                    let close = node.end - 1;
+                    let mut with = String::new();
+                    for (i, v) in new.iter().enumerate() {
+                        if i > 0 || !items.is_empty() {
+                            with.push_str(", ");
+                        }
+                        with.push_str(&flow_text(v));
+                    }
+                    Splice {
+                        start: close,
+                        end: close,
+                        with,
+                    }
+                } else {
+                    let last = items.last().expect("block sequences are never empty");
+                    let dash = self.dash_column(items[0].start);
+                    let indent = self.column(items[0].start) - dash;
+                    let (at, lead) = self.after(last);
+                    let nl = self.newline();
+                    let mut with = lead.to_string();
+                    for v in new {
+                        with.push_str(&render_item(v, dash, indent, nl));
+                    }
+                    Splice {
+                        start: at,
+                        end: at,
+                        with,
+                    }
+                });
+                Ok(())
+            }
+            (Patch::Fields(_) | Patch::Push(_), Kind::Scalar { value, .. }) if node.is_null() => {
+                // `key:` or `key: ~` becomes a flow collection holding the patch.
+                let json = flow_text(&patch_json(patch));
+                let (start, with) = if node.start == node.end && value == "~" {
+                    (self.colon_after(node.start), format!(" {json}"))
+                } else {
+                    (node.start, json.to_string())
+                };
+                out.push(Splice {
+                    start,
+                    end: node.end.max(start),
+                    with,
+                });
+                Ok(())
+            }
+            (Patch::Str(_), _) => Err(EditError::WrongType {
+                at: node.start,
+                expected: "a string",
+            }),
+            (Patch::Fields(_), _) => Err(EditError::WrongType {
+                at: node.start,
+                expected: "a mapping",
+            }),
+            (Patch::Items(_) | Patch::Push(_), _) => Err(EditError::WrongType {
+                at: node.start,
+                expected: "a list",
+            }),
+        }
+    }
+
+    /// New entries before the closing brace of a flow mapping.
+    fn insert_flow(
+        &self,
+        node: &Node,
+        empty: bool,
+        missing: &[(&str, &Patch)],
+    ) -> Result<Splice, EditError> {
+        let close = node.end - 1;
+        let mut with = String::new();
+        for (i, (k, p)) in missing.iter().enumerate() {
+            if i > 0 || !empty {
+                with.push_str(", ");
+            }
+            with.push_str(&format!("{}: {}", quote(k), flow_text(&patch_json(p))));
+        }
+        Ok(Splice {
+            start: close,
+            end: close,
+            with,
+        })
+    }
+
+    /// New entries on the lines after the last entry of a block mapping.
+    fn insert_block(
+        &self,
+        entries: &[(Node, Node)],
+        missing: &[(&str, &Patch)],
+    ) -> Result<Splice, EditError> {
+        let indent = self.column(entries[0].0.start);
+        let step = self.step;
+        let (at, lead) = self.after(&entries.last().expect("block mappings are never empty").1);
+        let nl = self.newline();
+        let mut with = lead.to_string();
+        for (k, p) in missing {
+            render_entry(&mut with, k, p, indent, step, nl);
+        }
+        Ok(Splice {
+            start: at,
+            end: at,
+            with,
+        })
+    }
+
+    /// Where a line after `node` starts, and the newline to write first when the text ends
+    /// without one.
+    fn after(&self, node: &Node) -> (usize, &'static str) {
+        let end = match &node.kind {
+            Kind::Map {
+                flow: false,
+                entries,
+            } if !entries.is_empty() => {
+                return self.after(&entries.last().expect("checked").1);
+            }
+            Kind::Seq { flow: false, items } if !items.is_empty() => {
+                return self.after(items.last().expect("checked"));
+            }
+            Kind::Scalar {
+                style: Style::Block,
+                ..
+            } => {
+                // A block scalar's span runs to the next token: keep its (possibly kept)
+                // trailing blank lines above the new line.
+                let line_start = self.text[..node.end].rfind('\n').map_or(0, |i| i + 1);
+                if node.end == self.text.len() && !self.text.ends_with('\n') {
+                    return (self.text.len(), self.newline());
+                }
+                return (line_start.max(node.start), "");
+            }
+            _ => node.end,
+        };
+        match self.text[end..].find('\n') {
+            Some(i) => (end + i + 1, ""),
+            None => (self.text.len(), self.newline()),
+        }
+    }
+
+    /// The byte column of a position (indentation is ASCII spaces, so bytes are columns).
+    fn column(&self, pos: usize) -> usize {
+        pos - self.text[..pos].rfind('\n').map_or(0, |i| i + 1)
+    }
+
+    /// The column of the `-` that introduces the sequence item starting at `pos`.
+    fn dash_column(&self, pos: usize) -> usize {
+        let line_start = self.text[..pos].rfind('\n').map_or(0, |i| i + 1);
+        self.text[line_start..pos]
+            .rfind('-')
+            .map_or(self.column(pos), |i| i)
+    }
+
+    /// The position just after the `:` that follows a key ending at or before `pos`.
+    fn colon_after(&self, pos: usize) -> usize {
+        self.text[pos..].find(':').map_or(pos, |i| pos + i + 1)
+    }
+}
+
+fn render_entry(out: &mut String, key: &str, patch: &Patch, indent: usize, step: usize, nl: &str) {
+    let pad = " ".repeat(indent);
+    let key = plain_key(key);
+    match patch {
+        Patch::Str(s) => out.push_str(&format!("{pad}{key}: {}{nl}", quote(s))),
+        Patch::Fields(fields) => {
+            out.push_str(&format!("{pad}{key}:{nl}"));
+            for (k, p) in fields {
+                render_entry(out, k, p, indent + step, step, nl);
+            }
+        }
+        Patch::Push(items) => {
+            out.push_str(&format!("{pad}{key}:{nl}"));
+            for v in items {
+                out.push_str(&render_item(v, indent, 2, nl));
+            }
+        }
+        Patch::Items(_) => out.push_str(&format!("{pad}{key}: []{nl}")),
+    }
+}
+
+/// One block sequence item: `-` at column `dash`, its content `indent` columns further.
+fn render_item(value: &Value, dash: usize, indent: usize, nl: &str) -> String {
+    let indent = indent.max(2);
+    let body = super::to_string(value);
+    let mut out = String::new();
+    for (i, line) in body.trim_end_matches('\n').lines().enumerate() {
+        if i == 0 {
+            out.push_str(&format!(
+                "{}-{}{line}{nl}",
+                " ".repeat(dash),
+                " ".repeat(indent - 1)
+            ));
+        } else if line.is_empty() {
+            out.push_str(nl);
+        } else {
+            out.push_str(&format!("{}{line}{nl}", " ".repeat(dash + indent)));
+        }
+    }
+    out
+}
+
+/// Keys are written plain when that is unambiguous, else double-quoted.
+fn plain_key(key: &str) -> String {
+    let safe = !key.is_empty()
+        && key.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+        && matches!(super::resolve_plain(key), Value::String(_))
+        && !matches!(
+            key.to_ascii_lowercase().as_str(),
+            "y" | "n" | "yes" | "no" | "on" | "off"
+        );
+    if safe { key.to_string() } else { quote(key) }
+}
+
+/// A value in flow style (JSON with a space after `:` and `,`, which is also YAML).
+fn flow_text(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let inner: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", quote(k), flow_text(v)))
+                .collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(flow_text).collect::<Vec<_>>().join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// A patch as a JSON value.
+fn patch_json(patch: &Patch) -> Value {
+    let mut v = Value::Null;
+    apply_json(&mut v, patch);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{Limits, parse};
+
+    fn edit(text: &str, patch: &Patch) -> String {
+        let node = parse(text, Limits::default()).unwrap().unwrap();
+        let s = splices(text, &node, patch).unwrap();
+        let out = apply(text, &s);
+        // The result parses, and applying the patch again changes nothing.
+        let again = parse(&out, Limits::default()).unwrap().unwrap();
+        assert!(
+            splices(&out, &again, patch).unwrap().is_empty(),
+            "not idempotent:\n{out}"
+        );
+        out
+    }
+
+    fn labels(key: &str, value: &str) -> Patch {
+        let mut p = Patch::new();
+        p.set(&["metadata", "labels", key], value);
+        p
+    }
+
+    #[test]
+    fn appends_to_an_existing_block_mapping() {
+        let text = "# Source: x\nmetadata:\n  labels:\n    app: a # keep\n  name: n\nspec: {}\n";
+        assert_eq!(
+            edit(text, &labels("k", "v")),
+            "# Source: x\nmetadata:\n  labels:\n    app: a # keep\n    k: \"v\"\n  name: n\nspec: {}\n"
+        );
+    }
+
+    #[test]
+    fn creates_missing_mappings_with_the_document_indent() {
+        let text = "metadata:\n    name: n\nspec:\n    x:\n        y: 1\n";
+        assert_eq!(
+            edit(text, &labels("k", "v")),
+            "metadata:\n    name: n\n    labels:\n        k: \"v\"\nspec:\n    x:\n        y: 1\n"
+        );
+    }
+
+    #[test]
+    fn replaces_a_differing_value_only() {
+        let text = "metadata:\n  labels:\n    k: 'false'\n";
+        assert_eq!(
+            edit(text, &labels("k", "v")),
+            "metadata:\n  labels:\n    k: \"v\"\n"
+        );
+        let same = "metadata:\n  labels:\n    k: v\n";
+        assert_eq!(edit(same, &labels("k", "v")), same);
+    }
+
+    #[test]
+    fn unquoted_boolean_is_rewritten_as_a_string() {
+        let text = "metadata:\n  labels:\n    k: true\n";
+        assert_eq!(
+            edit(text, &labels("k", "true")),
+            "metadata:\n  labels:\n    k: \"true\"\n"
+        );
+    }
+
+    #[test]
+    fn flow_mappings_are_edited_in_place() {
+        assert_eq!(
+            edit("metadata:\n  labels: {}\n", &labels("k", "v")),
+            "metadata:\n  labels: {\"k\": \"v\"}\n"
+        );
+        assert_eq!(
+            edit(
+                "{\"metadata\": {\"labels\": {\"a\": \"b\"}}}",
+                &labels("k", "v")
+            ),
+            "{\"metadata\": {\"labels\": {\"a\": \"b\", \"k\": \"v\"}}}"
+        );
+        assert_eq!(
+            edit("{\"kind\": \"Pod\"}", &labels("k", "v")),
+            "{\"kind\": \"Pod\", \"metadata\": {\"labels\": {\"k\": \"v\"}}}"
+        );
+    }
+
+    #[test]
+    fn null_values_become_flow_mappings() {
+        assert_eq!(
+            edit("metadata:\n  labels:\n", &labels("k", "v")),
+            "metadata:\n  labels: {\"k\": \"v\"}\n"
+        );
+        assert_eq!(
+            edit("metadata:\n  labels: ~\n", &labels("k", "v")),
+            "metadata:\n  labels: {\"k\": \"v\"}\n"
+        );
+    }
+
+    #[test]
+    fn keeps_crlf_and_block_scalars() {
+        let text = "metadata:\r\n  annotations:\r\n    a: |+\r\n      kept\r\n\r\n";
+        let mut p = Patch::new();
+        p.set(&["metadata", "annotations", "k"], "v");
+        assert_eq!(
+            edit(text, &p),
+            "metadata:\r\n  annotations:\r\n    a: |+\r\n      kept\r\n\r\n    k: \"v\"\r\n"
+        );
+        let eof = "metadata:\n  annotations:\n    a: |\n      x";
+        assert_eq!(
+            edit(eof, &p),
+            "metadata:\n  annotations:\n    a: |\n      x\n    k: \"v\"\n"
+        );
+    }
+
+    #[test]
+    fn edits_inside_sequence_items() {
+        let text = "spec:\n  ports:\n  - name: http\n    port: 80\n  - port: 7946\n";
+        let mut p = Patch::new();
+        p.field("spec")
+            .field("ports")
+            .item(1)
+            .set(&["appProtocol"], "tcp");
+        assert_eq!(
+            edit(text, &p),
+            "spec:\n  ports:\n  - name: http\n    port: 80\n  - port: 7946\n    appProtocol: \"tcp\"\n"
+        );
+    }
+
+    #[test]
+    fn pushes_items_onto_block_and_flow_sequences() {
+        let text = "spec:\n  volumes:\n    - name: a\n      emptyDir: {}\n";
+        let mut p = Patch::new();
+        *p.field("spec").field("volumes") = Patch::Push(vec![
+            serde_json::json!({"name": "b", "emptyDir": {"medium": "Memory"}}),
+        ]);
+        let node = parse(text, Limits::default()).unwrap().unwrap();
+        let out = apply(text, &splices(text, &node, &p).unwrap());
+        assert_eq!(
+            out,
+            "spec:\n  volumes:\n    - name: a\n      emptyDir: {}\n    - name: b\n      emptyDir:\n        medium: Memory\n"
+        );
+        let flow = "spec: {volumes: []}\n";
+        let node = parse(flow, Limits::default()).unwrap().unwrap();
+        assert_eq!(
+            apply(flow, &splices(flow, &node, &p).unwrap()),
+            "spec: {volumes: [{\"name\": \"b\", \"emptyDir\": {\"medium\": \"Memory\"}}]}\n"
+        );
+    }
+
+    #[test]
+    fn aliases_and_merge_keys_are_left_to_the_re_emit_path() {
+        let text = "base: &b {x: 1}\nmetadata:\n  labels: *b\n";
+        let node = parse(text, Limits::default()).unwrap().unwrap();
+        assert!(matches!(
+            splices(text, &node, &labels("k", "v")),
+            Err(EditError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn wrong_types_are_reported() {
+        let text = "metadata:\n  labels: [a]\n";
+        let node = parse(text, Limits::default()).unwrap().unwrap();
+        assert!(matches!(
+            splices(text, &node, &labels("k", "v")),
+            Err(EditError::WrongType {
+                expected: "a mapping",
+                ..
+            })
+        ));
+    }
+}

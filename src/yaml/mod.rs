@@ -1,0 +1,454 @@
+//! The one place that parses and emits YAML.
+//!
+//! User documents are parsed into a [`Node`] tree that remembers where every node sits in
+//! the source text, so that [`edit`] can change a document by splicing text instead of
+//! re-emitting it. Generated resources and configs go through serde-saphyr.
+
+pub mod edit;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use serde_saphyr::granit_parser::{Event, Options, Parser, ScalarStyle, StructureStyle};
+
+/// How many nodes alias expansion may copy in one document (a "billion laughs" guard).
+pub const DEFAULT_ALIAS_BUDGET: usize = 100_000;
+
+/// A parse error, positioned inside the text that was parsed (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    pub message: String,
+    pub line: usize,
+    pub col: usize,
+}
+
+impl std::fmt::Display for YamlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.col, self.message
+        )
+    }
+}
+
+/// A YAML node with its byte range in the parsed text.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub start: usize,
+    pub end: usize,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Scalar {
+        value: String,
+        style: Style,
+        /// An explicit tag such as `!!str`: the resolved type is then not the plain one.
+        tagged: bool,
+    },
+    Map {
+        flow: bool,
+        entries: Vec<(Node, Node)>,
+    },
+    Seq {
+        flow: bool,
+        items: Vec<Node>,
+    },
+    /// `*name`: holds a copy of the anchored node (counted against the alias budget).
+    Alias(Box<Node>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    Quoted,
+    Block,
+}
+
+impl Node {
+    /// The node an alias stands for, or the node itself.
+    pub fn resolved(&self) -> &Node {
+        match &self.kind {
+            Kind::Alias(target) => target.resolved(),
+            _ => self,
+        }
+    }
+
+    pub fn entries(&self) -> Option<&[(Node, Node)]> {
+        match &self.resolved().kind {
+            Kind::Map { entries, .. } => Some(entries),
+            _ => None,
+        }
+    }
+
+    pub fn items(&self) -> Option<&[Node]> {
+        match &self.resolved().kind {
+            Kind::Seq { items, .. } => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The value under `key` when this is a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entries()?
+            .iter()
+            .find(|(k, _)| k.scalar() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    /// Follows a path of mapping keys.
+    pub fn at(&self, path: &[&str]) -> Option<&Node> {
+        path.iter().try_fold(self, |node, key| node.get(key))
+    }
+
+    /// The text of a scalar, whatever its resolved type.
+    pub fn scalar(&self) -> Option<&str> {
+        match &self.resolved().kind {
+            Kind::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The scalar as a string, when YAML resolves it to one (`"true"`, not `true`).
+    pub fn str(&self) -> Option<&str> {
+        match self.to_json() {
+            Value::String(_) => self.scalar(),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.to_json(), Value::Null)
+    }
+
+    /// A mapping of string keys to string values, as labels and annotations are.
+    pub fn string_map(&self) -> Vec<(&str, Option<&str>)> {
+        self.entries()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(k, v)| Some((k.scalar()?, v.str())))
+            .collect()
+    }
+
+    /// The JSON value of this node under the YAML 1.2 core schema.
+    pub fn to_json(&self) -> Value {
+        match &self.kind {
+            Kind::Scalar {
+                value,
+                style,
+                tagged,
+            } => match style {
+                Style::Plain if !tagged => resolve_plain(value),
+                _ => Value::String(value.clone()),
+            },
+            Kind::Map { entries, .. } => {
+                let mut map = Map::new();
+                for (k, v) in entries {
+                    let key = match k.to_json() {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    map.insert(key, v.to_json());
+                }
+                Value::Object(map)
+            }
+            Kind::Seq { items, .. } => Value::Array(items.iter().map(Node::to_json).collect()),
+            Kind::Alias(target) => target.to_json(),
+        }
+    }
+
+    fn count(&self) -> usize {
+        1 + match &self.kind {
+            Kind::Scalar { .. } => 0,
+            Kind::Map { entries, .. } => entries.iter().map(|(k, v)| k.count() + v.count()).sum(),
+            Kind::Seq { items, .. } => items.iter().map(Node::count).sum(),
+            Kind::Alias(target) => target.count(),
+        }
+    }
+
+    /// True when this node or anything below it is (or holds) an alias, anchor or merge key.
+    pub fn is_shared(&self) -> bool {
+        match &self.kind {
+            Kind::Alias(_) => true,
+            Kind::Scalar { .. } => false,
+            Kind::Map { entries, .. } => entries
+                .iter()
+                .any(|(k, v)| k.scalar() == Some("<<") || v.is_shared()),
+            Kind::Seq { items, .. } => items.iter().any(Node::is_shared),
+        }
+    }
+}
+
+/// YAML 1.2 core schema resolution of a plain scalar.
+fn resolve_plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(i) = s.parse::<i64>()
+    {
+        return Value::from(i);
+    }
+    if let Some(hex) = s.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return Value::from(i);
+    }
+    if let Some(oct) = s.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return Value::from(i);
+    }
+    let looks_float = digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        && digits.bytes().any(|b| b.is_ascii_digit());
+    if looks_float && let Some(n) = s.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+        return Value::Number(n);
+    }
+    Value::String(s.to_string())
+}
+
+/// Limits applied while parsing a user document.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub alias_budget: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 128,
+            alias_budget: DEFAULT_ALIAS_BUDGET,
+        }
+    }
+}
+
+/// Parses one document. `None` when it holds nothing but comments and blank lines.
+pub fn parse(text: &str, limits: Limits) -> Result<Option<Node>, YamlError> {
+    let mut options = Options::default();
+    options.set_emit_comments(false);
+    options.flow_nesting_limit = limits.max_depth;
+    options.block_nesting_limit = limits.max_depth;
+    let parser = Parser::new_from_str_with_options(text, options);
+    let mut builder = Builder {
+        stack: Vec::new(),
+        anchors: Vec::new(),
+        budget: limits.alias_budget,
+        root: None,
+        documents: 0,
+    };
+    for event in parser {
+        let (event, span) = event.map_err(|e| YamlError {
+            message: e.info(),
+            line: e.marker().line(),
+            col: e.marker().col() + 1,
+        })?;
+        let at = |m: &serde_saphyr::granit_parser::Marker| (m.line(), m.col() + 1);
+        let start = span.start.byte_offset().unwrap_or(0);
+        let end = span.end.byte_offset().unwrap_or(start);
+        builder.push(event, start, end).map_err(|message| {
+            let (line, col) = at(&span.start);
+            YamlError { message, line, col }
+        })?;
+    }
+    Ok(builder.root)
+}
+
+struct Builder {
+    /// Open collections: the node and, for mappings, a pending key.
+    stack: Vec<(Node, Option<Node>, usize)>,
+    anchors: Vec<(usize, Node)>,
+    budget: usize,
+    root: Option<Node>,
+    documents: usize,
+}
+
+impl Builder {
+    fn push(&mut self, event: Event, start: usize, end: usize) -> Result<(), String> {
+        let (node, anchor) = match event {
+            Event::DocumentStart(..) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err("more than one YAML document where one was expected".into());
+                }
+                return Ok(());
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Style::Quoted,
+                    _ => Style::Block,
+                };
+                let node = Node {
+                    start,
+                    end,
+                    kind: Kind::Scalar {
+                        value: value.into_owned(),
+                        style,
+                        tagged: tag.is_some(),
+                    },
+                };
+                (node, anchor)
+            }
+            Event::MappingStart(style, anchor, _) | Event::SequenceStart(style, anchor, _) => {
+                let flow = style == StructureStyle::Flow;
+                let kind = if matches!(event, Event::MappingStart(..)) {
+                    Kind::Map {
+                        flow,
+                        entries: Vec::new(),
+                    }
+                } else {
+                    Kind::Seq {
+                        flow,
+                        items: Vec::new(),
+                    }
+                };
+                self.stack.push((Node { start, end, kind }, None, anchor));
+                return Ok(());
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let (mut node, _, anchor) = self.stack.pop().ok_or("unbalanced collection")?;
+                node.end = end.max(node.end);
+                (node, anchor)
+            }
+            Event::Alias(id) => {
+                let target = self
+                    .anchors
+                    .iter()
+                    .rev()
+                    .find(|(a, _)| *a == id)
+                    .map(|(_, n)| n.clone())
+                    .ok_or("alias to an unknown anchor")?;
+                let cost = target.count();
+                if cost > self.budget {
+                    return Err(format!(
+                        "alias expansion exceeds the limit of {DEFAULT_ALIAS_BUDGET} nodes \
+                         (a \"billion laughs\" document?); raise it with --max-alias-nodes"
+                    ));
+                }
+                self.budget -= cost;
+                let node = Node {
+                    start,
+                    end,
+                    kind: Kind::Alias(Box::new(target)),
+                };
+                (node, 0)
+            }
+            _ => return Ok(()),
+        };
+        if anchor != 0 {
+            self.anchors.push((anchor, node.clone()));
+        }
+        self.attach(node)
+    }
+
+    fn attach(&mut self, node: Node) -> Result<(), String> {
+        let Some((parent, pending, _)) = self.stack.last_mut() else {
+            self.root = Some(node);
+            return Ok(());
+        };
+        match &mut parent.kind {
+            Kind::Seq { items, .. } => items.push(node),
+            Kind::Map { entries, .. } => match pending.take() {
+                None => {
+                    let key = node.scalar().map(str::to_owned);
+                    if key.is_none() {
+                        return Err("a mapping key must be a scalar".into());
+                    }
+                    if entries.iter().any(|(k, _)| k.scalar() == key.as_deref()) {
+                        return Err(format!("duplicate key `{}`", key.unwrap_or_default()));
+                    }
+                    *pending = Some(node);
+                }
+                Some(key) => entries.push((key, node)),
+            },
+            _ => unreachable!("only collections are pushed on the stack"),
+        }
+        Ok(())
+    }
+}
+
+/// Deserializes a typed value (a config) from YAML text, with serde-saphyr's messages.
+pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_saphyr::from_str(text).map_err(|e| e.to_string())
+}
+
+/// Serializes a generated resource as block YAML (strings that YAML 1.1 would read as
+/// something else, such as `on`, `yes` or `0755`, come out quoted).
+pub fn to_string<T: Serialize>(value: &T) -> String {
+    serde_saphyr::to_string(value).expect("serializing plain data to YAML cannot fail")
+}
+
+/// A string as a double-quoted YAML scalar (valid in block and flow context alike).
+pub fn quote(s: &str) -> String {
+    Value::String(s.to_string()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> Node {
+        parse(text, Limits::default()).unwrap().unwrap()
+    }
+
+    #[test]
+    fn resolves_core_schema_scalars() {
+        let n = doc("a: on\nb: 'on'\nc: 0755\nd: true\ne:\nf: 1.5\ng: 2024-01-01\n");
+        let j = n.to_json();
+        assert_eq!(j["a"], "on");
+        assert_eq!(j["b"], "on");
+        assert_eq!(j["c"], 755);
+        assert_eq!(j["d"], true);
+        assert!(j["e"].is_null());
+        assert_eq!(j["f"], 1.5);
+        assert_eq!(j["g"], "2024-01-01");
+        assert_eq!(n.get("d").unwrap().str(), None);
+        assert_eq!(n.get("b").unwrap().str(), Some("on"));
+    }
+
+    #[test]
+    fn rejects_duplicate_keys_with_position() {
+        let err = parse("a: 1\nb: 2\na: 3\n", Limits::default()).unwrap_err();
+        assert!(err.message.contains("duplicate key `a`"), "{err}");
+        assert_eq!((err.line, err.col), (3, 1));
+    }
+
+    #[test]
+    fn comment_only_document_is_empty() {
+        assert!(
+            parse("# Source: x\n\n", Limits::default())
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn alias_bomb_fails_fast() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let err = parse(&text, Limits::default()).unwrap_err();
+        assert!(err.message.contains("alias expansion"), "{err}");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let text = "[".repeat(200_000);
+        assert!(parse(&text, Limits::default()).is_err());
+    }
+}
