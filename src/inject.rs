@@ -237,7 +237,7 @@ pub fn namespace(
         Mesh::Linkerd => patch.set(&["metadata", "annotations", "linkerd.io/inject"], "enabled"),
     }
     Some((
-        Action::Inject(format!("{} (namespace)", mesh.describe())),
+        Action::Inject(format!("namespace-wide {}", mesh.describe())),
         patch,
     ))
 }
