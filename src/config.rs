@@ -23,6 +23,7 @@ pub struct ServiceMesh {
     pub spec: Spec,
 }
 
+/// Only `name` is used (in reports); the rest is accepted so configs can live in packages.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Metadata {
@@ -50,8 +51,10 @@ pub struct Spec {
     /// What happens to Helm hook and test resources (Helm 4 sends them to post-renderers).
     #[serde(default)]
     pub hooks: Hooks,
+    /// Istio settings (used when the mesh is Istio).
     #[serde(default)]
     pub istio: Istio,
+    /// Linkerd settings (used when the mesh is Linkerd).
     #[serde(default)]
     pub linkerd: Linkerd,
     /// Act only on objects in these namespaces (all when empty). Objects without a namespace
@@ -60,6 +63,7 @@ pub struct Spec {
     pub namespaces: Vec<String>,
     #[serde(default)]
     pub components: Components,
+    /// How workloads are injected.
     #[serde(default)]
     pub injection: Injection,
     /// Reserved for mutual TLS policies.
@@ -136,6 +140,7 @@ pub struct Istio {
     /// The control-plane revision (`istio.io/rev`); empty for the default revision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// `sidecar` (an Envoy per pod) or `ambient` (ztunnel, no sidecars).
     #[serde(default)]
     pub mode: IstioMode,
 }
@@ -161,32 +166,45 @@ pub struct Linkerd {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LinkerdProxy {
+    /// `config.linkerd.io/proxy-cpu-request`, e.g. `10m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_request: Option<String>,
+    /// `config.linkerd.io/proxy-cpu-limit`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_limit: Option<String>,
+    /// `config.linkerd.io/proxy-memory-request`, e.g. `32Mi`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_request: Option<String>,
+    /// `config.linkerd.io/proxy-memory-limit`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<String>,
+    /// `config.linkerd.io/proxy-log-level`, e.g. `warn,linkerd=info`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_level: Option<String>,
+    /// `config.linkerd.io/proxy-log-format`: `plain` or `json`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_format: Option<String>,
+    /// `config.linkerd.io/proxy-image`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// `config.linkerd.io/proxy-version`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    /// `enabled` or `disabled`: hold the app container until the proxy is ready.
+    /// `config.linkerd.io/proxy-await`: `enabled` or `disabled` (hold the app container
+    /// until the proxy is ready).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub await_ready: Option<String>,
-    /// Comma-separated ports or ranges.
+    /// `config.linkerd.io/skip-inbound-ports`: comma-separated ports or ranges.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_inbound_ports: Option<String>,
+    /// `config.linkerd.io/skip-outbound-ports`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_outbound_ports: Option<String>,
+    /// `config.linkerd.io/opaque-ports`: ports whose protocol is not detected (gossip,
+    /// server-first protocols), e.g. `7946,9094`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opaque_ports: Option<String>,
+    /// `config.linkerd.io/shutdown-grace-period`, e.g. `30s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shutdown_grace_period: Option<String>,
 }
@@ -246,6 +264,7 @@ pub struct Components {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Custom {
+    /// The component name reports use (and `include`/`exclude` may name).
     pub name: String,
     /// Labels the workload (or its pod template) must carry.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -266,7 +285,8 @@ pub struct Injection {
     /// `linkerd.io/inject: disabled`) alone.
     #[serde(default = "yes")]
     pub respect_opt_out: bool,
-    /// Run the proxy of Jobs and CronJobs as a native sidecar so the Job can complete.
+    /// Run the proxy of Jobs, CronJobs and non-restarting Pods as a native sidecar, so that
+    /// they can complete.
     #[serde(default = "yes")]
     pub native_sidecars: bool,
 }
@@ -476,5 +496,97 @@ mod tests {
         assert_eq!(c.spec.mesh, MeshType::Linkerd);
         assert_eq!(c.spec.istio.mode, IstioMode::Ambient);
         assert_eq!(c.spec.namespaces, ["monitoring"]);
+    }
+}
+
+/// The config reference as a Markdown table, generated from the same types as [`schema`]
+/// (the README embeds it; a test keeps the two equal).
+pub fn reference() -> String {
+    let schema = schema();
+    let mut rows = vec![
+        "| field | type | default | description |".to_string(),
+        "|---|---|---|---|".to_string(),
+    ];
+    walk(&schema, &schema, "", &mut rows);
+    rows.join("\n") + "\n"
+}
+
+fn walk(
+    schema: &serde_json::Value,
+    node: &serde_json::Value,
+    prefix: &str,
+    rows: &mut Vec<String>,
+) {
+    let resolve = |v: &serde_json::Value| -> serde_json::Value {
+        match v.get("$ref").and_then(|r| r.as_str()) {
+            Some(r) => schema["$defs"][r.trim_start_matches("#/$defs/")].clone(),
+            None => v.clone(),
+        }
+    };
+    let Some(props) = resolve(node)
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .cloned()
+    else {
+        return;
+    };
+    for (name, prop) in props {
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        let target = resolve(&prop);
+        let ty = if let Some(values) = target.get("enum").and_then(|e| e.as_array()) {
+            values
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(" \\| ")
+        } else if let Some(variants) = target.get("oneOf").and_then(|e| e.as_array()) {
+            variants
+                .iter()
+                .filter_map(|v| {
+                    v.get("const")
+                        .or_else(|| v["enum"].get(0))
+                        .and_then(|c| c.as_str())
+                })
+                .collect::<Vec<_>>()
+                .join(" \\| ")
+        } else if let Some(items) = target.get("items") {
+            let item = resolve(items);
+            let inner = item
+                .get("type")
+                .and_then(|t| t.as_str())
+                .unwrap_or("object");
+            format!("list of {inner}")
+        } else {
+            match &target["type"] {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .filter(|t| *t != "null")
+                    .collect::<Vec<_>>()
+                    .join(" \\| "),
+                _ => "object".into(),
+            }
+        };
+        let default = match prop.get("default") {
+            Some(serde_json::Value::Object(_)) | None => String::new(),
+            Some(d) => format!("`{d}`"),
+        };
+        let description = prop
+            .get("description")
+            .or_else(|| target.get("description"))
+            .and_then(|d| d.as_str())
+            .unwrap_or_default()
+            .replace('\n', " ")
+            .replace('|', "\\|");
+        rows.push(format!("| `{path}` | {ty} | {default} | {description} |"));
+        walk(schema, &prop, &path, rows);
+        if let Some(items) = target.get("items") {
+            walk(schema, items, &format!("{path}[]"), rows);
+        }
     }
 }
