@@ -117,6 +117,22 @@ log "helm3:   $("${bin_dir}/helm3" version --short)"
 log "helm4:   $("${bin_dir}/helm4" version --short)"
 log "kubectl: $(kubectl_version_of "${bin_dir}/kubectl")"
 
+# The SARIF 2.1.0 JSON Schema, to validate `gunj-mesh check --output sarif` in tests.
+SARIF_PKG="@microsoft/jest-sarif@1.0.0-beta.0"
+SARIF_PKG_SHA512="0357ce84f77a21ce620e4e05f583f0d6a341e1717eefe22f891ef197caf617a433424c7972963d2ec1a4dab1318852047016e3a559d29b058606e9004a4890f4"
+sarif_schema="${repo_root}/.tools/sarif-2.1.0.json"
+if [[ $force -eq 0 && -s "$sarif_schema" ]]; then
+  log "SARIF schema already installed"
+else
+  tmp="${tmp:-$(mktemp -d)}"
+  mkdir -p "${tmp}/sarif"
+  tgz="$(cd "${tmp}/sarif" && npm pack --silent "$SARIF_PKG" | tail -n1)"
+  [[ "$(sha512sum "${tmp}/sarif/${tgz}" | cut -d' ' -f1)" == "$SARIF_PKG_SHA512" ]] || die "sha512 mismatch for ${SARIF_PKG}"
+  tar -xzf "${tmp}/sarif/${tgz}" -C "${tmp}/sarif" package/lib/schemas/sarif-2.1.0-rtm.5.json
+  cp "${tmp}/sarif/package/lib/schemas/sarif-2.1.0-rtm.5.json" "$sarif_schema"
+fi
+log "sarif:   ${sarif_schema}"
+
 # Keep the downloaded tools out of git.
 gitignore="${repo_root}/.gitignore"
 if [[ ! -f "$gitignore" ]]; then

@@ -29,10 +29,33 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ExplainFormat::Table)]
         output: ExplainFormat,
     },
+    /// Fail (exit 1) when the manifests are not mesh-ready: when the filter would change
+    /// anything. Exit 0 when they already satisfy the config, 2 on errors.
+    Check {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        output: CheckFormat,
+        /// Also print a unified diff of what the filter would change.
+        #[arg(long)]
+        diff: bool,
+    },
     /// Print the JSON Schema of the ServiceMesh config.
     Schema,
     /// Print a commented example ServiceMesh config.
     Init,
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+    Sarif,
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

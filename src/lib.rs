@@ -12,6 +12,7 @@
 //! 6. The result and a [`report::Report`] come back; nothing is written on error.
 
 pub mod catalog;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -389,21 +390,13 @@ fn decide(
             .collect();
         return Ok(
             inject::namespace(name, &labels, &config.spec, mesh).map(|(action, patch)| {
-                let changed = changes(node, &patch);
-                (
-                    Entry::new(
-                        object,
-                        doc,
-                        inputs,
-                        "Namespace",
-                        name,
-                        None,
-                        None,
-                        action,
-                        changed,
-                    ),
-                    patch,
-                )
+                let subject = report::Subject {
+                    kind: "Namespace",
+                    name,
+                    namespace: None,
+                };
+                let entry = Entry::new(object, doc, inputs, subject, None, action, &patch);
+                (entry, patch)
             }),
         );
     }
@@ -415,27 +408,13 @@ fn decide(
     };
     let (action, patch) =
         inject::workload(&w, &m, &config.spec, mesh, options.namespace.as_deref());
-    let changed = changes(node, &patch);
-    let entry = Entry::new(
-        object,
-        doc,
-        inputs,
-        &w.kind,
-        &w.name,
-        w.namespace.as_deref().or(options.namespace.as_deref()),
-        Some(m),
-        action,
-        changed,
-    );
+    let subject = report::Subject {
+        kind: &w.kind,
+        name: &w.name,
+        namespace: w.namespace.as_deref().or(options.namespace.as_deref()),
+    };
+    let entry = Entry::new(object, doc, inputs, subject, Some(m), action, &patch);
     Ok(Some((entry, patch)))
-}
-
-/// True when applying `patch` would change what the object says.
-fn changes(node: &Node, patch: &Patch) -> bool {
-    let before = node.to_json();
-    let mut after = before.clone();
-    edit::apply_json(&mut after, patch);
-    before != after
 }
 
 /// Applies a document's patch as text splices, or re-emits the document when its shape

@@ -1,7 +1,8 @@
 //! The thin binary: read inputs, run the library, write the result or the error.
 
-use clap::Parser;
-use gunj_mesh::cli::{Cli, Command, ExplainFormat, FilterArgs};
+use clap::{CommandFactory, Parser};
+use gunj_mesh::check;
+use gunj_mesh::cli::{CheckFormat, Cli, Command, ExplainFormat, FilterArgs};
 use gunj_mesh::error::Failure;
 use gunj_mesh::yaml::Limits;
 use gunj_mesh::{Input, Options, Outcome};
@@ -16,6 +17,22 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Schema) => emit(&format!("{:#}\n", gunj_mesh::config::schema())),
         Some(Command::Init) => emit(EXAMPLE_CONFIG),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "gunj-mesh",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
+        Some(Command::Man) => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => emit(&String::from_utf8_lossy(&page)),
+                Err(e) => fail(&Failure::input("man", e.to_string())),
+            }
+        }
         Some(Command::Explain { filter, output }) => {
             match load(&filter).and_then(|(inputs, options)| gunj_mesh::run(&inputs, &options)) {
                 Ok(outcome) => {
@@ -33,7 +50,43 @@ fn main() -> ExitCode {
                 Err(f) => fail(&f),
             }
         }
+        Some(Command::Check {
+            filter,
+            output,
+            diff,
+        }) => run_check(&filter, output, diff),
         None => filter(&cli.filter, cli.output_file.as_deref()),
+    }
+}
+
+/// `check`: exit 1 when the filter would change anything.
+fn run_check(args: &FilterArgs, format: CheckFormat, show_diff: bool) -> ExitCode {
+    let (inputs, outcome) = match load(args).and_then(|(inputs, options)| {
+        let outcome = gunj_mesh::run(&inputs, &options)?;
+        Ok((inputs, outcome))
+    }) {
+        Ok(r) => r,
+        Err(f) => return fail(&f),
+    };
+    if let Some(f) = &outcome.failure {
+        return fail(f);
+    }
+    let report = &outcome.report;
+    let mut out = match format {
+        CheckFormat::Text => check::text(report),
+        CheckFormat::Json => check::json(report),
+        CheckFormat::Sarif => check::sarif(report),
+        CheckFormat::Github => check::github(report),
+    };
+    if show_diff {
+        let input: String = inputs.iter().map(|i| i.text.as_str()).collect();
+        out.push_str(&check::diff(&input, &outcome.output));
+    }
+    emit(&out);
+    if check::findings(report).is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

@@ -3,8 +3,10 @@
 use crate::catalog::Match;
 use crate::inject::Action;
 use crate::stream::Doc;
+use crate::yaml::edit::{self, Patch, Seg};
 use crate::{Input, Object, source_name};
 use serde::Serialize;
+use serde_json::Value;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
@@ -18,6 +20,9 @@ pub struct Report {
 pub struct Entry {
     pub document: usize,
     pub source: String,
+    /// The input the object came from (`-` for stdin) and the line it starts on there.
+    pub file: String,
+    pub line: usize,
     /// The List or ResourceList item index, when the object is an item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<usize>,
@@ -35,38 +40,79 @@ pub struct Entry {
     pub detail: String,
     /// True when the filter changes the object's text.
     pub changed: bool,
+    /// The fields the filter sets (for `check` and KRM results).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+}
+
+/// Which object an entry is about.
+pub struct Subject<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub namespace: Option<&'a str>,
+}
+
+/// One field the filter sets.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    /// `spec.template.metadata.labels["sidecar.istio.io/inject"]`.
+    pub field: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<Value>,
+    pub proposed: Value,
 }
 
 impl Entry {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         object: &Object,
         doc: &Doc,
         inputs: &[Input],
-        kind: &str,
-        name: &str,
-        namespace: Option<&str>,
+        subject: Subject,
         m: Option<Match>,
         action: Action,
-        changed: bool,
+        patch: &Patch,
     ) -> Entry {
+        let current = object.node.to_json();
+        let changes: Vec<Change> = edit::leaves(patch)
+            .into_iter()
+            .filter_map(|(path, proposed)| {
+                let now = path.iter().try_fold(&current, |v, seg| match seg {
+                    Seg::Key(k) => v.get(k),
+                    Seg::Index(i) => v.get(i),
+                });
+                (now != Some(&proposed) || matches!(proposed, Value::Array(_))).then(|| Change {
+                    field: field_path(&path),
+                    current: now.cloned(),
+                    proposed,
+                })
+            })
+            .filter(|c| !matches!(&c.proposed, Value::Array(a) if a.is_empty()))
+            .collect();
+        let changed = !changes.is_empty();
         let (action, detail) = match action {
             Action::Inject(how) if changed => ("inject", how),
             Action::Inject(how) => ("unchanged", how),
             Action::Skip(why) => ("skip", why),
         };
+        let body = &doc.text[doc.parse_from..];
         Entry {
             document: doc.number,
             source: source_name(inputs, doc),
+            file: inputs[doc.source].name.clone(),
+            line: doc.line
+                + body[..object.node.start.min(body.len())]
+                    .matches('\n')
+                    .count(),
             item: object.item,
-            kind: kind.to_string(),
-            name: name.to_string(),
-            namespace: namespace.map(str::to_string),
+            kind: subject.kind.to_string(),
+            name: subject.name.to_string(),
+            namespace: subject.namespace.map(str::to_string),
             component: m.as_ref().map(|m| m.component.clone()),
             rule: m.map(|m| m.rule),
             action,
             detail,
             changed,
+            changes,
         }
     }
 
@@ -132,4 +178,25 @@ impl Report {
         }
         out
     }
+}
+
+/// A path as `a.b["dotted.key"][0]`.
+fn field_path(path: &[Seg]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+            Seg::Key(k)
+                if k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+            {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Seg::Key(k) => out.push_str(&format!("[{}]", Value::String(k.clone()))),
+        }
+    }
+    out
 }
