@@ -451,54 +451,6 @@ pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(ServiceMesh)).expect("a schema is JSON")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config(spec: &str) -> Result<ServiceMesh, String> {
-        ServiceMesh::from_yaml(&format!(
-            "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n{spec}"
-        ))
-    }
-
-    #[test]
-    fn defaults_apply() {
-        let c = config("  type: linkerd\n").unwrap();
-        assert!(
-            c.spec.enabled && c.spec.injection.respect_opt_out && c.spec.injection.native_sidecars
-        );
-        assert_eq!(c.spec.hooks, Hooks::Skip);
-    }
-
-    #[test]
-    fn unknown_fields_and_bad_enums_name_the_field() {
-        let e = config("  typo: 1\n").unwrap_err();
-        assert!(e.contains("typo"), "{e}");
-        let e = config("  type: consul\n").unwrap_err();
-        assert!(e.contains("consul") && e.contains("istio"), "{e}");
-        let e = config("  istio:\n    mode: sidecars\n").unwrap_err();
-        assert!(e.contains("sidecars") && e.contains("ambient"), "{e}");
-    }
-
-    #[test]
-    fn unknown_component_lists_the_catalog() {
-        let e = config("  components:\n    include: [grafna]\n").unwrap_err();
-        assert!(
-            e.contains("spec.components.include") && e.contains("grafana"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn config_map_keys_become_spec_fields() {
-        let data = serde_json::json!({"type": "linkerd", "istio.mode": "ambient", "namespaces": "[monitoring]"});
-        let c = ServiceMesh::from_config_map(data.as_object().unwrap()).unwrap();
-        assert_eq!(c.spec.mesh, MeshType::Linkerd);
-        assert_eq!(c.spec.istio.mode, IstioMode::Ambient);
-        assert_eq!(c.spec.namespaces, ["monitoring"]);
-    }
-}
-
 /// The config reference as a Markdown table, generated from the same types as [`schema`]
 /// (the README embeds it; a test keeps the two equal).
 pub fn reference() -> String {
@@ -588,5 +540,53 @@ fn walk(
         if let Some(items) = target.get("items") {
             walk(schema, items, &format!("{path}[]"), rows);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(spec: &str) -> Result<ServiceMesh, String> {
+        ServiceMesh::from_yaml(&format!(
+            "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n{spec}"
+        ))
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let c = config("  type: linkerd\n").unwrap();
+        assert!(
+            c.spec.enabled && c.spec.injection.respect_opt_out && c.spec.injection.native_sidecars
+        );
+        assert_eq!(c.spec.hooks, Hooks::Skip);
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_enums_name_the_field() {
+        let e = config("  typo: 1\n").unwrap_err();
+        assert!(e.contains("typo"), "{e}");
+        let e = config("  type: consul\n").unwrap_err();
+        assert!(e.contains("consul") && e.contains("istio"), "{e}");
+        let e = config("  istio:\n    mode: sidecars\n").unwrap_err();
+        assert!(e.contains("sidecars") && e.contains("ambient"), "{e}");
+    }
+
+    #[test]
+    fn unknown_component_lists_the_catalog() {
+        let e = config("  components:\n    include: [grafna]\n").unwrap_err();
+        assert!(
+            e.contains("spec.components.include") && e.contains("grafana"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn config_map_keys_become_spec_fields() {
+        let data = serde_json::json!({"type": "linkerd", "istio.mode": "ambient", "namespaces": "[monitoring]"});
+        let c = ServiceMesh::from_config_map(data.as_object().unwrap()).unwrap();
+        assert_eq!(c.spec.mesh, MeshType::Linkerd);
+        assert_eq!(c.spec.istio.mode, IstioMode::Ambient);
+        assert_eq!(c.spec.namespaces, ["monitoring"]);
     }
 }
