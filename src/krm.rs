@@ -8,16 +8,29 @@
 use crate::config::{self, ServiceMesh};
 use crate::error::Failure;
 use crate::report::Report;
-use crate::stream::{Doc, Header};
+use crate::stream::Doc;
 use crate::yaml::edit::Patch;
 use crate::yaml::{self, Node};
 use crate::{Input, Object, Options, Outcome};
 use serde_json::{Value, json};
 
-pub fn is_resource_list(h: &Header) -> bool {
-    h.kind == Some("ResourceList")
-        && h.api_version
-            .is_some_and(|v| v.starts_with("config.kubernetes.io/"))
+/// True for a `config.kubernetes.io` ResourceList; a document the header scan cannot read
+/// (JSON, flow style) is parsed to find out.
+pub fn is_resource_list(doc: &Doc, limits: yaml::Limits) -> bool {
+    let h = &doc.header;
+    let by_header = |kind: Option<&str>, api: Option<&str>| {
+        kind == Some("ResourceList") && api.is_some_and(|v| v.starts_with("config.kubernetes.io/"))
+    };
+    if !h.opaque {
+        return by_header(h.kind, h.api_version);
+    }
+    match yaml::parse(&doc.text[doc.parse_from..], limits) {
+        Ok(Some(node)) => by_header(
+            node.get("kind").and_then(Node::str),
+            node.get("apiVersion").and_then(Node::str),
+        ),
+        _ => false,
+    }
 }
 
 /// Runs the function. Errors become a ResourceList with an error result.

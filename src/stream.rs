@@ -107,10 +107,12 @@ pub fn scan(body: &str) -> Header<'_> {
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
-        header.empty = false;
-        if line.starts_with(['{', '[', '!', '&', '"', '\'', '%', '?', '-']) {
+        // The first line tells whether the top level is a plain block mapping; later lines
+        // at column 0 may still be `- ` items of a top-level key's sequence.
+        if header.empty && line.starts_with(['{', '[', '!', '&', '"', '\'', '%', '?', '-']) {
             header.opaque = true;
         }
+        header.empty = false;
         for (key, slot) in [
             ("kind:", &mut header.kind),
             ("apiVersion:", &mut header.api_version),
@@ -190,6 +192,9 @@ mod tests {
         assert!(scan("kind: A\nkind: B\n").opaque);
         assert!(scan("kind: !!str Pod\n").opaque);
         assert!(scan("metadata:\n  kind: Pod\n").opaque);
+        assert!(scan("- kind: Pod\n").opaque);
+        let list = scan("apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n");
+        assert_eq!((list.kind, list.opaque), (Some("List"), false));
         assert!(scan("# only\n\n").empty);
     }
 

@@ -144,7 +144,7 @@ pub fn splices(text: &str, node: &Node, patch: &Patch) -> Result<Vec<Splice>, Ed
         text,
         step: indent_step(text, node),
     }
-    .apply(node, patch, &mut out)?;
+    .apply(node, patch, false, &mut out)?;
     out.sort_by_key(|s| s.start);
     Ok(out)
 }
@@ -234,7 +234,14 @@ impl Editor<'_> {
         }
     }
 
-    fn apply(&self, node: &Node, patch: &Patch, out: &mut Vec<Splice>) -> Result<(), EditError> {
+    /// `in_flow`: the node sits inside a flow collection, where no new line may start.
+    fn apply(
+        &self,
+        node: &Node,
+        patch: &Patch,
+        in_flow: bool,
+        out: &mut Vec<Splice>,
+    ) -> Result<(), EditError> {
         if patch.is_empty() {
             return Ok(());
         }
@@ -270,7 +277,7 @@ impl Editor<'_> {
                 let mut missing = Vec::new();
                 for (key, sub) in fields {
                     match entries.iter().find(|(k, _)| k.scalar() == Some(key)) {
-                        Some((_, value)) => self.apply(value, sub, out)?,
+                        Some((_, value)) => self.apply(value, sub, in_flow || *flow, out)?,
                         None if !sub.is_empty() => missing.push((key.as_str(), sub)),
                         None => {}
                     }
@@ -284,10 +291,10 @@ impl Editor<'_> {
                 }
                 Ok(())
             }
-            (Patch::Items(items), Kind::Seq { items: nodes, .. }) => {
+            (Patch::Items(items), Kind::Seq { items: nodes, flow }) => {
                 for (i, sub) in items {
                     if let Some(item) = nodes.get(*i) {
-                        self.apply(item, sub, out)?;
+                        self.apply(item, sub, in_flow || *flow, out)?;
                     }
                 }
                 Ok(())
@@ -325,8 +332,41 @@ impl Editor<'_> {
                 });
                 Ok(())
             }
+            (Patch::Fields(_) | Patch::Push(_), Kind::Scalar { value, .. })
+                if node.is_null() && node.start == node.end && value == "~" && !in_flow =>
+            {
+                // A block `key:` with no value: keep its line, add the entries below it.
+                let colon = self.colon_after(node.start);
+                let indent = self.key_column(node.start) + self.step;
+                let (at, lead) = match self.text[colon..].find('\n') {
+                    Some(i) => (colon + i + 1, ""),
+                    None => (self.text.len(), self.newline()),
+                };
+                let nl = self.newline();
+                let mut with = lead.to_string();
+                match patch {
+                    Patch::Fields(fields) => {
+                        for (k, p) in fields {
+                            render_entry(&mut with, k, p, indent, self.step, nl);
+                        }
+                    }
+                    Patch::Push(items) => {
+                        for v in items {
+                            with.push_str(&render_item(v, indent, 2, nl));
+                        }
+                    }
+                    _ => unreachable!("matched above"),
+                }
+                out.push(Splice {
+                    start: at,
+                    end: at,
+                    with,
+                });
+                Ok(())
+            }
             (Patch::Fields(_) | Patch::Push(_), Kind::Scalar { value, .. }) if node.is_null() => {
-                // `key:` or `key: ~` becomes a flow collection holding the patch.
+                // `key: ~`, `key: null` or a null in a flow collection becomes a flow
+                // collection holding the patch.
                 let json = flow_text(&patch_json(patch));
                 let (start, with) = if node.start == node.end && value == "~" {
                     (self.colon_after(node.start), format!(" {json}"))
@@ -442,6 +482,14 @@ impl Editor<'_> {
         self.text[line_start..pos]
             .rfind('-')
             .map_or(self.column(pos), |i| i)
+    }
+
+    /// The column of the key whose value starts at `pos`: the first character of its line
+    /// after indentation and any `- ` sequence-item markers.
+    fn key_column(&self, pos: usize) -> usize {
+        let line_start = self.text[..pos].rfind('\n').map_or(0, |i| i + 1);
+        let line = &self.text[line_start..pos];
+        line.len() - line.trim_start_matches([' ', '-']).len()
     }
 
     /// The position just after the `:` that follows a key ending at or before `pos`.
@@ -614,14 +662,35 @@ mod tests {
     }
 
     #[test]
-    fn null_values_become_flow_mappings() {
+    fn empty_values_get_lines_below_and_explicit_nulls_become_flow_mappings() {
+        let cases = [
+            (
+                "metadata:\n  labels:\n  name: n\n",
+                "metadata:\n  labels:\n    k: \"v\"\n  name: n\n",
+            ),
+            (
+                "metadata:\n  labels:",
+                "metadata:\n  labels:\n    k: \"v\"\n",
+            ),
+            (
+                "metadata:\n  labels: ~\n",
+                "metadata:\n  labels: {\"k\": \"v\"}\n",
+            ),
+            (
+                "metadata: {labels: }\n",
+                "metadata: {labels: {\"k\": \"v\"} }\n",
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(edit(input, &labels("k", "v")), expected, "{input:?}");
+        }
+        let mut p = Patch::new();
+        p.field("items")
+            .item(0)
+            .set(&["metadata", "labels", "k"], "v");
         assert_eq!(
-            edit("metadata:\n  labels:\n", &labels("k", "v")),
-            "metadata:\n  labels: {\"k\": \"v\"}\n"
-        );
-        assert_eq!(
-            edit("metadata:\n  labels: ~\n", &labels("k", "v")),
-            "metadata:\n  labels: {\"k\": \"v\"}\n"
+            edit("items:\n- metadata:\n  name: x\n", &p),
+            "items:\n- metadata:\n    labels:\n      k: \"v\"\n  name: x\n"
         );
     }
 

@@ -113,14 +113,29 @@ impl Node {
 
     /// The scalar as a string, when YAML resolves it to one (`"true"`, not `true`).
     pub fn str(&self) -> Option<&str> {
-        match self.to_json() {
-            Value::String(_) => self.scalar(),
+        let node = self.resolved();
+        match &node.kind {
+            Kind::Scalar {
+                value,
+                style,
+                tagged,
+            } => {
+                let string = *style != Style::Plain || *tagged || resolve_plain(value).is_string();
+                string.then_some(value.as_str())
+            }
             _ => None,
         }
     }
 
     pub fn is_null(&self) -> bool {
-        matches!(self.to_json(), Value::Null)
+        match &self.resolved().kind {
+            Kind::Scalar {
+                value,
+                style: Style::Plain,
+                tagged: false,
+            } => resolve_plain(value).is_null(),
+            _ => false,
+        }
     }
 
     /// A mapping of string keys to string values, as labels and annotations are.

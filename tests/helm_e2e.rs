@@ -1,0 +1,656 @@
+//! End-to-end tests with the real Helm binaries that `scripts/install-tools.sh` puts in
+//! `<repo>/.tools/bin` (`helm3`, `helm4`), rendering `tests/chart` through the gunj-mesh
+//! binary built by cargo.
+//!
+//! - Helm 3 runs the binary itself (`--post-renderer <path>`), and sends no hooks.
+//! - Helm 4 runs the plugin in `functions/helm` (`helm plugin install`), whose wrapper finds
+//!   the binary as `gunj-mesh` on `PATH`; it sends hooks and tests too.
+//!
+//! A test whose tool is missing is skipped with a message, except when `CI` is set: CI
+//! installs the tools, so there a missing tool is a failure.
+
+use gunj_mesh::stream;
+use gunj_mesh::yaml::{self, Limits, Node};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const CHART: &str = "tests/chart";
+const LOKI: &str = "templates/loki.yaml";
+
+const ISTIO: &str = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n";
+const LINKERD: &str =
+    "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: linkerd\n";
+const ISTIO_HOOKS_INJECT: &str =
+    "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  hooks: inject\n";
+const UNKNOWN_FIELD: &str = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  sidecarMode: strict\n";
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn gunj_mesh() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_gunj-mesh"))
+}
+
+/// `.tools/bin/<name>`, or `None` after saying why the test is skipped. Under `CI` a
+/// missing tool fails the test.
+fn tool(name: &str) -> Option<PathBuf> {
+    let path = repo().join(".tools/bin").join(name);
+    if path.is_file() {
+        return Some(path);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "{} is missing, and CI is set: CI must run scripts/install-tools.sh first",
+            path.display()
+        );
+    }
+    eprintln!(
+        "skipping: {} not found; run scripts/install-tools.sh",
+        path.display()
+    );
+    None
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "gunj-mesh-e2e-{tag}-{}-{}-{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Writes `name` in the directory and returns its path.
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).expect("write temp file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One Helm binary with private homes, plugin dir and `PATH`.
+struct Helm {
+    exe: PathBuf,
+    dir: TempDir,
+}
+
+impl Helm {
+    /// `.tools/bin/<name>` set up in a fresh temp dir, or `None` when skipping.
+    fn new(name: &str) -> Option<Helm> {
+        let exe = tool(name)?;
+        let dir = TempDir::new(name);
+        for sub in ["data/plugins", "config", "cache", "bin", "tmp"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("create helm dirs");
+        }
+        std::os::unix::fs::symlink(gunj_mesh(), dir.path().join("bin/gunj-mesh"))
+            .expect("symlink gunj-mesh");
+        Some(Helm { exe, dir })
+    }
+
+    /// Helm 4 with `functions/helm` installed as a plugin.
+    fn with_plugin() -> Option<Helm> {
+        let helm = Helm::new("helm4")?;
+        let out = helm.run(&["plugin", "install", "./functions/helm"]);
+        assert_ok(&out, "helm4 plugin install ./functions/helm");
+        let list = helm.run(&["plugin", "list"]);
+        assert_ok(&list, "helm4 plugin list");
+        assert!(
+            stdout(&list).contains("gunj-mesh"),
+            "the plugin is not listed:\n{}",
+            stdout(&list)
+        );
+        Some(helm)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let d = self.dir.path();
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths = vec![d.join("bin")];
+        paths.extend(std::env::split_paths(&path));
+        let mut cmd = Command::new(&self.exe);
+        cmd.args(args)
+            .current_dir(repo())
+            .env("HELM_DATA_HOME", d.join("data"))
+            .env("HELM_CONFIG_HOME", d.join("config"))
+            .env("HELM_CACHE_HOME", d.join("cache"))
+            // `helm plugin install <dir>` links into $HELM_DATA_HOME/plugins.
+            .env("HELM_PLUGINS", d.join("data/plugins"))
+            .env("PATH", std::env::join_paths(paths).expect("PATH"))
+            .env("TMPDIR", d.join("tmp"))
+            .env_remove("HELM_NAMESPACE")
+            .env_remove("HELM_DEBUG")
+            .env_remove("HELM_PLUGIN_NAME")
+            .env_remove("HELM_PLUGIN_DIR")
+            .env_remove("GUNJ_MESH_BIN")
+            .env_remove("GUNJ_MESH_LOG")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run helm")
+    }
+
+    /// `helm template r tests/chart <extra>`, which must succeed.
+    fn template(&self, extra: &[&str]) -> String {
+        let mut args = vec!["template", "r", CHART];
+        args.extend_from_slice(extra);
+        let out = self.run(&args);
+        assert_ok(&out, &format!("helm {}", args.join(" ")));
+        stdout(&out)
+    }
+
+    /// Writes a config file into the temp dir.
+    fn config(&self, name: &str, text: &str) -> String {
+        self.dir.write(name, text).display().to_string()
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("UTF-8 stdout")
+}
+
+fn assert_ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// One document of a rendered stream: its exact text and its tree.
+struct Doc {
+    text: String,
+    node: Node,
+}
+
+impl Doc {
+    fn kind(&self) -> &str {
+        self.node
+            .get("kind")
+            .and_then(Node::str)
+            .unwrap_or_default()
+    }
+
+    fn name(&self) -> &str {
+        self.node
+            .at(&["metadata", "name"])
+            .and_then(Node::str)
+            .unwrap_or_default()
+    }
+
+    /// The text without its `---` line, which Helm adds or drops between documents.
+    fn body(&self) -> &str {
+        self.text
+            .strip_prefix("---\n")
+            .unwrap_or(&self.text)
+            .trim_end()
+    }
+
+    /// The pod template's metadata (the object's own for a Pod).
+    fn pod_meta(&self, map: &str) -> Option<&Node> {
+        match self.kind() {
+            "Pod" => self.node.at(&["metadata", map]),
+            _ => self.node.at(&["spec", "template", "metadata", map]),
+        }
+    }
+
+    /// A pod label, when it is a string (a quoted `"true"`, not the boolean).
+    fn pod_label(&self, key: &str) -> Option<&str> {
+        self.pod_meta("labels")?.get(key)?.str()
+    }
+
+    fn pod_annotation(&self, key: &str) -> Option<&str> {
+        self.pod_meta("annotations")?.get(key)?.str()
+    }
+
+    /// Every key under the pod's labels and annotations.
+    fn pod_keys(&self) -> Vec<&str> {
+        ["labels", "annotations"]
+            .iter()
+            .filter_map(|m| self.pod_meta(m))
+            .flat_map(|m| m.string_map().into_iter().map(|(k, _)| k))
+            .collect()
+    }
+}
+
+/// Splits and parses a multi-document stream, leaving out empty documents.
+fn docs(stream: &str) -> Vec<Doc> {
+    stream::split(0, stream)
+        .into_iter()
+        .filter(|d| !d.header.empty)
+        .map(|d| {
+            let node = yaml::parse(&d.text[d.parse_from..], Limits::default())
+                .unwrap_or_else(|e| panic!("bad YAML in output: {e}\n{}", d.text))
+                .expect("a non-empty document");
+            Doc {
+                text: d.text.to_string(),
+                node,
+            }
+        })
+        .collect()
+}
+
+fn find<'a>(docs: &'a [Doc], kind: &str, name: &str) -> &'a Doc {
+    docs.iter()
+        .find(|d| d.kind() == kind && d.name() == name)
+        .unwrap_or_else(|| {
+            let have: Vec<String> = docs
+                .iter()
+                .map(|d| format!("{}/{}", d.kind(), d.name()))
+                .collect();
+            panic!("no {kind} {name} in the output; it has {have:?}")
+        })
+}
+
+fn source_lines(stream: &str) -> Vec<&str> {
+    let mut lines: Vec<&str> = stream
+        .lines()
+        .filter(|l| l.starts_with("# Source: "))
+        .collect();
+    lines.sort_unstable();
+    lines
+}
+
+fn no_mesh_keys(doc: &Doc) {
+    let keys: Vec<&str> = doc
+        .pod_keys()
+        .into_iter()
+        .filter(|k| k.contains("istio.io") || k.contains("linkerd.io"))
+        .collect();
+    assert!(
+        keys.is_empty(),
+        "{} {} got mesh keys {keys:?}:\n{}",
+        doc.kind(),
+        doc.name(),
+        doc.text
+    );
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mesh {
+    Istio,
+    Linkerd,
+}
+
+/// The grafana Deployment and loki StatefulSet are injected; node-exporter (hostNetwork)
+/// and the ConfigMap are left as rendered.
+fn assert_workloads(mesh: Mesh, out: &[Doc], plain: &[Doc], bytes_kept: bool) {
+    for (kind, name) in [("Deployment", "r-grafana"), ("StatefulSet", "r-loki")] {
+        let d = find(out, kind, name);
+        match mesh {
+            Mesh::Istio => assert_eq!(
+                d.pod_label("sidecar.istio.io/inject"),
+                Some("true"),
+                "{kind} {name}:\n{}",
+                d.text
+            ),
+            Mesh::Linkerd => {
+                assert_eq!(
+                    d.pod_annotation("linkerd.io/inject"),
+                    Some("enabled"),
+                    "{kind} {name}:\n{}",
+                    d.text
+                );
+                assert!(
+                    !d.pod_keys().iter().any(|k| k.contains("istio.io")),
+                    "{}",
+                    d.text
+                );
+            }
+        }
+        // Everything else about the object is as rendered.
+        let before = find(plain, kind, name).node.to_json();
+        let mut after = d.node.to_json();
+        let pod_meta = after["spec"]["template"]["metadata"]
+            .as_object_mut()
+            .expect("pod template metadata");
+        for map in ["labels", "annotations"] {
+            if let Some(m) = pod_meta.get_mut(map).and_then(|m| m.as_object_mut()) {
+                m.retain(|k, _| !k.contains("istio.io") && !k.contains("linkerd.io"));
+                // A map the mesh keys needed is created by the filter.
+                if m.is_empty() && before["spec"]["template"]["metadata"].get(map).is_none() {
+                    pod_meta.remove(map);
+                }
+            }
+        }
+        assert_eq!(after, before, "{kind} {name} changed beyond mesh keys");
+    }
+    let exporter = find(out, "DaemonSet", "r-node-exporter");
+    no_mesh_keys(exporter);
+    assert_eq!(
+        exporter.node.to_json(),
+        find(plain, "DaemonSet", "r-node-exporter").node.to_json()
+    );
+    let cm = find(out, "ConfigMap", "r-settings");
+    let plain_cm = find(plain, "ConfigMap", "r-settings");
+    assert_eq!(cm.node.to_json(), plain_cm.node.to_json());
+    if bytes_kept {
+        assert_eq!(cm.body(), plain_cm.body(), "the ConfigMap's bytes changed");
+        assert_eq!(
+            exporter.body(),
+            find(plain, "DaemonSet", "r-node-exporter").body()
+        );
+    }
+    // YAML 1.1 readers (client-go) must still see strings.
+    for quoted in [
+        "enabled: \"on\"",
+        "answer: \"yes\"",
+        "mode: \"0755\"",
+        "date: \"2024-01-01\"",
+    ] {
+        assert!(cm.text.contains(quoted), "lost {quoted}:\n{}", cm.text);
+    }
+}
+
+fn helm3_case(mesh: Mesh, config: &str) {
+    let Some(helm) = Helm::new("helm3") else {
+        return;
+    };
+    let config = helm.config("mesh.yaml", config);
+    let bin = gunj_mesh().display().to_string();
+    let arg = format!("--post-renderer-args={config}");
+    let post = [
+        "--post-renderer",
+        bin.as_str(),
+        "--post-renderer-args=--config",
+        arg.as_str(),
+    ];
+    let plain_text = helm.template(&[]);
+    let out_text = helm.template(&post);
+    let (plain, out) = (docs(&plain_text), docs(&out_text));
+    assert_workloads(mesh, &out, &plain, true);
+    assert_eq!(
+        source_lines(&out_text),
+        source_lines(&plain_text),
+        "# Source: lines differ"
+    );
+    // Helm 3 sends no hooks to the post-renderer: they come back as rendered.
+    for (kind, name) in [("Job", "r-preflight"), ("Pod", "r-test-connection")] {
+        assert_eq!(
+            find(&out, kind, name).body(),
+            find(&plain, kind, name).body()
+        );
+    }
+    assert_eq!(out.len(), plain.len());
+
+    let mut args = post.to_vec();
+    args.extend(["--show-only", LOKI]);
+    let only = docs(&helm.template(&args));
+    let loki = find(&only, "StatefulSet", "r-loki");
+    assert!(
+        only.iter()
+            .all(|d| d.kind() == "StatefulSet" || d.kind() == "Service"),
+        "--show-only {LOKI} returned other documents"
+    );
+    match mesh {
+        Mesh::Istio => assert_eq!(loki.pod_label("sidecar.istio.io/inject"), Some("true")),
+        Mesh::Linkerd => assert_eq!(loki.pod_annotation("linkerd.io/inject"), Some("enabled")),
+    }
+}
+
+#[test]
+fn helm3_post_renderer_istio() {
+    helm3_case(Mesh::Istio, ISTIO);
+}
+
+#[test]
+fn helm3_post_renderer_linkerd() {
+    helm3_case(Mesh::Linkerd, LINKERD);
+}
+
+/// Helm 4's own bookkeeping must not leak: every document is back in its template file.
+fn assert_helm4_bookkeeping(text: &str) {
+    assert!(
+        !text.contains("postrenderer.helm.sh/postrender-filename"),
+        "Helm's filename annotation leaked into the output"
+    );
+    assert!(
+        !text.contains("generated-by-postrender"),
+        "a document lost its filename annotation:\n{text}"
+    );
+}
+
+fn helm4_show_only_loki(helm: &Helm, post: &[&str], mesh: Mesh) {
+    let mut args = post.to_vec();
+    args.extend(["--show-only", LOKI]);
+    let only = docs(&helm.template(&args));
+    assert_eq!(
+        only.len(),
+        3,
+        "loki.yaml holds a StatefulSet and two Services"
+    );
+    let loki = find(&only, "StatefulSet", "r-loki");
+    match mesh {
+        Mesh::Istio => assert_eq!(loki.pod_label("sidecar.istio.io/inject"), Some("true")),
+        Mesh::Linkerd => assert_eq!(loki.pod_annotation("linkerd.io/inject"), Some("enabled")),
+    }
+}
+
+#[test]
+fn helm4_plugin_default_config_is_istio_and_opts_hooks_out() {
+    let Some(helm) = Helm::with_plugin() else {
+        return;
+    };
+    let post = ["--post-renderer", "gunj-mesh"];
+    let plain_text = helm.template(&[]);
+    let out_text = helm.template(&post);
+    assert_helm4_bookkeeping(&out_text);
+    let (plain, out) = (docs(&plain_text), docs(&out_text));
+    // Helm 4 re-serialises the post-renderer's output, so only the ConfigMap, which it
+    // happens to keep as is, is compared byte for byte.
+    assert_workloads(Mesh::Istio, &out, &plain, false);
+    assert_eq!(
+        find(&out, "ConfigMap", "r-settings").body(),
+        find(&plain, "ConfigMap", "r-settings").body()
+    );
+    assert_eq!(source_lines(&out_text), source_lines(&plain_text));
+    assert_eq!(out.len(), plain.len());
+    // Hooks (default `hooks: skip`): an explicit opt-out, nothing else.
+    for (kind, name) in [("Job", "r-preflight"), ("Pod", "r-test-connection")] {
+        let d = find(&out, kind, name);
+        assert_eq!(
+            d.pod_label("sidecar.istio.io/inject"),
+            Some("false"),
+            "{kind} {name} is not opted out:\n{}",
+            d.text
+        );
+        assert_eq!(d.pod_annotation("sidecar.istio.io/nativeSidecar"), None);
+        assert_eq!(
+            d.pod_keys()
+                .iter()
+                .filter(|k| k.contains("istio.io"))
+                .count(),
+            1
+        );
+    }
+    helm4_show_only_loki(&helm, &post, Mesh::Istio);
+    // The test Pod is still a test, in its own template file.
+    let tests = docs(&helm.template(&[
+        "--post-renderer",
+        "gunj-mesh",
+        "--show-only",
+        "templates/tests/test-connection.yaml",
+    ]));
+    assert_eq!(tests.len(), 1);
+    assert_eq!(
+        find(&tests, "Pod", "r-test-connection").pod_label("sidecar.istio.io/inject"),
+        Some("false")
+    );
+}
+
+#[test]
+fn helm4_plugin_with_args_linkerd() {
+    let Some(helm) = Helm::with_plugin() else {
+        return;
+    };
+    let config = helm.config("linkerd.yaml", LINKERD);
+    let arg = format!("--post-renderer-args={config}");
+    let post = [
+        "--post-renderer",
+        "gunj-mesh",
+        "--post-renderer-args=--config",
+        arg.as_str(),
+    ];
+    let plain = docs(&helm.template(&[]));
+    let out_text = helm.template(&post);
+    assert_helm4_bookkeeping(&out_text);
+    let out = docs(&out_text);
+    assert_workloads(Mesh::Linkerd, &out, &plain, false);
+    for (kind, name) in [("Job", "r-preflight"), ("Pod", "r-test-connection")] {
+        let d = find(&out, kind, name);
+        assert_eq!(
+            d.pod_annotation("linkerd.io/inject"),
+            Some("disabled"),
+            "{kind} {name} is not opted out:\n{}",
+            d.text
+        );
+        assert_eq!(d.pod_label("sidecar.istio.io/inject"), None);
+    }
+    helm4_show_only_loki(&helm, &post, Mesh::Linkerd);
+}
+
+#[test]
+fn helm4_plugin_hooks_inject_gives_jobs_native_sidecars() {
+    let Some(helm) = Helm::with_plugin() else {
+        return;
+    };
+    let config = helm.config("hooks.yaml", ISTIO_HOOKS_INJECT);
+    let arg = format!("--post-renderer-args={config}");
+    let post = [
+        "--post-renderer",
+        "gunj-mesh",
+        "--post-renderer-args=--config",
+        arg.as_str(),
+    ];
+    let plain = docs(&helm.template(&[]));
+    let out_text = helm.template(&post);
+    assert_helm4_bookkeeping(&out_text);
+    let out = docs(&out_text);
+    assert_workloads(Mesh::Istio, &out, &plain, false);
+    for (kind, name) in [("Job", "r-preflight"), ("Pod", "r-test-connection")] {
+        let d = find(&out, kind, name);
+        assert_eq!(
+            d.pod_label("sidecar.istio.io/inject"),
+            Some("true"),
+            "{kind} {name}:\n{}",
+            d.text
+        );
+        assert_eq!(
+            d.pod_annotation("sidecar.istio.io/nativeSidecar"),
+            Some("true"),
+            "{kind} {name} runs to completion, so it needs a native sidecar:\n{}",
+            d.text
+        );
+    }
+    // Long-running workloads get no native sidecar.
+    let grafana = find(&out, "Deployment", "r-grafana");
+    assert_eq!(
+        grafana.pod_annotation("sidecar.istio.io/nativeSidecar"),
+        None
+    );
+    helm4_show_only_loki(&helm, &post, Mesh::Istio);
+}
+
+#[test]
+fn helm4_failure_is_logged_where_the_readme_says() {
+    let Some(helm) = Helm::with_plugin() else {
+        return;
+    };
+    let config = helm.config("bad.yaml", UNKNOWN_FIELD);
+    let arg = format!("--post-renderer-args={config}");
+    let args = [
+        "template",
+        "r",
+        CHART,
+        "--post-renderer",
+        "gunj-mesh",
+        "--post-renderer-args=--config",
+        arg.as_str(),
+    ];
+
+    // $GUNJ_MESH_LOG when set.
+    let log = helm.dir.path().join("gunj-mesh.log");
+    let out = helm
+        .command(&args)
+        .env("GUNJ_MESH_LOG", &log)
+        .output()
+        .expect("run helm4");
+    assert!(
+        !out.status.success(),
+        "helm4 template succeeded with a bad config:\n{}",
+        stdout(&out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("gunj-mesh"),
+        "Helm's error does not name the plugin:\n{stderr}"
+    );
+    let text = std::fs::read_to_string(&log)
+        .unwrap_or_else(|e| panic!("no log at {}: {e}; helm said:\n{stderr}", log.display()));
+    assert!(
+        text.contains("sidecarMode"),
+        "the log lacks the field:\n{text}"
+    );
+    assert!(text.contains("gunj-mesh: error:"), "{text}");
+
+    // Else $TMPDIR/gunj-mesh-error.log.
+    let out = helm.run(&args);
+    assert!(!out.status.success());
+    let default_log = helm.dir.path().join("tmp/gunj-mesh-error.log");
+    let text = std::fs::read_to_string(&default_log)
+        .unwrap_or_else(|e| panic!("no log at {}: {e}", default_log.display()));
+    assert!(text.contains("sidecarMode"), "{text}");
+}
+
+/// A stream with nothing to do comes back byte for byte (never empty, which Helm 4 would
+/// reject).
+#[test]
+fn nothing_to_do_comes_back_unchanged() {
+    let Some(helm) = Helm::new("helm3") else {
+        return;
+    };
+    for only in ["templates/configmap.yaml", "templates/node-exporter.yaml"] {
+        let rendered = helm.template(&["--show-only", only]);
+        assert!(!rendered.trim().is_empty());
+        let mut child = Command::new(gunj_mesh())
+            .arg("--quiet")
+            .env_remove("HELM_PLUGIN_NAME")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run gunj-mesh");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(rendered.as_bytes()).expect("write stdin");
+        }
+        let out = child.wait_with_output().expect("gunj-mesh output");
+        assert_ok(&out, &format!("gunj-mesh on --show-only {only}"));
+        assert_eq!(stdout(&out), rendered, "{only} changed");
+    }
+}
