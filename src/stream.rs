@@ -42,20 +42,25 @@ fn is_boundary(line: &str) -> bool {
 
 /// Splits one input into documents, keeping every byte.
 pub fn split(source: usize, input: &str) -> Vec<Doc<'_>> {
+    let bytes = input.as_bytes();
     let mut docs = Vec::new();
-    let mut start = 0;
-    let mut start_line = 1;
-    let mut line_no = 1;
-    let mut pos = 0;
-    while pos < input.len() {
-        let end = input[pos..].find('\n').map_or(input.len(), |i| pos + i + 1);
+    let (mut start, mut start_line) = (0, 1);
+    // Only lines that start with `---` or `...` can be boundaries: jump between those.
+    let candidates = memchr::memmem::find_iter(bytes, b"\n---")
+        .chain(memchr::memmem::find_iter(bytes, b"\n..."))
+        .map(|i| i + 1);
+    let mut at: Vec<usize> = candidates.collect();
+    at.sort_unstable();
+    let mut counted = (0, 1);
+    for pos in at {
+        let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(input.len(), |i| pos + i + 1);
         if pos > start && is_boundary(&input[pos..end]) {
             docs.push(make_doc(source, &input[start..pos], start_line));
+            let line = counted.1 + memchr::memchr_iter(b'\n', &bytes[counted.0..pos]).count();
+            counted = (pos, line);
             start = pos;
-            start_line = line_no;
+            start_line = line;
         }
-        pos = end;
-        line_no += 1;
     }
     if start < input.len() || docs.is_empty() {
         docs.push(make_doc(source, &input[start..], start_line));
@@ -102,30 +107,33 @@ pub fn scan(body: &str) -> Header<'_> {
         empty: true,
         ..Header::default()
     };
-    for line in body.lines() {
-        let t = line.trim_start();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        // The first line tells whether the top level is a plain block mapping; later lines
-        // at column 0 may still be `- ` items of a top-level key's sequence.
-        if header.empty && line.starts_with(['{', '[', '!', '&', '"', '\'', '%', '?', '-']) {
-            header.opaque = true;
-        }
-        header.empty = false;
-        for (key, slot) in [
-            ("kind:", &mut header.kind),
-            ("apiVersion:", &mut header.api_version),
-        ] {
-            if let Some(rest) = line.strip_prefix(key) {
-                match scalar(rest) {
-                    Some(v) if slot.is_none() => *slot = Some(v),
-                    _ => header.opaque = true,
-                }
+    // The first content line tells whether the top level is a plain block mapping; later
+    // lines at column 0 may still be `- ` items of a top-level key's sequence.
+    let first = body.lines().find(|l| {
+        let t = l.trim_start();
+        !t.is_empty() && !t.starts_with('#')
+    });
+    let Some(first) = first else { return header };
+    header.empty = false;
+    header.opaque = first.starts_with(['{', '[', '!', '&', '"', '\'', '%', '?', '-']);
+    for (key, slot) in [
+        ("kind:", &mut header.kind),
+        ("apiVersion:", &mut header.api_version),
+    ] {
+        let needle = format!("\n{key}");
+        let lines = body.strip_prefix(key).into_iter().chain(
+            memchr::memmem::find_iter(body.as_bytes(), needle.as_bytes())
+                .map(|i| &body[i + 1 + key.len()..]),
+        );
+        for rest in lines {
+            let rest = &rest[..rest.find('\n').unwrap_or(rest.len())];
+            match scalar(rest) {
+                Some(v) if slot.is_none() => *slot = Some(v),
+                _ => header.opaque = true,
             }
         }
     }
-    if header.kind.is_none() && !header.empty {
+    if header.kind.is_none() {
         header.opaque = true;
     }
     header
