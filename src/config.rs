@@ -322,11 +322,14 @@ impl ServiceMesh {
     }
 
     /// Builds a config from a KRM `ConfigMap` functionConfig: each data key is a top-level
-    /// spec field, or a dotted path to one (`istio.mode`), and each value is YAML.
+    /// spec field, or a dotted path to one (`istio.mode`), and each value is YAML. Keys not
+    /// given keep the embedded default's values (so `type` is `istio` unless set, and
+    /// `kpt fn eval --exec gunj-mesh` with no arguments behaves like no config at all).
     pub fn from_config_map(
         data: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<ServiceMesh, String> {
         let mut spec = serde_json::Map::new();
+        spec.insert("type".into(), serde_json::json!(MeshType::Istio));
         for (key, value) in data {
             let value = match value {
                 serde_json::Value::String(s) => crate::yaml::from_str::<serde_json::Value>(s)

@@ -9,7 +9,7 @@ use crate::config::{self, ServiceMesh};
 use crate::error::Failure;
 use crate::report::Report;
 use crate::stream::Doc;
-use crate::yaml::edit::Patch;
+use crate::yaml::edit::{self, Patch};
 use crate::yaml::{self, Node};
 use crate::{Input, Object, Options, Outcome};
 use serde_json::{Value, json};
@@ -58,10 +58,18 @@ pub fn run(inputs: &[Input], docs: &[Doc], options: &Options) -> Outcome {
         let outcome = process(inputs, docs, doc, &node, options);
         Ok(match outcome {
             Ok(o) => o,
-            Err(f) => error_outcome(doc, text, Some(&node), f),
+            Err(f) => error_outcome(doc, Some(&node), f),
         })
     });
-    outcome.unwrap_or_else(|f| error_outcome(doc, text, None, f))
+    let mut outcome = outcome.unwrap_or_else(|f| error_outcome(doc, None, f));
+    // Comments and empty documents before the ResourceList stay in front of it.
+    let before: String = docs
+        .iter()
+        .take_while(|d| d.header.empty)
+        .map(|d| d.text)
+        .collect();
+    outcome.output.insert_str(0, &before);
+    outcome
 }
 
 fn process(
@@ -147,17 +155,42 @@ fn process(
     let config = crate::choose_config(options, in_stream, function_config)?;
     let mesh = crate::resolve_mesh(&config, &api_versions, &objects)?;
     let (report, patches) = crate::plan(&objects, &config, &mesh, options, inputs, docs)?;
-    let mut patch = patches
+    let patch = patches
         .into_iter()
         .nth(objects.first().map_or(0, |o| o.doc))
         .unwrap_or_default();
-    *patch.field("results") = Patch::Push(results(&report, items));
-    let output = crate::patch_doc(inputs, doc, node, &patch)?;
+    let output = with_results(doc, node, patch, results(&report, items)).ok_or_else(|| {
+        Failure::at(
+            inputs,
+            doc,
+            None,
+            "the ResourceList cannot be edited as text".into(),
+        )
+        .hint("anchors and aliases in a ResourceList are not supported")
+    })?;
     Ok(Outcome {
         output,
         report,
         failure: None,
     })
+}
+
+/// The ResourceList text with `patch` applied and `results` set to this run's results
+/// (replacing earlier ones, so that a second run over the output changes nothing).
+fn with_results(doc: &Doc, node: &Node, mut patch: Patch, results: Vec<Value>) -> Option<String> {
+    let text = &doc.text[doc.parse_from..];
+    let replace = edit::replace_list_entry(text, node, "results", &results);
+    if replace.is_none() {
+        *patch.field("results") = Patch::Push(results);
+    }
+    let mut splices = edit::splices(text, node, &patch).ok()?;
+    splices.extend(replace);
+    splices.sort_by_key(|s| s.start);
+    Some(format!(
+        "{}{}",
+        &doc.text[..doc.parse_from],
+        edit::apply(text, &splices)
+    ))
 }
 
 /// A `ServiceMesh` object, or a `ConfigMap` whose data keys are spec fields.
@@ -215,22 +248,13 @@ fn results(report: &Report, items: &[Node]) -> Vec<Value> {
 }
 
 /// The input ResourceList with an error result, or a minimal one when it could not be read.
-fn error_outcome(doc: &Doc, text: &str, node: Option<&Node>, failure: Failure) -> Outcome {
+fn error_outcome(doc: &Doc, node: Option<&Node>, failure: Failure) -> Outcome {
     let mut result = json!({"message": failure.to_string(), "severity": "error"});
     if failure.document.is_none() {
         result["field"] = json!({"path": failure.source});
     }
     let output = node
-        .and_then(|node| {
-            let mut patch = Patch::new();
-            *patch.field("results") = Patch::Push(vec![result.clone()]);
-            let splices = crate::yaml::edit::splices(text, node, &patch).ok()?;
-            Some(format!(
-                "{}{}",
-                &doc.text[..doc.parse_from],
-                crate::yaml::edit::apply(text, &splices)
-            ))
-        })
+        .and_then(|node| with_results(doc, node, Patch::new(), vec![result.clone()]))
         .unwrap_or_else(|| {
             yaml::to_string(&json!({
                 "apiVersion": "config.kubernetes.io/v1",

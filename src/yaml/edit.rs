@@ -149,6 +149,48 @@ pub fn splices(text: &str, node: &Node, patch: &Patch) -> Result<Vec<Splice>, Ed
     Ok(out)
 }
 
+/// Replaces the whole `key: value` entry of a block mapping with `key:` and these list
+/// items, in place (no items: removes the entry). `None` when the key is missing or the
+/// mapping is in flow style.
+pub fn replace_list_entry(text: &str, map: &Node, key: &str, items: &[Value]) -> Option<Splice> {
+    let Kind::Map {
+        flow: false,
+        entries,
+    } = &map.kind
+    else {
+        return None;
+    };
+    let (k, v) = entries.iter().find(|(k, _)| k.scalar() == Some(key))?;
+    let editor = Editor {
+        text,
+        step: indent_step(text, map),
+    };
+    let line_start = text[..k.start].rfind('\n').map_or(0, |i| i + 1);
+    if !text[line_start..k.start].trim().is_empty() {
+        return None;
+    }
+    let (end, lead) = editor.after(v);
+    let mut with = String::new();
+    if !items.is_empty() {
+        with.push_str(lead);
+        let indent = k.start - line_start;
+        let items = Patch::Push(items.to_vec());
+        render_entry(
+            &mut with,
+            key,
+            &items,
+            indent,
+            editor.step,
+            editor.newline(),
+        );
+    }
+    Some(Splice {
+        start: line_start,
+        end,
+        with,
+    })
+}
+
 /// Applies sorted, non-overlapping splices.
 pub fn apply(text: &str, splices: &[Splice]) -> String {
     let mut out =
