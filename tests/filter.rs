@@ -1,0 +1,169 @@
+//! Filter behaviours not covered by the examples: List items, in-stream configs and their
+//! precedence, `type: auto`, namespaces, and the re-emit path for anchors.
+
+use assert_cmd::Command;
+
+fn gunj(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let out = Command::cargo_bin("gunj-mesh")
+        .unwrap()
+        .args(args)
+        .write_stdin(stdin.to_string())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+const GRAFANA: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: grafana
+  namespace: monitoring
+spec:
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: grafana
+    spec:
+      containers:
+      - name: grafana
+        image: grafana/grafana:11.0.0
+";
+
+const LINKERD_CONFIG: &str = "apiVersion: mesh.gunj.io/v1alpha1
+kind: ServiceMesh
+spec:
+  type: linkerd
+";
+
+#[test]
+fn list_items_are_processed_in_place() {
+    let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: grafana\n  spec:\n    template:\n      metadata:\n        labels:\n          app: grafana\n";
+    let (code, out, err) = gunj(&["--mesh", "istio"], list);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        list.replace(
+            "          app: grafana\n",
+            "          app: grafana\n          sidecar.istio.io/inject: \"true\"\n"
+        )
+    );
+    assert_eq!(err, "deployment grafana: injected (istio sidecar)\n");
+}
+
+#[test]
+fn a_service_mesh_document_in_the_stream_is_the_config_and_is_consumed() {
+    let stream = format!("{LINKERD_CONFIG}---\n{GRAFANA}");
+    let (code, out, _) = gunj(&[], &stream);
+    assert_eq!(code, 0);
+    assert!(!out.contains("ServiceMesh"), "{out}");
+    assert!(out.contains("linkerd.io/inject: \"enabled\""), "{out}");
+}
+
+#[test]
+fn precedence_is_flags_then_config_file_then_stream() {
+    let dir = std::env::temp_dir().join(format!("gunj-mesh-filter-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("istio.yaml");
+    std::fs::write(&file, LINKERD_CONFIG.replace("linkerd", "istio")).unwrap();
+    let stream = format!("{LINKERD_CONFIG}---\n{GRAFANA}");
+    let (_, out, _) = gunj(&["-c", file.to_str().unwrap()], &stream);
+    assert!(
+        out.contains("sidecar.istio.io/inject"),
+        "--config beats the stream: {out}"
+    );
+    let (_, out, _) = gunj(
+        &["-c", file.to_str().unwrap(), "--mesh", "linkerd"],
+        &stream,
+    );
+    assert!(
+        out.contains("linkerd.io/inject"),
+        "--mesh beats --config: {out}"
+    );
+}
+
+#[test]
+fn auto_without_evidence_fails_and_says_to_set_type() {
+    let (code, out, err) = gunj(&["--mesh", "auto"], GRAFANA);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("set spec.type to istio or linkerd"), "{err}");
+    let with_evidence = format!(
+        "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: default\n---\n{GRAFANA}"
+    );
+    let (code, out, _) = gunj(&["--mesh", "auto"], &with_evidence);
+    assert_eq!(code, 0);
+    assert!(out.contains("sidecar.istio.io/inject"), "{out}");
+}
+
+#[test]
+fn namespaces_limit_the_scope_and_label_namespace_documents() {
+    let config = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  namespaces: [observability]\n";
+    let stream = format!(
+        "{config}---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: observability\n---\n{GRAFANA}"
+    );
+    let (code, out, err) = gunj(&[], &stream);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("  name: observability\n  labels:\n    istio-injection: \"enabled\"\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("sidecar.istio.io/inject"),
+        "grafana is in monitoring: {out}"
+    );
+    assert!(
+        err.contains(
+            "deployment monitoring/grafana: skipped: namespace monitoring is not in spec.namespaces"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn objects_without_a_namespace_take_the_release_namespace() {
+    let stream = GRAFANA.replace("  namespace: monitoring\n", "");
+    let (_, _, err) = gunj(&["--mesh", "istio", "-n", "kube-system"], &stream);
+    assert_eq!(
+        err,
+        "deployment kube-system/grafana: skipped: system namespace kube-system\n"
+    );
+}
+
+#[test]
+fn anchors_on_the_edited_path_re_emit_the_document_keeping_meaning() {
+    let doc = "# Source: chart/templates/x.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: grafana\n  labels: &l\n    app.kubernetes.io/name: grafana\n    flag: \"on\"\nspec:\n  template:\n    metadata:\n      labels: *l\n";
+    let (code, out, _) = gunj(&["--mesh", "istio"], doc);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("# Source: chart/templates/x.yaml\n"),
+        "{out}"
+    );
+    let node = gunj_mesh::yaml::parse(&out, Default::default())
+        .unwrap()
+        .unwrap()
+        .to_json();
+    assert_eq!(
+        node["spec"]["template"]["metadata"]["labels"]["sidecar.istio.io/inject"],
+        "true"
+    );
+    assert_eq!(
+        node["metadata"]["labels"]["flag"], "on",
+        "a YAML 1.1 boolean-looking string stays a string"
+    );
+    assert!(out.contains("flag: \"on\""), "{out}");
+    let (_, again, _) = gunj(&["--mesh", "istio"], &out);
+    assert_eq!(again, out);
+}
+
+#[test]
+fn disabled_config_passes_the_stream_through() {
+    let stream = format!("{}  enabled: false\n---\n{GRAFANA}", LINKERD_CONFIG);
+    let (code, out, err) = gunj(&[], &stream);
+    assert_eq!(code, 0);
+    assert_eq!(out, format!("---\n{GRAFANA}"));
+    assert!(err.is_empty(), "{err}");
+}
