@@ -251,7 +251,13 @@ fn results(report: &Report, items: &[Node]) -> Vec<Value> {
 fn error_outcome(doc: &Doc, node: Option<&Node>, failure: Failure) -> Outcome {
     let mut result = json!({"message": failure.to_string(), "severity": "error"});
     if failure.document.is_none() {
-        result["field"] = json!({"path": failure.source});
+        // kpt prints `field.path: message`: do not say the field twice.
+        let message = failure.to_string();
+        let message = message
+            .strip_prefix(&format!("{}: ", failure.source))
+            .unwrap_or(&message);
+        result =
+            json!({"message": message, "severity": "error", "field": {"path": failure.source}});
     }
     let output = node
         .and_then(|node| with_results(doc, node, Patch::new(), vec![result.clone()]))
