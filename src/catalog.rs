@@ -2,6 +2,7 @@
 
 use crate::config::Custom;
 use crate::workload::Workload;
+use crate::yaml::Node;
 use jsonpath_rust::JsonPath;
 
 /// A known component: the label values, chart names and image repositories that identify it.
@@ -204,9 +205,10 @@ const NAME_LABELS: &[&str] = &[
 ];
 
 /// Recognises a workload: user selectors first, then operator kinds, labels, chart, images.
-pub fn recognise(w: &Workload, custom: &[Custom]) -> Option<Match> {
+/// `node` is the object itself, for JSONPath selectors.
+pub fn recognise(w: &Workload, node: &Node, custom: &[Custom]) -> Option<Match> {
     for c in custom {
-        if let Some(rule) = custom_rule(w, c) {
+        if let Some(rule) = custom_rule(w, node, c) {
             return Some(Match {
                 component: c.name.clone(),
                 rule,
@@ -292,7 +294,7 @@ fn ends_with_path(repo: &str, suffix: &str) -> bool {
         || (repo.ends_with(suffix) && repo.as_bytes()[repo.len() - suffix.len() - 1] == b'/')
 }
 
-fn custom_rule(w: &Workload, c: &Custom) -> Option<String> {
+fn custom_rule(w: &Workload, node: &Node, c: &Custom) -> Option<String> {
     let mut rules = Vec::new();
     if !c.match_labels.is_empty() {
         let all = c
@@ -310,7 +312,8 @@ fn custom_rule(w: &Workload, c: &Custom) -> Option<String> {
         rules.push(format!("image {image}"));
     }
     if let Some(path) = &c.json_path {
-        let found = w.json.query(path).ok()?;
+        let json = node.to_json();
+        let found = json.query(path).ok()?;
         if found.is_empty() {
             return None;
         }

@@ -451,7 +451,7 @@ fn decide(
     let Some(w) = Workload::from_node(node, &object.kind).map_err(shape)? else {
         return Ok(None);
     };
-    let Some(m) = catalog::recognise(&w, &config.spec.components.custom) else {
+    let Some(m) = catalog::recognise(&w, node, &config.spec.components.custom) else {
         return Ok(None);
     };
     let (action, patch) =

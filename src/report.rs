@@ -3,6 +3,7 @@
 use crate::catalog::Match;
 use crate::inject::Action;
 use crate::stream::Doc;
+use crate::yaml::Node;
 use crate::yaml::edit::{self, Patch, Seg};
 use crate::{Input, Object, source_name};
 use serde::Serialize;
@@ -72,19 +73,23 @@ impl Entry {
         action: Action,
         patch: &Patch,
     ) -> Entry {
-        let current = object.node.to_json();
         let changes: Vec<Change> = edit::leaves(patch)
             .into_iter()
             .filter_map(|(path, proposed)| {
-                let now = path.iter().try_fold(&current, |v, seg| match seg {
-                    Seg::Key(k) => v.get(k),
-                    Seg::Index(i) => v.get(i),
-                });
-                (now != Some(&proposed) || matches!(proposed, Value::Array(_))).then(|| Change {
-                    field: field_path(&path),
-                    current: now.cloned(),
-                    proposed,
-                })
+                let now = path
+                    .iter()
+                    .try_fold(object.node, |n, seg| match seg {
+                        Seg::Key(k) => n.get(k),
+                        Seg::Index(i) => n.items()?.get(*i),
+                    })
+                    .map(Node::to_json);
+                (now.as_ref() != Some(&proposed) || matches!(proposed, Value::Array(_))).then(
+                    || Change {
+                        field: field_path(&path),
+                        current: now,
+                        proposed,
+                    },
+                )
             })
             .filter(|c| !matches!(&c.proposed, Value::Array(a) if a.is_empty()))
             .collect();

@@ -51,8 +51,6 @@ pub struct Workload {
     /// Pods that are meant to finish (Jobs, CronJobs, Pods that do not restart).
     pub runs_to_completion: bool,
     pub service_account: Option<String>,
-    /// The object as JSON, for user JSONPath filters.
-    pub json: serde_json::Value,
 }
 
 /// A field of the object has the wrong shape.
@@ -164,7 +162,6 @@ impl Workload {
                 .and_then(|s| s.get("serviceAccountName"))
                 .and_then(Node::scalar)
                 .map(str::to_string),
-            json: node.to_json(),
         }))
     }
 
