@@ -502,23 +502,30 @@ fn helm4_plugin_default_config_is_istio_and_opts_hooks_out() {
     );
 }
 
+/// Renders the chart through the plugin with a config passed by `--post-renderer-args`:
+/// the post-renderer arguments, the plain render and the filtered one.
+fn helm4_render(helm: &Helm, file: &str, config: &str) -> (Vec<String>, Vec<Doc>, Vec<Doc>) {
+    let config = helm.config(file, config);
+    let post = vec![
+        "--post-renderer".to_string(),
+        "gunj-mesh".to_string(),
+        "--post-renderer-args=--config".to_string(),
+        format!("--post-renderer-args={config}"),
+    ];
+    let args: Vec<&str> = post.iter().map(String::as_str).collect();
+    let plain = docs(&helm.template(&[]));
+    let out_text = helm.template(&args);
+    assert_helm4_bookkeeping(&out_text);
+    (post, plain, docs(&out_text))
+}
+
 #[test]
 fn helm4_plugin_with_args_linkerd() {
     let Some(helm) = Helm::with_plugin() else {
         return;
     };
-    let config = helm.config("linkerd.yaml", LINKERD);
-    let arg = format!("--post-renderer-args={config}");
-    let post = [
-        "--post-renderer",
-        "gunj-mesh",
-        "--post-renderer-args=--config",
-        arg.as_str(),
-    ];
-    let plain = docs(&helm.template(&[]));
-    let out_text = helm.template(&post);
-    assert_helm4_bookkeeping(&out_text);
-    let out = docs(&out_text);
+    let (post, plain, out) = helm4_render(&helm, "linkerd.yaml", LINKERD);
+    let post: Vec<&str> = post.iter().map(String::as_str).collect();
     assert_workloads(Mesh::Linkerd, &out, &plain, false);
     for (kind, name) in [("Job", "r-preflight"), ("Pod", "r-test-connection")] {
         let d = find(&out, kind, name);
@@ -538,18 +545,8 @@ fn helm4_plugin_hooks_inject_gives_jobs_native_sidecars() {
     let Some(helm) = Helm::with_plugin() else {
         return;
     };
-    let config = helm.config("hooks.yaml", ISTIO_HOOKS_INJECT);
-    let arg = format!("--post-renderer-args={config}");
-    let post = [
-        "--post-renderer",
-        "gunj-mesh",
-        "--post-renderer-args=--config",
-        arg.as_str(),
-    ];
-    let plain = docs(&helm.template(&[]));
-    let out_text = helm.template(&post);
-    assert_helm4_bookkeeping(&out_text);
-    let out = docs(&out_text);
+    let (post, plain, out) = helm4_render(&helm, "hooks.yaml", ISTIO_HOOKS_INJECT);
+    let post: Vec<&str> = post.iter().map(String::as_str).collect();
     assert_workloads(Mesh::Istio, &out, &plain, false);
     for (kind, name) in [("Job", "r-preflight"), ("Pod", "r-test-connection")] {
         let d = find(&out, kind, name);
