@@ -1,22 +1,12 @@
 //! `gunj-mesh check`: exit codes, and each output format is what its consumer expects.
 
-use assert_cmd::Command;
+mod common;
 use std::path::{Path, PathBuf};
 
 const STREAM: &str = "examples/stream/observability.yaml";
 
 fn gunj(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
-        .args(args)
-        .write_stdin(stdin)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    common::gunj(args, stdin)
 }
 
 #[test]

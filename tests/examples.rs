@@ -1,27 +1,15 @@
 //! Every example config on the example stream: the summary and the diff of the output
 //! against the input, as reviewed snapshots. Each run is also checked to be idempotent.
 
-use assert_cmd::Command;
+mod common;
 use std::path::Path;
 
 const STREAM: &str = "examples/stream/observability.yaml";
 
 fn gunj(args: &[&str], stdin: &[u8]) -> (String, String) {
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
-        .args(args)
-        .write_stdin(stdin)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gunj-mesh {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let (code, out, err) = common::gunj(args, stdin);
+    assert_eq!(code, 0, "gunj-mesh {args:?} failed: {err}");
+    (out, err)
 }
 
 fn check_example(name: &str) {

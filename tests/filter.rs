@@ -1,20 +1,10 @@
 //! Filter behaviours not covered by the examples: List items, in-stream configs and their
 //! precedence, `type: auto`, namespaces, and the re-emit path for anchors.
 
-use assert_cmd::Command;
+mod common;
 
 fn gunj(args: &[&str], stdin: &str) -> (i32, String, String) {
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
-        .args(args)
-        .write_stdin(stdin.to_string())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    common::gunj(args, stdin)
 }
 
 const GRAFANA: &str = "apiVersion: apps/v1
