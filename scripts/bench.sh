@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Performance benchmark for gunj-mesh (issue "Performance"). Run from anywhere:
+#
+#   bash scripts/bench.sh
+#
+# Builds the release binary, generates synthetic observability streams of about 1, 10 and
+# 100 MB (scripts/gen-stream.py, seeded, cached in target/bench/), runs
+# `gunj-mesh -q --mesh istio|linkerd` on each (best of 3: wall time, peak RSS), measures
+# start-up on a ~10 KB stream (median of 20), and, when kubectl is available, times the
+# equivalent `kubectl kustomize` patch on the 1 and 10 MB streams.
+#
+# Environment: BENCH_SIZES (default "1 10 100"), BENCH_RUNS (default 3),
+# BENCH_STARTUP_RUNS (default 20), BENCH_KUSTOMIZE=0 to skip kustomize.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+sizes="${BENCH_SIZES:-1 10 100}"
+runs="${BENCH_RUNS:-3}"
+startup_runs="${BENCH_STARTUP_RUNS:-20}"
+dir="$root/target/bench"
+bin="$root/target/release/gunj-mesh"
+mkdir -p "$dir"
+
+[[ -x /usr/bin/time ]] || { echo "bench.sh: /usr/bin/time (GNU time) is required" >&2; exit 2; }
+
+# Times come from bash's own microsecond clock (bash >= 5): no fork of `date` inside the
+# timed region, so start-up times stay honest.
+[[ -n "${EPOCHREALTIME:-}" ]] || { echo "bench.sh: needs bash >= 5 (EPOCHREALTIME)" >&2; exit 2; }
+
+# --- machine -------------------------------------------------------------------------------
+echo "== machine"
+echo "cpus:   $(nproc)"
+echo "cpu:    $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+echo "kernel: $(uname -sr)"
+echo "rustc:  $(rustc --version 2>/dev/null || echo '?')"
+echo
+
+# --- build ---------------------------------------------------------------------------------
+echo "== build"
+cargo build --release --quiet
+echo "built $bin"
+echo
+
+# --- inputs --------------------------------------------------------------------------------
+gen() { # gen NAME SIZE_MB [extra args]: (re)generate when missing or older than the generator
+  local out="$dir/$1.yaml" mb="$2"
+  shift 2
+  if [[ ! -s "$out" || "$root/scripts/gen-stream.py" -nt "$out" ]]; then
+    python3 "$root/scripts/gen-stream.py" --size-mb "$mb" "$@" "$out"
+  fi
+}
+echo "== inputs ($dir)"
+for s in $sizes; do gen "stream-${s}mb" "$s"; done
+gen stream-10kb 0.01 --no-blobs
+ls -l "$dir"/stream-*.yaml | awk '{print "  " $5 " bytes  " $9}'
+echo
+
+# --- measurement helpers -------------------------------------------------------------------
+# measure OUT_VAR_PREFIX CMD...: best-of-$runs wall seconds (microsecond clock around the run)
+# and the peak RSS (KiB, GNU time %M) of that best run. Output goes to /dev/null.
+measure() {
+  local prefix="$1"; shift
+  local best="" best_rss="" tf="$dir/.time" i t0 t1 wall rss
+  for ((i = 0; i < runs; i++)); do
+    t0="${EPOCHREALTIME/[.,]/}"
+    /usr/bin/time -f '%e %M' -o "$tf" "$@" >/dev/null
+    t1="${EPOCHREALTIME/[.,]/}"
+    wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b - a) / 1e6}')
+    rss=$(awk '{print $2}' "$tf")
+    if [[ -z "$best" ]] || awk -v a="$wall" -v b="$best" 'BEGIN {exit !(a < b)}'; then
+      best="$wall"; best_rss="$rss"
+    fi
+  done
+  printf -v "${prefix}_wall" '%s' "$best"
+  printf -v "${prefix}_rss" '%s' "$best_rss"
+}
+
+declare -A WALL
+row() { # row SIZE_BYTES MODE WALL RSS_KIB
+  awk -v b="$1" -v m="$2" -v w="$3" -v r="$4" 'BEGIN {
+    mb = b / 1048576; rmb = r / 1024
+    printf "| %8.2f | %-18s | %8.3f | %8.1f | %11.1f | %9.2f |\n", mb, m, w, (w > 0 ? mb / w : 0), rmb, rmb / mb }'
+}
+header() {
+  echo "|  size MB | mode               |   wall s |     MB/s | peak RSS MB | RSS/input |"
+  echo "|---------:|--------------------|---------:|---------:|------------:|----------:|"
+}
+
+# --- throughput ----------------------------------------------------------------------------
+echo "== throughput (best of $runs, output to /dev/null)"
+header
+for s in $sizes; do
+  f="$dir/stream-${s}mb.yaml"
+  bytes=$(stat -c %s "$f")
+  for mesh in istio linkerd; do
+    measure m "$bin" -q --mesh "$mesh" "$f"
+    WALL["$s/$mesh"]="$m_wall"
+    row "$bytes" "gunj-mesh $mesh" "$m_wall" "$m_rss"
+  done
+done
+echo
+
+# --- linearity -----------------------------------------------------------------------------
+if [[ -n "${WALL[10/istio]:-}" && -n "${WALL[100/istio]:-}" ]]; then
+  echo "== linearity (target: 100 MB time <= 11x the 10 MB time)"
+  for mesh in istio linkerd; do
+    awk -v a="${WALL[100/$mesh]}" -v b="${WALL[10/$mesh]}" -v m="$mesh" \
+      'BEGIN {printf "%-8s t(100 MB) / t(10 MB) = %.2f\n", m, a / b}'
+  done
+  echo
+fi
+
+# --- start-up ------------------------------------------------------------------------------
+echo "== start-up: ~10 KB stream, $startup_runs runs"
+small="$dir/stream-10kb.yaml"
+times=()
+for ((i = 0; i < startup_runs; i++)); do
+  t0="${EPOCHREALTIME/[.,]/}"
+  "$bin" -q --mesh istio "$small" >/dev/null
+  t1="${EPOCHREALTIME/[.,]/}"
+  times+=("$(( t1 - t0 ))")
+done
+printf '%s\n' "${times[@]}" | sort -n | awk -v f="$(stat -c %s "$small")" '
+  { v[NR] = $1 }
+  END { med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf "%d bytes: median %.2f ms, min %.2f ms, max %.2f ms (wall, including fork/exec)\n",
+               f, med / 1000, v[1] / 1000, v[NR] / 1000 }'
+echo
+
+# --- kubectl kustomize ---------------------------------------------------------------------
+kubectl=""
+if [[ -x "$root/.tools/bin/kubectl" ]]; then kubectl="$root/.tools/bin/kubectl"
+elif command -v kubectl >/dev/null 2>&1; then kubectl="$(command -v kubectl)"; fi
+if [[ "${BENCH_KUSTOMIZE:-1}" == 0 ]]; then
+  echo "== kubectl kustomize: skipped (BENCH_KUSTOMIZE=0)"
+elif [[ -z "$kubectl" ]]; then
+  echo "== kubectl kustomize: skipped (no kubectl; bash scripts/install-tools.sh installs one)"
+else
+  echo "== kubectl kustomize ($kubectl, $("$kubectl" version --client 2>/dev/null | tr '\n' ' '))"
+  echo "   same change: label sidecar.istio.io/inject=\"true\" on every Deployment/StatefulSet/DaemonSet pod template"
+  header
+  for s in 1 10; do
+    f="$dir/stream-${s}mb.yaml"
+    [[ -s "$f" && -n "${WALL[$s/istio]:-}" ]] || continue
+    k="$dir/kustomize-${s}mb"
+    rm -rf "$k"; mkdir -p "$k"
+    cp "$f" "$k/stream.yaml"
+    {
+      echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+      echo "kind: Kustomization"
+      echo "resources: [stream.yaml]"
+      echo "patches:"
+      for kind in Deployment StatefulSet DaemonSet; do
+        echo "  - target: {kind: $kind}"
+        echo "    patch: |-"
+        echo "      - op: add"
+        echo "        path: /spec/template/metadata/labels/sidecar.istio.io~1inject"
+        echo "        value: \"true\""
+      done
+    } >"$k/kustomization.yaml"
+    # One run is enough when it is slow: the 10 MB stream gets a single run.
+    saved_runs="$runs"; [[ "$s" == 10 ]] && runs=1
+    label="kubectl kustomize"
+    if measure kz timeout 300 "$kubectl" kustomize "$k"; then
+      runs="$saved_runs"
+      row "$(stat -c %s "$f")" "$label" "$kz_wall" "$kz_rss"
+      n=$(timeout 300 "$kubectl" kustomize "$k" | grep -c 'sidecar.istio.io/inject: "true"' || true)
+      awk -v a="$kz_wall" -v b="${WALL[$s/istio]}" -v s="$s" -v n="$n" \
+        'BEGIN {printf "   %s MB: kustomize / gunj-mesh istio = %.0fx (kustomize output: %d injected labels)\n", s, a / b, n}'
+    else
+      runs="$saved_runs"
+      echo "   ${s} MB: kubectl kustomize failed or exceeded 300 s"
+    fi
+  done
+fi
