@@ -67,6 +67,16 @@ impl Workload {
         if !WORKLOAD_KINDS.contains(&kind) {
             return Ok(None);
         }
+        if let Some(m) = node
+            .get("metadata")
+            .filter(|m| !m.is_null() && m.entries().is_none())
+        {
+            return Err(ShapeError {
+                field: "metadata".into(),
+                at: m.start,
+                expected: "a mapping",
+            });
+        }
         let meta = |path: &[&str], field: &str| string_map(node.at(path), field);
         let (labels_path, annotations_path, spec_path): (
             &'static [&'static str],

@@ -259,15 +259,12 @@ pub fn parse(text: &str, limits: Limits) -> Result<Option<Node>, YamlError> {
         stack: Vec::new(),
         anchors: Vec::new(),
         budget: limits.alias_budget,
+        limit: limits.alias_budget,
         root: None,
         documents: 0,
     };
     for event in parser {
-        let (event, span) = event.map_err(|e| YamlError {
-            message: e.info(),
-            line: e.marker().line(),
-            col: e.marker().col() + 1,
-        })?;
+        let (event, span) = event.map_err(|e| scan_error(text, &e, limits))?;
         let at = |m: &serde_saphyr::granit_parser::Marker| (m.line(), m.col() + 1);
         let start = span.start.byte_offset().unwrap_or(0);
         let end = span.end.byte_offset().unwrap_or(start);
@@ -279,11 +276,34 @@ pub fn parse(text: &str, limits: Limits) -> Result<Option<Node>, YamlError> {
     Ok(builder.root)
 }
 
+/// A parser error, placed and worded for the user: a tab is reported where it is (the
+/// parser marks the scalar before it), a depth error names the limit and its flag.
+fn scan_error(text: &str, e: &serde_saphyr::granit_parser::ScanError, limits: Limits) -> YamlError {
+    let mut message = e.info();
+    let (mut line, mut col) = (e.marker().line(), e.marker().col() + 1);
+    if message.contains("recursion limit") {
+        message = format!(
+            "nesting deeper than {} levels; raise the limit with --max-depth if this is real",
+            limits.max_depth
+        );
+    } else if message.contains("tab") {
+        let from = e.marker().byte_offset().unwrap_or(0).min(text.len());
+        if let Some(i) = text[from..].find('\t') {
+            let before = &text[..from + i];
+            line = before.matches('\n').count() + 1;
+            col = before.len() - before.rfind('\n').map_or(0, |n| n + 1) + 1;
+        }
+    }
+    YamlError { message, line, col }
+}
+
 struct Builder {
     /// Open collections: the node and, for mappings, a pending key.
     stack: Vec<(Node, Option<Node>, usize)>,
     anchors: Vec<(usize, Node)>,
     budget: usize,
+    /// The budget at the start, for the message.
+    limit: usize,
     root: Option<Node>,
     documents: usize,
 }
@@ -347,8 +367,9 @@ impl Builder {
                 let cost = target.count();
                 if cost > self.budget {
                     return Err(format!(
-                        "alias expansion exceeds the limit of {DEFAULT_ALIAS_BUDGET} nodes \
-                         (a \"billion laughs\" document?); raise it with --max-alias-nodes"
+                        "alias expansion exceeds the limit of {} nodes \
+                         (a \"billion laughs\" document?); raise it with --max-alias-nodes",
+                        self.limit
                     ));
                 }
                 self.budget -= cost;
