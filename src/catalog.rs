@@ -207,8 +207,9 @@ const NAME_LABELS: &[&str] = &[
 /// Recognises a workload: user selectors first, then operator kinds, labels, chart, images.
 /// `node` is the object itself, for JSONPath selectors.
 pub fn recognise(w: &Workload, node: &Node, custom: &[Custom]) -> Option<Match> {
+    let json = std::cell::OnceCell::new();
     for c in custom {
-        if let Some(rule) = custom_rule(w, node, c) {
+        if let Some(rule) = custom_rule(w, || json.get_or_init(|| node.to_json()), c) {
             return Some(Match {
                 component: c.name.clone(),
                 rule,
@@ -294,7 +295,12 @@ fn ends_with_path(repo: &str, suffix: &str) -> bool {
         || (repo.ends_with(suffix) && repo.as_bytes()[repo.len() - suffix.len() - 1] == b'/')
 }
 
-fn custom_rule(w: &Workload, node: &Node, c: &Custom) -> Option<String> {
+/// `json` gives the object as JSON, converted at most once per workload.
+fn custom_rule<'a>(
+    w: &Workload,
+    json: impl FnOnce() -> &'a serde_json::Value,
+    c: &Custom,
+) -> Option<String> {
     let mut rules = Vec::new();
     if !c.match_labels.is_empty() {
         let all = c
@@ -306,14 +312,13 @@ fn custom_rule(w: &Workload, node: &Node, c: &Custom) -> Option<String> {
         }
         rules.push("matchLabels".to_string());
     }
-    if let Some(re) = &c.image {
-        let re = regex::Regex::new(re).ok()?;
+    if c.image.is_some() {
+        let re = c.image_regex()?;
         let image = w.images.iter().find(|i| re.is_match(i))?;
         rules.push(format!("image {image}"));
     }
     if let Some(path) = &c.json_path {
-        let json = node.to_json();
-        let found = json.query(path).ok()?;
+        let found = json().query(path).ok()?;
         if found.is_empty() {
             return None;
         }

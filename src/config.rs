@@ -276,6 +276,23 @@ pub struct Custom {
     /// `$.spec.template.spec.containers[?(@.name == 'vector')]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json_path: Option<String>,
+    /// `image`, compiled once (it is matched against every workload).
+    #[serde(skip)]
+    #[schemars(skip)]
+    image_regex: std::sync::OnceLock<Option<regex::Regex>>,
+}
+
+impl Custom {
+    /// The compiled `image` pattern (validated when the config was read).
+    pub fn image_regex(&self) -> Option<&regex::Regex> {
+        self.image_regex
+            .get_or_init(|| {
+                self.image
+                    .as_deref()
+                    .and_then(|re| regex::Regex::new(re).ok())
+            })
+            .as_ref()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -43,13 +43,10 @@ pub fn run(inputs: &[Input], docs: &[Doc], options: &Options) -> Outcome {
     let node = yaml::parse(text, options.limits).map_err(|e| Failure::yaml(inputs, doc, e));
     let outcome = node.and_then(|node| {
         let node = node.expect("the header scan found content");
-        if docs.iter().filter(|d| !d.header.empty).count() > 1 {
+        if let Some(extra) = docs.iter().filter(|d| !d.header.empty).nth(1) {
             return Err(Failure::at(
                 inputs,
-                docs.iter()
-                    .filter(|d| !d.header.empty)
-                    .nth(1)
-                    .expect("counted"),
+                extra,
                 None,
                 "a document after the ResourceList".into(),
             )

@@ -62,12 +62,7 @@ pub struct Outcome {
 
 /// Runs the filter over the inputs.
 pub fn run(inputs: &[Input], options: &Options) -> Result<Outcome, Failure> {
-    let mut docs: Vec<Doc> = inputs
-        .iter()
-        .enumerate()
-        .flat_map(|(i, input)| stream::split(i, &input.text))
-        .collect();
-    stream::number(&mut docs);
+    let docs = documents(inputs);
     if let Some(first) = docs.iter().find(|d| !d.header.empty)
         && krm::is_resource_list(first, options.limits)
     {
@@ -169,6 +164,17 @@ pub fn plan(
         }
     }
     Ok((report, patches))
+}
+
+/// The documents of all inputs, numbered as error messages count them.
+pub fn documents(inputs: &[Input]) -> Vec<Doc<'_>> {
+    let mut docs: Vec<Doc> = inputs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, input)| stream::split(i, &input.text))
+        .collect();
+    stream::number(&mut docs);
+    docs
 }
 
 /// Between two inputs: end the previous one's last line and start a new document.

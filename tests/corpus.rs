@@ -122,17 +122,6 @@ fn run(inputs: &[Input], mesh: MeshType, label: &str) -> Outcome {
     outcome
 }
 
-/// The documents of all inputs, numbered as the filter numbers them.
-fn input_docs(inputs: &[Input]) -> Vec<Doc<'_>> {
-    let mut docs: Vec<Doc> = inputs
-        .iter()
-        .enumerate()
-        .flat_map(|(i, input)| stream::split(i, &input.text))
-        .collect();
-    stream::number(&mut docs);
-    docs
-}
-
 /// The input document a report entry is about (entries count non-empty documents).
 fn doc_of(docs: &[Doc], entry: &Entry) -> usize {
     docs.iter()
@@ -205,7 +194,7 @@ fn changed_docs(docs: &[Doc], report: &Report) -> BTreeSet<usize> {
 fn check_stream(case: &Case, mesh: MeshType, problems: &mut Vec<String>) -> usize {
     let label = format!("{} ({mesh:?})", case.label);
     let outcome = run(&case.inputs, mesh, &label);
-    let docs = input_docs(&case.inputs);
+    let docs = gunj_mesh::documents(&case.inputs);
     let out_docs = stream::split(0, &outcome.output);
 
     // Every input document is in the output.
@@ -381,7 +370,7 @@ fn recognised_workloads_are_decided_and_the_rest_are_listed() {
                 let label = format!("{} ({mesh:?})", input.name);
                 let inputs = [input];
                 let outcome = run(&inputs, mesh, &label);
-                let docs = input_docs(&inputs);
+                let docs = gunj_mesh::documents(&inputs);
                 let workloads = pod_workloads(&docs);
                 let mut reported = BTreeSet::new();
                 for e in &outcome.report.entries {
