@@ -1,12 +1,30 @@
 //! `gunj-mesh check`: the CI gate. A finding is an object the filter would change; the
 //! formats are a text list, JSON, SARIF 2.1.0 and GitHub workflow annotations.
 
-use crate::report::{Entry, Report};
+use crate::report::{Entry, GeneratedEntry, Report};
 use serde_json::{Value, json};
 
 /// Objects that are not mesh-ready: the filter would change them.
 pub fn findings(report: &Report) -> Vec<&Entry> {
     report.entries.iter().filter(|e| e.changed).collect()
+}
+
+/// Policies the config asks for that the stream lacks.
+pub fn missing(report: &Report) -> Vec<&GeneratedEntry> {
+    report
+        .generated
+        .iter()
+        .filter(|g| g.action == "generate")
+        .collect()
+}
+
+/// True when the stream is mesh-ready.
+pub fn passes(report: &Report) -> bool {
+    findings(report).is_empty() && missing(report).is_empty()
+}
+
+fn missing_title(g: &GeneratedEntry) -> String {
+    format!("missing {} for {} ({})", g.object(), g.component, g.detail)
 }
 
 /// What to set, one line per field: `metadata.labels["x"] = "true" (now "false")`.
@@ -26,7 +44,13 @@ fn title(e: &Entry) -> String {
         .as_deref()
         .map(|c| format!(" ({c})"))
         .unwrap_or_default();
-    if e.action == "skip" {
+    if e.action == "edit" {
+        format!(
+            "{}{component} needs mesh settings ({})",
+            e.object(),
+            e.detail
+        )
+    } else if e.action == "skip" {
         format!(
             "{}{component} needs an explicit opt-out ({})",
             e.object(),
@@ -61,17 +85,25 @@ pub fn text(report: &Report) -> String {
             out.push_str(&format!("  set {p}\n"));
         }
     }
+    let missing = missing(report);
+    for g in &missing {
+        out.push_str(&format!("{}\n", missing_title(g)));
+    }
     out.push_str(&format!(
-        "{} object(s) not mesh-ready, {} recognised\n",
+        "{} object(s) not mesh-ready, {} recognised, {} policy resource(s) missing\n",
         found.len(),
-        report.entries.len()
+        report.entries.len(),
+        missing.len()
     ));
     out
 }
 
 pub fn json(report: &Report) -> String {
     let found: Vec<&Entry> = findings(report);
-    format!("{:#}\n", json!({"mesh": report.mesh, "findings": found}))
+    format!(
+        "{:#}\n",
+        json!({"mesh": report.mesh, "findings": found, "missing": missing(report)})
+    )
 }
 
 /// GitHub Actions workflow commands (`::error file=…,line=…::message`).
@@ -97,6 +129,11 @@ pub fn github(report: &Report) -> String {
                 escape(&message)
             )
         })
+        .chain(
+            missing(report)
+                .iter()
+                .map(|g| format!("::error title=gunj-mesh::{}\n", escape(&missing_title(g)))),
+        )
         .collect()
 }
 
@@ -121,6 +158,13 @@ pub fn sarif(report: &Report) -> String {
                 "locations": [{"physicalLocation": physical}],
             })
         })
+        .chain(missing(report).iter().map(|g| {
+            json!({
+                "ruleId": "GM002",
+                "level": "error",
+                "message": {"text": missing_title(g)},
+            })
+        }))
         .collect();
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -134,6 +178,11 @@ pub fn sarif(report: &Report) -> String {
                     "name": "NotInMesh",
                     "shortDescription": {"text": "An observability component is not in the service mesh as the ServiceMesh config asks."},
                     "help": {"text": "Run the manifests through gunj-mesh (as a Helm post-renderer or KRM function), or set what the result lists."},
+                }, {
+                    "id": "GM002",
+                    "name": "MissingPolicy",
+                    "shortDescription": {"text": "A mesh policy the ServiceMesh config asks for is not in the manifests."},
+                    "help": {"text": "Run the manifests through gunj-mesh, which generates it."},
                 }],
             }},
             "results": results,

@@ -65,6 +65,8 @@ pub enum Action {
     Inject(String),
     /// Left out, with the reason.
     Skip(String),
+    /// A non-workload object given mesh settings (a Service's protocol hints), with why.
+    Edit(String),
 }
 
 /// Namespaces whose pods are never touched: Kubernetes' own and the meshes' control planes.
@@ -165,6 +167,14 @@ pub fn workload(
             for (key, value) in spec.linkerd.proxy.annotations() {
                 patch.set(&path(w.pod_annotations_path, key), value);
             }
+            if let Some(ports) = opaque_ports(w)
+                && spec.linkerd.proxy.opaque_ports.is_none()
+            {
+                patch.set(
+                    &path(w.pod_annotations_path, "config.linkerd.io/opaque-ports"),
+                    &ports,
+                );
+            }
             if native {
                 patch.set(
                     &path(
@@ -236,10 +246,47 @@ pub fn namespace(
         }
         Mesh::Linkerd => patch.set(&["metadata", "annotations", "linkerd.io/inject"], "enabled"),
     }
+    // Multi-network Istio: <https://istio.io/latest/docs/setup/install/multicluster/multi-primary_multi-network/>.
+    if let (Mesh::Istio { .. }, Some(network)) = (
+        mesh,
+        spec.multi_cluster
+            .as_ref()
+            .filter(|m| m.enabled)
+            .and_then(|m| m.network.as_deref()),
+    ) {
+        patch.set(
+            &["metadata", "labels", "topology.istio.io/network"],
+            network,
+        );
+    }
     Some((
         Action::Inject(format!("namespace-wide {}", mesh.describe())),
         patch,
     ))
+}
+
+/// The container ports Linkerd must not sniff (gossip, server-first protocols), when some
+/// is missing from Linkerd's default list; the annotation replaces that list, so every such
+/// port is named. <https://linkerd.io/2-edge/features/protocol-detection/>
+fn opaque_ports(w: &Workload) -> Option<String> {
+    let mut ports: Vec<u16> = w
+        .ports
+        .iter()
+        .filter(|p| p.protocol != "UDP" && crate::policy::is_opaque(p.number))
+        .map(|p| p.number)
+        .collect();
+    ports.sort();
+    ports.dedup();
+    ports
+        .iter()
+        .any(|p| crate::policy::GOSSIP.contains(p))
+        .then(|| {
+            ports
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
 }
 
 fn path<'a>(base: &[&'a str], key: &'a str) -> Vec<&'a str> {

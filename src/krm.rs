@@ -151,12 +151,18 @@ fn process(
     }
     let config = crate::choose_config(options, in_stream, function_config)?;
     let mesh = crate::resolve_mesh(&config, &api_versions, &objects)?;
-    let (report, patches) = crate::plan(&objects, &config, &mesh, options, inputs, docs)?;
+    let crate::Plan {
+        report,
+        patches,
+        generated,
+    } = crate::plan(&objects, &config, &mesh, options, inputs, docs)?;
     let patch = patches
         .into_iter()
         .nth(objects.first().map_or(0, |o| o.doc))
         .unwrap_or_default();
-    let output = with_results(doc, node, patch, results(&report, items)).ok_or_else(|| {
+    let head = &doc.text[..doc.parse_from];
+    let text = &doc.text[doc.parse_from..];
+    let uneditable = || {
         Failure::at(
             inputs,
             doc,
@@ -164,18 +170,74 @@ fn process(
             "the ResourceList cannot be edited as text".into(),
         )
         .hint("anchors and aliases in a ResourceList are not supported")
-    })?;
+    };
+    let results = results(&report, items);
+    let output = if generated.is_empty() {
+        with_results(text, node, patch, results)
+    } else {
+        // Items are edited first; the new items then go after them.
+        let edited = edit::splices(text, node, &patch)
+            .map(|s| edit::apply(text, &s))
+            .map_err(|_| uneditable())?;
+        let reparsed = yaml::parse(&edited, options.limits)
+            .ok()
+            .flatten()
+            .ok_or_else(uneditable)?;
+        let mut push = Patch::new();
+        *push.field("items") = Patch::Push(with_paths(items, generated));
+        with_results(&edited, &reparsed, push, results)
+    }
+    .ok_or_else(uneditable)?;
     Ok(Outcome {
-        output,
+        output: format!("{head}{output}"),
         report,
         failure: None,
     })
 }
 
-/// The ResourceList text with `patch` applied and `results` set to this run's results
+/// The file generated items are written to by kpt, and their index in it (after any items
+/// already there).
+const GENERATED_PATH: &str = "gunj-mesh-generated.yaml";
+
+fn with_paths(items: &[Node], generated: Vec<Value>) -> Vec<Value> {
+    let taken = items
+        .iter()
+        .filter(|i| {
+            i.at(&[
+                "metadata",
+                "annotations",
+                "internal.config.kubernetes.io/path",
+            ])
+            .and_then(Node::str)
+                == Some(GENERATED_PATH)
+        })
+        .count();
+    generated
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut item)| {
+            let index = (taken + i).to_string();
+            let annotations = item["metadata"]
+                .as_object_mut()
+                .expect("generated metadata")
+                .entry("annotations")
+                .or_insert_with(|| json!({}));
+            for (key, value) in [
+                ("config.kubernetes.io/path", GENERATED_PATH),
+                ("config.kubernetes.io/index", &index),
+                ("internal.config.kubernetes.io/path", GENERATED_PATH),
+                ("internal.config.kubernetes.io/index", &index),
+            ] {
+                annotations[key] = json!(value);
+            }
+            item
+        })
+        .collect()
+}
+
+/// The ResourceList body with `patch` applied and `results` set to this run's results
 /// (replacing earlier ones, so that a second run over the output changes nothing).
-fn with_results(doc: &Doc, node: &Node, mut patch: Patch, results: Vec<Value>) -> Option<String> {
-    let text = &doc.text[doc.parse_from..];
+fn with_results(text: &str, node: &Node, mut patch: Patch, results: Vec<Value>) -> Option<String> {
     let replace = edit::replace_list_entry(text, node, "results", &results);
     if replace.is_none() {
         *patch.field("results") = Patch::Push(results);
@@ -183,11 +245,7 @@ fn with_results(doc: &Doc, node: &Node, mut patch: Patch, results: Vec<Value>) -
     let mut splices = edit::splices(text, node, &patch).ok()?;
     splices.extend(replace);
     splices.sort_by_key(|s| s.start);
-    Some(format!(
-        "{}{}",
-        &doc.text[..doc.parse_from],
-        edit::apply(text, &splices)
-    ))
+    Some(edit::apply(text, &splices))
 }
 
 /// A `ServiceMesh` object, or a `ConfigMap` whose data keys are spec fields.
@@ -241,6 +299,14 @@ fn results(report: &Report, items: &[Node]) -> Vec<Value> {
             }
             r
         })
+        .chain(report.generated.iter().filter(|g| g.action != "present").map(|g| {
+            json!({
+                "message": format!("{}: {}", g.object(), g.detail),
+                "severity": if g.action == "conflict" { "warning" } else { "info" },
+                "resourceRef": {"apiVersion": g.api_version, "kind": g.kind, "name": g.name, "namespace": g.namespace},
+            })
+        }))
+        .chain(report.notes.iter().map(|n| json!({"message": n, "severity": "warning"})))
         .collect()
 }
 
@@ -257,7 +323,11 @@ fn error_outcome(doc: &Doc, node: Option<&Node>, failure: Failure) -> Outcome {
             json!({"message": message, "severity": "error", "field": {"path": failure.source}});
     }
     let output = node
-        .and_then(|node| with_results(doc, node, Patch::new(), vec![result.clone()]))
+        .and_then(|node| {
+            let text = &doc.text[doc.parse_from..];
+            let body = with_results(text, node, Patch::new(), vec![result.clone()])?;
+            Some(format!("{}{body}", &doc.text[..doc.parse_from]))
+        })
         .unwrap_or_else(|| {
             yaml::to_string(&json!({
                 "apiVersion": "config.kubernetes.io/v1",

@@ -18,7 +18,9 @@ pub mod config;
 pub mod error;
 pub mod inject;
 pub mod krm;
+pub mod policy;
 pub mod report;
+pub mod stack;
 pub mod stream;
 pub mod workload;
 pub mod yaml;
@@ -112,7 +114,11 @@ pub fn run(inputs: &[Input], options: &Options) -> Result<Outcome, Failure> {
         .collect();
     let api_versions: Vec<&str> = docs.iter().filter_map(|d| d.header.api_version).collect();
     let mesh = resolve_mesh(&config, &api_versions, &objects)?;
-    let (report, patches) = plan(&objects, &config, &mesh, options, inputs, &docs)?;
+    let Plan {
+        report,
+        patches,
+        generated,
+    } = plan(&objects, &config, &mesh, options, inputs, &docs)?;
     let mut output =
         String::with_capacity(inputs.iter().map(|i| i.text.len()).sum::<usize>() + 1024);
     for (i, doc) in docs.iter().enumerate() {
@@ -129,6 +135,15 @@ pub fn run(inputs: &[Input], options: &Options) -> Result<Outcome, Failure> {
             _ => output.push_str(doc.text),
         }
     }
+    for resource in &generated {
+        if !output.is_empty() && !output.ends_with('\n') {
+            output.push('\n');
+        }
+        if !output.trim().is_empty() {
+            output.push_str("---\n");
+        }
+        output.push_str(&yaml::to_string(resource));
+    }
     if output.trim().is_empty() && !inputs.iter().all(|i| i.text.trim().is_empty()) {
         // The stream held only the config: give back something Helm 4 accepts.
         output = inputs.iter().map(|i| i.text.as_str()).collect();
@@ -140,7 +155,14 @@ pub fn run(inputs: &[Input], options: &Options) -> Result<Outcome, Failure> {
     })
 }
 
-/// Decides every object and collects the patch of each document.
+/// What the filter will do: the report, each document's patch, and the resources to append.
+pub struct Plan {
+    pub report: Report,
+    pub patches: Vec<Patch>,
+    pub generated: Vec<serde_json::Value>,
+}
+
+/// Decides every object, then generates the policies for the components in the mesh.
 pub fn plan(
     objects: &[Object],
     config: &ServiceMesh,
@@ -148,22 +170,89 @@ pub fn plan(
     options: &Options,
     inputs: &[Input],
     docs: &[Doc],
-) -> Result<(Report, Vec<Patch>), Failure> {
+) -> Result<Plan, Failure> {
     let mut report = Report {
         mesh: Some(mesh.describe().to_string()),
-        entries: Vec::new(),
+        ..Report::default()
     };
     let mut patches: Vec<Patch> = vec![Patch::new(); docs.len()];
-    if config.spec.enabled {
-        for object in objects {
-            let doc = &docs[object.doc];
-            if let Some((entry, patch)) = decide(object, config, mesh, options, inputs, doc)? {
-                report.entries.push(entry);
-                object.place(&mut patches[object.doc], patch);
-            }
+    let mut generated = Vec::new();
+    if !config.spec.enabled {
+        return Ok(Plan {
+            report,
+            patches,
+            generated,
+        });
+    }
+    let mut members = Vec::new();
+    for object in objects {
+        let doc = &docs[object.doc];
+        if let Some((entry, patch, member)) = decide(object, config, mesh, options, inputs, doc)? {
+            report.entries.push(entry);
+            object.place(&mut patches[object.doc], patch);
+            members.extend(member);
         }
     }
-    Ok((report, patches))
+    let default_ns = options.namespace.as_deref().unwrap_or("default");
+    let stack = stack::Stack::build(objects, members, default_ns);
+    let out = policy::generate(&stack, config, mesh);
+    for edit in out.edits {
+        let object = &objects[edit.object];
+        let doc = &docs[object.doc];
+        let name = object
+            .node
+            .at(&["metadata", "name"])
+            .and_then(Node::scalar)
+            .unwrap_or_default();
+        let service = &stack.services.iter().find(|s| s.object == edit.object);
+        let subject = report::Subject {
+            kind: &object.kind,
+            name,
+            namespace: service.map(|s| s.namespace.as_str()),
+        };
+        let m = catalog::Match {
+            component: edit.component,
+            rule: "service selector".into(),
+            custom: false,
+        };
+        let action = inject::Action::Edit(edit.reason);
+        let entry = Entry::new(object, doc, inputs, subject, Some(m), action, &edit.patch);
+        report.entries.push(entry);
+        object.place(&mut patches[object.doc], edit.patch);
+    }
+    for g in out.resources {
+        let key = (g.kind.clone(), g.namespace.clone(), g.name.clone());
+        let (action, detail) = match stack.existing.get(&key) {
+            Some(true) => ("present", g.reason.clone()),
+            Some(false) => (
+                "conflict",
+                format!(
+                    "the stream already has {} {}/{} not managed by gunj-mesh; not generated ({})",
+                    g.kind, g.namespace, g.name, g.reason
+                ),
+            ),
+            None if generated.contains(&g.object) => continue,
+            None => {
+                generated.push(g.object.clone());
+                ("generate", g.reason.clone())
+            }
+        };
+        report.generated.push(report::GeneratedEntry {
+            api_version: g.api_version,
+            kind: g.kind,
+            name: g.name,
+            namespace: g.namespace,
+            component: g.component,
+            action,
+            detail,
+        });
+    }
+    report.notes = out.notes;
+    Ok(Plan {
+        report,
+        patches,
+        generated,
+    })
 }
 
 /// The documents of all inputs, numbered as error messages count them.
@@ -269,6 +358,8 @@ fn is_candidate(h: &stream::Header) -> bool {
     let kind = h.kind.unwrap_or_default();
     workload::WORKLOAD_KINDS.contains(&kind)
         || kind == "Namespace"
+        || kind == "Service"
+        || stack::GENERATED_KINDS.contains(&kind)
         || kind == config::KIND
         || kind.ends_with("List")
 }
@@ -420,7 +511,7 @@ fn decide(
     options: &Options,
     inputs: &[Input],
     doc: &Doc,
-) -> Result<Option<(Entry, Patch)>, Failure> {
+) -> Result<Option<(Entry, Patch, Option<stack::Member>)>, Failure> {
     let node = object.node;
     let shape = |e: workload::ShapeError| {
         Failure::at(
@@ -450,7 +541,7 @@ fn decide(
                     namespace: None,
                 };
                 let entry = Entry::new(object, doc, inputs, subject, None, action, &patch);
-                (entry, patch)
+                (entry, patch, None)
             }),
         );
     }
@@ -467,8 +558,27 @@ fn decide(
         name: &w.name,
         namespace: w.namespace.as_deref().or(options.namespace.as_deref()),
     };
+    let member = matches!(action, inject::Action::Inject(_)).then(|| stack::Member {
+        component: m.component.clone(),
+        kind: w.kind.clone(),
+        name: w.name.clone(),
+        namespace: subject.namespace.unwrap_or("default").to_string(),
+        service_account: w
+            .service_account
+            .clone()
+            .unwrap_or_else(|| "default".into()),
+        selector: w.selector.clone(),
+        pod_labels: w
+            .pod_labels
+            .iter()
+            .chain(&w.selector)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        ports: w.ports.clone(),
+        serves: !w.runs_to_completion,
+    });
     let entry = Entry::new(object, doc, inputs, subject, Some(m), action, &patch);
-    Ok(Some((entry, patch)))
+    Ok(Some((entry, patch, member)))
 }
 
 /// Applies a document's patch as text splices, or re-emits the document when its shape

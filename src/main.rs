@@ -83,7 +83,7 @@ fn run_check(args: &FilterArgs, format: CheckFormat, show_diff: bool) -> ExitCod
         out.push_str(&check::diff(&input, &outcome.output));
     }
     emit(&out);
-    if check::findings(report).is_empty() {
+    if check::passes(report) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -109,8 +109,8 @@ fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
     }
     if !args.quiet {
         let mut err = std::io::stderr().lock();
-        for e in &report.entries {
-            let _ = writeln!(err, "{}", e.summary());
+        for line in report.summary() {
+            let _ = writeln!(err, "{line}");
         }
     }
     match write_output(&output, output_file) {

@@ -14,6 +14,39 @@ pub struct Report {
     /// The mesh the stream was put into (`istio sidecar`, `linkerd`, …).
     pub mesh: Option<String>,
     pub entries: Vec<Entry>,
+    /// The resources generated for the stack (or found already there).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub generated: Vec<GeneratedEntry>,
+    /// What the user must know or do by hand.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// One generated resource.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GeneratedEntry {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+    pub component: String,
+    /// `generate`, `present` (already in the stream, from an earlier run) or `conflict`
+    /// (a resource of the same kind and name that gunj-mesh does not manage).
+    pub action: &'static str,
+    /// Why it is generated.
+    pub detail: String,
+}
+
+impl GeneratedEntry {
+    pub fn object(&self) -> String {
+        format!(
+            "{} {}/{}",
+            self.kind.to_lowercase(),
+            self.namespace,
+            self.name
+        )
+    }
 }
 
 /// One recognised object.
@@ -97,6 +130,8 @@ impl Entry {
         let (action, detail) = match action {
             Action::Inject(how) if changed => ("inject", how),
             Action::Inject(how) => ("unchanged", how),
+            Action::Edit(why) if changed => ("edit", why),
+            Action::Edit(why) => ("unchanged", why),
             Action::Skip(why) => ("skip", why),
         };
         let body = &doc.text[doc.parse_from..];
@@ -134,6 +169,7 @@ impl Entry {
         let what = match self.action {
             "inject" => format!("injected ({})", self.detail),
             "unchanged" => format!("unchanged: already in the mesh ({})", self.detail),
+            "edit" => format!("edited ({})", self.detail),
             _ => format!("skipped: {}", self.detail),
         };
         format!("{}: {what}", self.object())
@@ -141,6 +177,29 @@ impl Entry {
 }
 
 impl Report {
+    /// The stderr summary: one line per object, generated resources counted by kind,
+    /// conflicts and notes.
+    pub fn summary(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self.entries.iter().map(Entry::summary).collect();
+        let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
+        for g in self.generated.iter().filter(|g| g.action == "generate") {
+            *kinds.entry(&g.kind).or_default() += 1;
+        }
+        if !kinds.is_empty() {
+            let total: usize = kinds.values().sum();
+            let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            lines.push(format!(
+                "generated {total} resource(s): {} (`gunj-mesh explain` lists them)",
+                list.join(", ")
+            ));
+        }
+        for g in self.generated.iter().filter(|g| g.action == "conflict") {
+            lines.push(format!("conflict: {}", g.detail));
+        }
+        lines.extend(self.notes.iter().map(|n| format!("note: {n}")));
+        lines
+    }
+
     /// The `explain` table.
     pub fn table(&self) -> String {
         let mut rows = vec![[
@@ -167,6 +226,15 @@ impl Report {
                 action,
             ]);
         }
+        for g in &self.generated {
+            rows.push([
+                "+".into(),
+                g.object(),
+                g.component.clone(),
+                "generated".into(),
+                format!("{}: {}", g.action, g.detail),
+            ]);
+        }
         let widths: Vec<usize> = (0..4)
             .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
             .collect();
@@ -180,6 +248,9 @@ impl Report {
             }
             out.push_str(&r[4]);
             out.push('\n');
+        }
+        for n in &self.notes {
+            out.push_str(&format!("note: {n}\n"));
         }
         out
     }

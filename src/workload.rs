@@ -51,6 +51,19 @@ pub struct Workload {
     /// Pods that are meant to finish (Jobs, CronJobs, Pods that do not restart).
     pub runs_to_completion: bool,
     pub service_account: Option<String>,
+    /// The labels that select the pods (the workload's selector, or what the operator sets).
+    pub selector: BTreeMap<String, String>,
+    /// The ports the containers declare (or the operator's defaults).
+    pub ports: Vec<Port>,
+}
+
+/// A container port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    pub name: Option<String>,
+    pub number: u16,
+    /// `TCP`, `UDP` or `SCTP`.
+    pub protocol: String,
 }
 
 /// A field of the object has the wrong shape.
@@ -126,6 +139,7 @@ impl Workload {
         let pod_spec = node.at(spec_path);
         let mut images = Vec::new();
         let mut containers = Vec::new();
+        let mut ports = Vec::new();
         if let Some(spec) = pod_spec {
             if let Some(image) = spec.get("image").and_then(Node::str) {
                 images.push(image.to_string());
@@ -138,26 +152,52 @@ impl Workload {
                     if let Some(name) = c.get("name").and_then(Node::scalar) {
                         containers.push(name.to_string());
                     }
+                    if list == "containers" {
+                        ports.extend(
+                            c.get("ports")
+                                .and_then(Node::items)
+                                .unwrap_or_default()
+                                .iter()
+                                .filter_map(Port::from_node),
+                        );
+                    }
                 }
             }
         }
         let restart = pod_spec
             .and_then(|s| s.get("restartPolicy"))
             .and_then(Node::scalar);
+        let name = node
+            .at(&["metadata", "name"])
+            .and_then(Node::scalar)
+            .unwrap_or_default()
+            .to_string();
+        let namespace = node
+            .at(&["metadata", "namespace"])
+            .and_then(Node::scalar)
+            .map(str::to_string);
+        let pod_labels = meta(labels_path, &labels_path.join("."))?;
+        let selector = match operator_pods(kind, &name, namespace.as_deref()) {
+            Some((selector, defaults)) => {
+                ports = defaults;
+                selector
+            }
+            None => match node.at(&["spec", "selector", "matchLabels"]) {
+                Some(m) if !matches!(kind, "Job" | "CronJob" | "Pod") => m
+                    .string_map()
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k.to_string(), v?.to_string())))
+                    .collect(),
+                _ => pod_labels.clone(),
+            },
+        };
         Ok(Some(Workload {
             kind: kind.to_string(),
-            name: node
-                .at(&["metadata", "name"])
-                .and_then(Node::scalar)
-                .unwrap_or_default()
-                .to_string(),
-            namespace: node
-                .at(&["metadata", "namespace"])
-                .and_then(Node::scalar)
-                .map(str::to_string),
+            name,
+            namespace,
             labels: meta(&["metadata", "labels"], "metadata.labels")?,
             annotations: meta(&["metadata", "annotations"], "metadata.annotations")?,
-            pod_labels: meta(labels_path, &labels_path.join("."))?,
+            pod_labels,
             pod_annotations: meta(annotations_path, &annotations_path.join("."))?,
             pod_labels_path: labels_path,
             pod_annotations_path: annotations_path,
@@ -172,6 +212,8 @@ impl Workload {
                 .and_then(|s| s.get("serviceAccountName"))
                 .and_then(Node::scalar)
                 .map(str::to_string),
+            selector,
+            ports,
         }))
     }
 
@@ -187,6 +229,92 @@ impl Workload {
             .or_else(|| self.pod_annotations.get(key))
             .map(String::as_str)
     }
+}
+
+impl Port {
+    fn from_node(node: &Node) -> Option<Port> {
+        Some(Port {
+            name: node.get("name").and_then(Node::scalar).map(str::to_string),
+            number: node.get("containerPort")?.scalar()?.parse().ok()?,
+            protocol: node
+                .get("protocol")
+                .and_then(Node::scalar)
+                .unwrap_or("TCP")
+                .to_string(),
+        })
+    }
+
+    fn tcp(name: &str, number: u16) -> Port {
+        Port {
+            name: Some(name.into()),
+            number,
+            protocol: "TCP".into(),
+        }
+    }
+}
+
+/// The labels an operator puts on the pods of its resource, and their default ports.
+/// prometheus-operator: <https://prometheus-operator.dev/docs/api-reference/api/>;
+/// OpenTelemetry operator: `app.kubernetes.io/instance: <namespace>.<name>`.
+fn operator_pods(
+    kind: &str,
+    name: &str,
+    namespace: Option<&str>,
+) -> Option<(BTreeMap<String, String>, Vec<Port>)> {
+    let labels = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    Some(match kind {
+        "Prometheus" => (
+            labels(&[
+                ("app.kubernetes.io/name", "prometheus"),
+                ("app.kubernetes.io/instance", name),
+            ]),
+            vec![Port::tcp("web", 9090)],
+        ),
+        "PrometheusAgent" => (
+            labels(&[
+                ("app.kubernetes.io/name", "prometheus-agent"),
+                ("app.kubernetes.io/instance", name),
+            ]),
+            vec![Port::tcp("web", 9090)],
+        ),
+        "Alertmanager" => (
+            labels(&[
+                ("app.kubernetes.io/name", "alertmanager"),
+                ("app.kubernetes.io/instance", name),
+            ]),
+            vec![
+                Port::tcp("web", 9093),
+                Port::tcp("mesh-tcp", 9094),
+                Port {
+                    protocol: "UDP".into(),
+                    ..Port::tcp("mesh-udp", 9094)
+                },
+            ],
+        ),
+        "ThanosRuler" => (
+            labels(&[
+                ("app.kubernetes.io/name", "thanos-ruler"),
+                ("app.kubernetes.io/instance", name),
+            ]),
+            vec![Port::tcp("grpc", 10901), Port::tcp("web", 10902)],
+        ),
+        "OpenTelemetryCollector" => {
+            let instance = format!("{}.{name}", namespace.unwrap_or("default"));
+            (
+                labels(&[
+                    ("app.kubernetes.io/component", "opentelemetry-collector"),
+                    ("app.kubernetes.io/instance", &instance),
+                ]),
+                vec![Port::tcp("otlp-grpc", 4317), Port::tcp("otlp-http", 4318)],
+            )
+        }
+        _ => return None,
+    })
 }
 
 /// Reads labels or annotations; a missing or null map is empty.

@@ -53,7 +53,17 @@ fn json_lists_findings_with_fields() {
     let (_, out, _) = gunj(&["check", "--output", "json", STREAM], b"");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let findings = v["findings"].as_array().unwrap();
-    assert_eq!(findings.len(), 6);
+    // Six workloads, Grafana's Service (its port name `service` tells Istio nothing) and
+    // Loki's memberlist Service (gossip must be declared TCP).
+    assert_eq!(findings.len(), 8);
+    assert_eq!(findings[6]["kind"], "Service");
+    assert_eq!(
+        findings[6]["changes"][0]["field"],
+        "spec.ports[0].appProtocol"
+    );
+    assert_eq!(findings[6]["changes"][0]["proposed"], "http");
+    assert_eq!(findings[7]["name"], "obs-loki-memberlist");
+    assert_eq!(findings[7]["changes"][0]["proposed"], "tcp");
     assert_eq!(
         findings[0]["changes"][0]["field"],
         "spec.template.metadata.labels[\"sidecar.istio.io/inject\"]"
@@ -66,7 +76,7 @@ fn json_lists_findings_with_fields() {
 fn github_prints_workflow_error_annotations() {
     let (_, out, _) = gunj(&["check", "--output", "github", STREAM], b"");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 6);
+    assert_eq!(lines.len(), 8);
     assert!(
         lines[0].starts_with(&format!(
             "::error file={STREAM},line=33,title=gunj-mesh::deployment monitoring/obs-grafana"

@@ -547,6 +547,14 @@ fn prometheus_and_alertmanager_crs_get_injected_through_pod_metadata() {
                 path.join("."),
                 outcome.output
             );
+            if mesh == MeshType::Linkerd && kind == "Alertmanager" {
+                // The cluster gossip port must be opaque to Linkerd's protocol detection.
+                assert_eq!(
+                    take(&mut after, path, "config.linkerd.io/opaque-ports"),
+                    Some(Value::String("9094".into())),
+                    "{label}"
+                );
+            }
             assert_eq!(
                 after, before,
                 "{label}: more than the injection setting changed\n{}",
@@ -806,9 +814,11 @@ fn tricky_configmap_is_untouched_next_to_an_edited_grafana_deployment() {
             assert_eq!(docs.len(), 3, "{label}");
             assert_eq!(out.len(), 3, "{label}: {}", outcome.output);
 
-            // Only the Deployment is recognised and injected.
+            // The Deployment is injected; under Istio, its Service's unnamed port also
+            // gets a protocol hint.
             let entries = &outcome.report.entries;
-            assert_eq!(entries.len(), 1, "{label}: {entries:?}");
+            let istio = mesh == MeshType::Istio;
+            assert_eq!(entries.len(), 1 + istio as usize, "{label}: {entries:?}");
             let e = &entries[0];
             assert_eq!(
                 (e.kind.as_str(), e.name.as_str(), e.component.as_deref()),
@@ -824,7 +834,13 @@ fn tricky_configmap_is_untouched_next_to_an_edited_grafana_deployment() {
                 docs[0].text,
                 out[0].text
             );
-            assert!(out[2].text == docs[2].text, "{label}: the Service changed");
+            if istio {
+                assert_eq!(entries[1].kind, "Service", "{label}");
+                assert!(missing_line(docs[2].text, out[2].text).is_none(), "{label}");
+                assert!(out[2].text.contains("appProtocol: \"http\""), "{label}");
+            } else {
+                assert!(out[2].text == docs[2].text, "{label}: the Service changed");
+            }
 
             // The Deployment: only added lines, in the input's line ending.
             let (before, after) = (docs[1].text, out[1].text);

@@ -12,39 +12,51 @@ fn gunj(args: &[&str], stdin: &[u8]) -> (String, String) {
     (out, err)
 }
 
-fn check_example(name: &str) {
+/// Runs an example config on the example stream, in its own mesh and then with the other
+/// mesh forced by `--mesh`, so each config has an Istio and a Linkerd snapshot.
+fn check_example(name: &str, other: &str) {
     let config = format!("examples/{name}.yaml");
     let input = std::fs::read_to_string(STREAM).unwrap();
-    let (output, summary) = gunj(&["-c", &config, STREAM], b"");
-    let (again, _) = gunj(&["-c", &config, "-"], output.as_bytes());
-    assert_eq!(again, output, "{name}: a second pass changed the output");
-    let diff = similar::TextDiff::from_lines(&input, &output);
-    let diff = diff
-        .unified_diff()
-        .context_radius(2)
-        .header(STREAM, "output")
-        .to_string();
-    insta::assert_snapshot!(name, format!("{summary}\n{diff}"));
+    for (snapshot, extra) in [
+        (name.to_string(), vec![]),
+        (format!("{name}@{other}"), vec!["--mesh", other]),
+    ] {
+        let mut args = vec!["-c", &config];
+        args.extend(&extra);
+        let (output, summary) = gunj(&[&args[..], &[STREAM]].concat(), b"");
+        let (again, _) = gunj(&[&args[..], &["-"]].concat(), output.as_bytes());
+        assert_eq!(
+            again, output,
+            "{snapshot}: a second pass changed the output"
+        );
+        let diff = similar::TextDiff::from_lines(&input, &output);
+        let diff = diff
+            .unified_diff()
+            .context_radius(2)
+            .header(STREAM, "output")
+            .to_string();
+        insta::assert_snapshot!(snapshot, format!("{summary}\n{diff}"));
+    }
 }
 
 #[test]
 fn basic() {
-    check_example("basic");
+    check_example("basic", "linkerd");
 }
 
 #[test]
 fn istio_advanced() {
-    check_example("istio-advanced");
+    check_example("istio-advanced", "linkerd");
 }
 
 #[test]
 fn linkerd() {
-    check_example("linkerd");
+    check_example("linkerd", "istio");
 }
 
 #[test]
 fn multi_cluster() {
-    check_example("multi-cluster");
+    check_example("multi-cluster", "linkerd");
 }
 
 #[test]

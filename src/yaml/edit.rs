@@ -69,6 +69,23 @@ impl Patch {
         &mut items[at].1
     }
 
+    /// Adds what `other` sets; where both set a value, `other` wins.
+    pub fn merge(&mut self, other: Patch) {
+        match other {
+            Patch::Fields(fields) if matches!(self, Patch::Fields(_)) => {
+                for (key, patch) in fields {
+                    self.field(&key).merge(patch);
+                }
+            }
+            Patch::Items(items) if matches!(self, Patch::Items(_)) || self.is_empty() => {
+                for (index, patch) in items {
+                    self.item(index).merge(patch);
+                }
+            }
+            other => *self = other,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         match self {
             Patch::Fields(f) => f.is_empty(),
@@ -638,6 +655,24 @@ mod tests {
             "not idempotent:\n{out}"
         );
         out
+    }
+
+    #[test]
+    fn merged_patches_keep_both_sides() {
+        let mut a = Patch::new();
+        *a.field("spec").field("ports").item(1).field("appProtocol") = Patch::Str("tcp".into());
+        let mut b = Patch::new();
+        b.set(&["metadata", "labels", "x"], "1");
+        *b.field("spec").field("ports").item(0).field("appProtocol") = Patch::Str("http".into());
+        a.merge(b);
+        let out = edit(
+            "metadata:\n  name: s\nspec:\n  ports:\n  - port: 80\n  - port: 7946\n",
+            &a,
+        );
+        assert_eq!(
+            out,
+            "metadata:\n  name: s\n  labels:\n    x: \"1\"\nspec:\n  ports:\n  - port: 80\n    appProtocol: \"http\"\n  - port: 7946\n    appProtocol: \"tcp\"\n"
+        );
     }
 
     fn labels(key: &str, value: &str) -> Patch {

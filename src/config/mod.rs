@@ -1,6 +1,10 @@
 //! The `ServiceMesh` config (`mesh.gunj.io/v1alpha1`): its types, which also generate the
 //! JSON Schema (`gunj-mesh schema`) and the README's reference, and where it comes from.
 
+mod policy;
+
+pub use policy::*;
+
 use crate::catalog;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -66,26 +70,24 @@ pub struct Spec {
     /// How workloads are injected.
     #[serde(default)]
     pub injection: Injection,
-    /// Reserved for mutual TLS policies.
+    /// Mutual TLS (Istio PeerAuthentication and DestinationRule TLS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
-    pub mtls: Option<serde_json::Value>,
-    /// Reserved for retries, timeouts and circuit breaking.
+    pub mtls: Option<Mtls>,
+    /// Retries, timeouts, circuit breaking, load balancing, canaries and fault injection for
+    /// every component; `components.overrides` changes them per component.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
-    pub traffic_management: Option<serde_json::Value>,
-    /// Reserved for authorization policies.
+    pub traffic_management: Option<Traffic>,
+    /// Which components may call which (Istio AuthorizationPolicy, Linkerd Server and
+    /// AuthorizationPolicy, optional NetworkPolicy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
-    pub authorization: Option<serde_json::Value>,
+    pub authorization: Option<Authorization>,
     /// Reserved for mesh telemetry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub observability: Option<serde_json::Value>,
-    /// Reserved for multi-cluster settings.
+    /// Spanning clusters (Linkerd service mirroring, Istio networks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
-    pub multi_cluster: Option<serde_json::Value>,
+    pub multi_cluster: Option<MultiCluster>,
 }
 
 impl Default for Spec {
@@ -159,6 +161,10 @@ pub struct Linkerd {
     /// Proxy settings, written as `config.linkerd.io/*` pod annotations.
     #[serde(default)]
     pub proxy: LinkerdProxy,
+    /// Express retries and timeouts as ServiceProfiles (Linkerd before 2.16) instead of the
+    /// `retry.linkerd.io`/`timeout.linkerd.io` Service annotations.
+    #[serde(default)]
+    pub service_profiles: bool,
 }
 
 /// Linkerd proxy overrides; each field becomes one pod-template annotation
@@ -258,6 +264,9 @@ pub struct Components {
     /// Components the catalog does not know.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom: Vec<Custom>,
+    /// Component name → traffic settings that replace the global `trafficManagement` ones.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, Traffic>,
 }
 
 /// A user-defined component: a workload matches when every matcher given matches.
@@ -386,14 +395,23 @@ impl ServiceMesh {
         }
         let spec = &self.spec;
         let known = catalog::names();
+        let is_component = |name: &str| {
+            known.contains(&name) || spec.components.custom.iter().any(|c| c.name == name)
+        };
+        let overrides: Vec<&String> = spec.components.overrides.keys().collect();
         for (field, names) in [
-            ("spec.components.include", &spec.components.include),
-            ("spec.components.exclude", &spec.components.exclude),
+            (
+                "spec.components.include",
+                spec.components.include.iter().collect(),
+            ),
+            (
+                "spec.components.exclude",
+                spec.components.exclude.iter().collect(),
+            ),
+            ("spec.components.overrides", overrides),
         ] {
             for name in names {
-                if !known.contains(&name.as_str())
-                    && !spec.components.custom.iter().any(|c| &c.name == name)
-                {
+                if !is_component(name) {
                     return Err(format!(
                         "{field}: unknown component `{name}`; known components: {}",
                         known.join(", ")
@@ -436,6 +454,35 @@ impl ServiceMesh {
             return Err(format!(
                 "spec.istio.revision: `{rev}` is not a valid label value"
             ));
+        }
+        if let Some(t) = &spec.traffic_management {
+            t.validate("spec.trafficManagement")?;
+        }
+        for (name, t) in &spec.components.overrides {
+            t.validate(&format!("spec.components.overrides.{name}"))?;
+        }
+        if let Some(m) = &spec.mtls
+            && m.port_exceptions.contains(&0)
+        {
+            return Err("spec.mtls.portExceptions: 0 is not a port".into());
+        }
+        if let Some(a) = &spec.authorization {
+            for (i, rule) in a.allow.iter().enumerate() {
+                let field = format!("spec.authorization.allow[{i}]");
+                policy::check_identity(&format!("{field}.from"), &rule.from, &is_component)?;
+                if !is_component(&rule.to) {
+                    return Err(format!(
+                        "{field}.to: unknown component `{}`; known components: {}",
+                        rule.to,
+                        known.join(", ")
+                    ));
+                }
+            }
+            for (i, id) in a.ingress.iter().flatten().enumerate() {
+                policy::check_identity(&format!("spec.authorization.ingress[{i}]"), id, &|_| {
+                    false
+                })?;
+            }
         }
         if let Some(v) = &spec.linkerd.proxy.await_ready
             && v != "enabled"

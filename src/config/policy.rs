@@ -1,0 +1,390 @@
+//! The policy sections of the config: `mtls`, `trafficManagement` (global and per component),
+//! `authorization` and `multiCluster`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Mutual TLS between the components.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Mtls {
+    /// Istio `PeerAuthentication` mode for the namespaces in scope.
+    #[serde(default)]
+    pub mode: MtlsMode,
+    /// Container ports that also accept plaintext (kubelet, scrapers outside the mesh).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub port_exceptions: Vec<u16>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum MtlsMode {
+    #[default]
+    Strict,
+    Permissive,
+    Disable,
+}
+
+impl MtlsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MtlsMode::Strict => "STRICT",
+            MtlsMode::Permissive => "PERMISSIVE",
+            MtlsMode::Disable => "DISABLE",
+        }
+    }
+}
+
+/// Retries, timeouts, circuit breaking, load balancing, canaries and faults. Set globally
+/// in `trafficManagement` and per component in `components.overrides.<name>`, whose fields
+/// replace the global ones.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Traffic {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<Retries>,
+    /// Request timeout, e.g. `30s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<CircuitBreaker>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_pool: Option<ConnectionPool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<LoadBalancer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<Canary>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_injection: Option<FaultInjection>,
+}
+
+impl Traffic {
+    /// `self` with the fields `over` sets replaced.
+    pub fn merged(&self, over: Option<&Traffic>) -> Traffic {
+        let Some(o) = over else { return self.clone() };
+        Traffic {
+            retries: o.retries.clone().or(self.retries.clone()),
+            timeout: o.timeout.clone().or(self.timeout.clone()),
+            circuit_breaker: o.circuit_breaker.clone().or(self.circuit_breaker.clone()),
+            connection_pool: o.connection_pool.clone().or(self.connection_pool.clone()),
+            load_balancer: o.load_balancer.clone().or(self.load_balancer.clone()),
+            canary: o.canary.clone().or(self.canary.clone()),
+            fault_injection: o.fault_injection.clone().or(self.fault_injection.clone()),
+        }
+    }
+
+    /// Settings that need an L7 proxy on the path (a VirtualService, or an ambient waypoint).
+    pub fn has_routing(&self) -> bool {
+        self.retries.is_some()
+            || self.timeout.is_some()
+            || self.canary.is_some()
+            || self.fault_injection.is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Retries {
+    /// How many retries per request.
+    pub attempts: u32,
+    /// Timeout per try, e.g. `2s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_try_timeout: Option<String>,
+    /// Istio `retryOn` conditions, e.g. `5xx,reset,connect-failure`. Linkerd takes the
+    /// HTTP status part (`5xx`, `gateway-error`, `xxx-yyy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_on: Option<String>,
+}
+
+/// Outlier detection: eject a backend after consecutive errors.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CircuitBreaker {
+    pub consecutive_errors: u32,
+    /// How often backends are checked, e.g. `10s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    /// How long an ejected backend stays out, e.g. `30s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_ejection_time: Option<String>,
+    /// At most this percentage of backends is ejected (0–100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ejection_percent: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConnectionPool {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http1_max_pending_requests: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http2_max_requests: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LoadBalancer {
+    pub algorithm: Algorithm,
+    /// For `CONSISTENT_HASH`: the HTTP header to hash, or `sourceIP`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Algorithm {
+    RoundRobin,
+    LeastRequest,
+    Random,
+    ConsistentHash,
+}
+
+impl Algorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::RoundRobin => "ROUND_ROBIN",
+            Algorithm::LeastRequest => "LEAST_REQUEST",
+            Algorithm::Random => "RANDOM",
+            Algorithm::ConsistentHash => "CONSISTENT_HASH",
+        }
+    }
+}
+
+/// A weighted split between pod subsets (Istio) or between per-subset Services (Linkerd:
+/// `<service>-<subset>`, which the chart must provide).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Canary {
+    /// Subset name → the pod labels that select it, e.g. `stable: {version: v1}`.
+    pub subsets: BTreeMap<String, BTreeMap<String, String>>,
+    /// Subset name → weight; the weights add up to 100.
+    pub weights: BTreeMap<String, u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FaultInjection {
+    /// A fixed delay added to requests, e.g. `5s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<String>,
+    /// The HTTP status returned instead of forwarding, e.g. `503`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort: Option<u16>,
+    /// The percentage of requests affected (0–100).
+    pub percentage: f64,
+}
+
+/// Who may call whom. When this section is present, every component that some flow reaches
+/// accepts only its allowed callers.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Authorization {
+    /// Also deny everything not allowed to every component in scope (Istio `allow-nothing`
+    /// policy per namespace; Linkerd `Server`s with `accessPolicy: deny`).
+    #[serde(default)]
+    pub default_deny: bool,
+    /// Allow the flows the stack needs: Grafana → datasources, Prometheus → everything,
+    /// agents → Loki/Tempo/Mimir/Prometheus, any mesh workload → OpenTelemetry Collector,
+    /// each component → itself (rings, gossip, Alertmanager peers), ingress → Grafana.
+    #[serde(default = "yes")]
+    pub defaults: bool,
+    /// More flows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<Allow>,
+    /// Ingress identities (`namespace/serviceaccount`) that may reach Grafana. Default: the
+    /// Istio ingress gateway; none for Linkerd.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<Vec<String>>,
+    /// Also generate a Kubernetes NetworkPolicy per reached component.
+    #[serde(default)]
+    pub network_policies: bool,
+    /// Linkerd: the networks kubelet probes come from (a NetworkAuthentication).
+    #[serde(default = "all_networks")]
+    pub probe_networks: Vec<String>,
+}
+
+/// One flow: `from` is a component name, `namespace/serviceaccount`, or `*` (any mesh
+/// workload); `to` is a component name.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Allow {
+    pub from: String,
+    pub to: String,
+}
+
+/// Spanning clusters.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MultiCluster {
+    #[serde(default)]
+    pub enabled: bool,
+    /// Istio `global.multiCluster.clusterName` (reported; set on the control plane).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_name: Option<String>,
+    /// Istio network: `topology.istio.io/network` on the namespaces in scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// Services (by name, or every Service of a component) that other clusters may call:
+    /// Linkerd `mirror.linkerd.io/exported: "true"`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub export_services: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn all_networks() -> Vec<String> {
+    vec!["0.0.0.0/0".into(), "::/0".into()]
+}
+
+/// Checks a duration as Istio and Linkerd read it: one or more `<number><unit>` with unit
+/// `ms`, `s`, `m` or `h`, and not zero.
+pub fn check_duration(field: &str, value: &str) -> Result<(), String> {
+    let bad = || {
+        format!(
+            "{field}: `{value}` is not a duration; write a positive number with a unit, such as `500ms`, `2s` or `1m`"
+        )
+    };
+    let mut rest = value;
+    let mut total = 0.0;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .ok_or_else(bad)?;
+        let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit = ["ms", "s", "m", "h"]
+            .into_iter()
+            .find(|u| rest.starts_with(u))
+            .ok_or_else(bad)?;
+        rest = &rest[unit.len()..];
+        total += number;
+    }
+    if total <= 0.0 {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+impl Traffic {
+    /// Checks what the types cannot; `field` is where this block sits in the config.
+    pub fn validate(&self, field: &str) -> Result<(), String> {
+        if let Some(t) = &self.timeout {
+            check_duration(&format!("{field}.timeout"), t)?;
+        }
+        if let Some(r) = &self.retries
+            && let Some(t) = &r.per_try_timeout
+        {
+            check_duration(&format!("{field}.retries.perTryTimeout"), t)?;
+        }
+        if let Some(cb) = &self.circuit_breaker {
+            for (name, v) in [
+                ("interval", &cb.interval),
+                ("baseEjectionTime", &cb.base_ejection_time),
+            ] {
+                if let Some(v) = v {
+                    check_duration(&format!("{field}.circuitBreaker.{name}"), v)?;
+                }
+            }
+            if cb.max_ejection_percent.is_some_and(|p| p > 100) {
+                return Err(format!(
+                    "{field}.circuitBreaker.maxEjectionPercent: must be between 0 and 100"
+                ));
+            }
+        }
+        if let Some(lb) = &self.load_balancer {
+            match (lb.algorithm, &lb.hash_key) {
+                (Algorithm::ConsistentHash, None) => {
+                    return Err(format!(
+                        "{field}.loadBalancer.hashKey: CONSISTENT_HASH needs a header name or `sourceIP`"
+                    ));
+                }
+                (a, Some(_)) if a != Algorithm::ConsistentHash => {
+                    return Err(format!(
+                        "{field}.loadBalancer.hashKey: only used with CONSISTENT_HASH"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if let Some(c) = &self.canary {
+            let sum: u32 = c.weights.values().sum();
+            if sum != 100 {
+                return Err(format!(
+                    "{field}.canary.weights: add up to {sum}; they must add up to 100"
+                ));
+            }
+            for name in c.weights.keys() {
+                if !c.subsets.contains_key(name) {
+                    return Err(format!(
+                        "{field}.canary.weights: `{name}` is not one of canary.subsets"
+                    ));
+                }
+            }
+            for (name, labels) in &c.subsets {
+                if labels.is_empty() {
+                    return Err(format!(
+                        "{field}.canary.subsets.{name}: give the pod labels that select the subset"
+                    ));
+                }
+            }
+        }
+        if let Some(f) = &self.fault_injection {
+            if !(0.0..=100.0).contains(&f.percentage) {
+                return Err(format!(
+                    "{field}.faultInjection.percentage: {} is not between 0 and 100",
+                    f.percentage
+                ));
+            }
+            if let Some(d) = &f.delay {
+                check_duration(&format!("{field}.faultInjection.delay"), d)?;
+            }
+            if f.abort.is_some_and(|s| !(200..=599).contains(&s)) {
+                return Err(format!(
+                    "{field}.faultInjection.abort: an HTTP status between 200 and 599"
+                ));
+            }
+            if f.delay.is_none() && f.abort.is_none() {
+                return Err(format!(
+                    "{field}.faultInjection: give a delay, an abort status, or both"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks one `from` of an allow rule.
+pub fn check_identity(field: &str, from: &str, known: &dyn Fn(&str) -> bool) -> Result<(), String> {
+    if from == "*" || known(from) {
+        return Ok(());
+    }
+    match from.split_once('/') {
+        Some((ns, sa)) if !ns.is_empty() && !sa.is_empty() && !sa.contains('/') => Ok(()),
+        _ => Err(format!(
+            "{field}: `{from}` is neither a known component, `namespace/serviceaccount`, nor `*`"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        for ok in ["1s", "500ms", "1m30s", "0.5s", "2h"] {
+            check_duration("t", ok).unwrap();
+        }
+        for bad in ["", "-1s", "1", "s", "0s", "1d", "1.2.3s"] {
+            assert!(check_duration("t", bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,633 @@
+//! Istio policies, as the served storage versions `security.istio.io/v1` and
+//! `networking.istio.io/v1`.
+//!
+//! - PeerAuthentication: <https://istio.io/latest/docs/reference/config/security/peer_authentication/>
+//!   (`portLevelMtls` needs a workload selector).
+//! - DestinationRule: <https://istio.io/latest/docs/reference/config/networking/destination-rule/>.
+//! - VirtualService: <https://istio.io/latest/docs/reference/config/networking/virtual-service/>.
+//! - AuthorizationPolicy: <https://istio.io/latest/docs/reference/config/security/authorization-policy/>;
+//!   an ALLOW policy with an empty spec (`allow-nothing`) denies everything in its namespace
+//!   (<https://istio.io/latest/docs/ops/best-practices/security/#use-default-deny-patterns>).
+//! - Ambient: L7 settings need a waypoint, which a Service opts into with the label
+//!   `istio.io/use-waypoint` (<https://istio.io/latest/docs/ambient/usage/waypoint/>).
+
+use super::flows::{Flow, Source};
+use super::protocol::{self, Proto};
+use super::{Output, Resource, metadata};
+use crate::config::{Algorithm, MtlsMode, Spec, Traffic};
+use crate::stack::{Service, Stack};
+use crate::yaml::edit::Patch;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Selector {
+    match_labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Mode {
+    mode: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PeerAuthentication {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selector: Option<Selector>,
+    mtls: Mode,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    port_level_mtls: BTreeMap<String, Mode>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DestinationRule {
+    host: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    traffic_policy: Option<TrafficPolicy>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    subsets: Vec<Subset>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TrafficPolicy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    load_balancer: Option<LoadBalancer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connection_pool: Option<ConnectionPool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outlier_detection: Option<OutlierDetection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<Mode>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoadBalancer {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    simple: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consistent_hash: Option<ConsistentHash>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConsistentHash {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_header_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    use_source_ip: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct ConnectionPool {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tcp: Option<TcpPool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http: Option<HttpPool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TcpPool {
+    max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpPool {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http1_max_pending_requests: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http2_max_requests: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutlierDetection {
+    consecutive_5xx_errors: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interval: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_ejection_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_ejection_percent: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Subset {
+    name: String,
+    labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct VirtualService {
+    hosts: Vec<String>,
+    http: Vec<HttpRoute>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct HttpRoute {
+    route: Vec<RouteDestination>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retries: Option<Retries>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault: Option<Fault>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct RouteDestination {
+    destination: Destination,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    weight: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Destination {
+    host: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subset: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Retries {
+    attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    per_try_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Fault {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delay: Option<Delay>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    abort: Option<Abort>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Delay {
+    fixed_delay: String,
+    percentage: Percent,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Abort {
+    http_status: u16,
+    percentage: Percent,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Percent {
+    value: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+struct AuthorizationPolicy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selector: Option<Selector>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Rule {
+    from: Vec<From>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct From {
+    source: PrincipalSource,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct PrincipalSource {
+    principals: Vec<String>,
+}
+
+const SECURITY: &str = "security.istio.io/v1";
+const NETWORKING: &str = "networking.istio.io/v1";
+
+pub fn generate(stack: &Stack, spec: &Spec, ambient: bool, flows: &[Flow], out: &mut Output) {
+    protocol_hints(stack, out);
+    if let Some(mtls) = &spec.mtls {
+        peer_authentications(stack, mtls, out);
+    }
+    let global = spec.traffic_management.clone().unwrap_or_default();
+    for service in &stack.services {
+        let Some(component) = &service.component else {
+            continue;
+        };
+        let traffic = global.merged(spec.components.overrides.get(component));
+        destination_rule(service, component, spec, &traffic, ambient, out);
+        if traffic.has_routing() && has_l7_port(service) {
+            virtual_service(service, component, &traffic, out);
+            if ambient {
+                let mut patch = Patch::new();
+                patch.set(&["metadata", "labels", "istio.io/use-waypoint"], "waypoint");
+                out.edit(super::ObjectEdit {
+                    object: service.object,
+                    component: component.clone(),
+                    reason: "L7 traffic settings in ambient mode need a waypoint".into(),
+                    patch,
+                });
+                out.note(format!(
+                    "deploy a waypoint in namespace {}: `istioctl waypoint apply -n {} --name waypoint`",
+                    service.namespace, service.namespace
+                ));
+            }
+        }
+    }
+    if let Some(auth) = &spec.authorization {
+        if auth.default_deny {
+            for ns in &stack.namespaces {
+                out.add(
+                    "stack",
+                    "authorization.defaultDeny: deny what no policy allows".into(),
+                    Resource {
+                        api_version: SECURITY,
+                        kind: "AuthorizationPolicy",
+                        metadata: metadata("allow-nothing", ns, "stack"),
+                        spec: AuthorizationPolicy::default(),
+                    },
+                );
+            }
+        }
+        authorization_policies(stack, flows, out);
+    }
+    if let Some(mc) = spec.multi_cluster.as_ref().filter(|m| m.enabled) {
+        if let Some(cluster) = &mc.cluster_name {
+            out.note(format!(
+                "multi-cluster: install the control plane with `global.multiCluster.clusterName={cluster}`"
+            ));
+        }
+        if !mc.export_services.is_empty() {
+            out.note("multi-cluster: Istio serves every Service to every cluster of the mesh; multiCluster.exportServices applies to Linkerd only".into());
+        }
+        if let Some(network) = &mc.network {
+            out.note(format!(
+                "multi-cluster: install the control plane with `global.network={network}`; namespaces in spec.namespaces get `topology.istio.io/network: {network}`"
+            ));
+        }
+    }
+}
+
+/// `appProtocol` on component Service ports whose protocol Istio would otherwise guess.
+fn protocol_hints(stack: &Stack, out: &mut Output) {
+    for service in &stack.services {
+        let Some(component) = &service.component else {
+            continue;
+        };
+        let mut patch = Patch::new();
+        let mut set = Vec::new();
+        for port in &service.ports {
+            let numbers = numbers(port);
+            if port.protocol == "UDP" {
+                if numbers.iter().any(|n| protocol::GOSSIP.contains(n)) {
+                    out.note(format!(
+                        "service {}/{} port {} is UDP gossip: Istio does not proxy UDP, so it stays outside the mesh (Alertmanager clustering also needs TCP 9094)",
+                        service.namespace, service.name, port.port
+                    ));
+                }
+                continue;
+            }
+            if port.app_protocol.is_some() {
+                continue;
+            }
+            let proto = protocol::classify(&numbers, port.name.as_deref());
+            let named = protocol::declared(port.name.as_deref());
+            let hint = match (proto, named) {
+                (Proto::Tcp, _) => Some("tcp"),
+                (p, None) => p.app_protocol(),
+                _ => None,
+            };
+            if let Some(hint) = hint {
+                *patch
+                    .field("spec")
+                    .field("ports")
+                    .item(port.index)
+                    .field("appProtocol") = Patch::Str(hint.into());
+                set.push(format!("{} → {hint}", port.port));
+            }
+        }
+        if !set.is_empty() {
+            out.edit(super::ObjectEdit {
+                object: service.object,
+                component: component.clone(),
+                reason: format!("protocol hints (appProtocol {})", set.join(", ")),
+                patch,
+            });
+        }
+    }
+}
+
+fn numbers(port: &crate::stack::ServicePort) -> Vec<u16> {
+    let mut n = vec![port.port];
+    if let Some(t) = port.target.as_deref().and_then(|t| t.parse().ok()) {
+        n.push(t);
+    }
+    n
+}
+
+/// True when some port may carry HTTP (a VirtualService's `http` routes apply to it).
+fn has_l7_port(service: &Service) -> bool {
+    service.ports.iter().any(|p| {
+        p.protocol != "UDP"
+            && !matches!(
+                protocol::classify(&numbers(p), p.name.as_deref()),
+                Proto::Tcp
+            )
+    })
+}
+
+fn peer_authentications(stack: &Stack, mtls: &crate::config::Mtls, out: &mut Output) {
+    for ns in &stack.namespaces {
+        out.add(
+            "stack",
+            format!("mtls.mode {} for the namespace", mtls.mode.as_str()),
+            Resource {
+                api_version: SECURITY,
+                kind: "PeerAuthentication",
+                metadata: metadata("default", ns, "stack"),
+                spec: PeerAuthentication {
+                    selector: None,
+                    mtls: Mode {
+                        mode: mtls.mode.as_str(),
+                    },
+                    port_level_mtls: BTreeMap::new(),
+                },
+            },
+        );
+    }
+    if mtls.mode != MtlsMode::Strict || mtls.port_exceptions.is_empty() {
+        return;
+    }
+    for m in stack.servers() {
+        let ports: BTreeMap<String, Mode> = m
+            .ports
+            .iter()
+            .filter(|p| mtls.port_exceptions.contains(&p.number))
+            .map(|p| (p.number.to_string(), Mode { mode: "PERMISSIVE" }))
+            .collect();
+        if ports.is_empty() || m.selector.is_empty() {
+            continue;
+        }
+        let list: Vec<&str> = ports.keys().map(String::as_str).collect();
+        out.add(
+            &m.component,
+            format!(
+                "mtls.portExceptions: ports {} of {} also accept plaintext",
+                list.join(", "),
+                m.name
+            ),
+            Resource {
+                api_version: SECURITY,
+                kind: "PeerAuthentication",
+                metadata: metadata(
+                    &format!("{}-port-exceptions", m.name),
+                    &m.namespace,
+                    &m.component,
+                ),
+                spec: PeerAuthentication {
+                    selector: Some(Selector {
+                        match_labels: m.selector.clone(),
+                    }),
+                    mtls: Mode { mode: "STRICT" },
+                    port_level_mtls: ports,
+                },
+            },
+        );
+    }
+}
+
+fn destination_rule(
+    service: &Service,
+    component: &str,
+    spec: &Spec,
+    traffic: &Traffic,
+    ambient: bool,
+    out: &mut Output,
+) {
+    let mut policy = TrafficPolicy::default();
+    let mut why = Vec::new();
+    if let Some(mtls) = &spec.mtls
+        && !ambient
+    {
+        let mode = match mtls.mode {
+            MtlsMode::Disable => "DISABLE",
+            _ => "ISTIO_MUTUAL",
+        };
+        policy.tls = Some(Mode { mode });
+        why.push(format!("tls {mode}"));
+    }
+    if let Some(lb) = &traffic.load_balancer {
+        policy.load_balancer = Some(match lb.algorithm {
+            Algorithm::ConsistentHash => {
+                let key = lb.hash_key.clone().unwrap_or_default();
+                LoadBalancer {
+                    simple: None,
+                    consistent_hash: Some(if key == "sourceIP" {
+                        ConsistentHash {
+                            http_header_name: None,
+                            use_source_ip: Some(true),
+                        }
+                    } else {
+                        ConsistentHash {
+                            http_header_name: Some(key),
+                            use_source_ip: None,
+                        }
+                    }),
+                }
+            }
+            a => LoadBalancer {
+                simple: Some(a.as_str()),
+                consistent_hash: None,
+            },
+        });
+        why.push("load balancer".into());
+    }
+    if let Some(cp) = &traffic.connection_pool {
+        let http = (cp.http1_max_pending_requests.is_some() || cp.http2_max_requests.is_some())
+            .then_some(HttpPool {
+                http1_max_pending_requests: cp.http1_max_pending_requests,
+                http2_max_requests: cp.http2_max_requests,
+            });
+        policy.connection_pool = Some(ConnectionPool {
+            tcp: cp.max_connections.map(|n| TcpPool { max_connections: n }),
+            http,
+        });
+        why.push("connection pool".into());
+    }
+    if let Some(cb) = &traffic.circuit_breaker {
+        policy.outlier_detection = Some(OutlierDetection {
+            consecutive_5xx_errors: cb.consecutive_errors,
+            interval: cb.interval.clone(),
+            base_ejection_time: cb.base_ejection_time.clone(),
+            max_ejection_percent: cb.max_ejection_percent,
+        });
+        why.push("circuit breaker".into());
+    }
+    let subsets: Vec<Subset> = traffic
+        .canary
+        .iter()
+        .flat_map(|c| &c.subsets)
+        .map(|(name, labels)| Subset {
+            name: name.clone(),
+            labels: labels.clone(),
+        })
+        .collect();
+    if !subsets.is_empty() {
+        why.push("canary subsets".into());
+    }
+    if why.is_empty() {
+        return;
+    }
+    let empty = policy.tls.is_none()
+        && policy.load_balancer.is_none()
+        && policy.connection_pool.is_none()
+        && policy.outlier_detection.is_none();
+    out.add(
+        component,
+        format!("{} for service {}", why.join(", "), service.name),
+        Resource {
+            api_version: NETWORKING,
+            kind: "DestinationRule",
+            metadata: metadata(&service.name, &service.namespace, component),
+            spec: DestinationRule {
+                host: service.host(),
+                traffic_policy: (!empty).then_some(policy),
+                subsets,
+            },
+        },
+    );
+}
+
+fn virtual_service(service: &Service, component: &str, traffic: &Traffic, out: &mut Output) {
+    let host = service.host();
+    let route = match &traffic.canary {
+        Some(c) => c
+            .weights
+            .iter()
+            .map(|(subset, weight)| RouteDestination {
+                destination: Destination {
+                    host: host.clone(),
+                    subset: Some(subset.clone()),
+                },
+                weight: Some(*weight),
+            })
+            .collect(),
+        None => vec![RouteDestination {
+            destination: Destination {
+                host: host.clone(),
+                subset: None,
+            },
+            weight: None,
+        }],
+    };
+    let fault = traffic.fault_injection.as_ref().map(|f| Fault {
+        delay: f.delay.clone().map(|d| Delay {
+            fixed_delay: d,
+            percentage: Percent {
+                value: f.percentage,
+            },
+        }),
+        abort: f.abort.map(|s| Abort {
+            http_status: s,
+            percentage: Percent {
+                value: f.percentage,
+            },
+        }),
+    });
+    let mut why = Vec::new();
+    for (set, what) in [
+        (traffic.retries.is_some(), "retries"),
+        (traffic.timeout.is_some(), "timeout"),
+        (traffic.fault_injection.is_some(), "fault injection"),
+        (traffic.canary.is_some(), "canary weights"),
+    ] {
+        if set {
+            why.push(what);
+        }
+    }
+    out.add(
+        component,
+        format!("{} for service {}", why.join(", "), service.name),
+        Resource {
+            api_version: NETWORKING,
+            kind: "VirtualService",
+            metadata: metadata(&service.name, &service.namespace, component),
+            spec: VirtualService {
+                hosts: vec![host],
+                http: vec![HttpRoute {
+                    route,
+                    retries: traffic.retries.as_ref().map(|r| Retries {
+                        attempts: r.attempts,
+                        per_try_timeout: r.per_try_timeout.clone(),
+                        retry_on: r.retry_on.clone(),
+                    }),
+                    timeout: traffic.timeout.clone(),
+                    fault,
+                }],
+            },
+        },
+    );
+}
+
+/// One ALLOW policy per flow and target workload, naming the callers' identities.
+fn authorization_policies(stack: &Stack, flows: &[Flow], out: &mut Output) {
+    for flow in flows {
+        let principals: Vec<String> = match &flow.from {
+            Source::Any => vec!["*".into()],
+            from => from
+                .accounts(stack)
+                .into_iter()
+                .map(|(ns, sa)| format!("cluster.local/ns/{ns}/sa/{sa}"))
+                .collect(),
+        };
+        if principals.is_empty() {
+            continue;
+        }
+        for target in stack.of(&flow.to).filter(|m| m.serves) {
+            if target.selector.is_empty() {
+                continue;
+            }
+            out.add(
+                &flow.to,
+                format!("allow {}: {}", flow.from.slug(), flow.reason),
+                Resource {
+                    api_version: SECURITY,
+                    kind: "AuthorizationPolicy",
+                    metadata: metadata(
+                        &format!("{}-from-{}", target.name, flow.from.slug()),
+                        &target.namespace,
+                        &flow.to,
+                    ),
+                    spec: AuthorizationPolicy {
+                        selector: Some(Selector {
+                            match_labels: target.selector.clone(),
+                        }),
+                        action: Some("ALLOW"),
+                        rules: vec![Rule {
+                            from: vec![From {
+                                source: PrincipalSource {
+                                    principals: principals.clone(),
+                                },
+                            }],
+                        }],
+                    },
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,646 @@
+//! Linkerd policies.
+//!
+//! - Server (`policy.linkerd.io/v1beta3`), AuthorizationPolicy, MeshTLSAuthentication,
+//!   NetworkAuthentication (`v1alpha1`): <https://linkerd.io/2-edge/reference/authorization-policy/>.
+//!   A Server's `accessPolicy` (default `deny`) applies to traffic no AuthorizationPolicy allows.
+//! - The proxy-admin scrape authorisation is what `linkerd viz allow-scrapes` emits
+//!   (linkerd/linkerd2 `viz/cmd/allow-scrapes.go`).
+//! - Retries and timeouts as Service annotations (Linkerd 2.16+):
+//!   <https://linkerd.io/2-edge/reference/retries/>, <https://linkerd.io/2-edge/reference/timeouts/>;
+//!   ServiceProfiles for older clusters: <https://linkerd.io/2-edge/reference/service-profiles/>.
+//! - Circuit breaking (failure accrual): <https://linkerd.io/2-edge/reference/circuit-breaking/>.
+//! - Opaque ports: <https://linkerd.io/2-edge/features/protocol-detection/>; the default list
+//!   already holds 25, 587, 3306, 4444, 5432, 6379, 9300, 11211.
+//! - Multi-cluster export: the Service label `mirror.linkerd.io/exported: "true"`
+//!   (<https://linkerd.io/2-edge/features/multicluster/>).
+
+use super::flows::{Flow, Source};
+use super::protocol::{self, Proto};
+use super::{ObjectEdit, Output, Resource, dns_name, metadata};
+use crate::config::{Spec, Traffic};
+use crate::stack::{Member, Service, Stack};
+use crate::yaml::edit::Patch;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Server {
+    pod_selector: PodSelector,
+    port: PortRef,
+    proxy_protocol: &'static str,
+    access_policy: &'static str,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PodSelector {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    match_labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    match_expressions: Vec<Expression>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Expression {
+    key: String,
+    operator: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+enum PortRef {
+    Number(u16),
+    Name(String),
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthorizationPolicy {
+    target_ref: Ref,
+    required_authentication_refs: Vec<Ref>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Ref {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<&'static str>,
+    kind: &'static str,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MeshTlsAuthentication {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    identities: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    identity_refs: Vec<Ref>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct NetworkAuthentication {
+    networks: Vec<Network>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Network {
+    cidr: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpRoute {
+    parent_refs: Vec<ParentRef>,
+    rules: Vec<RouteRule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct ParentRef {
+    group: &'static str,
+    kind: &'static str,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RouteRule {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    matches: Vec<PathMatch>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    backend_refs: Vec<BackendRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct PathMatch {
+    path: PathValue,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct PathValue {
+    value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct BackendRef {
+    name: String,
+    port: u16,
+    weight: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceProfile {
+    routes: Vec<ProfileRoute>,
+    retry_budget: RetryBudget,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileRoute {
+    name: String,
+    condition: Condition,
+    is_retryable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Condition {
+    path_regex: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RetryBudget {
+    retry_ratio: f64,
+    min_retries_per_second: u32,
+    ttl: String,
+}
+
+const POLICY: &str = "policy.linkerd.io/v1alpha1";
+const SERVER: &str = "policy.linkerd.io/v1beta3";
+const GROUP: &str = "policy.linkerd.io";
+/// Linkerd's default opaque ports; naming them again is not needed.
+const DEFAULT_OPAQUE: &[u16] = &[25, 587, 3306, 4444, 5432, 6379, 9300, 11211];
+
+pub fn generate(stack: &Stack, spec: &Spec, flows: &[Flow], out: &mut Output) {
+    let global = spec.traffic_management.clone().unwrap_or_default();
+    for service in &stack.services {
+        let Some(component) = &service.component else {
+            continue;
+        };
+        let traffic = global.merged(spec.components.overrides.get(component));
+        service_edits(service, component, spec, &traffic, out);
+        if spec.linkerd.service_profiles
+            && (traffic.retries.is_some() || traffic.timeout.is_some())
+            && l7(service)
+        {
+            service_profile(service, component, &traffic, out);
+        }
+        if let Some(canary) = &traffic.canary
+            && l7(service)
+        {
+            canary_route(stack, service, component, canary, out);
+        }
+        for (set, what) in [
+            (traffic.fault_injection.is_some(), "faultInjection"),
+            (traffic.connection_pool.is_some(), "connectionPool"),
+            (traffic.load_balancer.is_some(), "loadBalancer"),
+        ] {
+            if set {
+                out.note(format!(
+                    "{what} is not expressible in Linkerd (it balances by EWMA latency and has no fault injection); ignored for {component}"
+                ));
+            }
+        }
+    }
+    if let Some(auth) = &spec.authorization {
+        servers(stack, auth.default_deny, flows, out);
+        if stack.of("prometheus").next().is_some() {
+            proxy_admin(stack, auth, out);
+        }
+    }
+}
+
+/// Opaque ports, retry/timeout/failure-accrual annotations and the multi-cluster export
+/// label, as one edit per Service.
+fn service_edits(service: &Service, component: &str, spec: &Spec, t: &Traffic, out: &mut Output) {
+    let mut patch = Patch::new();
+    let mut why = Vec::new();
+    let opaque: Vec<u16> = service
+        .ports
+        .iter()
+        .filter(|p| p.protocol != "UDP")
+        .filter(|p| {
+            let mut n = vec![p.port];
+            n.extend(p.target.as_deref().and_then(|t| t.parse::<u16>().ok()));
+            n.iter().any(|n| protocol::is_opaque(*n))
+        })
+        .map(|p| p.port)
+        .collect();
+    if opaque.iter().any(|p| !DEFAULT_OPAQUE.contains(p)) {
+        let list: Vec<String> = opaque.iter().map(u16::to_string).collect();
+        patch.set(
+            &["metadata", "annotations", "config.linkerd.io/opaque-ports"],
+            &list.join(","),
+        );
+        why.push(format!("opaque ports {}", list.join(",")));
+    }
+    if !spec.linkerd.service_profiles && l7(service) {
+        let mut set = |key: &str, value: String, what: &str| {
+            patch.set(&["metadata", "annotations", key], &value);
+            if !why.iter().any(|w| w == what) {
+                why.push(what.to_string());
+            }
+        };
+        if let Some(r) = &t.retries {
+            let conditions = retry_conditions(r.retry_on.as_deref());
+            set("retry.linkerd.io/http", conditions, "retries");
+            set("retry.linkerd.io/limit", r.attempts.to_string(), "retries");
+            if let Some(timeout) = &r.per_try_timeout {
+                set("retry.linkerd.io/timeout", timeout.clone(), "retries");
+            }
+        }
+        if let Some(timeout) = &t.timeout {
+            set("timeout.linkerd.io/request", timeout.clone(), "timeout");
+        }
+        if let Some(cb) = &t.circuit_breaker {
+            set(
+                "balancer.linkerd.io/failure-accrual",
+                "consecutive".into(),
+                "circuit breaker",
+            );
+            set(
+                "balancer.linkerd.io/failure-accrual-consecutive-max-failures",
+                cb.consecutive_errors.to_string(),
+                "circuit breaker",
+            );
+            if let Some(t) = &cb.base_ejection_time {
+                set(
+                    "balancer.linkerd.io/failure-accrual-consecutive-min-penalty",
+                    t.clone(),
+                    "circuit breaker",
+                );
+            }
+        }
+    }
+    if let Some(mc) = spec.multi_cluster.as_ref().filter(|m| m.enabled)
+        && mc
+            .export_services
+            .iter()
+            .any(|s| *s == service.name || s == component)
+    {
+        patch.set(
+            &["metadata", "labels", "mirror.linkerd.io/exported"],
+            "true",
+        );
+        why.push("exported to other clusters".into());
+    }
+    if !why.is_empty() {
+        out.edit(ObjectEdit {
+            object: service.object,
+            component: component.to_string(),
+            reason: why.join(", "),
+            patch,
+        });
+    }
+}
+
+/// The HTTP status conditions of `retryOn` that Linkerd understands (`5xx` when none).
+fn retry_conditions(retry_on: Option<&str>) -> String {
+    let ok = |c: &&str| {
+        *c == "5xx"
+            || *c == "gateway-error"
+            || c.split('-')
+                .all(|p| p.len() == 3 && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let list: Vec<&str> = retry_on
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(ok)
+        .collect();
+    if list.is_empty() {
+        "5xx".into()
+    } else {
+        list.join(",")
+    }
+}
+
+/// True when the Service has a port that may carry HTTP or gRPC.
+fn l7(service: &Service) -> bool {
+    service.ports.iter().any(|p| {
+        p.protocol != "UDP"
+            && protocol::classify(&[p.port], p.name.as_deref()) != Proto::Tcp
+            && !protocol::is_opaque(p.port)
+    })
+}
+
+fn service_profile(service: &Service, component: &str, t: &Traffic, out: &mut Output) {
+    out.add(
+        component,
+        format!(
+            "linkerd.serviceProfiles: retries/timeout for service {}",
+            service.name
+        ),
+        Resource {
+            api_version: "linkerd.io/v1alpha2",
+            kind: "ServiceProfile",
+            metadata: metadata(&service.host(), &service.namespace, component),
+            spec: ServiceProfile {
+                routes: vec![ProfileRoute {
+                    name: "all".into(),
+                    condition: Condition {
+                        path_regex: ".*".into(),
+                    },
+                    is_retryable: t.retries.is_some(),
+                    timeout: t.timeout.clone(),
+                }],
+                retry_budget: RetryBudget {
+                    retry_ratio: 0.2,
+                    min_retries_per_second: 10,
+                    ttl: "10s".into(),
+                },
+            },
+        },
+    );
+}
+
+/// Canary weights: an HTTPRoute on the Service splitting to `<service>-<subset>` Services.
+fn canary_route(
+    stack: &Stack,
+    service: &Service,
+    component: &str,
+    canary: &crate::config::Canary,
+    out: &mut Output,
+) {
+    let Some(port) = service.ports.iter().find(|p| p.protocol != "UDP") else {
+        return;
+    };
+    let backends: Vec<BackendRef> = canary
+        .weights
+        .iter()
+        .map(|(subset, weight)| BackendRef {
+            name: format!("{}-{subset}", service.name),
+            port: port.port,
+            weight: *weight,
+        })
+        .collect();
+    for b in &backends {
+        if !stack
+            .services
+            .iter()
+            .any(|s| s.name == b.name && s.namespace == service.namespace)
+        {
+            out.note(format!(
+                "canary: Linkerd splits traffic between Services; create Service {}/{} selecting the subset's pods",
+                service.namespace, b.name
+            ));
+        }
+    }
+    out.add(
+        component,
+        format!("canary weights for service {}", service.name),
+        Resource {
+            api_version: "gateway.networking.k8s.io/v1",
+            kind: "HTTPRoute",
+            metadata: metadata(
+                &format!("{}-canary", service.name),
+                &service.namespace,
+                component,
+            ),
+            spec: HttpRoute {
+                parent_refs: vec![ParentRef {
+                    group: "core",
+                    kind: "Service",
+                    name: service.name.clone(),
+                    port: Some(port.port),
+                }],
+                rules: vec![RouteRule {
+                    matches: Vec::new(),
+                    backend_refs: backends,
+                }],
+            },
+        },
+    );
+}
+
+/// A Server per port of every component some flow reaches (or every component, with
+/// `defaultDeny`), and per flow an AuthorizationPolicy naming a MeshTLSAuthentication.
+fn servers(stack: &Stack, default_deny: bool, flows: &[Flow], out: &mut Output) {
+    let mut authentications: BTreeMap<(String, String), Vec<Ref>> = BTreeMap::new();
+    for m in stack.servers() {
+        let reached: Vec<&Flow> = flows.iter().filter(|f| f.to == m.component).collect();
+        if (reached.is_empty() && !default_deny) || m.selector.is_empty() {
+            continue;
+        }
+        for port in m.ports.iter().filter(|p| p.protocol != "UDP") {
+            let server = server(m, port, out);
+            for flow in &reached {
+                let authn = format!("from-{}", flow.from.slug());
+                let refs = match &flow.from {
+                    Source::Any => Vec::new(),
+                    from => from
+                        .accounts(stack)
+                        .into_iter()
+                        .map(|(ns, sa)| Ref {
+                            group: None,
+                            kind: "ServiceAccount",
+                            name: sa,
+                            namespace: Some(ns),
+                        })
+                        .collect(),
+                };
+                if refs.is_empty() && flow.from != Source::Any {
+                    continue;
+                }
+                authentications.insert((m.namespace.clone(), authn.clone()), refs);
+                out.add(
+                    &m.component,
+                    format!("allow {}: {}", flow.from.slug(), flow.reason),
+                    Resource {
+                        api_version: POLICY,
+                        kind: "AuthorizationPolicy",
+                        metadata: metadata(
+                            &format!("{server}-from-{}", flow.from.slug()),
+                            &m.namespace,
+                            &m.component,
+                        ),
+                        spec: AuthorizationPolicy {
+                            target_ref: Ref {
+                                group: Some(GROUP),
+                                kind: "Server",
+                                name: server.clone(),
+                                namespace: None,
+                            },
+                            required_authentication_refs: vec![Ref {
+                                group: Some(GROUP),
+                                kind: "MeshTLSAuthentication",
+                                name: authn,
+                                namespace: None,
+                            }],
+                        },
+                    },
+                );
+            }
+        }
+    }
+    for ((ns, name), refs) in authentications {
+        let any = refs.is_empty();
+        out.add(
+            "stack",
+            format!(
+                "the mesh identities of {}",
+                name.trim_start_matches("from-")
+            ),
+            Resource {
+                api_version: POLICY,
+                kind: "MeshTLSAuthentication",
+                metadata: metadata(&name, &ns, "stack"),
+                spec: MeshTlsAuthentication {
+                    identities: if any { vec!["*".into()] } else { Vec::new() },
+                    identity_refs: refs,
+                },
+            },
+        );
+    }
+}
+
+fn server(m: &Member, port: &crate::workload::Port, out: &mut Output) -> String {
+    let label = port.name.clone().unwrap_or_else(|| port.number.to_string());
+    let name = dns_name(&format!("{}-{label}", m.name));
+    let proto = match protocol::classify(&[port.number], port.name.as_deref()) {
+        Proto::Tcp => "opaque",
+        Proto::Grpc => "gRPC",
+        _ => "unknown",
+    };
+    out.add(
+        &m.component,
+        format!("port {} of {} ({proto})", port.number, m.name),
+        Resource {
+            api_version: SERVER,
+            kind: "Server",
+            metadata: metadata(&name, &m.namespace, &m.component),
+            spec: Server {
+                pod_selector: PodSelector {
+                    match_labels: m.selector.clone(),
+                    match_expressions: Vec::new(),
+                },
+                port: match &port.name {
+                    Some(n) => PortRef::Name(n.clone()),
+                    None => PortRef::Number(port.number),
+                },
+                proxy_protocol: proto,
+                access_policy: "deny",
+            },
+        },
+    );
+    name
+}
+
+/// What `linkerd viz allow-scrapes` emits, per namespace: Prometheus may scrape the proxies'
+/// `/metrics` on `linkerd-admin` (4191), and kubelet may probe `/live` and `/ready`.
+fn proxy_admin(stack: &Stack, auth: &crate::config::Authorization, out: &mut Output) {
+    let prometheus: Vec<Ref> = Source::Component("prometheus".into())
+        .accounts(stack)
+        .into_iter()
+        .map(|(ns, sa)| Ref {
+            group: None,
+            kind: "ServiceAccount",
+            name: sa,
+            namespace: Some(ns),
+        })
+        .collect();
+    for ns in &stack.namespaces {
+        let reason = "Prometheus scrapes the Linkerd proxies (linkerd viz allow-scrapes)";
+        out.add(
+            "prometheus",
+            reason.into(),
+            Resource {
+                api_version: SERVER,
+                kind: "Server",
+                metadata: metadata("proxy-admin", ns, "prometheus"),
+                spec: Server {
+                    pod_selector: PodSelector {
+                        match_labels: BTreeMap::new(),
+                        match_expressions: vec![Expression {
+                            key: "linkerd.io/control-plane-ns".into(),
+                            operator: "Exists",
+                        }],
+                    },
+                    port: PortRef::Name("linkerd-admin".into()),
+                    proxy_protocol: "HTTP/1",
+                    access_policy: "deny",
+                },
+            },
+        );
+        for (route, paths) in [
+            ("proxy-metrics", vec!["/metrics"]),
+            ("proxy-probes", vec!["/live", "/ready"]),
+        ] {
+            out.add(
+                "prometheus",
+                reason.into(),
+                Resource {
+                    api_version: SERVER,
+                    kind: "HTTPRoute",
+                    metadata: metadata(route, ns, "prometheus"),
+                    spec: HttpRoute {
+                        parent_refs: vec![ParentRef {
+                            group: GROUP,
+                            kind: "Server",
+                            name: "proxy-admin".into(),
+                            port: None,
+                        }],
+                        rules: vec![RouteRule {
+                            matches: paths
+                                .into_iter()
+                                .map(|p| PathMatch {
+                                    path: PathValue { value: p.into() },
+                                })
+                                .collect(),
+                            backend_refs: Vec::new(),
+                        }],
+                    },
+                },
+            );
+        }
+        out.add(
+            "prometheus",
+            "kubelet probes reach the proxies".into(),
+            Resource {
+                api_version: POLICY,
+                kind: "NetworkAuthentication",
+                metadata: metadata("kubelet", ns, "prometheus"),
+                spec: NetworkAuthentication {
+                    networks: auth
+                        .probe_networks
+                        .iter()
+                        .map(|c| Network { cidr: c.clone() })
+                        .collect(),
+                },
+            },
+        );
+        for (name, route, authn) in [
+            ("prometheus-scrape", "proxy-metrics", None),
+            ("proxy-probes", "proxy-probes", Some("kubelet")),
+        ] {
+            let refs = match authn {
+                Some(n) => vec![Ref {
+                    group: Some(GROUP),
+                    kind: "NetworkAuthentication",
+                    name: n.into(),
+                    namespace: None,
+                }],
+                None => prometheus.clone(),
+            };
+            if refs.is_empty() {
+                continue;
+            }
+            out.add(
+                "prometheus",
+                reason.into(),
+                Resource {
+                    api_version: POLICY,
+                    kind: "AuthorizationPolicy",
+                    metadata: metadata(name, ns, "prometheus"),
+                    spec: AuthorizationPolicy {
+                        target_ref: Ref {
+                            group: Some(GROUP),
+                            kind: "HTTPRoute",
+                            name: route.into(),
+                            namespace: None,
+                        },
+                        required_authentication_refs: refs,
+                    },
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Traffic and security policies for the components in the mesh: the resources appended
+//! after the input documents, and the Service edits (protocol hints, mesh annotations).
+//!
+//! Every resource is built from typed structs ([`istio`], [`linkerd`], [`netpol`]) and
+//! serialized; names are derived from the workloads and Services, so output is stable.
+
+mod flows;
+mod istio;
+mod linkerd;
+mod netpol;
+mod protocol;
+
+pub use flows::{Flow, Source};
+pub use protocol::{GOSSIP, Proto, classify, is_opaque};
+
+use crate::config::ServiceMesh;
+use crate::inject::Mesh;
+use crate::stack::{MANAGED_BY, Stack};
+use crate::yaml::edit::Patch;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A resource gunj-mesh generates.
+#[derive(Debug, Clone, Serialize)]
+pub struct Generated {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+    /// The component it serves (`stack` for namespace-wide resources).
+    pub component: String,
+    /// Why it is generated.
+    pub reason: String,
+    #[serde(skip)]
+    pub object: serde_json::Value,
+}
+
+/// An edit to an input object (a Service) that policies need.
+#[derive(Debug, Clone)]
+pub struct ObjectEdit {
+    /// Index into the objects the stack was built from.
+    pub object: usize,
+    pub component: String,
+    pub reason: String,
+    pub patch: Patch,
+}
+
+/// Everything policies add to the stream.
+#[derive(Debug, Default)]
+pub struct Output {
+    pub resources: Vec<Generated>,
+    pub edits: Vec<ObjectEdit>,
+    /// Things the user must know or do (UDP gossip, settings a mesh cannot express).
+    pub notes: Vec<String>,
+}
+
+impl Output {
+    /// Adds a typed resource.
+    fn add<T: Serialize>(&mut self, component: &str, reason: String, resource: Resource<T>) {
+        let object = serde_json::to_value(&resource).expect("generated resources serialize");
+        self.resources.push(Generated {
+            api_version: resource.api_version.to_string(),
+            kind: resource.kind.to_string(),
+            name: resource.metadata.name.clone().unwrap_or_default(),
+            namespace: resource.metadata.namespace.clone().unwrap_or_default(),
+            component: component.to_string(),
+            reason,
+            object,
+        });
+    }
+
+    /// Adds a k8s-openapi object (which serializes its own apiVersion and kind).
+    fn add_core<T: Serialize>(
+        &mut self,
+        component: &str,
+        reason: String,
+        api_version: &str,
+        kind: &str,
+        object: &T,
+        namespace: &str,
+    ) {
+        let object = serde_json::to_value(object).expect("generated resources serialize");
+        self.resources.push(Generated {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            name: object["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            namespace: namespace.to_string(),
+            component: component.to_string(),
+            reason,
+            object,
+        });
+    }
+
+    /// Adds an edit, merged with an earlier one of the same object.
+    fn edit(&mut self, edit: ObjectEdit) {
+        match self.edits.iter_mut().find(|e| e.object == edit.object) {
+            Some(e) => {
+                e.patch.merge(edit.patch);
+                e.reason = format!("{}; {}", e.reason, edit.reason);
+            }
+            None => self.edits.push(edit),
+        }
+    }
+
+    fn note(&mut self, note: String) {
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+}
+
+/// A custom resource: apiVersion, kind, metadata and a typed spec.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resource<T> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub spec: T,
+}
+
+/// The metadata of a generated resource: managed-by label, component annotation.
+pub fn metadata(name: &str, namespace: &str, component: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(dns_name(name)),
+        namespace: Some(namespace.to_string()),
+        labels: Some(BTreeMap::from([(
+            MANAGED_BY.0.to_string(),
+            MANAGED_BY.1.to_string(),
+        )])),
+        annotations: Some(BTreeMap::from([(
+            "mesh.gunj.io/component".to_string(),
+            component.to_string(),
+        )])),
+        ..ObjectMeta::default()
+    }
+}
+
+/// A name Kubernetes accepts as a label-like resource name: lowercase, `[a-z0-9-.]`, at
+/// most 63 characters (longer names keep a stable hash suffix).
+pub fn dns_name(name: &str) -> String {
+    let clean: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if clean.len() <= 63 {
+        return clean;
+    }
+    // FNV-1a: stable across runs and platforms.
+    let hash = clean.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    });
+    format!(
+        "{}-{:08x}",
+        clean[..54].trim_end_matches(['-', '.']),
+        hash as u32
+    )
+}
+
+/// Generates the policies the config asks for.
+pub fn generate(stack: &Stack, config: &ServiceMesh, mesh: &Mesh) -> Output {
+    let mut out = Output::default();
+    let flows = config
+        .spec
+        .authorization
+        .as_ref()
+        .map(|a| flows::flows(stack, a, mesh))
+        .unwrap_or_default();
+    match mesh {
+        Mesh::Istio { ambient, .. } => {
+            istio::generate(stack, &config.spec, *ambient, &flows, &mut out)
+        }
+        Mesh::Linkerd => linkerd::generate(stack, &config.spec, &flows, &mut out),
+    }
+    if let Some(a) = &config.spec.authorization
+        && a.network_policies
+    {
+        netpol::generate(stack, mesh, &flows, &mut out);
+    }
+    out
+}

@@ -1,0 +1,122 @@
+//! Kubernetes NetworkPolicies (defence in depth) for the components flows reach: ingress
+//! only from the callers' pods, on the component's ports plus the ports the mesh needs.
+//!
+//! - Istio ambient: HBONE on 15008, and kubelet probes arrive from the link-local address
+//!   169.254.7.127 (<https://istio.io/latest/docs/ambient/usage/networkpolicy/>).
+//! - Istio sidecars: Prometheus scrapes 15020 (merged metrics) and 15090 (Envoy).
+//! - Linkerd: opaque traffic arrives on the proxy's inbound port 4143; Prometheus scrapes
+//!   the proxy on 4191 (<https://linkerd.io/2-edge/features/protocol-detection/>).
+
+use super::flows::{Flow, Source};
+use super::{Output, metadata};
+use crate::inject::Mesh;
+use crate::stack::Stack;
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use std::collections::BTreeMap;
+
+pub fn generate(stack: &Stack, mesh: &Mesh, flows: &[Flow], out: &mut Output) {
+    let mesh_ports: &[u16] = match mesh {
+        Mesh::Istio { ambient: true, .. } => &[15008],
+        Mesh::Istio { .. } => &[15020, 15090],
+        Mesh::Linkerd => &[4143, 4191],
+    };
+    for m in stack.servers() {
+        let reached: Vec<&Flow> = flows.iter().filter(|f| f.to == m.component).collect();
+        if reached.is_empty() || m.selector.is_empty() {
+            continue;
+        }
+        let mut peers: Vec<NetworkPolicyPeer> = Vec::new();
+        for flow in &reached {
+            match &flow.from {
+                Source::Any => peers.push(NetworkPolicyPeer {
+                    namespace_selector: Some(LabelSelector::default()),
+                    ..Default::default()
+                }),
+                Source::Account(ns, _) => peers.push(namespace_peer(ns, None)),
+                Source::Component(c) => {
+                    for src in stack.of(c) {
+                        peers.push(namespace_peer(&src.namespace, Some(&src.selector)));
+                    }
+                }
+            }
+        }
+        if matches!(mesh, Mesh::Istio { ambient: true, .. }) {
+            peers.push(NetworkPolicyPeer {
+                ip_block: Some(IPBlock {
+                    cidr: "169.254.7.127/32".into(),
+                    except: None,
+                }),
+                ..Default::default()
+            });
+        }
+        peers.dedup();
+        let mut ports: Vec<u16> = m
+            .ports
+            .iter()
+            .filter(|p| p.protocol != "UDP")
+            .map(|p| p.number)
+            .chain(mesh_ports.iter().copied())
+            .collect();
+        ports.sort();
+        ports.dedup();
+        let policy = NetworkPolicy {
+            metadata: metadata(&format!("{}-ingress", m.name), &m.namespace, &m.component),
+            spec: Some(NetworkPolicySpec {
+                pod_selector: Some(LabelSelector {
+                    match_labels: Some(m.selector.clone()),
+                    match_expressions: None,
+                }),
+                policy_types: Some(vec!["Ingress".into()]),
+                ingress: Some(vec![NetworkPolicyIngressRule {
+                    from: Some(peers),
+                    ports: Some(
+                        ports
+                            .into_iter()
+                            .map(|p| NetworkPolicyPort {
+                                port: Some(IntOrString::Int(p.into())),
+                                protocol: Some("TCP".into()),
+                                end_port: None,
+                            })
+                            .collect(),
+                    ),
+                }]),
+                egress: None,
+            }),
+        };
+        let callers: Vec<String> = reached.iter().map(|f| f.from.slug()).collect();
+        out.add_core(
+            &m.component,
+            format!(
+                "network policy: {} may reach {}",
+                callers.join(", "),
+                m.name
+            ),
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+            &policy,
+            &m.namespace,
+        );
+    }
+}
+
+fn namespace_peer(ns: &str, pods: Option<&BTreeMap<String, String>>) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector {
+            match_labels: Some(BTreeMap::from([(
+                "kubernetes.io/metadata.name".to_string(),
+                ns.to_string(),
+            )])),
+            match_expressions: None,
+        }),
+        pod_selector: pods.map(|labels| LabelSelector {
+            match_labels: Some(labels.clone()),
+            match_expressions: None,
+        }),
+        ip_block: None,
+    }
+}

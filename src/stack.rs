@@ -1,0 +1,208 @@
+//! The observability stack found in the stream: the components in the mesh, their pods,
+//! identities and ports, the Services in front of them, and the mesh policies already there.
+//! Policies and telemetry are generated from this inventory.
+
+use crate::Object;
+use crate::yaml::Node;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A recognised workload that is in the mesh (injected now or already).
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub component: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+    /// The pods' ServiceAccount (`default` when the pod spec names none).
+    pub service_account: String,
+    pub selector: BTreeMap<String, String>,
+    /// Every label the pods carry that the stream shows (template labels and selector).
+    pub pod_labels: BTreeMap<String, String>,
+    pub ports: Vec<crate::workload::Port>,
+    /// False for Jobs, CronJobs and one-shot Pods: they call components but serve nothing,
+    /// so no policy targets them.
+    pub serves: bool,
+}
+
+impl Member {
+    /// The SPIFFE-style identity both meshes derive from the ServiceAccount.
+    pub fn principal(&self) -> String {
+        format!(
+            "cluster.local/ns/{}/sa/{}",
+            self.namespace, self.service_account
+        )
+    }
+}
+
+/// A Service document (or List item) and what it fronts.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// Index into the objects the stack was built from.
+    pub object: usize,
+    pub name: String,
+    pub namespace: String,
+    pub ports: Vec<ServicePort>,
+    pub headless: bool,
+    /// The component of the members the selector matches, if any.
+    pub component: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Service {
+    pub fn host(&self) -> String {
+        format!("{}.{}.svc.cluster.local", self.name, self.namespace)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServicePort {
+    /// The index in `spec.ports`.
+    pub index: usize,
+    pub name: Option<String>,
+    pub port: u16,
+    /// `targetPort`: a number or a container port name.
+    pub target: Option<String>,
+    pub protocol: String,
+    pub app_protocol: Option<String>,
+}
+
+/// The inventory.
+#[derive(Debug, Default)]
+pub struct Stack {
+    pub members: Vec<Member>,
+    pub services: Vec<Service>,
+    /// Namespaces that hold members, sorted.
+    pub namespaces: BTreeSet<String>,
+    /// Mesh policies already in the stream: (kind, namespace, name) → managed by gunj-mesh.
+    pub existing: BTreeMap<(String, String, String), bool>,
+}
+
+/// Kinds gunj-mesh generates; documents of these kinds are read to avoid duplicates.
+pub const GENERATED_KINDS: &[&str] = &[
+    "PeerAuthentication",
+    "DestinationRule",
+    "VirtualService",
+    "AuthorizationPolicy",
+    "Gateway",
+    "Server",
+    "MeshTLSAuthentication",
+    "NetworkAuthentication",
+    "HTTPRoute",
+    "ServiceProfile",
+    "NetworkPolicy",
+    "Telemetry",
+    "PodMonitor",
+];
+
+/// The label every generated resource carries.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "gunj-mesh");
+
+impl Stack {
+    /// Builds the inventory. `members` are the in-mesh workloads decided by the filter;
+    /// `default_ns` is the namespace of objects that name none.
+    pub fn build(objects: &[Object], members: Vec<Member>, default_ns: &str) -> Stack {
+        let mut stack = Stack {
+            namespaces: members.iter().map(|m| m.namespace.clone()).collect(),
+            members,
+            ..Stack::default()
+        };
+        for (i, o) in objects.iter().enumerate() {
+            let meta = |key: &str| {
+                o.node
+                    .at(&["metadata", key])
+                    .and_then(Node::scalar)
+                    .map(str::to_string)
+            };
+            let namespace = meta("namespace").unwrap_or_else(|| default_ns.to_string());
+            let name = meta("name").unwrap_or_default();
+            if o.kind == "Service" {
+                let service = stack.service(i, o.node, name, namespace);
+                stack.services.push(service);
+            } else if GENERATED_KINDS.contains(&o.kind.as_str()) {
+                let managed = o
+                    .node
+                    .at(&["metadata", "labels", MANAGED_BY.0])
+                    .and_then(Node::str)
+                    == Some(MANAGED_BY.1);
+                stack
+                    .existing
+                    .insert((o.kind.clone(), namespace, name), managed);
+            }
+        }
+        stack
+    }
+
+    fn service(&self, object: usize, node: &Node, name: String, namespace: String) -> Service {
+        let map = |path: &[&str]| -> BTreeMap<String, String> {
+            node.at(path)
+                .map(Node::string_map)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.to_string(), v?.to_string())))
+                .collect()
+        };
+        let selector = map(&["spec", "selector"]);
+        let component = (!selector.is_empty())
+            .then(|| {
+                self.members.iter().find(|m| {
+                    m.namespace == namespace
+                        && selector.iter().all(|(k, v)| m.pod_labels.get(k) == Some(v))
+                })
+            })
+            .flatten()
+            .map(|m| m.component.clone());
+        let ports = node
+            .at(&["spec", "ports"])
+            .and_then(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .filter_map(|(index, p)| {
+                let get = |k: &str| p.get(k).and_then(Node::scalar).map(str::to_string);
+                Some(ServicePort {
+                    index,
+                    name: get("name"),
+                    port: get("port")?.parse().ok()?,
+                    target: get("targetPort"),
+                    protocol: get("protocol").unwrap_or_else(|| "TCP".into()),
+                    app_protocol: get("appProtocol"),
+                })
+            })
+            .collect();
+        Service {
+            object,
+            name,
+            namespace,
+            ports,
+            headless: node.at(&["spec", "clusterIP"]).and_then(Node::scalar) == Some("None"),
+            component,
+            labels: map(&["metadata", "labels"]),
+            annotations: map(&["metadata", "annotations"]),
+        }
+    }
+
+    /// The members of a component, in stream order.
+    pub fn of<'a>(&'a self, component: &'a str) -> impl Iterator<Item = &'a Member> + 'a {
+        self.members
+            .iter()
+            .filter(move |m| m.component == component)
+    }
+
+    /// The members that serve traffic, which policies protect.
+    pub fn servers(&self) -> impl Iterator<Item = &Member> {
+        self.members.iter().filter(|m| m.serves)
+    }
+
+    /// The Services in front of a component's pods.
+    pub fn services_of<'a>(&'a self, component: &'a str) -> impl Iterator<Item = &'a Service> {
+        self.services
+            .iter()
+            .filter(move |s| s.component.as_deref() == Some(component))
+    }
+
+    /// The components in the mesh, sorted.
+    pub fn components(&self) -> BTreeSet<&str> {
+        self.members.iter().map(|m| m.component.as_str()).collect()
+    }
+}
