@@ -167,6 +167,17 @@ pub fn workload(
             for (key, value) in spec.linkerd.proxy.annotations() {
                 patch.set(&path(w.pod_annotations_path, key), value);
             }
+            // Ports no Server covers follow the default inbound policy
+            // (<https://linkerd.io/2-edge/reference/authorization-policy/>).
+            if spec.authorization.as_ref().is_some_and(|a| a.default_deny) {
+                patch.set(
+                    &path(
+                        w.pod_annotations_path,
+                        "config.linkerd.io/default-inbound-policy",
+                    ),
+                    "deny",
+                );
+            }
             if let Some(ports) = opaque_ports(w)
                 && spec.linkerd.proxy.opaque_ports.is_none()
             {
@@ -245,19 +256,6 @@ pub fn namespace(
             patch.set(&["metadata", "labels", "istio-injection"], "enabled")
         }
         Mesh::Linkerd => patch.set(&["metadata", "annotations", "linkerd.io/inject"], "enabled"),
-    }
-    // Multi-network Istio: <https://istio.io/latest/docs/setup/install/multicluster/multi-primary_multi-network/>.
-    if let (Mesh::Istio { .. }, Some(network)) = (
-        mesh,
-        spec.multi_cluster
-            .as_ref()
-            .filter(|m| m.enabled)
-            .and_then(|m| m.network.as_deref()),
-    ) {
-        patch.set(
-            &["metadata", "labels", "topology.istio.io/network"],
-            network,
-        );
     }
     Some((
         Action::Inject(format!("namespace-wide {}", mesh.describe())),

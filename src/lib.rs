@@ -576,6 +576,7 @@ fn decide(
             .collect(),
         ports: w.ports.clone(),
         serves: !w.runs_to_completion,
+        hook: w.is_hook(),
     });
     let entry = Entry::new(object, doc, inputs, subject, Some(m), action, &patch);
     Ok(Some((entry, patch, member)))

@@ -22,6 +22,8 @@ pub struct Member {
     /// False for Jobs, CronJobs and one-shot Pods: they call components but serve nothing,
     /// so no policy targets them.
     pub serves: bool,
+    /// A Helm hook or test pod: not one of the component's identities.
+    pub hook: bool,
 }
 
 impl Member {

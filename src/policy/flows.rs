@@ -30,6 +30,7 @@ impl Source {
         let mut accounts: Vec<(String, String)> = match self {
             Source::Component(c) => stack
                 .of(c)
+                .filter(|m| !m.hook)
                 .map(|m| (m.namespace.clone(), m.service_account.clone()))
                 .collect(),
             Source::Account(ns, sa) => vec![(ns.clone(), sa.clone())],
@@ -137,8 +138,10 @@ pub fn flows(stack: &Stack, auth: &Authorization, mesh: &Mesh) -> Vec<Flow> {
             "prometheus",
             "prometheus-adapter queries Prometheus".into(),
         );
-        for to in ["prometheus", "grafana", "tempo", "jaeger"] {
-            add(component("kiali"), to, format!("Kiali reads {to}"));
+        if matches!(mesh, Mesh::Istio { .. }) {
+            for to in ["prometheus", "grafana", "tempo", "jaeger"] {
+                add(component("kiali"), to, format!("Kiali reads {to}"));
+            }
         }
         add(
             Source::Any,

@@ -192,18 +192,42 @@ struct Percent {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct AuthorizationPolicy {
     #[serde(skip_serializing_if = "Option::is_none")]
     selector: Option<Selector>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    target_refs: Vec<TargetRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     action: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     rules: Vec<Rule>,
 }
 
+/// A policy attached to a Service is enforced by its waypoint.
 #[derive(Debug, Clone, Serialize)]
+struct TargetRef {
+    group: &'static str,
+    kind: &'static str,
+    name: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
 struct Rule {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     from: Vec<From>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    to: Vec<To>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct To {
+    operation: Operation,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Operation {
+    ports: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -225,28 +249,38 @@ pub fn generate(stack: &Stack, spec: &Spec, ambient: bool, flows: &[Flow], out: 
         peer_authentications(stack, mtls, out);
     }
     let global = spec.traffic_management.clone().unwrap_or_default();
+    // Services whose traffic goes through a waypoint (ambient mode with L7 settings).
+    let mut waypointed: Vec<&Service> = Vec::new();
     for service in &stack.services {
         let Some(component) = &service.component else {
             continue;
         };
+        // Headless Services reach pods directly (an original-destination cluster): load
+        // balancing, pools, outlier detection and routes do not apply.
+        if service.headless {
+            continue;
+        }
         let traffic = global.merged(spec.components.overrides.get(component));
-        destination_rule(service, component, spec, &traffic, ambient, out);
+        let mut l7 = destination_rule(service, component, spec, &traffic, ambient, out);
         if traffic.has_routing() && has_l7_port(service) {
             virtual_service(service, component, &traffic, out);
-            if ambient {
-                let mut patch = Patch::new();
-                patch.set(&["metadata", "labels", "istio.io/use-waypoint"], "waypoint");
-                out.edit(super::ObjectEdit {
-                    object: service.object,
-                    component: component.clone(),
-                    reason: "L7 traffic settings in ambient mode need a waypoint".into(),
-                    patch,
-                });
-                out.note(format!(
-                    "deploy a waypoint in namespace {}: `istioctl waypoint apply -n {} --name waypoint`",
-                    service.namespace, service.namespace
-                ));
-            }
+            l7 = true;
+        }
+        if ambient && l7 {
+            let mut patch = Patch::new();
+            patch.set(&["metadata", "labels", "istio.io/use-waypoint"], "waypoint");
+            out.edit(super::ObjectEdit {
+                object: service.object,
+                component: component.clone(),
+                reason: "L7 traffic settings in ambient mode need a waypoint".into(),
+                patch,
+            });
+            out.waypoints.insert(service.namespace.clone());
+            out.note(format!(
+                "deploy a waypoint in namespace {}: `istioctl waypoint apply -n {} --name waypoint`",
+                service.namespace, service.namespace
+            ));
+            waypointed.push(service);
         }
     }
     if let Some(auth) = &spec.authorization {
@@ -264,7 +298,10 @@ pub fn generate(stack: &Stack, spec: &Spec, ambient: bool, flows: &[Flow], out: 
                 );
             }
         }
-        authorization_policies(stack, flows, out);
+        authorization_policies(stack, flows, &waypointed, out);
+        if let Some(mtls) = &spec.mtls {
+            plaintext_ports(stack, mtls, out);
+        }
     }
     if let Some(mc) = spec.multi_cluster.as_ref().filter(|m| m.enabled) {
         if let Some(cluster) = &mc.cluster_name {
@@ -272,13 +309,13 @@ pub fn generate(stack: &Stack, spec: &Spec, ambient: bool, flows: &[Flow], out: 
                 "multi-cluster: install the control plane with `global.multiCluster.clusterName={cluster}`"
             ));
         }
-        if !mc.export_services.is_empty() {
-            out.note("multi-cluster: Istio serves every Service to every cluster of the mesh; multiCluster.exportServices applies to Linkerd only".into());
-        }
         if let Some(network) = &mc.network {
             out.note(format!(
-                "multi-cluster: install the control plane with `global.network={network}`; namespaces in spec.namespaces get `topology.istio.io/network: {network}`"
+                "multi-cluster: install the control plane with `global.network={network}` and label namespace istio-system `topology.istio.io/network={network}`"
             ));
+        }
+        if !mc.export_services.is_empty() {
+            out.note("multi-cluster: Istio serves every Service to every cluster of the mesh; multiCluster.exportServices applies to Linkerd only".into());
         }
     }
 }
@@ -307,8 +344,12 @@ fn protocol_hints(stack: &Stack, out: &mut Output) {
             }
             let proto = protocol::classify(&numbers, port.name.as_deref());
             let named = protocol::declared(port.name.as_deref());
+            // Loki's Istio guide declares its gRPC port TCP too: its clients balance over
+            // pod IPs, which Istio's gRPC routing does not allow.
+            let loki_grpc = component == "loki" && numbers.contains(&9095);
             let hint = match (proto, named) {
                 (Proto::Tcp, _) => Some("tcp"),
+                _ if loki_grpc => Some("tcp"),
                 (p, None) => p.app_protocol(),
                 _ => None,
             };
@@ -411,6 +452,8 @@ fn peer_authentications(stack: &Stack, mtls: &crate::config::Mtls, out: &mut Out
     }
 }
 
+/// A DestinationRule when some setting asks for one; true when it holds settings that an
+/// ambient waypoint must apply.
 fn destination_rule(
     service: &Service,
     component: &str,
@@ -418,18 +461,17 @@ fn destination_rule(
     traffic: &Traffic,
     ambient: bool,
     out: &mut Output,
-) {
+) -> bool {
     let mut policy = TrafficPolicy::default();
-    let mut why = Vec::new();
+    let mut why: Vec<String> = Vec::new();
+    // Auto mTLS already sends ISTIO_MUTUAL to sidecars (and plaintext to pods without one);
+    // only DISABLE needs saying.
     if let Some(mtls) = &spec.mtls
+        && mtls.mode == MtlsMode::Disable
         && !ambient
     {
-        let mode = match mtls.mode {
-            MtlsMode::Disable => "DISABLE",
-            _ => "ISTIO_MUTUAL",
-        };
-        policy.tls = Some(Mode { mode });
-        why.push(format!("tls {mode}"));
+        policy.tls = Some(Mode { mode: "DISABLE" });
+        why.push("tls DISABLE".into());
     }
     if let Some(lb) = &traffic.load_balancer {
         policy.load_balancer = Some(match lb.algorithm {
@@ -491,7 +533,7 @@ fn destination_rule(
         why.push("canary subsets".into());
     }
     if why.is_empty() {
-        return;
+        return false;
     }
     let empty = policy.tls.is_none()
         && policy.load_balancer.is_none()
@@ -511,6 +553,7 @@ fn destination_rule(
             },
         },
     );
+    true
 }
 
 fn virtual_service(service: &Service, component: &str, traffic: &Traffic, out: &mut Output) {
@@ -584,8 +627,22 @@ fn virtual_service(service: &Service, component: &str, traffic: &Traffic, out: &
     );
 }
 
-/// One ALLOW policy per flow and target workload, naming the callers' identities.
-fn authorization_policies(stack: &Stack, flows: &[Flow], out: &mut Output) {
+/// One ALLOW policy per flow and target workload, naming the callers' identities. Behind a
+/// waypoint the destination sees the waypoint's identity, so callers are checked by a policy
+/// on the Service (enforced by the waypoint) and the pods admit the waypoint
+/// (<https://istio.io/latest/docs/ambient/usage/l4-policy/>).
+fn authorization_policies(
+    stack: &Stack,
+    flows: &[Flow],
+    waypointed: &[&Service],
+    out: &mut Output,
+) {
+    let allow = |principals: Vec<String>| Rule {
+        from: vec![From {
+            source: PrincipalSource { principals },
+        }],
+        to: Vec::new(),
+    };
     for flow in flows {
         let principals: Vec<String> = match &flow.from {
             Source::Any => vec!["*".into()],
@@ -598,13 +655,14 @@ fn authorization_policies(stack: &Stack, flows: &[Flow], out: &mut Output) {
         if principals.is_empty() {
             continue;
         }
+        let reason = format!("allow {}: {}", flow.from.slug(), flow.reason);
         for target in stack.of(&flow.to).filter(|m| m.serves) {
             if target.selector.is_empty() {
                 continue;
             }
             out.add(
                 &flow.to,
-                format!("allow {}: {}", flow.from.slug(), flow.reason),
+                reason.clone(),
                 Resource {
                     api_version: SECURITY,
                     kind: "AuthorizationPolicy",
@@ -618,16 +676,117 @@ fn authorization_policies(stack: &Stack, flows: &[Flow], out: &mut Output) {
                             match_labels: target.selector.clone(),
                         }),
                         action: Some("ALLOW"),
-                        rules: vec![Rule {
-                            from: vec![From {
-                                source: PrincipalSource {
-                                    principals: principals.clone(),
-                                },
-                            }],
-                        }],
+                        rules: vec![allow(principals.clone())],
+                        ..AuthorizationPolicy::default()
                     },
                 },
             );
         }
+        for service in waypointed
+            .iter()
+            .filter(|s| s.component.as_deref() == Some(&flow.to))
+        {
+            out.add(
+                &flow.to,
+                format!("{reason} (through the waypoint)"),
+                Resource {
+                    api_version: SECURITY,
+                    kind: "AuthorizationPolicy",
+                    metadata: metadata(
+                        &format!("{}-service-from-{}", service.name, flow.from.slug()),
+                        &service.namespace,
+                        &flow.to,
+                    ),
+                    spec: AuthorizationPolicy {
+                        target_refs: vec![TargetRef {
+                            group: "",
+                            kind: "Service",
+                            name: service.name.clone(),
+                        }],
+                        action: Some("ALLOW"),
+                        rules: vec![allow(principals.clone())],
+                        ..AuthorizationPolicy::default()
+                    },
+                },
+            );
+        }
+    }
+    for target in stack.servers() {
+        if target.selector.is_empty()
+            || !waypointed.iter().any(|s| {
+                s.component.as_deref() == Some(&target.component) && s.namespace == target.namespace
+            })
+        {
+            continue;
+        }
+        out.add(
+            &target.component,
+            "the waypoint forwards the Service's traffic".into(),
+            Resource {
+                api_version: SECURITY,
+                kind: "AuthorizationPolicy",
+                metadata: metadata(
+                    &format!("{}-from-waypoint", target.name),
+                    &target.namespace,
+                    &target.component,
+                ),
+                spec: AuthorizationPolicy {
+                    selector: Some(Selector {
+                        match_labels: target.selector.clone(),
+                    }),
+                    action: Some("ALLOW"),
+                    rules: vec![allow(vec![format!(
+                        "cluster.local/ns/{}/sa/waypoint",
+                        target.namespace
+                    )])],
+                    ..AuthorizationPolicy::default()
+                },
+            },
+        );
+    }
+}
+
+/// `mtls.portExceptions` accept plaintext, which carries no identity: with authorization on,
+/// those ports are allowed to anyone, or the exception would be dead.
+fn plaintext_ports(stack: &Stack, mtls: &crate::config::Mtls, out: &mut Output) {
+    for m in stack.servers() {
+        let ports: Vec<String> = m
+            .ports
+            .iter()
+            .filter(|p| mtls.port_exceptions.contains(&p.number))
+            .map(|p| p.number.to_string())
+            .collect();
+        if ports.is_empty() || m.selector.is_empty() {
+            continue;
+        }
+        out.add(
+            &m.component,
+            format!(
+                "mtls.portExceptions: anyone may reach port(s) {} in plaintext",
+                ports.join(", ")
+            ),
+            Resource {
+                api_version: SECURITY,
+                kind: "AuthorizationPolicy",
+                metadata: metadata(
+                    &format!("{}-plaintext-ports", m.name),
+                    &m.namespace,
+                    &m.component,
+                ),
+                spec: AuthorizationPolicy {
+                    selector: Some(Selector {
+                        match_labels: m.selector.clone(),
+                    }),
+                    action: Some("ALLOW"),
+                    rules: vec![Rule {
+                        from: Vec::new(),
+                        to: vec![To {
+                            operation: Operation { ports },
+                        }],
+                    }],
+                    ..AuthorizationPolicy::default()
+                },
+            },
+        );
     }
 }

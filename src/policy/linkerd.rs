@@ -527,17 +527,35 @@ fn server(m: &Member, port: &crate::workload::Port, out: &mut Output) -> String 
 /// What `linkerd viz allow-scrapes` emits, per namespace: Prometheus may scrape the proxies'
 /// `/metrics` on `linkerd-admin` (4191), and kubelet may probe `/live` and `/ready`.
 fn proxy_admin(stack: &Stack, auth: &crate::config::Authorization, out: &mut Output) {
-    let prometheus: Vec<Ref> = Source::Component("prometheus".into())
-        .accounts(stack)
-        .into_iter()
-        .map(|(ns, sa)| Ref {
-            group: None,
-            kind: "ServiceAccount",
-            name: sa,
-            namespace: Some(ns),
-        })
-        .collect();
+    // The stack's Prometheus and linkerd-viz's own; `identityRefs` match any of them, where
+    // several `requiredAuthenticationRefs` would all have to match.
+    let mut scrapers: Vec<(String, String)> =
+        Source::Component("prometheus".into()).accounts(stack);
+    scrapers.push(("linkerd-viz".into(), "prometheus".into()));
+    scrapers.sort();
+    scrapers.dedup();
     for ns in &stack.namespaces {
+        out.add(
+            "prometheus",
+            "the Prometheus servers that scrape the proxies".into(),
+            Resource {
+                api_version: POLICY,
+                kind: "MeshTLSAuthentication",
+                metadata: metadata("prometheus-scrapers", ns, "prometheus"),
+                spec: MeshTlsAuthentication {
+                    identities: Vec::new(),
+                    identity_refs: scrapers
+                        .iter()
+                        .map(|(ns, sa)| Ref {
+                            group: None,
+                            kind: "ServiceAccount",
+                            name: sa.clone(),
+                            namespace: Some(ns.clone()),
+                        })
+                        .collect(),
+                },
+            },
+        );
         let reason = "Prometheus scrapes the Linkerd proxies (linkerd viz allow-scrapes)";
         out.add(
             "prometheus",
@@ -607,22 +625,26 @@ fn proxy_admin(stack: &Stack, auth: &crate::config::Authorization, out: &mut Out
                 },
             },
         );
-        for (name, route, authn) in [
-            ("prometheus-scrape", "proxy-metrics", None),
-            ("proxy-probes", "proxy-probes", Some("kubelet")),
+        for (name, route, kind, authn) in [
+            (
+                "prometheus-scrape",
+                "proxy-metrics",
+                "MeshTLSAuthentication",
+                "prometheus-scrapers",
+            ),
+            (
+                "proxy-probes",
+                "proxy-probes",
+                "NetworkAuthentication",
+                "kubelet",
+            ),
         ] {
-            let refs = match authn {
-                Some(n) => vec![Ref {
-                    group: Some(GROUP),
-                    kind: "NetworkAuthentication",
-                    name: n.into(),
-                    namespace: None,
-                }],
-                None => prometheus.clone(),
-            };
-            if refs.is_empty() {
-                continue;
-            }
+            let refs = vec![Ref {
+                group: Some(GROUP),
+                kind,
+                name: authn.into(),
+                namespace: None,
+            }];
             out.add(
                 "prometheus",
                 reason.into(),

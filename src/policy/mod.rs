@@ -53,6 +53,8 @@ pub struct Output {
     pub edits: Vec<ObjectEdit>,
     /// Things the user must know or do (UDP gossip, settings a mesh cannot express).
     pub notes: Vec<String>,
+    /// Namespaces whose Services use an ambient waypoint.
+    pub waypoints: std::collections::BTreeSet<String>,
 }
 
 impl Output {
@@ -183,10 +185,26 @@ pub fn generate(stack: &Stack, config: &ServiceMesh, mesh: &Mesh) -> Output {
         }
         Mesh::Linkerd => linkerd::generate(stack, &config.spec, &flows, &mut out),
     }
+    if config.spec.authorization.is_some() {
+        for m in stack
+            .members
+            .iter()
+            .filter(|m| !m.hook && m.service_account == "default")
+        {
+            out.note(format!(
+                "{} {}/{} ({}) runs as ServiceAccount default: every pod of namespace {} without its own ServiceAccount gets its access; give it its own",
+                m.kind.to_lowercase(),
+                m.namespace,
+                m.name,
+                m.component,
+                m.namespace
+            ));
+        }
+    }
     if let Some(a) = &config.spec.authorization
         && a.network_policies
     {
-        netpol::generate(stack, mesh, &flows, &mut out);
+        netpol::generate(stack, mesh, &config.spec, &flows, &mut out);
     }
     out
 }

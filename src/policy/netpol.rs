@@ -9,6 +9,7 @@
 
 use super::flows::{Flow, Source};
 use super::{Output, metadata};
+use crate::config::Spec;
 use crate::inject::Mesh;
 use crate::stack::Stack;
 use k8s_openapi::api::networking::v1::{
@@ -19,7 +20,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
-pub fn generate(stack: &Stack, mesh: &Mesh, flows: &[Flow], out: &mut Output) {
+pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &mut Output) {
+    let exceptions: &[u16] = spec
+        .mtls
+        .as_ref()
+        .map_or(&[], |m| m.port_exceptions.as_slice());
     let mesh_ports: &[u16] = match mesh {
         Mesh::Istio { ambient: true, .. } => &[15008],
         Mesh::Istio { .. } => &[15020, 15090],
@@ -31,39 +36,62 @@ pub fn generate(stack: &Stack, mesh: &Mesh, flows: &[Flow], out: &mut Output) {
             continue;
         }
         let mut peers: Vec<NetworkPolicyPeer> = Vec::new();
+        let mut add = |peer: NetworkPolicyPeer| {
+            if !peers.contains(&peer) {
+                peers.push(peer);
+            }
+        };
         for flow in &reached {
             match &flow.from {
-                Source::Any => peers.push(NetworkPolicyPeer {
+                Source::Any => add(NetworkPolicyPeer {
                     namespace_selector: Some(LabelSelector::default()),
                     ..Default::default()
                 }),
-                Source::Account(ns, _) => peers.push(namespace_peer(ns, None)),
+                Source::Account(ns, _) => add(namespace_peer(ns, None)),
                 Source::Component(c) => {
-                    for src in stack.of(c) {
-                        peers.push(namespace_peer(&src.namespace, Some(&src.selector)));
+                    for src in stack.of(c).filter(|m| !m.hook) {
+                        add(namespace_peer(&src.namespace, Some(&src.selector)));
                     }
                 }
             }
         }
         if matches!(mesh, Mesh::Istio { ambient: true, .. }) {
-            peers.push(NetworkPolicyPeer {
+            add(NetworkPolicyPeer {
                 ip_block: Some(IPBlock {
                     cidr: "169.254.7.127/32".into(),
                     except: None,
                 }),
                 ..Default::default()
             });
+            if out.waypoints.contains(&m.namespace) {
+                // The waypoint forwards Service traffic (label set by Gateway API).
+                add(namespace_peer(
+                    &m.namespace,
+                    Some(&BTreeMap::from([(
+                        "gateway.networking.k8s.io/gateway-name".to_string(),
+                        "waypoint".to_string(),
+                    )])),
+                ));
+            }
         }
-        peers.dedup();
-        let mut ports: Vec<u16> = m
+        // A pod that declares no ports may listen anywhere: then every port is allowed.
+        let declared: Vec<u16> = m
             .ports
             .iter()
             .filter(|p| p.protocol != "UDP")
             .map(|p| p.number)
-            .chain(mesh_ports.iter().copied())
             .collect();
-        ports.sort();
-        ports.dedup();
+        let ports = (!declared.is_empty()).then(|| {
+            let mut ports: Vec<u16> = declared.iter().chain(mesh_ports).copied().collect();
+            ports.sort();
+            ports.dedup();
+            ports
+        });
+        let plaintext: Vec<u16> = declared
+            .iter()
+            .copied()
+            .filter(|p| exceptions.contains(p))
+            .collect();
         let policy = NetworkPolicy {
             metadata: metadata(&format!("{}-ingress", m.name), &m.namespace, &m.component),
             spec: Some(NetworkPolicySpec {
@@ -72,19 +100,18 @@ pub fn generate(stack: &Stack, mesh: &Mesh, flows: &[Flow], out: &mut Output) {
                     match_expressions: None,
                 }),
                 policy_types: Some(vec!["Ingress".into()]),
-                ingress: Some(vec![NetworkPolicyIngressRule {
-                    from: Some(peers),
-                    ports: Some(
-                        ports
-                            .into_iter()
-                            .map(|p| NetworkPolicyPort {
-                                port: Some(IntOrString::Int(p.into())),
-                                protocol: Some("TCP".into()),
-                                end_port: None,
-                            })
-                            .collect(),
-                    ),
-                }]),
+                ingress: Some(
+                    std::iter::once(NetworkPolicyIngressRule {
+                        from: Some(peers),
+                        ports: ports.map(tcp),
+                    })
+                    // mtls.portExceptions serve callers outside the mesh, from anywhere.
+                    .chain((!plaintext.is_empty()).then(|| NetworkPolicyIngressRule {
+                        from: None,
+                        ports: Some(tcp(plaintext)),
+                    }))
+                    .collect(),
+                ),
                 egress: None,
             }),
         };
@@ -102,6 +129,17 @@ pub fn generate(stack: &Stack, mesh: &Mesh, flows: &[Flow], out: &mut Output) {
             &m.namespace,
         );
     }
+}
+
+fn tcp(ports: Vec<u16>) -> Vec<NetworkPolicyPort> {
+    ports
+        .into_iter()
+        .map(|p| NetworkPolicyPort {
+            port: Some(IntOrString::Int(p.into())),
+            protocol: Some("TCP".into()),
+            end_port: None,
+        })
+        .collect()
 }
 
 fn namespace_peer(ns: &str, pods: Option<&BTreeMap<String, String>>) -> NetworkPolicyPeer {

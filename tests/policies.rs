@@ -1,0 +1,196 @@
+//! Generated policies over the real corpus: every example config in both meshes, on every
+//! corpus file. What the filter writes (generated and edited documents) validates against
+//! the official CRDs
+//! (`../shared/tools/validate-crs.py --require-known`), generated NetworkPolicies are exact
+//! k8s-openapi objects, a second pass adds nothing, and the gossip ports of Loki and Tempo
+//! get their protocol hints. Skips (saying so) when `../shared` is missing.
+
+use gunj_mesh::config::MeshType;
+use gunj_mesh::stream;
+use gunj_mesh::{Input, Options};
+use std::path::{Path, PathBuf};
+
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared");
+const CONFIGS: [&str; 4] = ["basic", "istio-advanced", "linkerd", "multi-cluster"];
+
+fn shared(test: &str) -> Option<PathBuf> {
+    let dir = PathBuf::from(SHARED);
+    if dir.join("corpus").is_dir() && dir.join("tools/validate-crs.py").is_file() {
+        Some(dir)
+    } else {
+        eprintln!("{test}: SKIPPED: {SHARED} (corpus and tools) is missing");
+        None
+    }
+}
+
+fn corpus_files(shared: &Path) -> Vec<Input> {
+    let mut inputs = Vec::new();
+    for folder in [
+        "helm-template",
+        "postrender-stdin",
+        "kube-prometheus",
+        "istio-addons",
+    ] {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(shared.join("corpus").join(folder))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        paths.sort();
+        for p in paths {
+            inputs.push(Input {
+                name: format!("{folder}/{}", p.file_name().unwrap().to_string_lossy()),
+                text: std::fs::read_to_string(&p).unwrap(),
+            });
+        }
+    }
+    inputs
+}
+
+fn config(name: &str) -> Input {
+    let path = format!("{}/examples/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
+    Input {
+        text: std::fs::read_to_string(&path).unwrap(),
+        name: path,
+    }
+}
+
+fn filter(input: &Input, config: &Input, mesh: MeshType, label: &str) -> String {
+    let options = Options {
+        config: Some(config.clone()),
+        mesh: Some(mesh),
+        ..Options::default()
+    };
+    gunj_mesh::run(std::slice::from_ref(input), &options)
+        .unwrap_or_else(|f| panic!("{label}: {f}"))
+        .output
+}
+
+/// Every generated NetworkPolicy round-trips through k8s-openapi without losing a field.
+fn check_network_policies(output: &str, label: &str) -> usize {
+    let mut n = 0;
+    for doc in stream::split(0, output) {
+        if doc.header.kind != Some("NetworkPolicy") || !doc.text.contains("gunj-mesh") {
+            continue;
+        }
+        let value: serde_json::Value = gunj_mesh::yaml::from_str(doc.text).unwrap();
+        let typed: k8s_openapi::api::networking::v1::NetworkPolicy =
+            serde_json::from_value(value.clone())
+                .unwrap_or_else(|e| panic!("{label}: not a NetworkPolicy: {e}"));
+        assert_eq!(
+            serde_json::to_value(&typed).unwrap(),
+            value,
+            "{label}: a NetworkPolicy field is not in the k8s-openapi type"
+        );
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn generated_resources_validate_against_the_official_crds_on_every_corpus_file() {
+    let Some(shared) = shared("policies") else {
+        return;
+    };
+    let inputs = corpus_files(&shared);
+    let dir = std::env::temp_dir().join(format!("gunj-mesh-policies-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut network_policies = 0;
+    for name in CONFIGS {
+        let config = config(name);
+        for mesh in [MeshType::Istio, MeshType::Linkerd] {
+            let mut all = String::new();
+            for input in &inputs {
+                let label = format!("{} with {name} ({mesh:?})", input.name);
+                let output = filter(input, &config, mesh, &label);
+                let again = Input {
+                    name: input.name.clone(),
+                    text: output.clone(),
+                };
+                assert!(
+                    filter(&again, &config, mesh, &label) == output,
+                    "{label}: a second pass changed the output"
+                );
+                network_policies += check_network_policies(&output, &label);
+                // Validate what the filter wrote: generated and edited documents (the
+                // schemas do not cover every kind of the charts' own documents).
+                let before: std::collections::HashSet<&str> = stream::split(0, &input.text)
+                    .into_iter()
+                    .map(|d| d.text.trim_end())
+                    .collect();
+                for doc in stream::split(0, &output) {
+                    if !before.contains(doc.text.trim_end()) {
+                        all.push_str("\n---\n");
+                        all.push_str(doc.text);
+                    }
+                }
+            }
+            let file = dir.join(format!("{name}-{mesh:?}.yaml"));
+            std::fs::write(&file, &all).unwrap();
+            let run = std::process::Command::new("python3")
+                .arg(shared.join("tools/validate-crs.py"))
+                .arg("--require-known")
+                .arg(&file)
+                .output()
+                .expect("python3 runs");
+            let report = String::from_utf8_lossy(&run.stdout);
+            assert!(
+                run.status.success(),
+                "{name} ({mesh:?}): invalid resources:\n{report}{}",
+                String::from_utf8_lossy(&run.stderr)
+            );
+            assert!(report.contains(" 0 invalid"), "{report}");
+        }
+    }
+    assert!(network_policies > 0, "no NetworkPolicy was generated");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Loki's and Tempo's memberlist Services: `appProtocol: tcp` under Istio, opaque under
+/// Linkerd (as an annotation on the Service).
+#[test]
+fn memberlist_ports_get_protocol_hints_in_both_meshes() {
+    let Some(shared) = shared("memberlist") else {
+        return;
+    };
+    for (file, service) in [
+        ("helm-template/loki.yaml", "obs-loki-memberlist"),
+        (
+            "helm-template/loki-distributed.yaml",
+            "obs-loki-distributed-memberlist",
+        ),
+        (
+            "helm-template/tempo-distributed.yaml",
+            "obs-tempo-gossip-ring",
+        ),
+    ] {
+        let input = Input {
+            name: file.into(),
+            text: std::fs::read_to_string(shared.join("corpus").join(file)).unwrap(),
+        };
+        for mesh in [MeshType::Istio, MeshType::Linkerd] {
+            let label = format!("{file} ({mesh:?})");
+            let output = filter(&input, &config("basic"), mesh, &label);
+            let doc = stream::split(0, &output)
+                .into_iter()
+                .find(|d| {
+                    d.header.kind == Some("Service")
+                        && d.text.contains(&format!("name: {service}\n"))
+                })
+                .unwrap_or_else(|| panic!("{label}: no Service {service}"));
+            let value: serde_json::Value = gunj_mesh::yaml::from_str(doc.text).unwrap();
+            let port = value["spec"]["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["port"] == 7946)
+                .unwrap_or_else(|| panic!("{label}: no port 7946"));
+            match mesh {
+                MeshType::Istio => assert_eq!(port["appProtocol"], "tcp", "{label}"),
+                _ => assert_eq!(
+                    value["metadata"]["annotations"]["config.linkerd.io/opaque-ports"], "7946",
+                    "{label}"
+                ),
+            }
+        }
+    }
+}
