@@ -16,6 +16,9 @@
 //!   the component serves. A component's workload names carry no kind, so each Linkerd
 //!   query is the union (`or`) of one selector per kind.
 //!
+//! The dashboard is Grafana's classic JSON model, schema 39 (uid at most 40 characters):
+//! <https://grafana.com/docs/grafana/latest/visualizations/dashboards/build-dashboards/view-dashboard-json-model/>.
+//!
 //! Every query keeps its component's namespace exactly and also matches the dashboard's
 //! `namespace` variable, so a viewer can narrow the dashboard to some namespaces.
 
@@ -592,6 +595,27 @@ mod tests {
                     panic!("{mesh:?}: {expr}\n{e}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn names_reach_prometheus_unchanged() {
+        use promql_parser::parser::{Expr, parse};
+        for name in ["loki-read", "tempo.distributor", "odd\"name\\x"] {
+            let source = format!("x{{a={}, b=~{}}}", quote(name), quote(&literal(name)));
+            let Ok(Expr::VectorSelector(selector)) = parse(&source) else {
+                panic!("{source}");
+            };
+            let values: Vec<&str> = selector
+                .matchers
+                .matchers
+                .iter()
+                .map(|m| m.value.as_str())
+                .collect();
+            assert_eq!(values[0], name, "{source}");
+            let regex = regex::Regex::new(&format!("^(?:{})$", values[1])).unwrap();
+            assert!(regex.is_match(name), "{source}");
+            assert!(!regex.is_match(&format!("{name}x")) && !regex.is_match("tempoxdistributor"));
         }
     }
 
