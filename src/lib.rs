@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod dashboards;
 pub mod error;
 pub mod inject;
 pub mod krm;
