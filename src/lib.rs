@@ -23,6 +23,7 @@ pub mod policy;
 pub mod report;
 pub mod stack;
 pub mod stream;
+pub mod telemetry;
 pub mod workload;
 pub mod yaml;
 
@@ -185,18 +186,46 @@ pub fn plan(
             generated,
         });
     }
-    let mut members = Vec::new();
-    for object in objects {
-        let doc = &docs[object.doc];
-        if let Some((entry, patch, member)) = decide(object, config, mesh, options, inputs, doc)? {
-            report.entries.push(entry);
-            object.place(&mut patches[object.doc], patch);
-            members.extend(member);
+    let decide_all = |ctx: &telemetry::Context| -> Result<Vec<_>, Failure> {
+        let mut decided = Vec::new();
+        for object in objects {
+            let doc = &docs[object.doc];
+            if let Some(d) = decide(object, config, mesh, options, inputs, doc, ctx)? {
+                decided.push((object, d));
+            }
         }
-    }
+        Ok(decided)
+    };
+    let mut decided = decide_all(&telemetry::Context::default())?;
     let default_ns = options.namespace.as_deref().unwrap_or("default");
+    let members = decided
+        .iter()
+        .filter_map(|(_, (_, _, m))| m.clone())
+        .collect();
     let stack = stack::Stack::build(objects, members, default_ns);
-    let out = policy::generate(&stack, config, mesh);
+    let operator = |v: &str| v.starts_with("monitoring.coreos.com/");
+    let ctx = telemetry::context(
+        &stack,
+        &config.spec,
+        docs.iter()
+            .any(|d| d.header.api_version.is_some_and(operator))
+            || objects.iter().any(|o| {
+                o.node
+                    .get("apiVersion")
+                    .and_then(Node::str)
+                    .is_some_and(operator)
+            }),
+    );
+    if ctx.collector.is_some() {
+        // Workloads learn where traces go.
+        decided = decide_all(&ctx)?;
+    }
+    for (object, (entry, patch, _)) in decided {
+        report.entries.push(entry);
+        object.place(&mut patches[object.doc], patch);
+    }
+    let mut out = policy::generate(&stack, config, mesh);
+    telemetry::generate(&stack, &config.spec, mesh, &ctx, &mut out);
     for edit in out.edits {
         let object = &objects[edit.object];
         let doc = &docs[object.doc];
@@ -284,7 +313,7 @@ pub fn parse_candidates(
     limits: Limits,
 ) -> Result<Vec<Option<Node>>, Failure> {
     let parse_one = |doc: &Doc| -> Result<Option<Node>, Failure> {
-        if !is_candidate(&doc.header) {
+        if !is_candidate(doc) {
             return Ok(None);
         }
         let node = yaml::parse(&doc.text[doc.parse_from..], limits)
@@ -312,11 +341,7 @@ pub fn parse_candidates(
     // Parse on every core, in contiguous runs of about equal candidate bytes, so the
     // output order (and the first error reported) stay those of the stream.
     let weight = |d: &Doc| {
-        if is_candidate(&d.header) {
-            d.text.len()
-        } else {
-            0
-        }
+        if is_candidate(d) { d.text.len() } else { 0 }
     };
     let total: usize = docs.iter().map(weight).sum();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -348,8 +373,10 @@ pub fn parse_candidates(
     })
 }
 
-/// Documents the filter may change or must read, judged by the header scan.
-fn is_candidate(h: &stream::Header) -> bool {
+/// Documents the filter may change or must read, judged by the header scan (and, for
+/// ConfigMaps, whether gunj-mesh wrote them: its dashboards).
+fn is_candidate(doc: &Doc) -> bool {
+    let h = &doc.header;
     if h.empty {
         return false;
     }
@@ -361,6 +388,8 @@ fn is_candidate(h: &stream::Header) -> bool {
         || kind == "Namespace"
         || kind == "Service"
         || stack::GENERATED_KINDS.contains(&kind)
+        || (kind == "ConfigMap"
+            && memchr::memmem::find(doc.text.as_bytes(), b"managed-by: gunj-mesh").is_some())
         || kind == config::KIND
         || kind.ends_with("List")
 }
@@ -471,8 +500,8 @@ impl Object<'_> {
             return;
         }
         match self.item {
-            Some(i) => *doc_patch.field("items").item(i) = patch,
-            None => *doc_patch = patch,
+            Some(i) => doc_patch.field("items").item(i).merge(patch),
+            None => doc_patch.merge(patch),
         }
     }
 }
@@ -512,6 +541,7 @@ fn decide(
     options: &Options,
     inputs: &[Input],
     doc: &Doc,
+    ctx: &telemetry::Context,
 ) -> Result<Option<(Entry, Patch, Option<stack::Member>)>, Failure> {
     let node = object.node;
     let shape = |e: workload::ShapeError| {
@@ -552,8 +582,16 @@ fn decide(
     let Some(m) = catalog::recognise(&w, node, &config.spec.components.custom) else {
         return Ok(None);
     };
-    let (action, patch) =
+    let (mut action, mut patch) =
         inject::workload(&w, &m, &config.spec, mesh, options.namespace.as_deref());
+    if let inject::Action::Inject(how) = &mut action {
+        let (extra, what) = telemetry::pod_patch(&w, &m.component, &config.spec, mesh, ctx);
+        patch.merge(extra);
+        for w in what {
+            how.push_str(", ");
+            how.push_str(w);
+        }
+    }
     let subject = report::Subject {
         kind: &w.kind,
         name: &w.name,

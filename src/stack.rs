@@ -95,6 +95,7 @@ pub const GENERATED_KINDS: &[&str] = &[
     "NetworkPolicy",
     "Telemetry",
     "PodMonitor",
+    "ConfigMap",
 ];
 
 /// The label every generated resource carries.

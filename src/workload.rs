@@ -55,6 +55,14 @@ pub struct Workload {
     pub selector: BTreeMap<String, String>,
     /// The ports the containers declare (or the operator's defaults).
     pub ports: Vec<Port>,
+    /// Where the pod spec is (`spec.template.spec`, `spec` for Pods and operator CRs).
+    pub pod_spec_path: &'static [&'static str],
+    /// The names and images of `containers`, with the names of their volume mounts.
+    pub app_containers: Vec<(String, String, Vec<String>)>,
+    /// The names of the pod's volumes.
+    pub volumes: Vec<String>,
+    /// Operator CRs: the names of `spec.volumeMounts` (added to the main container).
+    pub spec_mounts: Vec<String>,
 }
 
 /// A container port.
@@ -94,7 +102,7 @@ impl Workload {
         let (labels_path, annotations_path, spec_path): (
             &'static [&'static str],
             &'static [&'static str],
-            &[&str],
+            &'static [&'static str],
         ) = match kind {
             "Pod" => (
                 &["metadata", "labels"],
@@ -140,6 +148,7 @@ impl Workload {
         let mut images = Vec::new();
         let mut containers = Vec::new();
         let mut ports = Vec::new();
+        let mut app_containers = Vec::new();
         if let Some(spec) = pod_spec {
             if let Some(image) = spec.get("image").and_then(Node::str) {
                 images.push(image.to_string());
@@ -153,6 +162,21 @@ impl Workload {
                         containers.push(name.to_string());
                     }
                     if list == "containers" {
+                        let name =
+                            |n: &Node| n.get("name").and_then(Node::scalar).map(str::to_string);
+                        app_containers.push((
+                            name(c).unwrap_or_default(),
+                            c.get("image")
+                                .and_then(Node::scalar)
+                                .unwrap_or_default()
+                                .to_string(),
+                            c.get("volumeMounts")
+                                .and_then(Node::items)
+                                .unwrap_or_default()
+                                .iter()
+                                .filter_map(name)
+                                .collect(),
+                        ));
                         ports.extend(
                             c.get("ports")
                                 .and_then(Node::items)
@@ -214,6 +238,23 @@ impl Workload {
                 .map(str::to_string),
             selector,
             ports,
+            pod_spec_path: spec_path,
+            app_containers,
+            volumes: pod_spec
+                .and_then(|s| s.get("volumes"))
+                .and_then(Node::items)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v.get("name").and_then(Node::scalar).map(str::to_string))
+                .collect(),
+            spec_mounts: node
+                .at(&["spec", "volumeMounts"])
+                .filter(|_| is_operator_cr(kind))
+                .and_then(Node::items)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v.get("name").and_then(Node::scalar).map(str::to_string))
+                .collect(),
         }))
     }
 

@@ -54,8 +54,13 @@ fn json_lists_findings_with_fields() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let findings = v["findings"].as_array().unwrap();
     // Six workloads, Grafana's Service (its port name `service` tells Istio nothing) and
-    // Loki's Services (gRPC and gossip must be declared TCP, as Loki's Istio guide says).
-    assert_eq!(findings.len(), 9);
+    // Loki's Services (gRPC and gossip must be declared TCP, as Loki's Istio guide says) and
+    // the collector's OTLP/HTTP port.
+    assert_eq!(findings.len(), 10);
+    assert_eq!(
+        findings[9]["changes"][0]["field"],
+        "spec.ports[1].appProtocol"
+    );
     assert_eq!(findings[6]["kind"], "Service");
     assert_eq!(
         findings[6]["changes"][0]["field"],
@@ -63,7 +68,10 @@ fn json_lists_findings_with_fields() {
     );
     assert_eq!(findings[6]["changes"][0]["proposed"], "http");
     assert_eq!(findings[7]["name"], "obs-loki");
-    assert_eq!(findings[7]["changes"][0]["field"], "spec.ports[1].appProtocol");
+    assert_eq!(
+        findings[7]["changes"][0]["field"],
+        "spec.ports[1].appProtocol"
+    );
     assert_eq!(findings[8]["name"], "obs-loki-memberlist");
     assert_eq!(findings[8]["changes"][0]["proposed"], "tcp");
     assert_eq!(
@@ -78,7 +86,7 @@ fn json_lists_findings_with_fields() {
 fn github_prints_workflow_error_annotations() {
     let (_, out, _) = gunj(&["check", "--output", "github", STREAM], b"");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 9);
+    assert_eq!(lines.len(), 10);
     assert!(
         lines[0].starts_with(&format!(
             "::error file={STREAM},line=33,title=gunj-mesh::deployment monitoring/obs-grafana"

@@ -2,8 +2,10 @@
 //! JSON Schema (`gunj-mesh schema`) and the README's reference, and where it comes from.
 
 mod policy;
+mod telemetry;
 
 pub use policy::*;
+pub use telemetry::*;
 
 use crate::catalog;
 use schemars::JsonSchema;
@@ -81,10 +83,9 @@ pub struct Spec {
     /// AuthorizationPolicy, optional NetworkPolicy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization: Option<Authorization>,
-    /// Reserved for mesh telemetry.
+    /// Mesh metrics, traces, access logs and dashboards for the stack.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
-    pub observability: Option<serde_json::Value>,
+    pub observability: Option<Observability>,
     /// Spanning clusters (Linkerd service mirroring, Istio networks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_cluster: Option<MultiCluster>,
@@ -483,6 +484,9 @@ impl ServiceMesh {
                     false
                 })?;
             }
+        }
+        if let Some(o) = &spec.observability {
+            o.validate()?;
         }
         if let Some(v) = &spec.linkerd.proxy.await_ready
             && v != "enabled"

@@ -59,7 +59,12 @@ pub struct Output {
 
 impl Output {
     /// Adds a typed resource.
-    fn add<T: Serialize>(&mut self, component: &str, reason: String, resource: Resource<T>) {
+    pub(crate) fn add<T: Serialize>(
+        &mut self,
+        component: &str,
+        reason: String,
+        resource: Resource<T>,
+    ) {
         let object = serde_json::to_value(&resource).expect("generated resources serialize");
         self.resources.push(Generated {
             api_version: resource.api_version.to_string(),
@@ -72,24 +77,23 @@ impl Output {
         });
     }
 
-    /// Adds a k8s-openapi object (which serializes its own apiVersion and kind).
-    fn add_core<T: Serialize>(
+    /// Adds a resource that is already a value (a k8s-openapi object, which serializes
+    /// its own apiVersion and kind).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn add_value(
         &mut self,
         component: &str,
         reason: String,
         api_version: &str,
         kind: &str,
-        object: &T,
+        name: &str,
         namespace: &str,
+        object: serde_json::Value,
     ) {
-        let object = serde_json::to_value(object).expect("generated resources serialize");
         self.resources.push(Generated {
             api_version: api_version.to_string(),
             kind: kind.to_string(),
-            name: object["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
+            name: name.to_string(),
             namespace: namespace.to_string(),
             component: component.to_string(),
             reason,
@@ -98,7 +102,7 @@ impl Output {
     }
 
     /// Adds an edit, merged with an earlier one of the same object.
-    fn edit(&mut self, edit: ObjectEdit) {
+    pub(crate) fn edit(&mut self, edit: ObjectEdit) {
         match self.edits.iter_mut().find(|e| e.object == edit.object) {
             Some(e) => {
                 e.patch.merge(edit.patch);
@@ -108,7 +112,7 @@ impl Output {
         }
     }
 
-    fn note(&mut self, note: String) {
+    pub(crate) fn note(&mut self, note: String) {
         if !self.notes.contains(&note) {
             self.notes.push(note);
         }

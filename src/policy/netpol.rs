@@ -116,7 +116,8 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
             }),
         };
         let callers: Vec<String> = reached.iter().map(|f| f.from.slug()).collect();
-        out.add_core(
+        let name = policy.metadata.name.clone().unwrap_or_default();
+        out.add_value(
             &m.component,
             format!(
                 "network policy: {} may reach {}",
@@ -125,8 +126,9 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
             ),
             "networking.k8s.io/v1",
             "NetworkPolicy",
-            &policy,
+            &name,
             &m.namespace,
+            serde_json::to_value(&policy).expect("a NetworkPolicy serializes"),
         );
     }
 }
