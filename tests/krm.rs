@@ -815,3 +815,62 @@ fn a_comment_preamble_is_kept() {
         "{output}"
     );
 }
+
+/// Generated policies become new items after the input items, each with its own index in
+/// one file (`gunj-mesh-generated.yaml`) so that kpt writes them out; a second run finds
+/// them and adds nothing more.
+#[test]
+fn generated_policies_are_new_items_with_file_annotations_and_are_not_duplicated() {
+    let config = "\
+functionConfig:
+  apiVersion: mesh.gunj.io/v1alpha1
+  kind: ServiceMesh
+  spec:
+    type: istio
+    mtls:
+      mode: STRICT
+    authorization: {}
+";
+    let input = list(V1, &[GRAFANA], config);
+    let output = ok(&input);
+    let out = parse(&output);
+    let items = out["items"].as_array().unwrap();
+    let generated: Vec<&Value> = items
+        .iter()
+        .filter(|i| i["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "gunj-mesh")
+        .collect();
+    let kinds: Vec<&str> = generated
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    // mTLS for the namespace; Grafana may be called by its peers and the ingress gateway.
+    assert_eq!(
+        kinds,
+        [
+            "PeerAuthentication",
+            "AuthorizationPolicy",
+            "AuthorizationPolicy"
+        ]
+    );
+    for (index, item) in generated.iter().enumerate() {
+        let a = &item["metadata"]["annotations"];
+        for key in ["config.kubernetes.io", "internal.config.kubernetes.io"] {
+            assert_eq!(a[format!("{key}/path")], "gunj-mesh-generated.yaml");
+            assert_eq!(a[format!("{key}/index")], index.to_string());
+        }
+    }
+    // Each generated item has an info result naming it.
+    let results = results(&output);
+    assert!(
+        results
+            .iter()
+            .any(|r| r["resourceRef"]["kind"] == "PeerAuthentication" && r["severity"] == "info"),
+        "{results:?}"
+    );
+    let again = ok(&output);
+    assert_eq!(
+        parse(&again)["items"],
+        out["items"],
+        "a second run changed the items"
+    );
+}
