@@ -254,6 +254,16 @@ impl Default for Limits {
 
 /// Parses one document. `None` when it holds nothing but comments and blank lines.
 pub fn parse(text: &str, limits: Limits) -> Result<Option<Node>, YamlError> {
+    // YAML reads a lone CR as a line break, the text splices do not: refuse it.
+    let bytes = text.as_bytes();
+    if let Some(i) = memchr::memchr_iter(b'\r', bytes).find(|&i| bytes.get(i + 1) != Some(&b'\n')) {
+        let before = &text[..i];
+        return Err(YamlError {
+            message: "a carriage return without a line feed; use LF or CRLF line endings".into(),
+            line: before.matches('\n').count() + 1,
+            col: before.len() - before.rfind('\n').map_or(0, |n| n + 1) + 1,
+        });
+    }
     let mut options = Options::default();
     options.set_emit_comments(false);
     options.flow_nesting_limit = limits.max_depth;
