@@ -80,7 +80,10 @@ fn make_doc(source: usize, text: &str, line: usize) -> Doc<'_> {
     let (parse_from, line) = if is_boundary(&text[..first_end]) {
         let rest = text[3..first_end].trim();
         if rest.is_empty() || rest.starts_with('#') {
-            (first_end, line + 1)
+            (
+                first_end,
+                line + usize::from(text[..first_end].ends_with('\n')),
+            )
         } else {
             (0, line)
         }
@@ -197,6 +200,13 @@ mod tests {
         let input = "---\na: 1\n...\n---\nb: 2\n--- x\n";
         assert_eq!(boundaries(input).collect::<Vec<_>>(), [9, 13, 22]);
         assert_eq!(split(0, input).len(), 4);
+    }
+
+    /// Found by fuzzing: a final `---` without a newline put its empty body a line too low.
+    #[test]
+    fn a_final_marker_without_newline_stays_on_its_line() {
+        let docs = split(0, "a: 1\n---");
+        assert_eq!((docs[1].parse_from, docs[1].line), (3, 2));
     }
 
     #[test]
