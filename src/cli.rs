@@ -2,6 +2,7 @@
 //! page.
 
 use crate::config::MeshType;
+use crate::yaml::Limits;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -84,9 +85,18 @@ pub struct FilterArgs {
     #[arg(short, long)]
     pub quiet: bool,
     /// The deepest nesting a document may have.
-    #[arg(long, value_name = "N", default_value_t = 128)]
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
     pub max_depth: usize,
     /// How many nodes alias expansion may copy in one document.
-    #[arg(long, value_name = "N", default_value_t = crate::yaml::DEFAULT_ALIAS_BUDGET)]
+    #[arg(long, value_name = "N", default_value_t = Limits::default().alias_budget)]
     pub max_alias_nodes: usize,
+    /// The most bytes all inputs together may have.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_input_bytes)]
+    pub max_input_bytes: usize,
+    /// The most documents the stream may have.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_documents)]
+    pub max_documents: usize,
+    /// The longest mapping key, in bytes.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_key_length)]
+    pub max_key_length: usize,
 }

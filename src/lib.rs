@@ -66,6 +66,7 @@ pub struct Outcome {
 
 /// Runs the filter over the inputs.
 pub fn run(inputs: &[Input], options: &Options) -> Result<Outcome, Failure> {
+    check_size(inputs, options.limits)?;
     let docs = documents(inputs);
     if let Some(first) = docs.iter().find(|d| !d.header.empty)
         && krm::is_resource_list(first, options.limits)
@@ -669,4 +670,25 @@ pub fn source_name(inputs: &[Input], doc: &Doc) -> String {
         (f, Some(o)) => format!("{f}: {o}"),
         (f, None) => f.to_string(),
     }
+}
+
+/// Enforces `--max-input-bytes` and `--max-documents` before the stream is split: a stream
+/// of bare `---` lines costs far more memory as documents than as text.
+fn check_size(inputs: &[Input], limits: Limits) -> Result<(), Failure> {
+    let (mut bytes, mut docs) = (0, 0);
+    for input in inputs {
+        bytes += input.text.len();
+        if bytes > limits.max_input_bytes {
+            return Err(Failure::too_large(&input.name, limits.max_input_bytes));
+        }
+        let left = limits.max_documents.saturating_sub(docs);
+        docs += 1 + stream::boundaries(&input.text).take(left).count();
+        if docs > limits.max_documents {
+            return Err(Failure::too_many_documents(
+                &input.name,
+                limits.max_documents,
+            ));
+        }
+    }
+    Ok(())
 }

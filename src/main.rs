@@ -182,8 +182,15 @@ fn helm_log_path() -> PathBuf {
 /// Reads the inputs and the config file named by the flags.
 fn load(args: &FilterArgs) -> Result<(Vec<Input>, Options), Failure> {
     let mut inputs = Vec::new();
+    // What the inputs read so far leave of --max-input-bytes.
+    let mut left = args.max_input_bytes;
+    let mut read_next = |path: &Path| {
+        let input = read(path, left)?;
+        left -= input.text.len();
+        Ok::<_, Failure>(input)
+    };
     if args.inputs.is_empty() {
-        inputs.push(read(Path::new("-"))?);
+        inputs.push(read_next(Path::new("-"))?);
     }
     for path in &args.inputs {
         if path.is_dir() {
@@ -202,13 +209,17 @@ fn load(args: &FilterArgs) -> Result<(Vec<Input>, Options), Failure> {
                 .collect();
             files.sort();
             for file in files {
-                inputs.push(read(&file)?);
+                inputs.push(read_next(&file)?);
             }
         } else {
-            inputs.push(read(path)?);
+            inputs.push(read_next(path)?);
         }
     }
-    let config = args.config.as_deref().map(read).transpose()?;
+    let config = args
+        .config
+        .as_deref()
+        .map(|p| read(p, usize::MAX))
+        .transpose()?;
     let options = Options {
         config,
         mesh: args.mesh,
@@ -216,23 +227,29 @@ fn load(args: &FilterArgs) -> Result<(Vec<Input>, Options), Failure> {
         limits: Limits {
             max_depth: args.max_depth,
             alias_budget: args.max_alias_nodes,
+            max_input_bytes: args.max_input_bytes,
+            max_documents: args.max_documents,
+            max_key_length: args.max_key_length,
         },
     };
     Ok((inputs, options))
 }
 
-/// Reads one input as UTF-8 text.
-fn read(path: &Path) -> Result<Input, Failure> {
+/// Reads one input of at most `limit` bytes as UTF-8 text (reading stops just past the
+/// limit, so a huge stdin is not buffered whole).
+fn read(path: &Path, limit: usize) -> Result<Input, Failure> {
     let name = path.display().to_string();
     let mut bytes = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     let result = if name == "-" {
-        std::io::stdin().lock().read_to_end(&mut bytes).map(|_| ())
+        std::io::stdin().lock().take(cap).read_to_end(&mut bytes)
     } else {
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map(|_| ())
+        std::fs::File::open(path).and_then(|f| f.take(cap).read_to_end(&mut bytes))
     };
     result.map_err(|e| Failure::input(&name, format!("cannot read: {e}")))?;
+    if bytes.len() > limit {
+        return Err(Failure::too_large(&name, limit));
+    }
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(Failure::input(
             &name,

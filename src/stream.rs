@@ -40,31 +40,38 @@ fn is_boundary(line: &str) -> bool {
         && line[3..].chars().next().is_none_or(char::is_whitespace)
 }
 
-/// Splits one input into documents, keeping every byte.
+/// The byte offsets of the boundary lines of `input`, in order (a boundary at offset 0
+/// opens the first document and is not one).
+pub fn boundaries(input: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = input.as_bytes();
+    // Only lines that start with `---` or `...` can be boundaries: jump between those,
+    // merging the two ordered searches.
+    let mut dashes = memchr::memmem::find_iter(bytes, b"\n---").peekable();
+    let mut dots = memchr::memmem::find_iter(bytes, b"\n...").peekable();
+    std::iter::from_fn(move || match (dashes.peek(), dots.peek()) {
+        (Some(a), Some(b)) if b < a => dots.next(),
+        (Some(_), _) => dashes.next(),
+        (None, _) => dots.next(),
+    })
+    .map(|i| i + 1)
+    .filter(move |&pos| {
+        let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(input.len(), |i| pos + i + 1);
+        is_boundary(&input[pos..end])
+    })
+}
+
+/// Splits one input into documents, keeping every byte: one more than its
+/// [`boundaries`].
 pub fn split(source: usize, input: &str) -> Vec<Doc<'_>> {
     let bytes = input.as_bytes();
     let mut docs = Vec::new();
     let (mut start, mut start_line) = (0, 1);
-    // Only lines that start with `---` or `...` can be boundaries: jump between those.
-    let candidates = memchr::memmem::find_iter(bytes, b"\n---")
-        .chain(memchr::memmem::find_iter(bytes, b"\n..."))
-        .map(|i| i + 1);
-    let mut at: Vec<usize> = candidates.collect();
-    at.sort_unstable();
-    let mut counted = (0, 1);
-    for pos in at {
-        let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(input.len(), |i| pos + i + 1);
-        if pos > start && is_boundary(&input[pos..end]) {
-            docs.push(make_doc(source, &input[start..pos], start_line));
-            let line = counted.1 + memchr::memchr_iter(b'\n', &bytes[counted.0..pos]).count();
-            counted = (pos, line);
-            start = pos;
-            start_line = line;
-        }
+    for pos in boundaries(input) {
+        docs.push(make_doc(source, &input[start..pos], start_line));
+        start_line += memchr::memchr_iter(b'\n', &bytes[start..pos]).count();
+        start = pos;
     }
-    if start < input.len() || docs.is_empty() {
-        docs.push(make_doc(source, &input[start..], start_line));
-    }
+    docs.push(make_doc(source, &input[start..], start_line));
     docs
 }
 
@@ -73,7 +80,10 @@ fn make_doc(source: usize, text: &str, line: usize) -> Doc<'_> {
     let (parse_from, line) = if is_boundary(&text[..first_end]) {
         let rest = text[3..first_end].trim();
         if rest.is_empty() || rest.starts_with('#') {
-            (first_end, line + 1)
+            (
+                first_end,
+                line + usize::from(text[..first_end].ends_with('\n')),
+            )
         } else {
             (0, line)
         }
@@ -183,6 +193,20 @@ mod tests {
     fn boundary_inside_a_block_scalar_still_splits() {
         let input = "data:\n  x: |\n---\nkind: B\n";
         assert_eq!(texts(input), ["data:\n  x: |\n", "---\nkind: B\n"]);
+    }
+
+    #[test]
+    fn boundaries_are_ordered_and_skip_offset_zero() {
+        let input = "---\na: 1\n...\n---\nb: 2\n--- x\n";
+        assert_eq!(boundaries(input).collect::<Vec<_>>(), [9, 13, 22]);
+        assert_eq!(split(0, input).len(), 4);
+    }
+
+    /// Found by fuzzing: a final `---` without a newline put its empty body a line too low.
+    #[test]
+    fn a_final_marker_without_newline_stays_on_its_line() {
+        let docs = split(0, "a: 1\n---");
+        assert_eq!((docs[1].parse_from, docs[1].line), (3, 2));
     }
 
     #[test]

@@ -49,8 +49,20 @@ fn generated(name: &str) -> Option<Vec<u8>> {
         "20-deep-nesting" => {
             Some(format!("{GRAFANA}  deep: {}\n", "[".repeat(200_000)).into_bytes())
         }
+        // A 5000-byte explicit (`? `) pod label key (line 12).
+        "26-long-explicit-key" => Some(with_label(&format!("? {}\n        : x", "k".repeat(5000)))),
+        // A 2000-byte implicit pod label key: YAML itself caps those at 1024 characters.
+        "27-long-implicit-key" => Some(with_label(&format!("{}: x", "k".repeat(2000)))),
         _ => None,
     }
+}
+
+/// GRAFANA with one more pod label entry (on line 12).
+fn with_label(entry: &str) -> Vec<u8> {
+    let name = "        app.kubernetes.io/name: grafana\n";
+    GRAFANA
+        .replace(name, &format!("{name}        {entry}\n"))
+        .into_bytes()
 }
 
 #[derive(Debug, Default)]
@@ -201,6 +213,34 @@ fn every_bad_input_case_behaves() {
         cases.len(),
         failures.join("\n")
     );
+}
+
+/// The parser limits stop hostile documents at once, not after the work they ask for:
+/// measured in process (the best of three runs, in a debug build), not counting start-up.
+#[test]
+fn alias_bombs_and_deep_nesting_fail_within_100_ms() {
+    let bombs = ["19-alias-bomb.yaml", "22-alias-bomb-bare.yaml"]
+        .map(|f| std::fs::read_to_string(format!("{DIR}/{f}")).unwrap());
+    let deep = String::from_utf8(generated("20-deep-nesting").unwrap()).unwrap();
+    for (name, text) in [("19", &bombs[0]), ("22", &bombs[1]), ("20", &deep)] {
+        let inputs = [gunj_mesh::Input {
+            name: "-".into(),
+            text: text.clone(),
+        }];
+        let best = (0..3)
+            .map(|_| {
+                let started = Instant::now();
+                let result = gunj_mesh::run(&inputs, &gunj_mesh::Options::default());
+                assert!(result.is_err(), "case {name} was accepted");
+                started.elapsed()
+            })
+            .min()
+            .unwrap();
+        assert!(
+            best < Duration::from_millis(100),
+            "case {name} took {best:?}"
+        );
+    }
 }
 
 #[test]

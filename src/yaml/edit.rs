@@ -520,7 +520,12 @@ impl Editor<'_> {
                 if node.end == self.text.len() && !self.text.ends_with('\n') {
                     return (self.text.len(), self.newline());
                 }
-                return (line_start.max(node.start), "");
+                if node.start <= line_start {
+                    return (line_start, "");
+                }
+                // The span of an empty block scalar starts at the next token, which may be a
+                // comment mid-line: the new line goes after that line.
+                node.start
             }
             _ => node.end,
         };
@@ -785,6 +790,29 @@ mod tests {
             edit(eof, &p),
             "metadata:\n  annotations:\n    a: |\n      x\n    k: \"v\"\n"
         );
+    }
+
+    /// Found by fuzzing: an empty block scalar followed by a less indented comment put the
+    /// new entry inside the scalar (and, without a final newline, the comment after it).
+    #[test]
+    fn entries_after_an_empty_block_scalar_and_a_comment_start_a_line() {
+        let patch = labels("b", "2");
+        for (text, want) in [
+            (
+                "metadata:\n  labels:\n    a: |\n #",
+                "metadata:\n  labels:\n    a: |\n #\n    b: \"2\"\n",
+            ),
+            (
+                "metadata:\n  labels:\n    a: |\n #\n",
+                "metadata:\n  labels:\n    a: |\n #\n    b: \"2\"\n",
+            ),
+            (
+                "metadata:\n  labels:\n    a: |\n      x\n #\n",
+                "metadata:\n  labels:\n    a: |\n      x\n    b: \"2\"\n #\n",
+            ),
+        ] {
+            assert_eq!(edit(text, &patch), want, "{text:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,20 @@
+//! The ServiceMesh config reader, from YAML and from a KRM ConfigMap: errors, never panics;
+//! an accepted config survives a write and a read unchanged.
+#![no_main]
+
+use gunj_mesh::config::ServiceMesh;
+use gunj_mesh::yaml;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|text: &str| {
+    if let Ok(config) = ServiceMesh::from_yaml(text) {
+        let written = yaml::to_string(&config);
+        let again = ServiceMesh::from_yaml(&written)
+            .unwrap_or_else(|e| panic!("an accepted config does not read back: {e}\n{written}"));
+        assert_eq!(yaml::to_string(&again), written);
+    }
+    // The same text as a ConfigMap's data (`kpt fn eval -- key=value …`).
+    if let Ok(serde_json::Value::Object(data)) = yaml::from_str::<serde_json::Value>(text) {
+        let _ = ServiceMesh::from_config_map(&data);
+    }
+});

@@ -1,0 +1,56 @@
+//! The ResourceList reader (KRM function mode): whatever follows the ResourceList header,
+//! the result is a ResourceList (with an error result when the input is bad), a second run
+//! over a successful result changes no item, and a third changes nothing at all.
+#![no_main]
+
+use gunj_mesh::{Input, Options, documents, krm, run};
+use libfuzzer_sys::fuzz_target;
+
+const HEADER: &str = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n";
+
+fuzz_target!(|body: &str| {
+    let inputs = [Input {
+        name: "-".into(),
+        text: format!("{HEADER}{body}"),
+    }];
+    let options = Options::default();
+    let docs = documents(&inputs);
+    let first_doc = docs
+        .iter()
+        .find(|d| !d.header.empty)
+        .expect("the header is content");
+    if !krm::is_resource_list(first_doc, options.limits) {
+        return;
+    }
+    let first = run(&inputs, &options).expect("KRM mode reports errors as results");
+    let output = [Input {
+        name: "-".into(),
+        text: first.output.clone(),
+    }];
+    let out_docs = documents(&output);
+    let out_doc = out_docs.iter().find(|d| !d.header.empty).expect("output");
+    assert!(
+        krm::is_resource_list(out_doc, options.limits),
+        "the output is not a ResourceList:\n{}",
+        first.output
+    );
+    if first.failure.is_none() {
+        // The second run changes no item; its results (none) replace the first run's, and
+        // from then on the output is a fixed point.
+        let second = run(&output, &options).expect("KRM mode reports errors as results");
+        assert!(second.failure.is_none(), "{:?}", second.failure);
+        assert!(
+            second.report.entries.iter().all(|e| !e.changed),
+            "a second run changes an item"
+        );
+        let third = run(
+            &[Input {
+                name: "-".into(),
+                text: second.output.clone(),
+            }],
+            &options,
+        )
+        .expect("KRM mode reports errors as results");
+        assert_eq!(third.output, second.output, "not a fixed point");
+    }
+});

@@ -1,0 +1,201 @@
+//! The fidelity contract as properties over generated streams: workloads that get injected,
+//! ConfigMaps with strings YAML 1.1 reads as something else, comments, CRLF, `...` markers
+//! and Lists. For every stream: no document is lost or added, documents the filter does
+//! not change come out byte for byte, changed ones keep their comments, a second pass
+//! changes nothing, and two runs agree.
+
+use gunj_mesh::config::MeshType;
+use gunj_mesh::{Input, Options, Outcome, documents, run};
+use proptest::prelude::*;
+
+/// Components the catalog knows, and one it does not.
+const APPS: [&str; 6] = [
+    "grafana",
+    "loki",
+    "tempo",
+    "prometheus",
+    "otel-collector",
+    "my-app",
+];
+const KINDS: [&str; 5] = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"];
+/// ConfigMap values a YAML 1.1 reader would not take as strings (or would change).
+const TRICKY: [&str; 10] = [
+    "on",
+    "yes",
+    "no",
+    "off",
+    "0755",
+    "2024-01-01",
+    "~",
+    "1e3",
+    "'on'",
+    "\"0x1F\"",
+];
+
+/// A pod template at `indent` spaces, with an optional existing mesh setting and comment.
+fn pod_template(indent: usize, app: &str, preset: u8, comment: bool) -> String {
+    let pad = " ".repeat(indent);
+    let mut labels = format!("{pad}      app.kubernetes.io/name: {app}\n");
+    match preset {
+        1 => labels.push_str(&format!("{pad}      sidecar.istio.io/inject: \"true\"\n")),
+        2 => labels.push_str(&format!("{pad}      sidecar.istio.io/inject: \"false\"\n")),
+        _ => {}
+    }
+    let note = if comment {
+        format!("{pad}  # the pod template\n")
+    } else {
+        String::new()
+    };
+    format!(
+        "{pad}template:\n{note}{pad}  metadata:\n{pad}    labels:\n{labels}{pad}  spec:\n{pad}    containers:\n{pad}    - name: main # the app\n{pad}      image: example.org/{app}:1.0\n"
+    )
+}
+
+fn workload(kind: &str, name: &str, app: &str, preset: u8, comment: bool) -> String {
+    let spec = if kind == "CronJob" {
+        format!(
+            "spec:\n  schedule: \"@daily\"\n  jobTemplate:\n    spec:\n{}",
+            pod_template(6, app, preset, comment)
+        )
+    } else {
+        format!("spec:\n{}", pod_template(2, app, preset, comment))
+    };
+    let api = if kind.ends_with("Job") {
+        "batch/v1"
+    } else {
+        "apps/v1"
+    };
+    format!(
+        "# Source: chart/templates/{name}.yaml\napiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: monitoring\n{spec}"
+    )
+}
+
+fn config_map(name: &str, values: &[usize]) -> String {
+    let mut s = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n");
+    for (i, v) in values.iter().enumerate() {
+        s.push_str(&format!("  k{i}: {}\n", TRICKY[*v % TRICKY.len()]));
+    }
+    s.push_str("  script: |\n    set -e\n    echo \"...\"\n");
+    s
+}
+
+fn list(name: &str, app: &str) -> String {
+    let item = workload("Deployment", name, app, 0, false)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .enumerate()
+        .map(|(i, l)| format!("{}{l}\n", if i == 0 { "- " } else { "  " }))
+        .collect::<String>();
+    format!("apiVersion: v1\nkind: List\nitems:\n{item}")
+}
+
+/// One generated document (without its boundary line).
+fn document() -> impl Strategy<Value = String> {
+    let name = "[a-z]{1,8}";
+    prop_oneof![
+        4 => (0..KINDS.len(), name, 0..APPS.len(), 0u8..3, any::<bool>())
+            .prop_map(|(k, n, a, p, c)| workload(KINDS[k], &n, APPS[a], p, c)),
+        3 => (name, prop::collection::vec(0..TRICKY.len(), 1..6))
+            .prop_map(|(n, v)| config_map(&n, &v)),
+        1 => (name, 0..APPS.len()).prop_map(|(n, a)| list(&n, APPS[a])),
+        1 => Just("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: monitoring\n".to_string()),
+        1 => Just("# nothing but a comment\n".to_string()),
+    ]
+}
+
+/// A stream: documents joined by `---`, `...` + `---` or `--- # comment`, maybe in CRLF.
+fn stream() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec((document(), 0u8..3), 1..8),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(docs, crlf, trailing_newline)| {
+            let mut s = String::new();
+            for (i, (doc, sep)) in docs.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(match sep {
+                        0 => "---\n",
+                        1 => "...\n---\n",
+                        _ => "--- # next\n",
+                    });
+                }
+                s.push_str(doc);
+            }
+            if !trailing_newline {
+                s.pop();
+            }
+            if crlf { s.replace('\n', "\r\n") } else { s }
+        })
+}
+
+fn filter(text: &str, mesh: MeshType) -> Outcome {
+    let inputs = [Input {
+        name: "-".into(),
+        text: text.to_string(),
+    }];
+    let options = Options {
+        mesh: Some(mesh),
+        ..Options::default()
+    };
+    let outcome = run(&inputs, &options).unwrap_or_else(|f| panic!("{f}\n{text}"));
+    assert!(outcome.failure.is_none());
+    outcome
+}
+
+fn mesh() -> impl Strategy<Value = MeshType> {
+    prop_oneof![Just(MeshType::Istio), Just(MeshType::Linkerd)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn no_document_is_lost_and_untouched_ones_are_byte_identical(text in stream(), mesh in mesh()) {
+        let out = filter(&text, mesh);
+        let input = [Input { name: "-".into(), text: text.clone() }];
+        let output = [Input { name: "-".into(), text: out.output.clone() }];
+        let (before, after) = (documents(&input), documents(&output));
+        prop_assert_eq!(before.len(), after.len(), "documents lost or added:\n{}", out.output);
+        for (b, a) in before.iter().zip(&after) {
+            let changed = out.report.entries.iter().any(|e| e.changed && e.document == b.number);
+            if b.header.empty || !changed {
+                prop_assert_eq!(b.text, a.text);
+            } else {
+                for comment in b.text.lines().filter(|l| l.trim_start().starts_with('#')) {
+                    prop_assert!(a.text.contains(comment), "lost {:?}:\n{}", comment, a.text);
+                }
+            }
+        }
+        // The generator does make streams with something to do.
+        let injectable = !text.contains("sidecar.istio.io/inject")
+            && APPS[..4].iter().any(|a| {
+                let label = format!("app.kubernetes.io/name: {a}");
+                text.contains(&format!("{label}\n")) || text.contains(&format!("{label}\r\n"))
+            });
+        if injectable {
+            prop_assert!(out.report.entries.iter().any(|e| e.changed), "nothing injected:\n{}", text);
+        }
+        if text.contains("\r\n") {
+            prop_assert!(!out.output.replace("\r\n", "").contains('\n'), "a bare LF in a CRLF stream");
+        }
+    }
+
+    #[test]
+    fn a_second_pass_changes_nothing(text in stream(), mesh in mesh()) {
+        let once = filter(&text, mesh).output;
+        let twice = filter(&once, mesh);
+        prop_assert_eq!(&twice.output, &once);
+        prop_assert!(twice.report.entries.iter().all(|e| !e.changed));
+    }
+
+    #[test]
+    fn two_runs_agree(text in stream(), mesh in mesh()) {
+        let (a, b) = (filter(&text, mesh), filter(&text, mesh));
+        prop_assert_eq!(a.output, b.output);
+        prop_assert_eq!(
+            serde_json::to_string(&a.report).unwrap(),
+            serde_json::to_string(&b.report).unwrap()
+        );
+    }
+}
