@@ -5,7 +5,7 @@
 #
 # Builds the release binary, generates synthetic observability streams of about 1, 10 and
 # 100 MB (scripts/gen-stream.py, seeded, cached in target/bench/), runs
-# `gunj-mesh -q --mesh istio|linkerd` on each (best of 3: wall time, peak RSS), measures
+# `gunj-mesh -q --mesh istio|linkerd -c benches/all-features.yaml` on each (best of 3: wall time, peak RSS), measures
 # start-up on a ~10 KB stream (median of 20), and, when kubectl is available, times the
 # equivalent `kubectl kustomize` patch on the 1 and 10 MB streams.
 #
@@ -20,6 +20,8 @@ runs="${BENCH_RUNS:-3}"
 startup_runs="${BENCH_STARTUP_RUNS:-20}"
 dir="$root/target/bench"
 bin="$root/target/release/gunj-mesh"
+# Every feature on: policies, authorization, NetworkPolicies, telemetry, dashboards.
+config="$root/benches/all-features.yaml"
 mkdir -p "$dir"
 
 [[ -x /usr/bin/time ]] || { echo "bench.sh: /usr/bin/time (GNU time) is required" >&2; exit 2; }
@@ -95,7 +97,7 @@ for s in $sizes; do
   f="$dir/stream-${s}mb.yaml"
   bytes=$(stat -c %s "$f")
   for mesh in istio linkerd; do
-    measure m "$bin" -q --mesh "$mesh" "$f"
+    measure m "$bin" -q --mesh "$mesh" -c "$config" "$f"
     WALL["$s/$mesh"]="$m_wall"
     row "$bytes" "gunj-mesh $mesh" "$m_wall" "$m_rss"
   done
@@ -118,7 +120,7 @@ small="$dir/stream-10kb.yaml"
 times=()
 for ((i = 0; i < startup_runs; i++)); do
   t0="${EPOCHREALTIME/[.,]/}"
-  "$bin" -q --mesh istio "$small" >/dev/null
+  "$bin" -q --mesh istio -c "$config" "$small" >/dev/null
   t1="${EPOCHREALTIME/[.,]/}"
   times+=("$(( t1 - t0 ))")
 done

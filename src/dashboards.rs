@@ -52,7 +52,8 @@ impl MeshKind {
     }
 }
 
-/// An observability component: its catalog name, namespace and workload names.
+/// An observability component: its catalog name, namespace (empty: every namespace the
+/// dashboard's variable selects) and workload names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Component {
     pub name: String,
@@ -250,7 +251,11 @@ struct TimeRange {
 
 impl Dashboard {
     fn new(mesh: MeshKind, components: &[Component]) -> Self {
-        let mut namespaces: Vec<&str> = components.iter().map(|c| c.namespace.as_str()).collect();
+        let mut namespaces: Vec<&str> = components
+            .iter()
+            .map(|c| c.namespace.as_str())
+            .filter(|n| !n.is_empty())
+            .collect();
         namespaces.sort_unstable();
         namespaces.dedup();
         let mut panels = Vec::new();
@@ -263,7 +268,11 @@ impl Dashboard {
             let y = row * (PANEL_HEIGHT + 1);
             panels.push(Panel::Row {
                 id: next_id(),
-                title: format!("{} ({})", component.name, component.namespace),
+                title: if component.namespace.is_empty() {
+                    component.name.clone()
+                } else {
+                    format!("{} ({})", component.name, component.namespace)
+                },
                 grid_pos: GridPos {
                     h: 1,
                     w: GRID_WIDTH,
@@ -445,17 +454,18 @@ impl<'a> Queries<'a> {
         let selectors: Vec<String> = workload_labels
             .iter()
             .map(|workload_label| {
-                let matchers = [
-                    scope,
-                    (namespace_label, "=", namespace.as_str()),
-                    (namespace_label, "=~", "$namespace"),
-                    (workload_label, "=~", self.workloads.as_str()),
-                ]
-                .into_iter()
-                .chain(extra.iter().copied())
-                .map(|(label, op, value)| format!("{label}{op}{}", quote(value)))
-                .collect::<Vec<_>>()
-                .join(", ");
+                let exact = (namespace_label, "=", namespace.as_str());
+                let matchers = [scope]
+                    .into_iter()
+                    .chain((!namespace.is_empty()).then_some(exact))
+                    .chain([
+                        (namespace_label, "=~", "$namespace"),
+                        (workload_label, "=~", self.workloads.as_str()),
+                    ])
+                    .chain(extra.iter().copied())
+                    .map(|(label, op, value)| format!("{label}{op}{}", quote(value)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 format!("rate({metric}{{{matchers}}}[{WINDOW}])")
             })
             .collect();
@@ -594,6 +604,20 @@ mod tests {
                 if let Err(e) = promql_parser::parser::parse(&expr) {
                     panic!("{mesh:?}: {expr}\n{e}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_component_over_every_namespace_is_narrowed_by_the_variable_only() {
+        let all = [component("loki", "", &["loki-read", "loki-write"])];
+        for mesh in [MeshKind::Istio, MeshKind::Linkerd] {
+            let d = dashboard(mesh, &all);
+            assert_eq!(panels(&d)[0]["title"], "loki");
+            for expr in exprs(&d) {
+                promql_parser::parser::parse(&expr).unwrap_or_else(|e| panic!("{expr}\n{e}"));
+                assert!(!expr.contains("namespace=\"\""), "{expr}");
+                assert!(expr.contains("namespace=~\"$namespace\""), "{expr}");
             }
         }
     }

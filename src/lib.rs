@@ -227,6 +227,11 @@ pub fn plan(
     }
     let mut out = policy::generate(&stack, config, mesh);
     telemetry::generate(&stack, &config.spec, mesh, &ctx, &mut out);
+    let namespaces: std::collections::HashMap<usize, &str> = stack
+        .services
+        .iter()
+        .map(|s| (s.object, s.namespace.as_str()))
+        .collect();
     for edit in out.edits {
         let object = &objects[edit.object];
         let doc = &docs[object.doc];
@@ -235,11 +240,10 @@ pub fn plan(
             .at(&["metadata", "name"])
             .and_then(Node::scalar)
             .unwrap_or_default();
-        let service = &stack.services.iter().find(|s| s.object == edit.object);
         let subject = report::Subject {
             kind: &object.kind,
             name,
-            namespace: service.map(|s| s.namespace.as_str()),
+            namespace: namespaces.get(&edit.object).copied(),
         };
         let m = catalog::Match {
             component: edit.component,
@@ -251,6 +255,7 @@ pub fn plan(
         report.entries.push(entry);
         object.place(&mut patches[object.doc], edit.patch);
     }
+    let mut seen = std::collections::HashSet::new();
     for g in out.resources {
         let key = (g.kind.clone(), g.namespace.clone(), g.name.clone());
         let (action, detail) = match stack.existing.get(&key) {
@@ -262,7 +267,7 @@ pub fn plan(
                     g.kind, g.namespace, g.name, g.reason
                 ),
             ),
-            None if generated.contains(&g.object) => continue,
+            None if !seen.insert(key) => continue,
             None => {
                 generated.push(g.object.clone());
                 ("generate", g.reason.clone())

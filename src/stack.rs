@@ -78,6 +78,9 @@ pub struct Stack {
     pub namespaces: BTreeSet<String>,
     /// Mesh policies already in the stream: (kind, namespace, name) → managed by gunj-mesh.
     pub existing: BTreeMap<(String, String, String), bool>,
+    /// Component → indexes of its members, and (component, namespace) → the same.
+    by_component: BTreeMap<String, Vec<usize>>,
+    by_place: BTreeMap<(String, String), Vec<usize>>,
 }
 
 /// Kinds gunj-mesh generates; documents of these kinds are read to avoid duplicates.
@@ -105,11 +108,15 @@ impl Stack {
     /// Builds the inventory. `members` are the in-mesh workloads decided by the filter;
     /// `default_ns` is the namespace of objects that name none.
     pub fn build(objects: &[Object], members: Vec<Member>, default_ns: &str) -> Stack {
-        let mut stack = Stack {
-            namespaces: members.iter().map(|m| m.namespace.clone()).collect(),
-            members,
-            ..Stack::default()
-        };
+        let mut by_namespace: BTreeMap<&str, Vec<&Member>> = BTreeMap::new();
+        for m in &members {
+            by_namespace
+                .entry(m.namespace.as_str())
+                .or_default()
+                .push(m);
+        }
+        let mut services = Vec::new();
+        let mut existing = BTreeMap::new();
         for (i, o) in objects.iter().enumerate() {
             let meta = |key: &str| {
                 o.node
@@ -120,23 +127,42 @@ impl Stack {
             let namespace = meta("namespace").unwrap_or_else(|| default_ns.to_string());
             let name = meta("name").unwrap_or_default();
             if o.kind == "Service" {
-                let service = stack.service(i, o.node, name, namespace);
-                stack.services.push(service);
+                services.push(Stack::service(&by_namespace, i, o.node, name, namespace));
             } else if GENERATED_KINDS.contains(&o.kind.as_str()) {
                 let managed = o
                     .node
                     .at(&["metadata", "labels", MANAGED_BY.0])
                     .and_then(Node::str)
                     == Some(MANAGED_BY.1);
-                stack
-                    .existing
-                    .insert((o.kind.clone(), namespace, name), managed);
+                existing.insert((o.kind.clone(), namespace, name), managed);
             }
         }
-        stack
+        let mut by_component: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut by_place: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for (i, m) in members.iter().enumerate() {
+            by_component.entry(m.component.clone()).or_default().push(i);
+            by_place
+                .entry((m.component.clone(), m.namespace.clone()))
+                .or_default()
+                .push(i);
+        }
+        Stack {
+            namespaces: members.iter().map(|m| m.namespace.clone()).collect(),
+            services,
+            existing,
+            members,
+            by_component,
+            by_place,
+        }
     }
 
-    fn service(&self, object: usize, node: &Node, name: String, namespace: String) -> Service {
+    fn service(
+        by_namespace: &BTreeMap<&str, Vec<&Member>>,
+        object: usize,
+        node: &Node,
+        name: String,
+        namespace: String,
+    ) -> Service {
         let map = |path: &[&str]| -> BTreeMap<String, String> {
             node.at(path)
                 .map(Node::string_map)
@@ -148,10 +174,10 @@ impl Stack {
         let selector = map(&["spec", "selector"]);
         let component = (!selector.is_empty())
             .then(|| {
-                self.members.iter().find(|m| {
-                    m.namespace == namespace
-                        && selector.iter().all(|(k, v)| m.pod_labels.get(k) == Some(v))
-                })
+                by_namespace
+                    .get(namespace.as_str())?
+                    .iter()
+                    .find(|m| selector.iter().all(|(k, v)| m.pod_labels.get(k) == Some(v)))
             })
             .flatten()
             .map(|m| m.component.clone());
@@ -186,10 +212,31 @@ impl Stack {
     }
 
     /// The members of a component, in stream order.
-    pub fn of<'a>(&'a self, component: &'a str) -> impl Iterator<Item = &'a Member> + 'a {
-        self.members
-            .iter()
-            .filter(move |m| m.component == component)
+    pub fn of<'a>(&'a self, component: &str) -> impl Iterator<Item = &'a Member> + 'a {
+        self.by_component
+            .get(component)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.members[i])
+    }
+
+    /// The pods of a component that call into namespace `ns`: those in `ns` when it has
+    /// some (one stack per namespace), else those of every namespace (one stack across
+    /// namespaces). Hook and test pods are not callers.
+    pub fn callers(&self, component: &str, ns: &str) -> Vec<&Member> {
+        let local: Vec<&Member> = self
+            .by_place
+            .get(&(component.to_string(), ns.to_string()))
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.members[i])
+            .filter(|m| !m.hook)
+            .collect();
+        if local.is_empty() {
+            self.of(component).filter(|m| !m.hook).collect()
+        } else {
+            local
+        }
     }
 
     /// The members that serve traffic, which policies protect.

@@ -430,6 +430,9 @@ fn pod_monitors(stack: &Stack, mesh: &Mesh, out: &mut Output) {
     }
 }
 
+/// Beyond this many namespaces, dashboard rows are per component, not per namespace.
+const MAX_NAMESPACE_ROWS: usize = 8;
+
 fn dashboard(stack: &Stack, mesh: &Mesh, d: &crate::config::Dashboards, out: &mut Output) {
     let mut components: Vec<dashboards::Component> = Vec::new();
     for m in stack.servers() {
@@ -444,6 +447,25 @@ fn dashboard(stack: &Stack, mesh: &Mesh, d: &crate::config::Dashboards, out: &mu
                 workloads: vec![m.name.clone()],
             }),
         }
+    }
+    // Many namespaces (one stack per tenant): one row per component over all of them,
+    // narrowed by the dashboard's namespace variable, not a row per namespace.
+    if stack.namespaces.len() > MAX_NAMESPACE_ROWS {
+        let mut merged: Vec<dashboards::Component> = Vec::new();
+        for c in components {
+            match merged.iter_mut().find(|m| m.name == c.name) {
+                Some(m) => m.workloads.extend(c.workloads),
+                None => merged.push(dashboards::Component {
+                    namespace: String::new(),
+                    ..c
+                }),
+            }
+        }
+        for m in &mut merged {
+            m.workloads.sort();
+            m.workloads.dedup();
+        }
+        components = merged;
     }
     components.sort_by(|a, b| (&a.name, &a.namespace).cmp(&(&b.name, &b.namespace)));
     let Some(namespace) = d

@@ -25,12 +25,13 @@ impl Source {
         }
     }
 
-    /// The ServiceAccounts (`namespace`, `name`) behind the source; empty for `Any`.
-    pub fn accounts(&self, stack: &Stack) -> Vec<(String, String)> {
+    /// The ServiceAccounts (`namespace`, `name`) that call into namespace `ns` (see
+    /// [`Stack::callers`]); empty for `Any`.
+    pub fn accounts(&self, stack: &Stack, ns: &str) -> Vec<(String, String)> {
         let mut accounts: Vec<(String, String)> = match self {
             Source::Component(c) => stack
-                .of(c)
-                .filter(|m| !m.hook)
+                .callers(c, ns)
+                .into_iter()
                 .map(|m| (m.namespace.clone(), m.service_account.clone()))
                 .collect(),
             Source::Account(ns, sa) => vec![(ns.clone(), sa.clone())],

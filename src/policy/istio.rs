@@ -643,21 +643,21 @@ fn authorization_policies(
         }],
         to: Vec::new(),
     };
-    for flow in flows {
-        let principals: Vec<String> = match &flow.from {
+    let principals = |from: &Source, ns: &str| -> Vec<String> {
+        match from {
             Source::Any => vec!["*".into()],
             from => from
-                .accounts(stack)
+                .accounts(stack, ns)
                 .into_iter()
                 .map(|(ns, sa)| format!("cluster.local/ns/{ns}/sa/{sa}"))
                 .collect(),
-        };
-        if principals.is_empty() {
-            continue;
         }
+    };
+    for flow in flows {
         let reason = format!("allow {}: {}", flow.from.slug(), flow.reason);
         for target in stack.of(&flow.to).filter(|m| m.serves) {
-            if target.selector.is_empty() {
+            let principals = principals(&flow.from, &target.namespace);
+            if target.selector.is_empty() || principals.is_empty() {
                 continue;
             }
             out.add(
@@ -686,6 +686,10 @@ fn authorization_policies(
             .iter()
             .filter(|s| s.component.as_deref() == Some(&flow.to))
         {
+            let principals = principals(&flow.from, &service.namespace);
+            if principals.is_empty() {
+                continue;
+            }
             out.add(
                 &flow.to,
                 format!("{reason} (through the waypoint)"),

@@ -427,7 +427,7 @@ fn servers(stack: &Stack, default_deny: bool, flows: &[Flow], out: &mut Output) 
                 let refs = match &flow.from {
                     Source::Any => Vec::new(),
                     from => from
-                        .accounts(stack)
+                        .accounts(stack, &m.namespace)
                         .into_iter()
                         .map(|(ns, sa)| Ref {
                             group: None,
@@ -529,12 +529,11 @@ fn server(m: &Member, port: &crate::workload::Port, out: &mut Output) -> String 
 fn proxy_admin(stack: &Stack, auth: &crate::config::Authorization, out: &mut Output) {
     // The stack's Prometheus and linkerd-viz's own; `identityRefs` match any of them, where
     // several `requiredAuthenticationRefs` would all have to match.
-    let mut scrapers: Vec<(String, String)> =
-        Source::Component("prometheus".into()).accounts(stack);
-    scrapers.push(("linkerd-viz".into(), "prometheus".into()));
-    scrapers.sort();
-    scrapers.dedup();
     for ns in &stack.namespaces {
+        let mut scrapers = Source::Component("prometheus".into()).accounts(stack, ns);
+        scrapers.push(("linkerd-viz".into(), "prometheus".into()));
+        scrapers.sort();
+        scrapers.dedup();
         out.add(
             "prometheus",
             "the Prometheus servers that scrape the proxies".into(),

@@ -55,6 +55,8 @@ pub struct Output {
     pub notes: Vec<String>,
     /// Namespaces whose Services use an ambient waypoint.
     pub waypoints: std::collections::BTreeSet<String>,
+    /// Where each object's edit is in `edits`.
+    edit_of: std::collections::HashMap<usize, usize>,
 }
 
 impl Output {
@@ -103,12 +105,16 @@ impl Output {
 
     /// Adds an edit, merged with an earlier one of the same object.
     pub(crate) fn edit(&mut self, edit: ObjectEdit) {
-        match self.edits.iter_mut().find(|e| e.object == edit.object) {
-            Some(e) => {
+        match self.edit_of.get(&edit.object) {
+            Some(&i) => {
+                let e = &mut self.edits[i];
                 e.patch.merge(edit.patch);
                 e.reason = format!("{}; {}", e.reason, edit.reason);
             }
-            None => self.edits.push(edit),
+            None => {
+                self.edit_of.insert(edit.object, self.edits.len());
+                self.edits.push(edit);
+            }
         }
     }
 

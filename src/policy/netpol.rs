@@ -49,7 +49,7 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
                 }),
                 Source::Account(ns, _) => add(namespace_peer(ns, None)),
                 Source::Component(c) => {
-                    for src in stack.of(c).filter(|m| !m.hook) {
+                    for src in stack.callers(c, &m.namespace) {
                         add(namespace_peer(&src.namespace, Some(&src.selector)));
                     }
                 }
