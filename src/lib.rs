@@ -138,14 +138,14 @@ pub fn run(inputs: &[Input], options: &Options) -> Result<Outcome, Failure> {
             _ => output.push_str(doc.text),
         }
     }
-    for resource in &generated {
+    for text in emit(&generated) {
         if !output.is_empty() && !output.ends_with('\n') {
             output.push('\n');
         }
         if !output.trim().is_empty() {
             output.push_str("---\n");
         }
-        output.push_str(&yaml::to_string(resource));
+        output.push_str(&text);
     }
     if output.trim().is_empty() && !inputs.iter().all(|i| i.text.trim().is_empty()) {
         // The stream held only the config: give back something Helm 4 accepts.
@@ -268,11 +268,11 @@ pub fn plan(
                 ),
             ),
             None if !seen.insert(key) => continue,
-            None => {
-                generated.push(g.object.clone());
-                ("generate", g.reason.clone())
-            }
+            None => ("generate", g.reason.clone()),
         };
+        if action == "generate" {
+            generated.push(g.object);
+        }
         report.generated.push(report::GeneratedEntry {
             api_version: g.api_version,
             kind: g.kind,
@@ -300,6 +300,25 @@ pub fn documents(inputs: &[Input]) -> Vec<Doc<'_>> {
         .collect();
     stream::number(&mut docs);
     docs
+}
+
+/// The generated resources as YAML documents, written on every core (in order).
+fn emit(resources: &[serde_json::Value]) -> Vec<String> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || resources.len() < 64 {
+        return resources.iter().map(yaml::to_string).collect();
+    }
+    let chunk = resources.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = resources
+            .chunks(chunk)
+            .map(|run| scope.spawn(move || run.iter().map(yaml::to_string).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("an emitter thread panicked"))
+            .collect()
+    })
 }
 
 /// Between two inputs: end the previous one's last line and start a new document.

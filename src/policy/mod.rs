@@ -57,6 +57,7 @@ pub struct Output {
     pub waypoints: std::collections::BTreeSet<String>,
     /// Where each object's edit is in `edits`.
     edit_of: std::collections::HashMap<usize, usize>,
+    noted: std::collections::HashSet<String>,
 }
 
 impl Output {
@@ -119,7 +120,7 @@ impl Output {
     }
 
     pub(crate) fn note(&mut self, note: String) {
-        if !self.notes.contains(&note) {
+        if self.noted.insert(note.clone()) {
             self.notes.push(note);
         }
     }
