@@ -157,3 +157,40 @@ fn disabled_config_passes_the_stream_through() {
     assert_eq!(out, format!("---\n{GRAFANA}"));
     assert!(err.is_empty(), "{err}");
 }
+
+/// A policy of the same kind and name that gunj-mesh does not manage is the user's: it is
+/// kept, nothing is generated in its place, and the report says so.
+#[test]
+fn a_users_policy_of_the_same_name_is_a_conflict_not_a_duplicate() {
+    let config = "apiVersion: mesh.gunj.io/v1alpha1
+kind: ServiceMesh
+spec:
+  type: istio
+  mtls: {mode: STRICT}
+---
+";
+    let users = "---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata:
+  name: default
+  namespace: monitoring
+spec:
+  mtls: {mode: PERMISSIVE}
+";
+    let input = format!("{config}{GRAFANA}{users}");
+    let (code, out, err) = gunj(&[], &input);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("kind: PeerAuthentication").count(), 1, "{out}");
+    assert!(out.contains("mode: PERMISSIVE"), "{out}");
+    assert!(
+        err.contains("conflict: the stream already has PeerAuthentication monitoring/default not managed by gunj-mesh"),
+        "{err}"
+    );
+    // Without the user's policy, gunj-mesh generates it.
+    let (_, out, _) = gunj(&[], &format!("{config}{GRAFANA}"));
+    assert!(
+        out.contains("kind: PeerAuthentication\n") && out.contains("mode: STRICT"),
+        "{out}"
+    );
+}
