@@ -267,17 +267,11 @@ fn indent_step(text: &str, root: &Node) -> usize {
     let Kind::Map { entries, .. } = &root.kind else {
         return 2;
     };
-    let Some((key, _)) = entries.first() else {
-        return 2;
-    };
-    let base = column(key.start);
+    let base = column(root.start);
     entries
         .iter()
         .find_map(|(_, v)| match &v.kind {
-            Kind::Map {
-                flow: false,
-                entries,
-            } => Some(column(entries[0].0.start)),
+            Kind::Map { flow: false, .. } => Some(column(v.start)),
             _ => None,
         })
         .filter(|c| *c > base)
@@ -345,7 +339,7 @@ impl Editor<'_> {
                     out.push(if *flow {
                         self.insert_flow(node, entries.is_empty(), &missing)?
                     } else {
-                        self.insert_block(entries, &missing)?
+                        self.insert_block(node, entries, &missing)?
                     });
                 }
                 Ok(())
@@ -476,13 +470,15 @@ impl Editor<'_> {
         })
     }
 
-    /// New entries on the lines after the last entry of a block mapping.
+    /// New entries on the lines after the last entry of a block mapping, at the column the
+    /// mapping starts (its first key's, or that of the `?`, anchor or tag before it).
     fn insert_block(
         &self,
+        map: &Node,
         entries: &[(Node, Node)],
         missing: &[(&str, &Patch)],
     ) -> Result<Splice, EditError> {
-        let indent = self.column(entries[0].0.start);
+        let indent = self.column(map.start);
         let step = self.step;
         let (at, lead) = self.after(&entries.last().expect("block mappings are never empty").1);
         let nl = self.newline();
@@ -529,6 +525,10 @@ impl Editor<'_> {
             }
             _ => node.end,
         };
+        // An empty value's span can sit at the start of the next line.
+        if end > 0 && self.text[..end].ends_with('\n') {
+            return (end, "");
+        }
         match self.text[end..].find('\n') {
             Some(i) => (end + i + 1, ""),
             None => (self.text.len(), self.newline()),
@@ -813,6 +813,22 @@ mod tests {
         ] {
             assert_eq!(edit(text, &patch), want, "{text:?}");
         }
+    }
+
+    /// Found by fuzzing: a mapping whose first key is explicit (`? key`) got new entries at
+    /// the key's column instead of the `?`'s.
+    #[test]
+    fn entries_of_a_mapping_with_an_explicit_key_line_up_with_the_question_mark() {
+        let text = "metadata:\n  labels:\n    ? 0.0\n\n";
+        assert_eq!(
+            edit(text, &labels("b", "2")),
+            "metadata:\n  labels:\n    ? 0.0\n\n    b: \"2\"\n"
+        );
+        let text = "metadata:\n  labels:\n    ? a\nspec: {}\n";
+        assert_eq!(
+            edit(text, &labels("b", "2")),
+            "metadata:\n  labels:\n    ? a\n    b: \"2\"\nspec: {}\n"
+        );
     }
 
     #[test]
