@@ -237,7 +237,8 @@ fn yes() -> bool {
     true
 }
 
-fn all_networks() -> Vec<String> {
+/// Every IPv4 and IPv6 address: where kubelet probes may come from.
+pub fn all_networks() -> Vec<String> {
     vec!["0.0.0.0/0".into(), "::/0".into()]
 }
 

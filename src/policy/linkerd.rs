@@ -202,9 +202,19 @@ pub fn generate(stack: &Stack, spec: &Spec, flows: &[Flow], out: &mut Output) {
     }
     if let Some(auth) = &spec.authorization {
         servers(stack, auth.default_deny, flows, out);
-        if stack.of("prometheus").next().is_some() {
-            proxy_admin(stack, auth, out);
-        }
+    }
+    // Prometheus must still reach the proxies' metrics when inbound policy denies by
+    // default: with authorization, or when the stack's mesh metrics are asked for.
+    let metrics = spec
+        .observability
+        .as_ref()
+        .is_some_and(|o| o.metrics.enabled);
+    if (spec.authorization.is_some() || metrics) && stack.of("prometheus").next().is_some() {
+        let networks = spec
+            .authorization
+            .as_ref()
+            .map_or_else(crate::config::all_networks, |a| a.probe_networks.clone());
+        proxy_admin(stack, &networks, out);
     }
 }
 
@@ -526,7 +536,7 @@ fn server(m: &Member, port: &crate::workload::Port, out: &mut Output) -> String 
 
 /// What `linkerd viz allow-scrapes` emits, per namespace: Prometheus may scrape the proxies'
 /// `/metrics` on `linkerd-admin` (4191), and kubelet may probe `/live` and `/ready`.
-fn proxy_admin(stack: &Stack, auth: &crate::config::Authorization, out: &mut Output) {
+fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Output) {
     // The stack's Prometheus and linkerd-viz's own; `identityRefs` match any of them, where
     // several `requiredAuthenticationRefs` would all have to match.
     for ns in &stack.namespaces {
@@ -616,8 +626,7 @@ fn proxy_admin(stack: &Stack, auth: &crate::config::Authorization, out: &mut Out
                 kind: "NetworkAuthentication",
                 metadata: metadata("kubelet", ns, "prometheus"),
                 spec: NetworkAuthentication {
-                    networks: auth
-                        .probe_networks
+                    networks: probe_networks
                         .iter()
                         .map(|c| Network { cidr: c.clone() })
                         .collect(),
