@@ -194,3 +194,41 @@ spec:
         "{out}"
     );
 }
+
+/// Linkerd with mesh metrics asked for (no authorization section): Prometheus may still
+/// scrape the proxies when inbound policy denies by default (`linkerd viz allow-scrapes`).
+#[test]
+fn linkerd_metrics_authorize_prometheus_to_scrape_the_proxies() {
+    let config = "apiVersion: mesh.gunj.io/v1alpha1
+kind: ServiceMesh
+spec:
+  type: linkerd
+  observability: {}
+---
+";
+    let prometheus = GRAFANA
+        .replace(
+            "name: grafana\n  namespace",
+            "name: prometheus\n  namespace",
+        )
+        .replace(
+            "app.kubernetes.io/name: grafana",
+            "app.kubernetes.io/name: prometheus",
+        )
+        .replace(
+            "grafana/grafana:11.0.0",
+            "quay.io/prometheus/prometheus:v3.0.0",
+        );
+    let (code, out, err) = gunj(&[], &format!("{config}{prometheus}"));
+    assert_eq!(code, 0, "{err}");
+    for expected in [
+        "kind: Server\n",
+        "  name: proxy-admin\n",
+        "  port: linkerd-admin\n",
+        "  name: prometheus-scrapers\n",
+        "    name: prometheus\n    namespace: linkerd-viz\n",
+        "  name: prometheus-scrape\n",
+    ] {
+        assert!(out.contains(expected), "{expected:?} missing:\n{out}");
+    }
+}
