@@ -7,10 +7,13 @@ use gunj_mesh::{Input, Options, documents, krm, run};
 use libfuzzer_sys::fuzz_target;
 
 /// Configs the first input byte chooses from (besides the embedded default).
-const CONFIGS: [&str; 3] = [
+const CONFIGS: [&str; 5] = [
     "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: linkerd\n  linkerd:\n    proxy:\n      cpuRequest: 10m\n      opaquePorts: \"7946\"\n",
     "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  hooks: inject\n  istio:\n    revision: canary\n  namespaces: [monitoring]\n",
     "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  istio:\n    mode: ambient\n  injection:\n    respectOptOut: false\n    nativeSidecars: false\n",
+    // Every policy and telemetry section, in each mesh: generated documents and Service edits.
+    "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  mtls: {mode: STRICT, portExceptions: [9090]}\n  trafficManagement: {retries: {attempts: 2}, timeout: 5s, circuitBreaker: {consecutiveErrors: 3}}\n  authorization: {defaultDeny: true, networkPolicies: true}\n  observability: {accessLogs: {}, dashboards: {}}\n",
+    "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: linkerd\n  trafficManagement: {retries: {attempts: 2}, timeout: 5s}\n  authorization: {defaultDeny: true}\n  multiCluster: {enabled: true, exportServices: [loki]}\n  observability: {dashboards: {}}\n",
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -21,11 +24,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let options = Options {
-        config: CONFIGS.get(usize::from(choice % 4)).map(|c| Input {
+        config: CONFIGS.get(usize::from(choice % 6)).map(|c| Input {
             name: "config".into(),
             text: c.to_string(),
         }),
-        namespace: (choice & 4 != 0).then(|| "monitoring".into()),
+        namespace: (choice & 8 != 0).then(|| "monitoring".into()),
         ..Options::default()
     };
     let inputs = [Input {
@@ -78,7 +81,18 @@ fuzz_target!(|data: &[u8]| {
     if text.contains("ServiceMesh") {
         return;
     }
-    assert_eq!(before.len(), after.len(), "documents were lost or added");
+    // Generated resources are appended after the input's documents.
+    let generated = first
+        .report
+        .generated
+        .iter()
+        .filter(|g| g.action == "generate")
+        .count();
+    assert_eq!(
+        before.len() + generated,
+        after.len(),
+        "documents were lost or added"
+    );
     for (b, a) in before.iter().zip(&after) {
         if b.text != a.text {
             let changed = !b.header.empty
