@@ -263,28 +263,21 @@ pub fn namespace(
     ))
 }
 
-/// The container ports Linkerd must not sniff (gossip, server-first protocols), when some
-/// is missing from Linkerd's default list; the annotation replaces that list, so every such
-/// port is named. <https://linkerd.io/2-edge/features/protocol-detection/>
+/// The pod's `config.linkerd.io/opaque-ports`: its gossip and server-first container ports,
+/// added to what the chart says (<https://linkerd.io/2-edge/features/protocol-detection/>).
 fn opaque_ports(w: &Workload) -> Option<String> {
-    let mut ports: Vec<u16> = w
+    let opaque: Vec<u16> = w
         .ports
         .iter()
         .filter(|p| p.protocol != "UDP" && crate::policy::is_opaque(p.number))
         .map(|p| p.number)
         .collect();
-    ports.sort();
-    ports.dedup();
-    ports
-        .iter()
-        .any(|p| crate::policy::GOSSIP.contains(p))
-        .then(|| {
-            ports
-                .iter()
-                .map(u16::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        })
+    crate::policy::opaque_annotation(
+        &opaque,
+        w.pod_annotations
+            .get("config.linkerd.io/opaque-ports")
+            .map(String::as_str),
+    )
 }
 
 fn path<'a>(base: &[&'a str], key: &'a str) -> Vec<&'a str> {

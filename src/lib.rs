@@ -414,7 +414,7 @@ fn is_candidate(doc: &Doc) -> bool {
         || kind == "Service"
         || stack::GENERATED_KINDS.contains(&kind)
         || (kind == "ConfigMap"
-            && memchr::memmem::find(doc.text.as_bytes(), b"managed-by: gunj-mesh").is_some())
+            && memchr::memmem::find(doc.text.as_bytes(), b"gunj-mesh").is_some())
         || kind == config::KIND
         || kind.ends_with("List")
 }
@@ -474,7 +474,7 @@ pub fn resolve_mesh(
                         linkerd |= key.contains("linkerd.io/");
                     }
                 }
-                if let Ok(Some(w)) = Workload::from_node(o.node, &o.kind) {
+                if let Ok(Some(w)) = Workload::from_node(o.node, &o.kind, None) {
                     istio |= w
                         .pod_labels
                         .keys()
@@ -601,7 +601,9 @@ fn decide(
             }),
         );
     }
-    let Some(w) = Workload::from_node(node, &object.kind).map_err(shape)? else {
+    let Some(w) =
+        Workload::from_node(node, &object.kind, options.namespace.as_deref()).map_err(shape)?
+    else {
         return Ok(None);
     };
     let Some(m) = catalog::recognise(&w, node, &config.spec.components.custom) else {

@@ -69,6 +69,15 @@ pub struct ServicePort {
     pub app_protocol: Option<String>,
 }
 
+impl ServicePort {
+    /// The port's number and, when numeric, its target's.
+    pub fn numbers(&self) -> Vec<u16> {
+        let mut n = vec![self.port];
+        n.extend(self.target.as_deref().and_then(|t| t.parse::<u16>().ok()));
+        n
+    }
+}
+
 /// The inventory.
 #[derive(Debug, Default)]
 pub struct Stack {
@@ -83,7 +92,8 @@ pub struct Stack {
     by_place: BTreeMap<(String, String), Vec<usize>>,
 }
 
-/// Kinds gunj-mesh generates; documents of these kinds are read to avoid duplicates.
+/// Kinds gunj-mesh generates; documents of these kinds are read to avoid duplicates (and
+/// ConfigMaps that mention gunj-mesh: its dashboards).
 pub const GENERATED_KINDS: &[&str] = &[
     "PeerAuthentication",
     "DestinationRule",
@@ -98,7 +108,6 @@ pub const GENERATED_KINDS: &[&str] = &[
     "NetworkPolicy",
     "Telemetry",
     "PodMonitor",
-    "ConfigMap",
 ];
 
 /// The label every generated resource carries.
@@ -128,7 +137,7 @@ impl Stack {
             let name = meta("name").unwrap_or_default();
             if o.kind == "Service" {
                 services.push(Stack::service(&by_namespace, i, o.node, name, namespace));
-            } else if GENERATED_KINDS.contains(&o.kind.as_str()) {
+            } else if GENERATED_KINDS.contains(&o.kind.as_str()) || o.kind == "ConfigMap" {
                 let managed = o
                     .node
                     .at(&["metadata", "labels", MANAGED_BY.0])

@@ -84,7 +84,12 @@ pub struct ShapeError {
 
 impl Workload {
     /// `None` when the object is not a workload kind.
-    pub fn from_node(node: &Node, kind: &str) -> Result<Option<Workload>, ShapeError> {
+    /// `default_ns` is the namespace of objects that name none (operators label pods with it).
+    pub fn from_node(
+        node: &Node,
+        kind: &str,
+        default_ns: Option<&str>,
+    ) -> Result<Option<Workload>, ShapeError> {
         if !WORKLOAD_KINDS.contains(&kind) {
             return Ok(None);
         }
@@ -201,7 +206,7 @@ impl Workload {
             .and_then(Node::scalar)
             .map(str::to_string);
         let pod_labels = meta(labels_path, &labels_path.join("."))?;
-        let selector = match operator_pods(kind, &name, namespace.as_deref()) {
+        let selector = match operator_pods(kind, &name, namespace.as_deref().or(default_ns)) {
             Some((selector, defaults)) => {
                 ports = defaults;
                 selector

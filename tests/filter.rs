@@ -232,3 +232,75 @@ spec:
         assert!(out.contains(expected), "{expected:?} missing:\n{out}");
     }
 }
+
+/// Review finds, one regression test each.
+#[test]
+fn a_broken_configmap_that_is_not_ours_passes_through_unparsed() {
+    let config = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  observability: {dashboards: {}}\n---\n";
+    let broken =
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  c: [unclosed\n";
+    let (code, out, err) = gunj(&[], &format!("{config}{GRAFANA}{broken}"));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(broken), "{out}");
+}
+
+#[test]
+fn a_workload_whose_only_callers_are_hooks_admits_nobody_in_both_meshes() {
+    let config = |mesh: &str| {
+        format!(
+            "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: {mesh}\n  hooks: inject\n  authorization:\n    defaults: false\n    networkPolicies: true\n    allow: [{{from: promtail, to: grafana}}]\n---\n"
+        )
+    };
+    let hook = "---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: promtail-hook\n  namespace: monitoring\n  annotations: {helm.sh/hook: post-install}\nspec:\n  template:\n    metadata:\n      labels: {app.kubernetes.io/name: promtail}\n    spec:\n      containers:\n      - {name: p, image: grafana/promtail:3.0.0}\n";
+    let grafana = GRAFANA
+        .replace(
+            "spec:\n  template:",
+            "spec:\n  selector:\n    matchLabels: {app.kubernetes.io/name: grafana}\n  template:",
+        )
+        .replace(
+            "11.0.0\n",
+            "11.0.0\n        ports: [{name: http, containerPort: 3000}]\n",
+        );
+    for mesh in ["istio", "linkerd"] {
+        let (code, out, err) = gunj(&[], &format!("{}{grafana}{hook}", config(mesh)));
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            !out.contains("from: []"),
+            "{mesh}: an empty `from` admits everyone:\n{out}"
+        );
+        let closed = match mesh {
+            "istio" => "name: grafana-allow-nothing",
+            _ => "accessPolicy: deny",
+        };
+        assert!(out.contains(closed), "{mesh}:\n{out}");
+    }
+}
+
+#[test]
+fn two_ingress_accounts_of_the_same_name_get_a_policy_each() {
+    let config = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  authorization:\n    ingress: [ns-a/gateway, ns-b/gateway]\n---\n";
+    let grafana = GRAFANA.replace(
+        "spec:\n  template:",
+        "spec:\n  selector:\n    matchLabels: {app.kubernetes.io/name: grafana}\n  template:",
+    );
+    let (code, out, err) = gunj(&[], &format!("{config}{grafana}"));
+    assert_eq!(code, 0, "{err}");
+    for ns in ["ns-a", "ns-b"] {
+        assert!(
+            out.contains(&format!("cluster.local/ns/{ns}/sa/gateway")),
+            "{ns} missing:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn an_opentelemetry_collector_without_namespace_is_selected_in_the_release_namespace() {
+    let config = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: linkerd\n  authorization: {defaultDeny: true}\n---\n";
+    let collector = "apiVersion: opentelemetry.io/v1beta1\nkind: OpenTelemetryCollector\nmetadata:\n  name: otel\nspec:\n  mode: deployment\n";
+    let (code, out, err) = gunj(&["-n", "monitoring"], &format!("{config}{collector}"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("app.kubernetes.io/instance: monitoring.otel"),
+        "{out}"
+    );
+}

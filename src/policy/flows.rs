@@ -16,11 +16,12 @@ pub enum Source {
 }
 
 impl Source {
-    /// A short name for resource names: `grafana`, `sa-istio-ingressgateway`, `any`.
+    /// A short name for resource names: `grafana`, `sa-istio-system-istio-ingressgateway`,
+    /// `any`.
     pub fn slug(&self) -> String {
         match self {
             Source::Component(c) => c.clone(),
-            Source::Account(_, sa) => format!("sa-{sa}"),
+            Source::Account(ns, sa) => super::dns_name(&format!("sa-{ns}-{sa}")),
             Source::Any => "any".into(),
         }
     }

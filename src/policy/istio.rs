@@ -329,7 +329,7 @@ fn protocol_hints(stack: &Stack, out: &mut Output) {
         let mut patch = Patch::new();
         let mut set = Vec::new();
         for port in &service.ports {
-            let numbers = numbers(port);
+            let numbers = port.numbers();
             if port.protocol == "UDP" {
                 if numbers.iter().any(|n| protocol::GOSSIP.contains(n)) {
                     out.note(format!(
@@ -373,20 +373,12 @@ fn protocol_hints(stack: &Stack, out: &mut Output) {
     }
 }
 
-fn numbers(port: &crate::stack::ServicePort) -> Vec<u16> {
-    let mut n = vec![port.port];
-    if let Some(t) = port.target.as_deref().and_then(|t| t.parse().ok()) {
-        n.push(t);
-    }
-    n
-}
-
 /// True when some port may carry HTTP (a VirtualService's `http` routes apply to it).
 fn has_l7_port(service: &Service) -> bool {
     service.ports.iter().any(|p| {
         p.protocol != "UDP"
             && !matches!(
-                protocol::classify(&numbers(p), p.name.as_deref()),
+                protocol::classify(&p.numbers(), p.name.as_deref()),
                 Proto::Tcp
             )
     })
@@ -653,6 +645,17 @@ fn authorization_policies(
                 .collect(),
         }
     };
+    // Workloads some flow reaches but no policy allowed anything to: like Linkerd's Servers
+    // with no authorization, they admit nobody.
+    let mut unreached: std::collections::BTreeMap<(&str, &str), &crate::stack::Member> = flows
+        .iter()
+        .flat_map(|f| {
+            stack
+                .of(&f.to)
+                .filter(|m| m.serves && !m.selector.is_empty())
+        })
+        .map(|m| ((m.namespace.as_str(), m.name.as_str()), m))
+        .collect();
     for flow in flows {
         let reason = format!("allow {}: {}", flow.from.slug(), flow.reason);
         for target in stack.of(&flow.to).filter(|m| m.serves) {
@@ -660,6 +663,7 @@ fn authorization_policies(
             if target.selector.is_empty() || principals.is_empty() {
                 continue;
             }
+            unreached.remove(&(target.namespace.as_str(), target.name.as_str()));
             out.add(
                 &flow.to,
                 reason.clone(),
@@ -714,6 +718,28 @@ fn authorization_policies(
                 },
             );
         }
+    }
+    for target in unreached.into_values() {
+        out.add(
+            &target.component,
+            "authorization: no caller of this workload is in the stream, so none is allowed".into(),
+            Resource {
+                api_version: SECURITY,
+                kind: "AuthorizationPolicy",
+                metadata: metadata(
+                    &format!("{}-allow-nothing", target.name),
+                    &target.namespace,
+                    &target.component,
+                ),
+                spec: AuthorizationPolicy {
+                    selector: Some(Selector {
+                        match_labels: target.selector.clone(),
+                    }),
+                    action: Some("ALLOW"),
+                    ..AuthorizationPolicy::default()
+                },
+            },
+        );
     }
     for target in stack.servers() {
         if target.selector.is_empty()

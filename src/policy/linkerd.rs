@@ -166,8 +166,6 @@ struct RetryBudget {
 const POLICY: &str = "policy.linkerd.io/v1alpha1";
 const SERVER: &str = "policy.linkerd.io/v1beta3";
 const GROUP: &str = "policy.linkerd.io";
-/// Linkerd's default opaque ports; naming them again is not needed.
-const DEFAULT_OPAQUE: &[u16] = &[25, 587, 3306, 4444, 5432, 6379, 9300, 11211];
 
 pub fn generate(stack: &Stack, spec: &Spec, flows: &[Flow], out: &mut Output) {
     let global = spec.traffic_management.clone().unwrap_or_default();
@@ -226,21 +224,16 @@ fn service_edits(service: &Service, component: &str, spec: &Spec, t: &Traffic, o
     let opaque: Vec<u16> = service
         .ports
         .iter()
-        .filter(|p| p.protocol != "UDP")
-        .filter(|p| {
-            let mut n = vec![p.port];
-            n.extend(p.target.as_deref().and_then(|t| t.parse::<u16>().ok()));
-            n.iter().any(|n| protocol::is_opaque(*n))
-        })
+        .filter(|p| p.protocol != "UDP" && p.numbers().into_iter().any(protocol::is_opaque))
         .map(|p| p.port)
         .collect();
-    if opaque.iter().any(|p| !DEFAULT_OPAQUE.contains(p)) {
-        let list: Vec<String> = opaque.iter().map(u16::to_string).collect();
-        patch.set(
-            &["metadata", "annotations", "config.linkerd.io/opaque-ports"],
-            &list.join(","),
-        );
-        why.push(format!("opaque ports {}", list.join(",")));
+    let key = "config.linkerd.io/opaque-ports";
+    if spec.linkerd.proxy.opaque_ports.is_none()
+        && let Some(value) =
+            protocol::opaque_annotation(&opaque, service.annotations.get(key).map(String::as_str))
+    {
+        patch.set(&["metadata", "annotations", key], &value);
+        why.push(format!("opaque ports {value}"));
     }
     if !spec.linkerd.service_profiles && l7(service) {
         let mut set = |key: &str, value: String, what: &str| {
@@ -326,9 +319,7 @@ fn retry_conditions(retry_on: Option<&str>) -> String {
 /// True when the Service has a port that may carry HTTP or gRPC.
 fn l7(service: &Service) -> bool {
     service.ports.iter().any(|p| {
-        p.protocol != "UDP"
-            && protocol::classify(&[p.port], p.name.as_deref()) != Proto::Tcp
-            && !protocol::is_opaque(p.port)
+        p.protocol != "UDP" && protocol::classify(&p.numbers(), p.name.as_deref()) != Proto::Tcp
     })
 }
 
@@ -429,6 +420,14 @@ fn servers(stack: &Stack, default_deny: bool, flows: &[Flow], out: &mut Output) 
         let reached: Vec<&Flow> = flows.iter().filter(|f| f.to == m.component).collect();
         if (reached.is_empty() && !default_deny) || m.selector.is_empty() {
             continue;
+        }
+        if m.ports.is_empty() {
+            out.note(format!(
+                "{} {}/{} declares no container ports: Linkerd Servers need them, so its inbound traffic is not restricted",
+                m.kind.to_lowercase(),
+                m.namespace,
+                m.name
+            ));
         }
         for port in m.ports.iter().filter(|p| p.protocol != "UDP") {
             let server = server(m, port, out);

@@ -11,7 +11,7 @@ mod netpol;
 mod protocol;
 
 pub use flows::{Flow, Source};
-pub use protocol::{GOSSIP, Proto, classify, is_opaque};
+pub use protocol::{GOSSIP, Proto, classify, is_opaque, opaque_annotation};
 
 use crate::config::ServiceMesh;
 use crate::inject::Mesh;

@@ -100,17 +100,20 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
                     match_expressions: None,
                 }),
                 policy_types: Some(vec!["Ingress".into()]),
+                // No callers: no rule (an empty `from` would admit everyone).
                 ingress: Some(
-                    std::iter::once(NetworkPolicyIngressRule {
-                        from: Some(peers),
-                        ports: ports.map(tcp),
-                    })
-                    // mtls.portExceptions serve callers outside the mesh, from anywhere.
-                    .chain((!plaintext.is_empty()).then(|| NetworkPolicyIngressRule {
-                        from: None,
-                        ports: Some(tcp(plaintext)),
-                    }))
-                    .collect(),
+                    (!peers.is_empty())
+                        .then(|| NetworkPolicyIngressRule {
+                            from: Some(peers),
+                            ports: ports.map(tcp),
+                        })
+                        .into_iter()
+                        // mtls.portExceptions serve callers outside the mesh, from anywhere.
+                        .chain((!plaintext.is_empty()).then(|| NetworkPolicyIngressRule {
+                            from: None,
+                            ports: Some(tcp(plaintext)),
+                        }))
+                        .collect(),
                 ),
                 egress: None,
             }),

@@ -84,6 +84,45 @@ pub fn is_opaque(number: u16) -> bool {
     GOSSIP.contains(&number) || SERVER_FIRST.contains(&number)
 }
 
+/// Linkerd's default opaque ports.
+const DEFAULT_OPAQUE: &[u16] = &[25, 587, 3306, 4444, 5432, 6379, 9300, 11211];
+
+/// The `config.linkerd.io/opaque-ports` value that makes `opaque` ports opaque, given the
+/// value already there (kept, entries and ranges alike, with the missing ports added), or
+/// `None` when nothing needs saying. A value replaces Linkerd's default list, so once one is
+/// written it names every opaque port, default ones included.
+pub fn opaque_annotation(opaque: &[u16], existing: Option<&str>) -> Option<String> {
+    let listed: Vec<&str> = existing
+        .map(|e| {
+            e.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let covered = |p: u16| {
+        listed.iter().any(|t| match t.split_once('-') {
+            Some((a, b)) => {
+                a.parse::<u16>().is_ok_and(|a| a <= p) && b.parse::<u16>().is_ok_and(|b| p <= b)
+            }
+            None => t.parse() == Ok(p),
+        })
+    };
+    let mut missing: Vec<u16> = opaque.iter().copied().filter(|p| !covered(*p)).collect();
+    missing.sort();
+    missing.dedup();
+    let defaults_do = existing.is_none() && missing.iter().all(|p| DEFAULT_OPAQUE.contains(p));
+    if missing.is_empty() || defaults_do {
+        return None;
+    }
+    let all: Vec<String> = listed
+        .into_iter()
+        .map(str::to_string)
+        .chain(missing.iter().map(u16::to_string))
+        .collect();
+    Some(all.join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +140,24 @@ mod tests {
         assert_eq!(classify(&[12345], None), Proto::Unknown);
         assert_eq!(declared(Some("grpc-web-ui")), Some("grpc-web"));
         assert_eq!(declared(Some("grpclb")), None);
+    }
+
+    #[test]
+    fn opaque_annotations_keep_what_is_there() {
+        assert_eq!(opaque_annotation(&[7946], None).as_deref(), Some("7946"));
+        assert_eq!(opaque_annotation(&[11211], None), None);
+        assert_eq!(
+            opaque_annotation(&[27017, 11211], None).as_deref(),
+            Some("11211,27017")
+        );
+        assert_eq!(
+            opaque_annotation(&[7946], Some("7946,9095")),
+            None,
+            "a chart's own list already covers it"
+        );
+        assert_eq!(
+            opaque_annotation(&[7946, 11211], Some("9095, 7000-8000")).as_deref(),
+            Some("9095,7000-8000,11211")
+        );
     }
 }
