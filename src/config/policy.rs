@@ -189,7 +189,7 @@ pub struct Authorization {
     /// Allow the flows the stack needs: Grafana → datasources, Prometheus → everything,
     /// agents → Loki/Tempo/Mimir/Prometheus, any mesh workload → OpenTelemetry Collector,
     /// each component → itself (rings, gossip, Alertmanager peers), ingress → Grafana.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     pub defaults: bool,
     /// More flows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -231,10 +231,6 @@ pub struct MultiCluster {
     /// Linkerd `mirror.linkerd.io/exported: "true"`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub export_services: Vec<String>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// Every IPv4 and IPv6 address: where kubelet probes may come from.

@@ -22,10 +22,10 @@ pub struct Observability {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Metrics {
     /// Proxy metrics for Prometheus (Istio `Telemetry` metrics; scrape configuration).
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     pub enabled: bool,
     /// With prometheus-operator in the stream: PodMonitors for the proxies' metrics.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     pub service_monitors: bool,
     /// Istio metrics merging (`prometheus.istio.io/merge-metrics`) on injected pods; left
     /// out, Istio's default (on) stays, except for Prometheus scraping over mTLS.
@@ -46,7 +46,7 @@ impl Default for Metrics {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Tracing {
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     pub enabled: bool,
     /// The backend; left out, the one found in the stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,7 +91,7 @@ impl TraceProvider {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AccessLogs {
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     pub enabled: bool,
     /// The Istio access-log provider (`envoy` is built in; others come from
     /// `meshConfig.extensionProviders`).
@@ -105,7 +105,7 @@ pub struct AccessLogs {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Dashboards {
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     pub enabled: bool,
     /// Where the dashboard ConfigMap goes; left out, Grafana's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -113,10 +113,6 @@ pub struct Dashboards {
     /// The label the Grafana dashboard sidecar watches.
     #[serde(default = "grafana_dashboard")]
     pub label: BTreeMap<String, String>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn one_percent() -> f64 {
