@@ -26,14 +26,9 @@ pub struct Member {
     pub hook: bool,
 }
 
-impl Member {
-    /// The SPIFFE-style identity both meshes derive from the ServiceAccount.
-    pub fn principal(&self) -> String {
-        format!(
-            "cluster.local/ns/{}/sa/{}",
-            self.namespace, self.service_account
-        )
-    }
+/// The SPIFFE-style identity Istio derives from a ServiceAccount.
+pub fn principal(namespace: &str, service_account: &str) -> String {
+    format!("cluster.local/ns/{namespace}/sa/{service_account}")
 }
 
 /// A Service document (or List item) and what it fronts.

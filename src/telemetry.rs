@@ -14,7 +14,7 @@
 //! - Linkerd proxies send spans to `config.linkerd.io/trace-collector`
 //!   (<https://linkerd.io/2-edge/tasks/distributed-tracing/>).
 
-use crate::config::{IstioMode, MtlsMode, Spec, TraceProvider};
+use crate::config::{MtlsMode, Spec, TraceProvider};
 use crate::dashboards::{self, MeshKind};
 use crate::inject::Mesh;
 use crate::policy::{Output, Resource, metadata};
@@ -134,8 +134,7 @@ pub fn pod_patch(
         .mtls
         .as_ref()
         .is_some_and(|m| m.mode == MtlsMode::Strict);
-    let sidecar =
-        matches!(mesh, Mesh::Istio { ambient: false, .. }) && spec.istio.mode == IstioMode::Sidecar;
+    let sidecar = matches!(mesh, Mesh::Istio { ambient: false, .. });
     if sidecar && strict && component == "prometheus" {
         prometheus_certificates(w, &mut patch);
         what.push("Istio certificates for scraping under STRICT mTLS");

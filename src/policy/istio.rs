@@ -15,7 +15,7 @@ use super::flows::{Flow, Source};
 use super::protocol::{self, Proto};
 use super::{Output, Resource, metadata};
 use crate::config::{Algorithm, MtlsMode, Spec, Traffic};
-use crate::stack::{Service, Stack};
+use crate::stack::{Member, Service, Stack};
 use crate::yaml::edit::Patch;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -641,7 +641,7 @@ fn authorization_policies(
             from => from
                 .accounts(stack, ns)
                 .into_iter()
-                .map(|(ns, sa)| format!("cluster.local/ns/{ns}/sa/{sa}"))
+                .map(|(ns, sa)| crate::stack::principal(&ns, &sa))
                 .collect(),
         }
     };
@@ -664,27 +664,9 @@ fn authorization_policies(
                 continue;
             }
             unreached.remove(&(target.namespace.as_str(), target.name.as_str()));
-            out.add(
-                &flow.to,
-                reason.clone(),
-                Resource {
-                    api_version: SECURITY,
-                    kind: "AuthorizationPolicy",
-                    metadata: metadata(
-                        &format!("{}-from-{}", target.name, flow.from.slug()),
-                        &target.namespace,
-                        &flow.to,
-                    ),
-                    spec: AuthorizationPolicy {
-                        selector: Some(Selector {
-                            match_labels: target.selector.clone(),
-                        }),
-                        action: Some("ALLOW"),
-                        rules: vec![allow(principals.clone())],
-                        ..AuthorizationPolicy::default()
-                    },
-                },
-            );
+            let suffix = format!("from-{}", flow.from.slug());
+            let rules = vec![allow(principals.clone())];
+            workload_policy(out, target, &suffix, reason.clone(), rules);
         }
         for service in waypointed
             .iter()
@@ -720,26 +702,9 @@ fn authorization_policies(
         }
     }
     for target in unreached.into_values() {
-        out.add(
-            &target.component,
-            "authorization: no caller of this workload is in the stream, so none is allowed".into(),
-            Resource {
-                api_version: SECURITY,
-                kind: "AuthorizationPolicy",
-                metadata: metadata(
-                    &format!("{}-allow-nothing", target.name),
-                    &target.namespace,
-                    &target.component,
-                ),
-                spec: AuthorizationPolicy {
-                    selector: Some(Selector {
-                        match_labels: target.selector.clone(),
-                    }),
-                    action: Some("ALLOW"),
-                    ..AuthorizationPolicy::default()
-                },
-            },
-        );
+        let reason =
+            "authorization: no caller of this workload is in the stream, so none is allowed";
+        workload_policy(out, target, "allow-nothing", reason.into(), Vec::new());
     }
     for target in stack.servers() {
         if target.selector.is_empty()
@@ -749,30 +714,12 @@ fn authorization_policies(
         {
             continue;
         }
-        out.add(
-            &target.component,
-            "the waypoint forwards the Service's traffic".into(),
-            Resource {
-                api_version: SECURITY,
-                kind: "AuthorizationPolicy",
-                metadata: metadata(
-                    &format!("{}-from-waypoint", target.name),
-                    &target.namespace,
-                    &target.component,
-                ),
-                spec: AuthorizationPolicy {
-                    selector: Some(Selector {
-                        match_labels: target.selector.clone(),
-                    }),
-                    action: Some("ALLOW"),
-                    rules: vec![allow(vec![format!(
-                        "cluster.local/ns/{}/sa/waypoint",
-                        target.namespace
-                    )])],
-                    ..AuthorizationPolicy::default()
-                },
-            },
-        );
+        let waypoint = vec![allow(vec![crate::stack::principal(
+            &target.namespace,
+            "waypoint",
+        )])];
+        let reason = "the waypoint forwards the Service's traffic";
+        workload_policy(out, target, "from-waypoint", reason.into(), waypoint);
     }
 }
 
@@ -789,34 +736,37 @@ fn plaintext_ports(stack: &Stack, mtls: &crate::config::Mtls, out: &mut Output) 
         if ports.is_empty() || m.selector.is_empty() {
             continue;
         }
-        out.add(
-            &m.component,
-            format!(
-                "mtls.portExceptions: anyone may reach port(s) {} in plaintext",
-                ports.join(", ")
-            ),
-            Resource {
-                api_version: SECURITY,
-                kind: "AuthorizationPolicy",
-                metadata: metadata(
-                    &format!("{}-plaintext-ports", m.name),
-                    &m.namespace,
-                    &m.component,
-                ),
-                spec: AuthorizationPolicy {
-                    selector: Some(Selector {
-                        match_labels: m.selector.clone(),
-                    }),
-                    action: Some("ALLOW"),
-                    rules: vec![Rule {
-                        from: Vec::new(),
-                        to: vec![To {
-                            operation: Operation { ports },
-                        }],
-                    }],
-                    ..AuthorizationPolicy::default()
-                },
-            },
+        let reason = format!(
+            "mtls.portExceptions: anyone may reach port(s) {} in plaintext",
+            ports.join(", ")
         );
+        let rules = vec![Rule {
+            from: Vec::new(),
+            to: vec![To {
+                operation: Operation { ports },
+            }],
+        }];
+        workload_policy(out, m, "plaintext-ports", reason, rules);
     }
+}
+
+/// An ALLOW policy on one workload's pods, named `<workload>-<suffix>`.
+fn workload_policy(out: &mut Output, m: &Member, suffix: &str, reason: String, rules: Vec<Rule>) {
+    out.add(
+        &m.component,
+        reason,
+        Resource {
+            api_version: SECURITY,
+            kind: "AuthorizationPolicy",
+            metadata: metadata(&format!("{}-{suffix}", m.name), &m.namespace, &m.component),
+            spec: AuthorizationPolicy {
+                selector: Some(Selector {
+                    match_labels: m.selector.clone(),
+                }),
+                action: Some("ALLOW"),
+                rules,
+                ..AuthorizationPolicy::default()
+            },
+        },
+    );
 }
