@@ -34,7 +34,7 @@ pub fn is_resource_list(doc: &Doc, limits: yaml::Limits) -> bool {
 }
 
 /// Runs the function. Errors become a ResourceList with an error result.
-pub fn run(inputs: &[Input], docs: &[Doc], options: &Options) -> Outcome {
+pub fn run<'a>(inputs: &'a [Input], docs: &[Doc], options: &Options) -> Outcome<'a> {
     let doc = docs
         .iter()
         .find(|d| !d.header.empty)
@@ -65,7 +65,7 @@ pub fn run(inputs: &[Input], docs: &[Doc], options: &Options) -> Outcome {
         .take_while(|d| d.header.empty)
         .map(|d| d.text)
         .collect();
-    outcome.output.insert_str(0, &before);
+    outcome.output.prepend(before);
     outcome
 }
 
@@ -75,7 +75,7 @@ fn process(
     doc: &Doc,
     node: &Node,
     options: &Options,
-) -> Result<Outcome, Failure> {
+) -> Result<Outcome<'static>, Failure> {
     let items = match node.get("items") {
         Some(items) if items.items().is_some() => items.items().unwrap_or_default(),
         Some(items) if items.is_null() => &[],
@@ -189,7 +189,7 @@ fn process(
     }
     .ok_or_else(uneditable)?;
     Ok(Outcome {
-        output: format!("{head}{output}"),
+        output: format!("{head}{output}").into(),
         report,
         failure: None,
     })
@@ -311,7 +311,7 @@ fn results(report: &Report, items: &[Node]) -> Vec<Value> {
 }
 
 /// The input ResourceList with an error result, or a minimal one when it could not be read.
-fn error_outcome(doc: &Doc, node: Option<&Node>, failure: Failure) -> Outcome {
+fn error_outcome(doc: &Doc, node: Option<&Node>, failure: Failure) -> Outcome<'static> {
     let mut result = json!({"message": failure.to_string(), "severity": "error"});
     if failure.document.is_none() {
         // kpt prints `field.path: message`: do not say the field twice.
@@ -337,7 +337,7 @@ fn error_outcome(doc: &Doc, node: Option<&Node>, failure: Failure) -> Outcome {
             }))
         });
     Outcome {
-        output,
+        output: output.into(),
         report: Report::default(),
         failure: Some(failure),
     }

@@ -19,6 +19,7 @@ pub mod dashboards;
 pub mod error;
 pub mod inject;
 pub mod krm;
+pub mod output;
 pub mod policy;
 pub mod report;
 pub mod stack;
@@ -30,6 +31,7 @@ pub mod yaml;
 use config::{MeshType, ServiceMesh};
 use error::Failure;
 use inject::Mesh;
+use output::Output;
 use report::{Entry, Report};
 use stream::Doc;
 use workload::Workload;
@@ -57,15 +59,15 @@ pub struct Options {
 
 /// The filtered stream and what was done.
 #[derive(Debug, Clone)]
-pub struct Outcome {
-    pub output: String,
+pub struct Outcome<'a> {
+    pub output: Output<'a>,
     pub report: Report,
     /// Set in KRM mode when the output is a ResourceList carrying an error result.
     pub failure: Option<Failure>,
 }
 
 /// Runs the filter over the inputs.
-pub fn run(inputs: &[Input], options: &Options) -> Result<Outcome, Failure> {
+pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Failure> {
     check_size(inputs, options.limits)?;
     let docs = documents(inputs);
     if let Some(first) = docs.iter().find(|d| !d.header.empty)
@@ -122,8 +124,7 @@ pub fn run(inputs: &[Input], options: &Options) -> Result<Outcome, Failure> {
         patches,
         generated,
     } = plan(&objects, &config, &mesh, options, inputs, &docs)?;
-    let mut output =
-        String::with_capacity(inputs.iter().map(|i| i.text.len()).sum::<usize>() + 1024);
+    let mut output = Output::new(inputs);
     for (i, doc) in docs.iter().enumerate() {
         if stream_configs.contains(&i) {
             continue;
@@ -133,23 +134,27 @@ pub fn run(inputs: &[Input], options: &Options) -> Result<Outcome, Failure> {
         }
         match &parsed[i] {
             Some(node) if !patches[i].is_empty() => {
-                output.push_str(&patch_doc(inputs, doc, node, &patches[i])?)
+                output.push(patch_doc(inputs, doc, node, &patches[i])?)
             }
-            _ => output.push_str(doc.text),
+            _ => output.copy(doc.source, doc.offset, doc.offset + doc.text.len()),
         }
     }
+    drop(parsed);
     for text in emit(&generated) {
-        if !output.is_empty() && !output.ends_with('\n') {
-            output.push('\n');
+        if !output.ends_line() {
+            output.push_str("\n");
         }
-        if !output.trim().is_empty() {
+        if !output.is_blank() {
             output.push_str("---\n");
         }
-        output.push_str(&text);
+        output.push(text);
     }
-    if output.trim().is_empty() && !inputs.iter().all(|i| i.text.trim().is_empty()) {
+    if output.is_blank() && !inputs.iter().all(|i| i.text.trim().is_empty()) {
         // The stream held only the config: give back something Helm 4 accepts.
-        output = inputs.iter().map(|i| i.text.as_str()).collect();
+        output = Output::new(inputs);
+        for (i, input) in inputs.iter().enumerate() {
+            output.copy(i, 0, input.text.len());
+        }
     }
     Ok(Outcome {
         output,
@@ -322,22 +327,22 @@ fn emit(resources: &[serde_json::Value]) -> Vec<String> {
 }
 
 /// Between two inputs: end the previous one's last line and start a new document.
-fn join_sources(output: &mut String, next: &Doc) {
-    if !output.is_empty() && !output.ends_with('\n') {
-        output.push('\n');
+fn join_sources(output: &mut Output, next: &Doc) {
+    if !output.ends_line() {
+        output.push_str("\n");
     }
-    if !output.trim().is_empty() && next.parse_from == 0 {
+    if !output.is_blank() && next.parse_from == 0 {
         output.push_str("---\n");
     }
 }
 
 /// Parses the documents that may change; the others stay text.
-pub fn parse_candidates(
+pub fn parse_candidates<'a>(
     inputs: &[Input],
-    docs: &[Doc],
+    docs: &[Doc<'a>],
     limits: Limits,
-) -> Result<Vec<Option<Node>>, Failure> {
-    let parse_one = |doc: &Doc| -> Result<Option<Node>, Failure> {
+) -> Result<Vec<Option<Node<'a>>>, Failure> {
+    let parse_one = |doc: &Doc<'a>| -> Result<Option<Node<'a>>, Failure> {
         if !is_candidate(doc) {
             return Ok(None);
         }
@@ -514,7 +519,7 @@ pub struct Object<'a> {
     pub doc: usize,
     /// The item index when the object is an item of a List.
     pub item: Option<usize>,
-    pub node: &'a Node,
+    pub node: &'a Node<'a>,
     pub kind: String,
 }
 
@@ -532,7 +537,7 @@ impl Object<'_> {
 }
 
 /// The objects a parsed document holds.
-pub fn objects_of(doc: usize, node: &Node) -> Vec<Object<'_>> {
+pub fn objects_of<'a>(doc: usize, node: &'a Node<'a>) -> Vec<Object<'a>> {
     let kind = node.get("kind").and_then(Node::str).unwrap_or_default();
     if kind.ends_with("List")
         && let Some(items) = node.get("items").and_then(Node::items)

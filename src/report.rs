@@ -111,7 +111,7 @@ impl Entry {
             .filter_map(|(path, proposed)| {
                 let now = path
                     .iter()
-                    .try_fold(object.node, |n, seg| match seg {
+                    .try_fold(object.node, |n: &Node, seg: &Seg| match seg {
                         Seg::Key(k) => n.get(k),
                         Seg::Index(i) => n.items()?.get(*i),
                     })

@@ -10,6 +10,8 @@
 pub struct Doc<'a> {
     /// Which input it came from.
     pub source: usize,
+    /// Where `text` starts in that input.
+    pub offset: usize,
     /// The document's text including the `---` line that opens it.
     pub text: &'a str,
     /// Where the part to parse starts in `text` (after the boundary line, unless that line
@@ -67,15 +69,17 @@ pub fn split(source: usize, input: &str) -> Vec<Doc<'_>> {
     let mut docs = Vec::new();
     let (mut start, mut start_line) = (0, 1);
     for pos in boundaries(input) {
-        docs.push(make_doc(source, &input[start..pos], start_line));
+        docs.push(make_doc(source, input, start..pos, start_line));
         start_line += memchr::memchr_iter(b'\n', &bytes[start..pos]).count();
         start = pos;
     }
-    docs.push(make_doc(source, &input[start..], start_line));
+    docs.push(make_doc(source, input, start..input.len(), start_line));
     docs
 }
 
-fn make_doc(source: usize, text: &str, line: usize) -> Doc<'_> {
+fn make_doc(source: usize, input: &str, range: std::ops::Range<usize>, line: usize) -> Doc<'_> {
+    let offset = range.start;
+    let text = &input[range];
     let first_end = text.find('\n').map_or(text.len(), |i| i + 1);
     let (parse_from, line) = if is_boundary(&text[..first_end]) {
         let rest = text[3..first_end].trim();
@@ -92,6 +96,7 @@ fn make_doc(source: usize, text: &str, line: usize) -> Doc<'_> {
     };
     Doc {
         source,
+        offset,
         text,
         parse_from,
         line,

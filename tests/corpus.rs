@@ -8,7 +8,7 @@ use gunj_mesh::config::MeshType;
 use gunj_mesh::report::{Entry, Report};
 use gunj_mesh::stream::{self, Doc};
 use gunj_mesh::yaml::{self, Limits, Node};
-use gunj_mesh::{Input, Options, Outcome};
+use gunj_mesh::{Input, Options};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -111,7 +111,13 @@ fn options(mesh: MeshType) -> Options {
     }
 }
 
-fn run(inputs: &[Input], mesh: MeshType, label: &str) -> Outcome {
+/// The output text and report of one run.
+struct Filtered {
+    output: String,
+    report: Report,
+}
+
+fn run(inputs: &[Input], mesh: MeshType, label: &str) -> Filtered {
     let outcome = gunj_mesh::run(inputs, &options(mesh))
         .unwrap_or_else(|f| panic!("{label} ({mesh:?}): the filter failed: {f}"));
     assert!(
@@ -119,7 +125,10 @@ fn run(inputs: &[Input], mesh: MeshType, label: &str) -> Outcome {
         "{label} ({mesh:?}): unexpected failure {:?}",
         outcome.failure
     );
-    outcome
+    Filtered {
+        output: outcome.output.text(),
+        report: outcome.report,
+    }
 }
 
 /// The input document a report entry is about (entries count non-empty documents).
@@ -165,7 +174,7 @@ fn missing_line<'a>(before: &'a str, after: &str) -> Option<(usize, &'a str)> {
     None
 }
 
-fn parse(text: &str, what: &str) -> Option<Node> {
+fn parse<'a>(text: &'a str, what: &str) -> Option<Node<'a>> {
     yaml::parse(text, Limits::default()).unwrap_or_else(|e| panic!("{what}: does not parse: {e}"))
 }
 
@@ -907,7 +916,8 @@ fn explain_json_lists_each_recognised_component_with_its_rule() {
 
     // The same objects, components and rules as the library reports.
     let input = read_input(&corpus, file);
-    let outcome = gunj_mesh::run(&[input], &Options::default()).expect("the filter runs");
+    let inputs = [input];
+    let outcome = gunj_mesh::run(&inputs, &Options::default()).expect("the filter runs");
     assert_eq!(
         entries.len(),
         outcome.report.entries.len(),

@@ -184,7 +184,7 @@ fn assert_ok(out: &Output, what: &str) {
 /// One document of a rendered stream: its exact text and its tree.
 struct Doc {
     text: String,
-    node: Node,
+    node: Node<'static>,
 }
 
 impl Doc {
@@ -211,7 +211,7 @@ impl Doc {
     }
 
     /// The pod template's metadata (the object's own for a Pod).
-    fn pod_meta(&self, map: &str) -> Option<&Node> {
+    fn pod_meta(&self, map: &str) -> Option<&Node<'static>> {
         match self.kind() {
             "Pod" => self.node.at(&["metadata", map]),
             _ => self.node.at(&["spec", "template", "metadata", map]),
@@ -245,7 +245,8 @@ fn docs(stream: &str) -> Vec<Doc> {
         .map(|d| {
             let node = yaml::parse(&d.text[d.parse_from..], Limits::default())
                 .unwrap_or_else(|e| panic!("bad YAML in output: {e}\n{}", d.text))
-                .expect("a non-empty document");
+                .expect("a non-empty document")
+                .into_owned();
             Doc {
                 text: d.text.to_string(),
                 node,

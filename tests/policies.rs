@@ -63,6 +63,7 @@ fn filter(input: &Input, config: &Input, mesh: MeshType, label: &str) -> String 
     gunj_mesh::run(std::slice::from_ref(input), &options)
         .unwrap_or_else(|f| panic!("{label}: {f}"))
         .output
+        .text()
 }
 
 /// Every generated NetworkPolicy round-trips through k8s-openapi without losing a field.

@@ -5,7 +5,8 @@
 //! changes nothing, and two runs agree.
 
 use gunj_mesh::config::MeshType;
-use gunj_mesh::{Input, Options, Outcome, documents, run};
+use gunj_mesh::report::Report;
+use gunj_mesh::{Input, Options, documents, run};
 use proptest::prelude::*;
 
 /// Components the catalog knows, and one it does not.
@@ -129,7 +130,13 @@ fn stream() -> impl Strategy<Value = String> {
         })
 }
 
-fn filter(text: &str, mesh: MeshType) -> Outcome {
+/// The output text and report of one run.
+struct Filtered {
+    output: String,
+    report: Report,
+}
+
+fn filter(text: &str, mesh: MeshType) -> Filtered {
     let inputs = [Input {
         name: "-".into(),
         text: text.to_string(),
@@ -140,7 +147,10 @@ fn filter(text: &str, mesh: MeshType) -> Outcome {
     };
     let outcome = run(&inputs, &options).unwrap_or_else(|f| panic!("{f}\n{text}"));
     assert!(outcome.failure.is_none());
-    outcome
+    Filtered {
+        output: outcome.output.text(),
+        report: outcome.report,
+    }
 }
 
 fn mesh() -> impl Strategy<Value = MeshType> {

@@ -39,6 +39,7 @@ fn run(input: &Input) -> String {
     gunj_mesh::run(std::slice::from_ref(input), &options)
         .unwrap()
         .output
+        .text()
 }
 
 /// The document of `kind` named `name`, as JSON.

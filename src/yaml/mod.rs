@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use serde_saphyr::granit_parser::{Event, Options, Parser, ScalarStyle, StructureStyle};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -31,33 +32,34 @@ impl std::fmt::Display for YamlError {
     }
 }
 
-/// A YAML node with its byte range in the parsed text.
+/// A YAML node with its byte range in the parsed text. Scalars borrow from the text unless
+/// quoting or folding changed them.
 #[derive(Debug, Clone)]
-pub struct Node {
+pub struct Node<'a> {
     pub start: usize,
     pub end: usize,
-    pub kind: Kind,
+    pub kind: Kind<'a>,
 }
 
 #[derive(Debug, Clone)]
-pub enum Kind {
+pub enum Kind<'a> {
     Scalar {
-        value: String,
+        value: Cow<'a, str>,
         style: Style,
         /// An explicit tag such as `!!str`: the resolved type is then not the plain one.
         tagged: bool,
     },
     Map {
         flow: bool,
-        entries: Vec<(Node, Node)>,
+        entries: Vec<(Node<'a>, Node<'a>)>,
     },
     Seq {
         flow: bool,
-        items: Vec<Node>,
+        items: Vec<Node<'a>>,
     },
     /// `*name`: shares the anchored node (its expanded size counts against the alias
     /// budget).
-    Alias(Arc<Node>),
+    Alias(Arc<Node<'a>>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,23 +69,23 @@ pub enum Style {
     Block,
 }
 
-impl Node {
+impl<'a> Node<'a> {
     /// The node an alias stands for, or the node itself.
-    pub fn resolved(&self) -> &Node {
+    pub fn resolved(&self) -> &Node<'a> {
         match &self.kind {
             Kind::Alias(target) => target.resolved(),
             _ => self,
         }
     }
 
-    pub fn entries(&self) -> Option<&[(Node, Node)]> {
+    pub fn entries(&self) -> Option<&[(Node<'a>, Node<'a>)]> {
         match &self.resolved().kind {
             Kind::Map { entries, .. } => Some(entries),
             _ => None,
         }
     }
 
-    pub fn items(&self) -> Option<&[Node]> {
+    pub fn items(&self) -> Option<&[Node<'a>]> {
         match &self.resolved().kind {
             Kind::Seq { items, .. } => Some(items),
             _ => None,
@@ -91,7 +93,7 @@ impl Node {
     }
 
     /// The value under `key` when this is a mapping.
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         self.entries()?
             .iter()
             .find(|(k, _)| k.scalar() == Some(key))
@@ -99,7 +101,7 @@ impl Node {
     }
 
     /// Follows a path of mapping keys.
-    pub fn at(&self, path: &[&str]) -> Option<&Node> {
+    pub fn at(&self, path: &[&str]) -> Option<&Node<'a>> {
         path.iter().try_fold(self, |node, key| node.get(key))
     }
 
@@ -121,7 +123,7 @@ impl Node {
                 tagged,
             } => {
                 let string = *style != Style::Plain || *tagged || resolve_plain(value).is_string();
-                string.then_some(value.as_str())
+                string.then_some(value)
             }
             _ => None,
         }
@@ -156,7 +158,7 @@ impl Node {
                 tagged,
             } => match style {
                 Style::Plain if !tagged => resolve_plain(value),
-                _ => Value::String(value.clone()),
+                _ => Value::String(value.to_string()),
             },
             Kind::Map { entries, .. } => {
                 let mut map = Map::new();
@@ -171,6 +173,38 @@ impl Node {
             }
             Kind::Seq { items, .. } => Value::Array(items.iter().map(Node::to_json).collect()),
             Kind::Alias(target) => target.to_json(),
+        }
+    }
+
+    /// The node with every scalar copied, free of the text it was parsed from.
+    pub fn into_owned(self) -> Node<'static> {
+        let kind = match self.kind {
+            Kind::Scalar {
+                value,
+                style,
+                tagged,
+            } => Kind::Scalar {
+                value: Cow::Owned(value.into_owned()),
+                style,
+                tagged,
+            },
+            Kind::Map { flow, entries } => Kind::Map {
+                flow,
+                entries: entries
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect(),
+            },
+            Kind::Seq { flow, items } => Kind::Seq {
+                flow,
+                items: items.into_iter().map(Node::into_owned).collect(),
+            },
+            Kind::Alias(target) => Kind::Alias(Arc::new((*target).clone().into_owned())),
+        };
+        Node {
+            start: self.start,
+            end: self.end,
+            kind,
         }
     }
 
@@ -253,7 +287,7 @@ impl Default for Limits {
 }
 
 /// Parses one document. `None` when it holds nothing but comments and blank lines.
-pub fn parse(text: &str, limits: Limits) -> Result<Option<Node>, YamlError> {
+pub fn parse(text: &str, limits: Limits) -> Result<Option<Node<'_>>, YamlError> {
     // YAML reads a lone CR as a line break, the text splices do not: refuse it.
     let bytes = text.as_bytes();
     if let Some(i) = memchr::memchr_iter(b'\r', bytes).find(|&i| bytes.get(i + 1) != Some(&b'\n')) {
@@ -326,29 +360,33 @@ fn long_implicit_key(text: &str, offset: usize) -> bool {
         .is_some_and(|i| line[..i].trim_start().chars().count() > 1024)
 }
 
-struct Builder {
+struct Builder<'a> {
     /// Open collections: the node, its anchor and, for mappings, a pending key and the keys
     /// seen so far (a set, so that a mapping of many keys is not quadratic).
-    stack: Vec<Open>,
+    stack: Vec<Open<'a>>,
     /// Anchored nodes by id, with their expanded sizes.
-    anchors: HashMap<usize, (Arc<Node>, usize)>,
+    anchors: HashMap<usize, (Arc<Node<'a>>, usize)>,
     budget: usize,
     limits: Limits,
-    root: Option<Node>,
+    root: Option<Node<'a>>,
     documents: usize,
 }
 
-struct Open {
-    node: Node,
+struct Open<'a> {
+    node: Node<'a>,
     anchor: usize,
     /// The expanded size so far: nodes, counting what aliases stand for.
     size: usize,
-    pending: Option<Node>,
+    pending: Option<Node<'a>>,
+    /// The keys of a large mapping; small ones are searched in place, without allocating.
     keys: HashSet<String>,
 }
 
-impl Builder {
-    fn push(&mut self, event: Event, start: usize, end: usize) -> Result<(), String> {
+/// Mappings with more keys than this index them for the duplicate-key check.
+const KEY_SCAN: usize = 16;
+
+impl<'a> Builder<'a> {
+    fn push(&mut self, event: Event<'a>, start: usize, end: usize) -> Result<(), String> {
         let (node, anchor, size) = match event {
             Event::DocumentStart(..) => {
                 self.documents += 1;
@@ -367,7 +405,7 @@ impl Builder {
                     start,
                     end,
                     kind: Kind::Scalar {
-                        value: value.into_owned(),
+                        value,
                         style,
                         tagged: tag.is_some(),
                     },
@@ -435,7 +473,7 @@ impl Builder {
         self.attach(node, size)
     }
 
-    fn attach(&mut self, node: Node, size: usize) -> Result<(), String> {
+    fn attach(&mut self, node: Node<'a>, size: usize) -> Result<(), String> {
         let Some(open) = self.stack.last_mut() else {
             self.root = Some(node);
             return Ok(());
@@ -456,7 +494,19 @@ impl Builder {
                             self.limits.max_key_length
                         ));
                     }
-                    if !open.keys.insert(key.to_owned()) {
+                    let duplicate = if entries.len() < KEY_SCAN {
+                        entries.iter().any(|(k, _)| k.scalar() == Some(key))
+                    } else {
+                        if open.keys.is_empty() {
+                            open.keys = entries
+                                .iter()
+                                .filter_map(|(k, _)| k.scalar())
+                                .map(str::to_owned)
+                                .collect();
+                        }
+                        !open.keys.insert(key.to_owned())
+                    };
+                    if duplicate {
                         return Err(format!("duplicate key `{key}`"));
                     }
                     open.pending = Some(node);
@@ -489,7 +539,7 @@ pub fn quote(s: &str) -> String {
 mod tests {
     use super::*;
 
-    fn doc(text: &str) -> Node {
+    fn doc(text: &str) -> Node<'_> {
         parse(text, Limits::default()).unwrap().unwrap()
     }
 
