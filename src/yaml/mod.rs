@@ -5,6 +5,7 @@
 //! re-emitting it. Generated resources and configs go through serde-saphyr.
 
 pub mod edit;
+pub mod fast;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -298,6 +299,14 @@ pub fn parse(text: &str, limits: Limits) -> Result<Option<Node<'_>>, YamlError> 
             col: before.len() - before.rfind('\n').map_or(0, |n| n + 1) + 1,
         });
     }
+    if let Some(node) = fast::parse(text, limits) {
+        return Ok(Some(node));
+    }
+    parse_full(text, limits)
+}
+
+/// [`parse`] without the fast path: the full parser alone.
+pub fn parse_full(text: &str, limits: Limits) -> Result<Option<Node<'_>>, YamlError> {
     let mut options = Options::default();
     options.set_emit_comments(false);
     options.flow_nesting_limit = limits.max_depth;
