@@ -23,7 +23,13 @@ pub fn parse(text: &str, limits: Limits) -> Option<Node<'_>> {
     {
         return None;
     }
-    let p = Fast { text, b, limits };
+    let mut p = Fast {
+        text,
+        b,
+        limits,
+        entries: Vec::new(),
+        items: Vec::new(),
+    };
     let first = p.token(0)?;
     if first.indent != 0 || p.is_dash(first.pos) {
         return None;
@@ -43,6 +49,10 @@ struct Fast<'a> {
     text: &'a str,
     b: &'a [u8],
     limits: Limits,
+    /// The entries and items of the open collections, innermost last: each collection is
+    /// moved into a Vec of its exact size when it ends (one allocation, no slack).
+    entries: Vec<(Node<'a>, Node<'a>)>,
+    items: Vec<Node<'a>>,
 }
 
 /// Mappings with more keys than this go to the full parser (the duplicate check here scans).
@@ -91,20 +101,21 @@ impl<'a> Fast<'a> {
     }
 
     /// A block mapping whose first key is at `first`, its keys at column `indent`.
-    fn map(&self, first: usize, indent: usize, depth: usize) -> Option<(Node<'a>, Token)> {
+    fn map(&mut self, first: usize, indent: usize, depth: usize) -> Option<(Node<'a>, Token)> {
         if depth + 2 > self.limits.max_depth {
             return None;
         }
-        let mut entries: Vec<(Node<'a>, Node<'a>)> = Vec::new();
+        let mark = self.entries.len();
         let mut pos = first;
         loop {
             let (key, after) = self.key(pos)?;
             let name = key.scalar()?;
-            if entries.len() >= MAX_KEYS || entries.iter().any(|(k, _)| k.scalar() == Some(name)) {
+            let open = &self.entries[mark..];
+            if open.len() >= MAX_KEYS || open.iter().any(|(k, _)| k.scalar() == Some(name)) {
                 return None;
             }
             let (value, next) = self.value(key.end, after, indent, depth)?;
-            entries.push((key, value));
+            self.entries.push((key, value));
             let indent = indent as isize;
             if next.indent < indent {
                 let node = Node {
@@ -112,7 +123,7 @@ impl<'a> Fast<'a> {
                     end: next.pos,
                     kind: Kind::Map {
                         flow: false,
-                        entries,
+                        entries: self.entries.drain(mark..).collect(),
                     },
                 };
                 return Some((node, next));
@@ -163,7 +174,7 @@ impl<'a> Fast<'a> {
 
     /// The value after a key's `:` at `after`, for a mapping whose keys are at `indent`.
     fn value(
-        &self,
+        &mut self,
         key_end: usize,
         after: usize,
         indent: usize,
@@ -212,11 +223,11 @@ impl<'a> Fast<'a> {
 
     /// A block sequence whose first dash is at `first`. An indentless one (dashes at its
     /// key's column) ends at the next key; it starts at its first item's content.
-    fn seq(&self, first: Token, indentless: bool, depth: usize) -> Option<(Node<'a>, Token)> {
+    fn seq(&mut self, first: Token, indentless: bool, depth: usize) -> Option<(Node<'a>, Token)> {
         if depth + 2 > self.limits.max_depth {
             return None;
         }
-        let mut items = Vec::new();
+        let mark = self.items.len();
         let mut dash = first;
         let mut start = first.pos;
         loop {
@@ -230,7 +241,7 @@ impl<'a> Fast<'a> {
             if p >= end || self.b[p] == b'#' || self.is_dash(p) {
                 return None;
             }
-            if items.is_empty() && indentless {
+            if self.items.len() == mark && indentless {
                 start = p;
             }
             let (item, next) = if self.is_key(p, end) {
@@ -244,7 +255,7 @@ impl<'a> Fast<'a> {
                 }
                 (node, next)
             };
-            items.push(item);
+            self.items.push(item);
             if next.indent == dash.indent && self.is_dash(next.pos) {
                 dash = next;
                 continue;
@@ -255,7 +266,10 @@ impl<'a> Fast<'a> {
             let node = Node {
                 start,
                 end: next.pos,
-                kind: Kind::Seq { flow: false, items },
+                kind: Kind::Seq {
+                    flow: false,
+                    items: self.items.drain(mark..).collect(),
+                },
             };
             return Some((node, next));
         }
