@@ -167,7 +167,7 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
 pub struct Plan {
     pub report: Report,
     pub patches: Vec<Patch>,
-    pub generated: Vec<serde_json::Value>,
+    pub generated: Vec<Box<dyn policy::Emit>>,
 }
 
 /// Decides every object, then generates the policies for the components in the mesh.
@@ -308,16 +308,16 @@ pub fn documents(inputs: &[Input]) -> Vec<Doc<'_>> {
 }
 
 /// The generated resources as YAML documents, written on every core (in order).
-fn emit(resources: &[serde_json::Value]) -> Vec<String> {
+fn emit(resources: &[Box<dyn policy::Emit>]) -> Vec<String> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || resources.len() < 64 {
-        return resources.iter().map(yaml::to_string).collect();
+        return resources.iter().map(|r| r.yaml()).collect();
     }
     let chunk = resources.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = resources
             .chunks(chunk)
-            .map(|run| scope.spawn(move || run.iter().map(yaml::to_string).collect::<Vec<_>>()))
+            .map(|run| scope.spawn(move || run.iter().map(|r| r.yaml()).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()

@@ -21,8 +21,27 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// A generated resource, kept typed until it is written (a `serde_json::Value` per
+/// resource cost more to build than the YAML does to write).
+pub trait Emit: std::fmt::Debug + Send + Sync {
+    /// The resource as a YAML document.
+    fn yaml(&self) -> String;
+    /// The resource as JSON, for callers that edit it.
+    fn json(&self) -> serde_json::Value;
+}
+
+impl<T: Serialize + std::fmt::Debug + Send + Sync> Emit for T {
+    fn yaml(&self) -> String {
+        crate::yaml::to_string(self)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("generated resources serialize")
+    }
+}
+
 /// A resource gunj-mesh generates.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug)]
 pub struct Generated {
     pub api_version: String,
     pub kind: String,
@@ -32,8 +51,7 @@ pub struct Generated {
     pub component: String,
     /// Why it is generated.
     pub reason: String,
-    #[serde(skip)]
-    pub object: serde_json::Value,
+    pub object: Box<dyn Emit>,
 }
 
 /// An edit to an input object (a Service) that policies need.
@@ -62,13 +80,12 @@ pub struct Output {
 
 impl Output {
     /// Adds a typed resource.
-    pub(crate) fn add<T: Serialize>(
+    pub(crate) fn add<T: Serialize + std::fmt::Debug + Send + Sync + 'static>(
         &mut self,
         component: &str,
         reason: String,
         resource: Resource<T>,
     ) {
-        let object = serde_json::to_value(&resource).expect("generated resources serialize");
         self.resources.push(Generated {
             api_version: resource.api_version.to_string(),
             kind: resource.kind.to_string(),
@@ -76,7 +93,7 @@ impl Output {
             namespace: resource.metadata.namespace.clone().unwrap_or_default(),
             component: component.to_string(),
             reason,
-            object,
+            object: Box::new(resource),
         });
     }
 
@@ -91,7 +108,7 @@ impl Output {
         kind: &str,
         name: &str,
         namespace: &str,
-        object: serde_json::Value,
+        object: impl Emit + 'static,
     ) {
         self.resources.push(Generated {
             api_version: api_version.to_string(),
@@ -100,7 +117,7 @@ impl Output {
             namespace: namespace.to_string(),
             component: component.to_string(),
             reason,
-            object,
+            object: Box::new(object),
         });
     }
 

@@ -131,7 +131,7 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
             "NetworkPolicy",
             &name,
             &m.namespace,
-            serde_json::to_value(&policy).expect("a NetworkPolicy serializes"),
+            policy,
         );
     }
 }
