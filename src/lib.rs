@@ -273,7 +273,7 @@ pub fn plan(
                 ),
             ),
             None if !seen.insert(key) => continue,
-            None => ("generate", g.reason.clone()),
+            None => ("generate", g.reason),
         };
         if action == "generate" {
             generated.push(g.object);

@@ -15,7 +15,7 @@ use super::flows::{Flow, Source};
 use super::protocol::{self, Proto};
 use super::{Output, Resource, metadata};
 use crate::config::{Algorithm, MtlsMode, Spec, Traffic};
-use crate::stack::{Member, Service, Stack};
+use crate::stack::{Labels, Member, Service, Stack};
 use crate::yaml::edit::Patch;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Selector {
-    match_labels: BTreeMap<String, String>,
+    match_labels: Labels,
 }
 
 #[derive(Debug, Clone, Serialize)]

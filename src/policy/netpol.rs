@@ -53,7 +53,7 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
                 Source::Account(ns, _) => add(Peer::Namespace(ns, None)),
                 Source::Component(c) => {
                     for src in stack.callers(c, &m.namespace) {
-                        add(Peer::Namespace(&src.namespace, Some(&src.selector)));
+                        add(Peer::Namespace(&src.namespace, Some(&*src.selector)));
                     }
                 }
             }
@@ -89,7 +89,7 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
             metadata: meta.into(),
             spec: Some(NetworkPolicySpec {
                 pod_selector: Some(LabelSelector {
-                    match_labels: Some(m.selector.clone()),
+                    match_labels: Some(BTreeMap::clone(&m.selector)),
                     match_expressions: None,
                 }),
                 policy_types: Some(vec!["Ingress".into()]),
