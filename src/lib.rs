@@ -262,9 +262,9 @@ pub fn plan(
     }
     let mut seen = std::collections::HashSet::new();
     for g in out.resources {
-        let key = (g.kind.clone(), g.namespace.clone(), g.name.clone());
+        let key = (g.kind.to_string(), g.namespace.clone(), g.name.clone());
         let (action, detail) = match stack.existing.get(&key) {
-            Some(true) => ("present", g.reason.clone()),
+            Some(true) => ("present", g.reason),
             Some(false) => (
                 "conflict",
                 format!(
@@ -638,7 +638,7 @@ fn decide(
             .service_account
             .clone()
             .unwrap_or_else(|| "default".into()),
-        selector: w.selector.clone(),
+        selector: w.selector.clone().into(),
         pod_labels: w
             .pod_labels
             .iter()

@@ -44,8 +44,8 @@ impl<T: Serialize + std::fmt::Debug + Send + Sync> Emit for T {
 /// A resource gunj-mesh generates.
 #[derive(Debug)]
 pub struct Generated {
-    pub api_version: String,
-    pub kind: String,
+    pub api_version: &'static str,
+    pub kind: &'static str,
     pub name: String,
     pub namespace: String,
     /// The component it serves (`stack` for namespace-wide resources).
@@ -88,8 +88,8 @@ impl Output {
         resource: Resource<T>,
     ) {
         self.resources.push(Generated {
-            api_version: resource.api_version.to_string(),
-            kind: resource.kind.to_string(),
+            api_version: resource.api_version,
+            kind: resource.kind,
             name: resource.metadata.name.clone(),
             namespace: resource.metadata.namespace.clone(),
             component: component.to_string(),
@@ -105,15 +105,15 @@ impl Output {
         &mut self,
         component: &str,
         reason: String,
-        api_version: &str,
-        kind: &str,
+        api_version: &'static str,
+        kind: &'static str,
         name: &str,
         namespace: &str,
         object: impl Emit + 'static,
     ) {
         self.resources.push(Generated {
-            api_version: api_version.to_string(),
-            kind: kind.to_string(),
+            api_version,
+            kind,
             name: name.to_string(),
             namespace: namespace.to_string(),
             component: component.to_string(),
