@@ -226,12 +226,18 @@ pub fn plan(
         // Workloads learn where traces go.
         decided = decide_all(&ctx)?;
     }
+    let mut out = policy::generate(&stack, config, mesh);
+    telemetry::generate(&stack, &config.spec, mesh, &ctx, &mut out);
+    // Sized once: growing these long vectors copied them and touched fresh pages.
+    report
+        .entries
+        .reserve_exact(decided.len() + out.edits.len());
+    report.generated.reserve_exact(out.resources.len());
+    generated.reserve_exact(out.resources.len());
     for (object, (entry, patch, _)) in decided {
         report.entries.push(entry);
         object.place(&mut patches[object.doc], patch);
     }
-    let mut out = policy::generate(&stack, config, mesh);
-    telemetry::generate(&stack, &config.spec, mesh, &ctx, &mut out);
     let namespaces: std::collections::HashMap<usize, &str> = stack
         .services
         .iter()
@@ -260,7 +266,7 @@ pub fn plan(
         report.entries.push(entry);
         object.place(&mut patches[object.doc], edit.patch);
     }
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = std::collections::HashSet::with_capacity(out.resources.len());
     for g in out.resources {
         let key = (g.kind.to_string(), g.namespace.clone(), g.name.clone());
         let (action, detail) = match stack.existing.get(&key) {
