@@ -22,8 +22,8 @@ use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 
-/// A generated resource, kept typed until it is written (a `serde_json::Value` per
-/// resource cost more to build than the YAML does to write).
+/// A generated resource, kept typed until it is written: YAML comes straight from the
+/// struct, JSON only for callers that edit it.
 pub trait Emit: std::fmt::Debug + Send + Sync {
     /// The resource as a YAML document.
     fn yaml(&self) -> String;
@@ -271,4 +271,19 @@ pub fn generate(stack: &Stack, config: &ServiceMesh, mesh: &Mesh) -> Output {
         netpol::generate(stack, mesh, &config.spec, &flows, &mut out);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Generated metadata writes exactly what the k8s-openapi ObjectMeta it stands for does.
+    #[test]
+    fn meta_serializes_as_its_object_meta() {
+        let meta = metadata("Grafana_Ingress", "monitoring", "grafana");
+        let full = ObjectMeta::from(meta.clone());
+        assert_eq!(crate::yaml::to_string(&meta), crate::yaml::to_string(&full));
+        assert_eq!(meta.json(), full.json());
+        assert_eq!(meta.name, "grafana-ingress");
+    }
 }
