@@ -199,7 +199,7 @@ fn process(
 /// already there).
 const GENERATED_PATH: &str = "gunj-mesh-generated.yaml";
 
-fn with_paths(items: &[Node], generated: Vec<Value>) -> Vec<Value> {
+fn with_paths(items: &[Node], generated: Vec<Box<dyn crate::policy::Emit>>) -> Vec<Value> {
     let taken = items
         .iter()
         .filter(|i| {
@@ -215,7 +215,8 @@ fn with_paths(items: &[Node], generated: Vec<Value>) -> Vec<Value> {
     generated
         .into_iter()
         .enumerate()
-        .map(|(i, mut item)| {
+        .map(|(i, item)| {
+            let mut item = item.json();
             let index = (taken + i).to_string();
             let annotations = item["metadata"]
                 .as_object_mut()

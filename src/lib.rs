@@ -167,7 +167,7 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
 pub struct Plan {
     pub report: Report,
     pub patches: Vec<Patch>,
-    pub generated: Vec<serde_json::Value>,
+    pub generated: Vec<Box<dyn policy::Emit>>,
 }
 
 /// Decides every object, then generates the policies for the components in the mesh.
@@ -226,12 +226,18 @@ pub fn plan(
         // Workloads learn where traces go.
         decided = decide_all(&ctx)?;
     }
+    let mut out = policy::generate(&stack, config, mesh);
+    telemetry::generate(&stack, &config.spec, mesh, &ctx, &mut out);
+    // Sized once: growing these long vectors copied them and touched fresh pages.
+    report
+        .entries
+        .reserve_exact(decided.len() + out.edits.len());
+    report.generated.reserve_exact(out.resources.len());
+    generated.reserve_exact(out.resources.len());
     for (object, (entry, patch, _)) in decided {
         report.entries.push(entry);
         object.place(&mut patches[object.doc], patch);
     }
-    let mut out = policy::generate(&stack, config, mesh);
-    telemetry::generate(&stack, &config.spec, mesh, &ctx, &mut out);
     let namespaces: std::collections::HashMap<usize, &str> = stack
         .services
         .iter()
@@ -260,11 +266,11 @@ pub fn plan(
         report.entries.push(entry);
         object.place(&mut patches[object.doc], edit.patch);
     }
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = std::collections::HashSet::with_capacity(out.resources.len());
     for g in out.resources {
-        let key = (g.kind.clone(), g.namespace.clone(), g.name.clone());
+        let key = (g.kind.to_string(), g.namespace.clone(), g.name.clone());
         let (action, detail) = match stack.existing.get(&key) {
-            Some(true) => ("present", g.reason.clone()),
+            Some(true) => ("present", g.reason),
             Some(false) => (
                 "conflict",
                 format!(
@@ -273,7 +279,7 @@ pub fn plan(
                 ),
             ),
             None if !seen.insert(key) => continue,
-            None => ("generate", g.reason.clone()),
+            None => ("generate", g.reason),
         };
         if action == "generate" {
             generated.push(g.object);
@@ -308,16 +314,16 @@ pub fn documents(inputs: &[Input]) -> Vec<Doc<'_>> {
 }
 
 /// The generated resources as YAML documents, written on every core (in order).
-fn emit(resources: &[serde_json::Value]) -> Vec<String> {
+fn emit(resources: &[Box<dyn policy::Emit>]) -> Vec<String> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || resources.len() < 64 {
-        return resources.iter().map(yaml::to_string).collect();
+        return resources.iter().map(|r| r.yaml()).collect();
     }
     let chunk = resources.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = resources
             .chunks(chunk)
-            .map(|run| scope.spawn(move || run.iter().map(yaml::to_string).collect::<Vec<_>>()))
+            .map(|run| scope.spawn(move || run.iter().map(|r| r.yaml()).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
@@ -638,7 +644,7 @@ fn decide(
             .service_account
             .clone()
             .unwrap_or_else(|| "default".into()),
-        selector: w.selector.clone(),
+        selector: w.selector.clone().into(),
         pod_labels: w
             .pod_labels
             .iter()

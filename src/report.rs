@@ -26,8 +26,8 @@ pub struct Report {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GeneratedEntry {
-    pub api_version: String,
-    pub kind: String,
+    pub api_version: &'static str,
+    pub kind: &'static str,
     pub name: String,
     pub namespace: String,
     pub component: String,
@@ -183,7 +183,7 @@ impl Report {
         let mut lines: Vec<String> = self.entries.iter().map(Entry::summary).collect();
         let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
         for g in self.generated.iter().filter(|g| g.action == "generate") {
-            *kinds.entry(&g.kind).or_default() += 1;
+            *kinds.entry(g.kind).or_default() += 1;
         }
         if !kinds.is_empty() {
             let total: usize = kinds.values().sum();

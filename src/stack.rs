@@ -4,7 +4,9 @@
 
 use crate::Object;
 use crate::yaml::Node;
+use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// A recognised workload that is in the mesh (injected now or already).
 #[derive(Debug, Clone)]
@@ -15,7 +17,7 @@ pub struct Member {
     pub namespace: String,
     /// The pods' ServiceAccount (`default` when the pod spec names none).
     pub service_account: String,
-    pub selector: BTreeMap<String, String>,
+    pub selector: Labels,
     /// Every label the pods carry that the stream shows (template labels and selector).
     pub pod_labels: BTreeMap<String, String>,
     pub ports: Vec<crate::workload::Port>,
@@ -24,6 +26,31 @@ pub struct Member {
     pub serves: bool,
     /// A Helm hook or test pod: not one of the component's identities.
     pub hook: bool,
+}
+
+/// A label map shared by a member and every policy that selects its pods (a clone is a
+/// reference count); serializes as the map.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Labels(Arc<BTreeMap<String, String>>);
+
+impl std::ops::Deref for Labels {
+    type Target = BTreeMap<String, String>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl From<BTreeMap<String, String>> for Labels {
+    fn from(map: BTreeMap<String, String>) -> Self {
+        Labels(Arc::new(map))
+    }
+}
+
+impl Serialize for Labels {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
 }
 
 /// The SPIFFE-style identity Istio derives from a ServiceAccount.

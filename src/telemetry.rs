@@ -23,6 +23,8 @@ use crate::workload::Workload;
 use crate::yaml::edit::Patch;
 use serde::Serialize;
 use serde_json::json;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 /// Where the proxies send traces.
 #[derive(Debug, Clone, PartialEq)]
@@ -434,17 +436,18 @@ const MAX_NAMESPACE_ROWS: usize = 8;
 
 fn dashboard(stack: &Stack, mesh: &Mesh, d: &crate::config::Dashboards, out: &mut Output) {
     let mut components: Vec<dashboards::Component> = Vec::new();
+    let mut index: HashMap<(&str, &str), usize> = HashMap::new();
     for m in stack.servers() {
-        match components
-            .iter_mut()
-            .find(|c| c.name == m.component && c.namespace == m.namespace)
-        {
-            Some(c) => c.workloads.push(m.name.clone()),
-            None => components.push(dashboards::Component {
-                name: m.component.clone(),
-                namespace: m.namespace.clone(),
-                workloads: vec![m.name.clone()],
-            }),
+        match index.entry((&m.component, &m.namespace)) {
+            Entry::Occupied(i) => components[*i.get()].workloads.push(m.name.clone()),
+            Entry::Vacant(v) => {
+                v.insert(components.len());
+                components.push(dashboards::Component {
+                    name: m.component.clone(),
+                    namespace: m.namespace.clone(),
+                    workloads: vec![m.name.clone()],
+                });
+            }
         }
     }
     // Many namespaces (one stack per tenant): one row per component over all of them,

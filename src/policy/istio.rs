@@ -15,7 +15,7 @@ use super::flows::{Flow, Source};
 use super::protocol::{self, Proto};
 use super::{Output, Resource, metadata};
 use crate::config::{Algorithm, MtlsMode, Spec, Traffic};
-use crate::stack::{Member, Service, Stack};
+use crate::stack::{Labels, Member, Service, Stack};
 use crate::yaml::edit::Patch;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Selector {
-    match_labels: BTreeMap<String, String>,
+    match_labels: Labels,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -658,14 +658,14 @@ fn authorization_policies(
         .collect();
     for flow in flows {
         let reason = format!("allow {}: {}", flow.from.slug(), flow.reason);
+        let suffix = format!("from-{}", flow.from.slug());
         for target in stack.of(&flow.to).filter(|m| m.serves) {
             let principals = principals(&flow.from, &target.namespace);
             if target.selector.is_empty() || principals.is_empty() {
                 continue;
             }
             unreached.remove(&(target.namespace.as_str(), target.name.as_str()));
-            let suffix = format!("from-{}", flow.from.slug());
-            let rules = vec![allow(principals.clone())];
+            let rules = vec![allow(principals)];
             workload_policy(out, target, &suffix, reason.clone(), rules);
         }
         for service in waypointed

@@ -18,7 +18,7 @@ use super::flows::{Flow, Source};
 use super::protocol::{self, Proto};
 use super::{ObjectEdit, Output, Resource, dns_name, metadata};
 use crate::config::{Spec, Traffic};
-use crate::stack::{Member, Service, Stack};
+use crate::stack::{Labels, Member, Service, Stack};
 use crate::yaml::edit::Patch;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -36,7 +36,7 @@ struct Server {
 #[serde(rename_all = "camelCase")]
 struct PodSelector {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    match_labels: BTreeMap<String, String>,
+    match_labels: Labels,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     match_expressions: Vec<Expression>,
 }
@@ -574,7 +574,7 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Output) {
                 metadata: metadata("proxy-admin", ns, "prometheus"),
                 spec: Server {
                     pod_selector: PodSelector {
-                        match_labels: BTreeMap::new(),
+                        match_labels: Labels::default(),
                         match_expressions: vec![Expression {
                             key: "linkerd.io/control-plane-ns".into(),
                             operator: "Exists",

@@ -18,22 +18,41 @@ use crate::inject::Mesh;
 use crate::stack::{MANAGED_BY, Stack};
 use crate::yaml::edit::Patch;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeStruct};
+use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 
+/// A generated resource, kept typed until it is written: YAML comes straight from the
+/// struct, JSON only for callers that edit it.
+pub trait Emit: std::fmt::Debug + Send + Sync {
+    /// The resource as a YAML document.
+    fn yaml(&self) -> String;
+    /// The resource as JSON, for callers that edit it.
+    fn json(&self) -> serde_json::Value;
+}
+
+impl<T: Serialize + std::fmt::Debug + Send + Sync> Emit for T {
+    fn yaml(&self) -> String {
+        crate::yaml::to_string(self)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("generated resources serialize")
+    }
+}
+
 /// A resource gunj-mesh generates.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug)]
 pub struct Generated {
-    pub api_version: String,
-    pub kind: String,
+    pub api_version: &'static str,
+    pub kind: &'static str,
     pub name: String,
     pub namespace: String,
     /// The component it serves (`stack` for namespace-wide resources).
     pub component: String,
     /// Why it is generated.
     pub reason: String,
-    #[serde(skip)]
-    pub object: serde_json::Value,
+    pub object: Box<dyn Emit>,
 }
 
 /// An edit to an input object (a Service) that policies need.
@@ -62,21 +81,20 @@ pub struct Output {
 
 impl Output {
     /// Adds a typed resource.
-    pub(crate) fn add<T: Serialize>(
+    pub(crate) fn add<T: Serialize + std::fmt::Debug + Send + Sync + 'static>(
         &mut self,
         component: &str,
         reason: String,
         resource: Resource<T>,
     ) {
-        let object = serde_json::to_value(&resource).expect("generated resources serialize");
         self.resources.push(Generated {
-            api_version: resource.api_version.to_string(),
-            kind: resource.kind.to_string(),
-            name: resource.metadata.name.clone().unwrap_or_default(),
-            namespace: resource.metadata.namespace.clone().unwrap_or_default(),
+            api_version: resource.api_version,
+            kind: resource.kind,
+            name: resource.metadata.name.clone(),
+            namespace: resource.metadata.namespace.clone(),
             component: component.to_string(),
             reason,
-            object,
+            object: Box::new(resource),
         });
     }
 
@@ -87,20 +105,20 @@ impl Output {
         &mut self,
         component: &str,
         reason: String,
-        api_version: &str,
-        kind: &str,
+        api_version: &'static str,
+        kind: &'static str,
         name: &str,
         namespace: &str,
-        object: serde_json::Value,
+        object: impl Emit + 'static,
     ) {
         self.resources.push(Generated {
-            api_version: api_version.to_string(),
-            kind: kind.to_string(),
+            api_version,
+            kind,
             name: name.to_string(),
             namespace: namespace.to_string(),
             component: component.to_string(),
             reason,
-            object,
+            object: Box::new(object),
         });
     }
 
@@ -132,41 +150,76 @@ impl Output {
 pub struct Resource<T> {
     pub api_version: &'static str,
     pub kind: &'static str,
-    pub metadata: ObjectMeta,
+    pub metadata: Meta,
     pub spec: T,
 }
 
+/// The metadata of a generated resource. It serializes as the [`ObjectMeta`] it stands
+/// for (component annotation, managed-by label, name, namespace) without building its maps.
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pub name: String,
+    pub namespace: String,
+    component: String,
+}
+
+const COMPONENT: &str = "mesh.gunj.io/component";
+
+impl Serialize for Meta {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // ObjectMeta's field order.
+        let mut m = s.serialize_struct("ObjectMeta", 4)?;
+        m.serialize_field("annotations", &Entry(COMPONENT, &self.component))?;
+        m.serialize_field("labels", &Entry(MANAGED_BY.0, MANAGED_BY.1))?;
+        m.serialize_field("name", &self.name)?;
+        m.serialize_field("namespace", &self.namespace)?;
+        m.end()
+    }
+}
+
+impl From<Meta> for ObjectMeta {
+    fn from(meta: Meta) -> Self {
+        ObjectMeta {
+            name: Some(meta.name),
+            namespace: Some(meta.namespace),
+            labels: Some(BTreeMap::from([(
+                MANAGED_BY.0.to_string(),
+                MANAGED_BY.1.to_string(),
+            )])),
+            annotations: Some(BTreeMap::from([(COMPONENT.to_string(), meta.component)])),
+            ..ObjectMeta::default()
+        }
+    }
+}
+
+/// A map of one entry.
+struct Entry<'a>(&'a str, &'a str);
+
+impl Serialize for Entry<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry(self.0, self.1)?;
+        m.end()
+    }
+}
+
 /// The metadata of a generated resource: managed-by label, component annotation.
-pub fn metadata(name: &str, namespace: &str, component: &str) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(dns_name(name)),
-        namespace: Some(namespace.to_string()),
-        labels: Some(BTreeMap::from([(
-            MANAGED_BY.0.to_string(),
-            MANAGED_BY.1.to_string(),
-        )])),
-        annotations: Some(BTreeMap::from([(
-            "mesh.gunj.io/component".to_string(),
-            component.to_string(),
-        )])),
-        ..ObjectMeta::default()
+pub fn metadata(name: &str, namespace: &str, component: &str) -> Meta {
+    Meta {
+        name: dns_name(name),
+        namespace: namespace.to_string(),
+        component: component.to_string(),
     }
 }
 
 /// A name Kubernetes accepts as a label-like resource name: lowercase, `[a-z0-9-.]`, at
 /// most 63 characters (longer names keep a stable hash suffix).
 pub fn dns_name(name: &str) -> String {
-    let clean: String = name
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let mut clean = String::with_capacity(name.len());
+    clean.extend(name.chars().map(|c| match c.to_ascii_lowercase() {
+        c @ ('a'..='z' | '0'..='9' | '-' | '.') => c,
+        _ => '-',
+    }));
     if clean.len() <= 63 {
         return clean;
     }
@@ -218,4 +271,19 @@ pub fn generate(stack: &Stack, config: &ServiceMesh, mesh: &Mesh) -> Output {
         netpol::generate(stack, mesh, &config.spec, &flows, &mut out);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Generated metadata writes exactly what the k8s-openapi ObjectMeta it stands for does.
+    #[test]
+    fn meta_serializes_as_its_object_meta() {
+        let meta = metadata("Grafana_Ingress", "monitoring", "grafana");
+        let full = ObjectMeta::from(meta.clone());
+        assert_eq!(crate::yaml::to_string(&meta), crate::yaml::to_string(&full));
+        assert_eq!(meta.json(), full.json());
+        assert_eq!(meta.name, "grafana-ingress");
+    }
 }

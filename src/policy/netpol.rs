@@ -21,6 +21,11 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
 pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &mut Output) {
+    // The waypoint forwards Service traffic (label set by Gateway API).
+    let waypoint = BTreeMap::from([(
+        "gateway.networking.k8s.io/gateway-name".to_string(),
+        "waypoint".to_string(),
+    )]);
     let exceptions: &[u16] = spec
         .mtls
         .as_ref()
@@ -35,45 +40,31 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
         if reached.is_empty() || m.selector.is_empty() {
             continue;
         }
-        let mut peers: Vec<NetworkPolicyPeer> = Vec::new();
-        let mut add = |peer: NetworkPolicyPeer| {
-            if !peers.contains(&peer) {
-                peers.push(peer);
+        // Deduplicated by what they are built from (callers repeat across flows).
+        let mut keys: Vec<Peer> = Vec::new();
+        let mut add = |peer| {
+            if !keys.contains(&peer) {
+                keys.push(peer);
             }
         };
         for flow in &reached {
             match &flow.from {
-                Source::Any => add(NetworkPolicyPeer {
-                    namespace_selector: Some(LabelSelector::default()),
-                    ..Default::default()
-                }),
-                Source::Account(ns, _) => add(namespace_peer(ns, None)),
+                Source::Any => add(Peer::Any),
+                Source::Account(ns, _) => add(Peer::Namespace(ns, None)),
                 Source::Component(c) => {
                     for src in stack.callers(c, &m.namespace) {
-                        add(namespace_peer(&src.namespace, Some(&src.selector)));
+                        add(Peer::Namespace(&src.namespace, Some(&*src.selector)));
                     }
                 }
             }
         }
         if matches!(mesh, Mesh::Istio { ambient: true, .. }) {
-            add(NetworkPolicyPeer {
-                ip_block: Some(IPBlock {
-                    cidr: "169.254.7.127/32".into(),
-                    except: None,
-                }),
-                ..Default::default()
-            });
+            add(Peer::Kubelet);
             if out.waypoints.contains(&m.namespace) {
-                // The waypoint forwards Service traffic (label set by Gateway API).
-                add(namespace_peer(
-                    &m.namespace,
-                    Some(&BTreeMap::from([(
-                        "gateway.networking.k8s.io/gateway-name".to_string(),
-                        "waypoint".to_string(),
-                    )])),
-                ));
+                add(Peer::Namespace(&m.namespace, Some(&waypoint)));
             }
         }
+        let peers: Vec<NetworkPolicyPeer> = keys.into_iter().map(Peer::build).collect();
         // A pod that declares no ports may listen anywhere: then every port is allowed.
         let declared: Vec<u16> = m
             .ports
@@ -92,11 +83,13 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
             .copied()
             .filter(|p| exceptions.contains(p))
             .collect();
+        let meta = metadata(&format!("{}-ingress", m.name), &m.namespace, &m.component);
+        let name = meta.name.clone();
         let policy = NetworkPolicy {
-            metadata: metadata(&format!("{}-ingress", m.name), &m.namespace, &m.component),
+            metadata: meta.into(),
             spec: Some(NetworkPolicySpec {
                 pod_selector: Some(LabelSelector {
-                    match_labels: Some(m.selector.clone()),
+                    match_labels: Some(BTreeMap::clone(&m.selector)),
                     match_expressions: None,
                 }),
                 policy_types: Some(vec!["Ingress".into()]),
@@ -119,7 +112,6 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
             }),
         };
         let callers: Vec<String> = reached.iter().map(|f| f.from.slug()).collect();
-        let name = policy.metadata.name.clone().unwrap_or_default();
         out.add_value(
             &m.component,
             format!(
@@ -131,8 +123,38 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
             "NetworkPolicy",
             &name,
             &m.namespace,
-            serde_json::to_value(&policy).expect("a NetworkPolicy serializes"),
+            policy,
         );
+    }
+}
+
+/// A peer of the ingress rule, by what it is built from.
+#[derive(PartialEq)]
+enum Peer<'a> {
+    /// Every namespace.
+    Any,
+    /// The pods of a namespace (all of them without a selector).
+    Namespace(&'a str, Option<&'a BTreeMap<String, String>>),
+    /// Where kubelet probes come from in ambient mode.
+    Kubelet,
+}
+
+impl Peer<'_> {
+    fn build(self) -> NetworkPolicyPeer {
+        match self {
+            Peer::Any => NetworkPolicyPeer {
+                namespace_selector: Some(LabelSelector::default()),
+                ..Default::default()
+            },
+            Peer::Namespace(ns, pods) => namespace_peer(ns, pods),
+            Peer::Kubelet => NetworkPolicyPeer {
+                ip_block: Some(IPBlock {
+                    cidr: "169.254.7.127/32".into(),
+                    except: None,
+                }),
+                ..Default::default()
+            },
+        }
     }
 }
 

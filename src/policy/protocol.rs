@@ -52,7 +52,10 @@ pub fn declared(name: Option<&str>) -> Option<&'static str> {
     NAMED
         .iter()
         .rev()
-        .find(|p| name == **p || name.starts_with(&format!("{p}-")))
+        .find(|p| {
+            name.strip_prefix(**p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+        })
         .copied()
 }
 
