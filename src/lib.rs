@@ -4,11 +4,13 @@
 //! The pipeline, top to bottom ([`run`]):
 //! 1. [`stream::split`] cuts each input into documents as text; a header scan reads `kind`.
 //! 2. Only documents that may change (workloads, Namespaces, Lists, ServiceMesh configs, or
-//!    anything the scan cannot vouch for) are parsed into [`yaml::Node`] trees.
+//!    anything the scan cannot vouch for) are parsed into [`yaml::Node`] trees, on every
+//!    core, by [`yaml::fast`] when they are plain block YAML.
 //! 3. The config is chosen ([`config`]): flags > `--config` > a `ServiceMesh` document in the
 //!    stream > a KRM `functionConfig` > the embedded default.
 //! 4. Each workload is recognised ([`catalog`]) and given an [`inject`] decision and patch.
-//! 5. Patches become text splices ([`yaml::edit`]); untouched documents are copied as bytes.
+//! 5. Patches become text splices ([`yaml::edit`]); untouched documents stay runs of input
+//!    bytes in the [`output::Output`], written out without being copied in memory.
 //! 6. The result and a [`report::Report`] come back; nothing is written on error.
 
 pub mod catalog;

@@ -2,7 +2,9 @@
 //!
 //! User documents are parsed into a [`Node`] tree that remembers where every node sits in
 //! the source text, so that [`edit`] can change a document by splicing text instead of
-//! re-emitting it. Generated resources and configs go through serde-saphyr.
+//! re-emitting it. [`fast`] reads plain block documents; everything else, and every
+//! document it gives up on, goes through granit, serde-saphyr's parser. Generated resources
+//! and configs go through serde-saphyr.
 
 pub mod edit;
 pub mod fast;
