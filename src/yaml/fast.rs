@@ -139,10 +139,7 @@ impl<'a> Fast<'a> {
     fn key(&self, pos: usize) -> Option<(Node<'a>, usize)> {
         let end = self.line_end(pos);
         let (node, after) = match self.b[pos] {
-            b'"' | b'\'' => {
-                let (node, after) = self.quoted(pos, end)?;
-                (node, after)
-            }
+            b'"' | b'\'' => self.quoted(pos, end)?,
             c if is_indicator(c) => return None,
             _ => {
                 let colon = self.separator(pos, end)?;
