@@ -73,10 +73,6 @@ impl<'a> Output<'a> {
         })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.pieces.is_empty()
-    }
-
     /// True when the output holds nothing but white space.
     pub fn is_blank(&self) -> bool {
         self.strs().all(|s| s.trim().is_empty())
@@ -138,7 +134,7 @@ mod tests {
     #[test]
     fn blank_and_line_ends() {
         let mut out = Output::default();
-        assert!(out.is_blank() && out.ends_line() && out.is_empty());
+        assert!(out.is_blank() && out.ends_line());
         out.push_str("  \n");
         out.push_str("x");
         assert!(!out.is_blank() && !out.ends_line());
