@@ -132,7 +132,8 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
             continue;
         }
         if i > 0 && doc.source != docs[i - 1].source {
-            join_sources(&mut output, doc);
+            // Between two inputs; a document with content on its `---` line opens itself.
+            output.begin_document(doc.parse_from == 0);
         }
         match &parsed[i] {
             Some(node) if !patches[i].is_empty() => {
@@ -143,12 +144,7 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
     }
     drop(parsed);
     for text in emit(&generated) {
-        if !output.ends_line() {
-            output.push_str("\n");
-        }
-        if !output.is_blank() {
-            output.push_str("---\n");
-        }
+        output.begin_document(true);
         output.push(text);
     }
     if output.is_blank() && !inputs.iter().all(|i| i.text.trim().is_empty()) {
@@ -332,16 +328,6 @@ fn emit(resources: &[Box<dyn policy::Emit>]) -> Vec<String> {
             .flat_map(|h| h.join().expect("an emitter thread panicked"))
             .collect()
     })
-}
-
-/// Between two inputs: end the previous one's last line and start a new document.
-fn join_sources(output: &mut Output, next: &Doc) {
-    if !output.ends_line() {
-        output.push_str("\n");
-    }
-    if !output.is_blank() && next.parse_from == 0 {
-        output.push_str("---\n");
-    }
 }
 
 /// Parses the documents that may change; the others stay text.

@@ -78,8 +78,19 @@ impl<'a> Output<'a> {
         self.strs().all(|s| s.trim().is_empty())
     }
 
+    /// Ends the last line and, when `marker` is set and something precedes, writes a `---`
+    /// line, so that what follows is a document of its own.
+    pub fn begin_document(&mut self, marker: bool) {
+        if !self.ends_line() {
+            self.push_str("\n");
+        }
+        if marker && !self.is_blank() {
+            self.push_str("---\n");
+        }
+    }
+
     /// True when the output is empty or ends a line.
-    pub fn ends_line(&self) -> bool {
+    fn ends_line(&self) -> bool {
         self.strs().next_back().is_none_or(|s| s.ends_with('\n'))
     }
 
@@ -138,5 +149,13 @@ mod tests {
         out.push_str("  \n");
         out.push_str("x");
         assert!(!out.is_blank() && !out.ends_line());
+        out.begin_document(true);
+        assert_eq!(out.text(), "  \nx\n---\n");
+        let mut blank = Output::default();
+        blank.begin_document(true);
+        assert_eq!(blank.text(), "", "nothing to separate from");
+        blank.push_str("a");
+        blank.begin_document(false);
+        assert_eq!(blank.text(), "a\n");
     }
 }
