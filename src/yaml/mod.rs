@@ -3,10 +3,12 @@
 //! User documents are parsed into a [`Node`] tree that remembers where every node sits in
 //! the source text, so that [`edit`] can change a document by splicing text instead of
 //! re-emitting it. [`fast`] reads plain block documents; everything else, and every
-//! document it gives up on, goes through granit, serde-saphyr's parser. Generated resources
-//! and configs go through serde-saphyr.
+//! document it gives up on, goes through granit, serde-saphyr's parser. Configs are read by
+//! serde-saphyr; generated resources are written by `emit` where it can and by serde-saphyr
+//! otherwise, byte for byte the same.
 
 pub mod edit;
+mod emit;
 pub mod fast;
 
 use serde::Serialize;
@@ -537,8 +539,19 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 
 /// Serializes a generated resource as block YAML (strings that YAML 1.1 would read as
 /// something else, such as `on`, `yes` or `0755`, come out quoted).
+///
+/// [`emit`] writes the common case several times faster than serde-saphyr and gives up on
+/// anything it is not sure of; debug builds (every test) check it against serde-saphyr.
 pub fn to_string<T: Serialize>(value: &T) -> String {
-    serde_saphyr::to_string(value).expect("serializing plain data to YAML cannot fail")
+    let saphyr =
+        || serde_saphyr::to_string(value).expect("serializing plain data to YAML cannot fail");
+    match emit::to_string(value) {
+        Some(fast) => {
+            debug_assert_eq!(fast, saphyr(), "yaml::emit differs from serde-saphyr");
+            fast
+        }
+        None => saphyr(),
+    }
 }
 
 /// A string as a double-quoted YAML scalar (valid in block and flow context alike).
