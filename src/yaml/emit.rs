@@ -27,6 +27,18 @@ pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Option<String> {
 /// serde-saphyr writes a single-line string longer than this as a folded block scalar.
 const FOLD_AT: usize = 80;
 
+/// The bytes of `[A-Za-z0-9._/-]`.
+const SAFE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-');
+        c += 1;
+    }
+    t
+};
+
 /// Whether serde-saphyr writes `s` as a plain scalar, in key and in value position alike,
 /// judged conservatively: `false` means "not sure", never "wrong".
 fn plain(s: &str) -> bool {
@@ -34,10 +46,7 @@ fn plain(s: &str) -> bool {
     if b.is_empty() || b.len() > FOLD_AT {
         return false;
     }
-    if !b
-        .iter()
-        .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'/' | b'-'))
-    {
+    if !b.iter().all(|&c| SAFE[usize::from(c)]) {
         return false;
     }
     match b[0] {
@@ -98,7 +107,13 @@ impl ser::Error for Unsupported {
 type Result<T = ()> = std::result::Result<T, Unsupported>;
 
 fn indent(out: &mut String, col: usize) {
-    out.extend(std::iter::repeat_n(' ', col));
+    const SPACES: &str = "                                                                ";
+    let mut left = col;
+    while left > 0 {
+        let n = left.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        left -= n;
+    }
 }
 
 /// Serializes one node at `at`.
