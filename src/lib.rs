@@ -22,6 +22,7 @@ pub mod error;
 pub mod inject;
 pub mod krm;
 pub mod output;
+pub mod parallel;
 pub mod policy;
 pub mod report;
 pub mod stack;
@@ -71,7 +72,7 @@ pub struct Outcome<'a> {
 /// Runs the filter over the inputs.
 pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Failure> {
     check_size(inputs, options.limits)?;
-    let docs = documents(inputs);
+    let docs = documents(inputs, options.limits.max_documents)?;
     if let Some(first) = docs.iter().find(|d| !d.header.empty)
         && krm::is_resource_list(first, options.limits)
     {
@@ -191,14 +192,16 @@ pub fn plan(
         });
     }
     let decide_all = |ctx: &telemetry::Context| -> Result<Vec<_>, Failure> {
-        let mut decided = Vec::new();
-        for object in objects {
-            let doc = &docs[object.doc];
-            if let Some(d) = decide(object, config, mesh, options, inputs, doc, ctx)? {
-                decided.push((object, d));
-            }
-        }
-        Ok(decided)
+        let decided = parallel::try_map(
+            objects,
+            |_| 1,
+            256,
+            |object| {
+                let doc = &docs[object.doc];
+                Ok(decide(object, config, mesh, options, inputs, doc, ctx)?.map(|d| (object, d)))
+            },
+        )?;
+        Ok(decided.into_iter().flatten().collect())
     };
     let mut decided = decide_all(&telemetry::Context::default())?;
     let default_ns = options.namespace.as_deref().unwrap_or("default");
@@ -300,34 +303,26 @@ pub fn plan(
     })
 }
 
-/// The documents of all inputs, numbered as error messages count them.
-pub fn documents(inputs: &[Input]) -> Vec<Doc<'_>> {
-    let mut docs: Vec<Doc> = inputs
-        .iter()
-        .enumerate()
-        .flat_map(|(i, input)| stream::split(i, &input.text))
-        .collect();
+/// The documents of all inputs, numbered as error messages count them; more than
+/// `max_documents` is an error (`--max-documents`). Splitting stops there: a stream of bare
+/// `---` lines costs far more memory as documents than as text.
+pub fn documents(inputs: &[Input], max_documents: usize) -> Result<Vec<Doc<'_>>, Failure> {
+    let mut docs = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let left = max_documents.saturating_sub(docs.len());
+        let split = stream::split_max(i, &input.text, left);
+        if split.len() > left {
+            return Err(Failure::too_many_documents(&input.name, max_documents));
+        }
+        docs.extend(split);
+    }
     stream::number(&mut docs);
-    docs
+    Ok(docs)
 }
 
 /// The generated resources as YAML documents, written on every core (in order).
 fn emit(resources: &[Box<dyn policy::Emit>]) -> Vec<String> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || resources.len() < 64 {
-        return resources.iter().map(|r| r.yaml()).collect();
-    }
-    let chunk = resources.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = resources
-            .chunks(chunk)
-            .map(|run| scope.spawn(move || run.iter().map(|r| r.yaml()).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("an emitter thread panicked"))
-            .collect()
-    })
+    parallel::map(resources, |_| 1, 64, |r| r.yaml())
 }
 
 /// Parses the documents that may change; the others stay text.
@@ -362,39 +357,12 @@ pub fn parse_candidates<'a>(
             other => Ok(other),
         }
     };
-    // Parse on every core, in contiguous runs of about equal candidate bytes, so the
-    // output order (and the first error reported) stay those of the stream.
+    // Candidate bytes measure the work; the output order (and the first error reported)
+    // stay those of the stream.
     let weight = |d: &Doc| {
         if is_candidate(d) { d.text.len() } else { 0 }
     };
-    let total: usize = docs.iter().map(weight).sum();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || total < 256 * 1024 {
-        return docs.iter().map(parse_one).collect();
-    }
-    let mut runs = Vec::new();
-    let (mut start, mut acc) = (0, 0);
-    for (i, d) in docs.iter().enumerate() {
-        acc += weight(d);
-        if acc * threads >= total * (runs.len() + 1) && runs.len() + 1 < threads {
-            runs.push(&docs[start..=i]);
-            start = i + 1;
-        }
-    }
-    runs.push(&docs[start..]);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = runs
-            .into_iter()
-            .map(|run| {
-                scope.spawn(move || run.iter().map(parse_one).collect::<Result<Vec<_>, _>>())
-            })
-            .collect();
-        let mut parsed = Vec::with_capacity(docs.len());
-        for handle in handles {
-            parsed.extend(handle.join().expect("a parser thread panicked")?);
-        }
-        Ok(parsed)
-    })
+    parallel::try_map(docs, weight, 256 * 1024, parse_one)
 }
 
 /// Documents the filter may change or must read, judged by the header scan (and, for
@@ -697,22 +665,13 @@ pub fn source_name(inputs: &[Input], doc: &Doc) -> String {
     }
 }
 
-/// Enforces `--max-input-bytes` and `--max-documents` before the stream is split: a stream
-/// of bare `---` lines costs far more memory as documents than as text.
+/// Enforces `--max-input-bytes` before the stream is split.
 fn check_size(inputs: &[Input], limits: Limits) -> Result<(), Failure> {
-    let (mut bytes, mut docs) = (0, 0);
+    let mut bytes = 0;
     for input in inputs {
         bytes += input.text.len();
         if bytes > limits.max_input_bytes {
             return Err(Failure::too_large(&input.name, limits.max_input_bytes));
-        }
-        let left = limits.max_documents.saturating_sub(docs);
-        docs += 1 + stream::boundaries(&input.text).take(left).count();
-        if docs > limits.max_documents {
-            return Err(Failure::too_many_documents(
-                &input.name,
-                limits.max_documents,
-            ));
         }
     }
     Ok(())

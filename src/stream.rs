@@ -65,10 +65,16 @@ pub fn boundaries(input: &str) -> impl Iterator<Item = usize> + '_ {
 /// Splits one input into documents, keeping every byte: one more than its
 /// [`boundaries`].
 pub fn split(source: usize, input: &str) -> Vec<Doc<'_>> {
+    split_max(source, input, usize::MAX)
+}
+
+/// [`split`], stopping after `max` boundaries: the last of the `max + 1` documents then
+/// holds the rest of the input.
+pub fn split_max(source: usize, input: &str, max: usize) -> Vec<Doc<'_>> {
     let bytes = input.as_bytes();
     let mut docs = Vec::new();
     let (mut start, mut start_line) = (0, 1);
-    for pos in boundaries(input) {
+    for pos in boundaries(input).take(max) {
         docs.push(make_doc(source, input, start..pos, start_line));
         start_line += memchr::memchr_iter(b'\n', &bytes[start..pos]).count();
         start = pos;

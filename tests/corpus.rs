@@ -203,7 +203,7 @@ fn changed_docs(docs: &[Doc], report: &Report) -> BTreeSet<usize> {
 fn check_stream(case: &Case, mesh: MeshType, problems: &mut Vec<String>) -> usize {
     let label = format!("{} ({mesh:?})", case.label);
     let outcome = run(&case.inputs, mesh, &label);
-    let docs = gunj_mesh::documents(&case.inputs);
+    let docs = gunj_mesh::documents(&case.inputs, usize::MAX).unwrap();
     let out_docs = stream::split(0, &outcome.output);
 
     // Every input document is in the output.
@@ -379,7 +379,7 @@ fn recognised_workloads_are_decided_and_the_rest_are_listed() {
                 let label = format!("{} ({mesh:?})", input.name);
                 let inputs = [input];
                 let outcome = run(&inputs, mesh, &label);
-                let docs = gunj_mesh::documents(&inputs);
+                let docs = gunj_mesh::documents(&inputs, usize::MAX).unwrap();
                 let workloads = pod_workloads(&docs);
                 let mut reported = BTreeSet::new();
                 for e in &outcome.report.entries {

@@ -165,7 +165,7 @@ proptest! {
         let out = filter(&text, mesh);
         let input = [Input { name: "-".into(), text: text.clone() }];
         let output = [Input { name: "-".into(), text: out.output.clone() }];
-        let (before, after) = (documents(&input), documents(&output));
+        let (before, after) = (documents(&input, usize::MAX).unwrap(), documents(&output, usize::MAX).unwrap());
         prop_assert_eq!(before.len(), after.len(), "documents lost or added:\n{}", out.output);
         for (b, a) in before.iter().zip(&after) {
             let changed = out.report.entries.iter().any(|e| e.changed && e.document == b.number);

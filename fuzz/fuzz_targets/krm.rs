@@ -14,7 +14,7 @@ fuzz_target!(|body: &str| {
         text: format!("{HEADER}{body}"),
     }];
     let options = Options::default();
-    let docs = documents(&inputs);
+    let docs = documents(&inputs, usize::MAX).unwrap();
     let first_doc = docs
         .iter()
         .find(|d| !d.header.empty)
@@ -27,7 +27,7 @@ fuzz_target!(|body: &str| {
         name: "-".into(),
         text: first.output.text(),
     }];
-    let out_docs = documents(&output);
+    let out_docs = documents(&output, usize::MAX).unwrap();
     let out_doc = out_docs.iter().find(|d| !d.header.empty).expect("output");
     assert!(
         krm::is_resource_list(out_doc, options.limits),

@@ -1,0 +1,82 @@
+//! Order-preserving work on every core (the machines gunj-mesh runs on in CI have two).
+
+/// Applies `f` to every item, on up to `available_parallelism` threads that each take one
+/// contiguous run of about equal `weight`, and returns the results in item order. The error
+/// returned is the first in item order. Below `min_weight` in total it stays on this thread:
+/// starting threads costs more than small inputs take.
+pub fn try_map<'a, T, R, E>(
+    items: &'a [T],
+    weight: impl Fn(&T) -> usize,
+    min_weight: usize,
+    f: impl Fn(&'a T) -> Result<R, E> + Sync,
+) -> Result<Vec<R>, E>
+where
+    T: Sync,
+    R: Send,
+    E: Send,
+{
+    let total: usize = items.iter().map(&weight).sum();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || total < min_weight.max(1) {
+        return items.iter().map(f).collect();
+    }
+    let mut runs = Vec::with_capacity(threads);
+    let (mut start, mut acc) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        acc += weight(item);
+        if acc * threads >= total * (runs.len() + 1) && runs.len() + 1 < threads {
+            runs.push(&items[start..=i]);
+            start = i + 1;
+        }
+    }
+    runs.push(&items[start..]);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = runs
+            .into_iter()
+            .map(|run| scope.spawn(move || run.iter().map(f).collect::<Result<Vec<_>, E>>()))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for handle in handles {
+            out.extend(handle.join().expect("a worker thread panicked")?);
+        }
+        Ok(out)
+    })
+}
+
+/// [`try_map`] for work that cannot fail.
+pub fn map<'a, T: Sync, R: Send>(
+    items: &'a [T],
+    weight: impl Fn(&T) -> usize,
+    min_weight: usize,
+    f: impl Fn(&'a T) -> R + Sync,
+) -> Vec<R> {
+    match try_map(items, weight, min_weight, |t| {
+        Ok::<_, std::convert::Infallible>(f(t))
+    }) {
+        Ok(out) => out,
+        Err(never) => match never {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_order_and_reports_the_first_error() {
+        let items: Vec<usize> = (0..10_000).collect();
+        let doubled = map(&items, |_| 1, 0, |i| i * 2);
+        assert_eq!(doubled, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        let failed = try_map(
+            &items,
+            |_| 1,
+            0,
+            |&i| if i % 3000 == 2999 { Err(i) } else { Ok(i) },
+        );
+        assert_eq!(failed, Err(2999));
+        // Uneven weights still cover every item once.
+        let weighted = map(&items, |&i| if i < 10 { 1000 } else { 1 }, 0, |&i| i);
+        assert_eq!(weighted, items);
+    }
+}
