@@ -207,6 +207,14 @@ fn edge_cases_agree_or_go_to_the_full_parser() {
         "a:\n  \"q\"\n",
         "a:\n  x\n  y\n",
         "a:\n  [x]\nb:\n  - c\n",
+        // Keys alike in length and first and last byte (the duplicate check's fingerprint).
+        "axb: 1\nayb: 2\naxb: 3\n",
+        "a: x:y\nb: x: y\n",
+        "a: x:\n",
+        "a: x #y: z\n",
+        "a: x#y: z\n",
+        "a: 1\u{7f}\n",
+        "a: \u{85}\n",
     ];
     for case in cases {
         agrees(case, &format!("{case:?}"));
@@ -216,6 +224,7 @@ fn edge_cases_agree_or_go_to_the_full_parser() {
         "a: [a, b]\nb: [\"x\", 'y']\nc:\n  {}\nd:\n  value\n",
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  labels: {}\nspec:\n  containers:\n  - name: a\n    args:\n      - --x\n",
         "a:\n- b: 1\n  c:\n- d\n",
+        "axb: 1\nayb: 2\nab: 3\nb: x:y\n",
     ] {
         assert!(agrees(case, case), "not taken: {case}");
     }

@@ -18,9 +18,13 @@ use std::borrow::Cow;
 /// Parses `text` when it lies inside the fast subset.
 pub fn parse(text: &str, limits: Limits) -> Option<Node<'_>> {
     let b = text.as_bytes();
-    if b.iter().any(|&c| (c < b' ' && c != b'\n') || c == 0x7f)
-        || (!text.is_ascii() && text.chars().any(unusual))
-    {
+    // One branch-free pass (it vectorizes): controls other than `\n`, DEL, and non-ASCII.
+    let (mut control, mut high) = (false, false);
+    for &c in b {
+        control |= (c < b' ') & (c != b'\n') | (c == 0x7f);
+        high |= c >= 0x80;
+    }
+    if control || (high && text.chars().any(unusual)) {
         return None;
     }
     let mut p = Fast {
@@ -28,6 +32,7 @@ pub fn parse(text: &str, limits: Limits) -> Option<Node<'_>> {
         b,
         limits,
         entries: Vec::new(),
+        prints: Vec::new(),
         items: Vec::new(),
     };
     let first = p.token(0)?;
@@ -52,6 +57,8 @@ struct Fast<'a> {
     /// The entries and items of the open collections, innermost last: each collection is
     /// moved into a Vec of its exact size when it ends (one allocation, no slack).
     entries: Vec<(Node<'a>, Node<'a>)>,
+    /// A [`fingerprint`] of each key in `entries`, so most duplicate checks skip `memcmp`.
+    prints: Vec<u32>,
     items: Vec<Node<'a>>,
 }
 
@@ -110,12 +117,19 @@ impl<'a> Fast<'a> {
         loop {
             let (key, after) = self.key(pos)?;
             let name = key.scalar()?;
+            let print = fingerprint(name);
             let open = &self.entries[mark..];
-            if open.len() >= MAX_KEYS || open.iter().any(|(k, _)| k.scalar() == Some(name)) {
+            if open.len() >= MAX_KEYS
+                || self.prints[mark..]
+                    .iter()
+                    .zip(open)
+                    .any(|(&p, (k, _))| p == print && k.scalar() == Some(name))
+            {
                 return None;
             }
             let (value, next) = self.value(key.end, after, indent, depth)?;
             self.entries.push((key, value));
+            self.prints.push(print);
             let indent = indent as isize;
             if next.indent < indent {
                 let node = Node {
@@ -126,6 +140,7 @@ impl<'a> Fast<'a> {
                         entries: self.entries.drain(mark..).collect(),
                     },
                 };
+                self.prints.truncate(mark);
                 return Some((node, next));
             }
             if next.indent > indent || self.is_dash(next.pos) {
@@ -144,7 +159,7 @@ impl<'a> Fast<'a> {
             _ => {
                 let colon = self.separator(pos, end)?;
                 let token = &self.text[pos..colon];
-                if token.ends_with(' ') || token.contains(" #") {
+                if token.ends_with(' ') || comment_start(token.as_bytes()).is_some() {
                     return None;
                 }
                 (plain(token, pos, colon), colon)
@@ -314,9 +329,10 @@ impl<'a> Fast<'a> {
             c if c != b'-' && is_indicator(c) => return None,
             _ => {
                 let line = &self.text[p..end];
-                let cut = line.find(" #").unwrap_or(line.len());
+                let cut = comment_start(line.as_bytes()).unwrap_or(line.len());
                 let token = line[..cut].trim_end_matches(' ');
-                if token.contains(": ") || token.ends_with(':') {
+                let t = token.as_bytes();
+                if memchr::memchr_iter(b':', t).any(|i| i + 1 == t.len() || t[i + 1] == b' ') {
                     return None;
                 }
                 return Some(plain(token, p, p + token.len()));
@@ -422,6 +438,20 @@ fn unusual(c: char) -> bool {
         c,
         '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
     )
+}
+
+/// Length, first and last byte of a key: equal keys have equal fingerprints.
+fn fingerprint(key: &str) -> u32 {
+    let b = key.as_bytes();
+    let edge = |c: Option<&u8>| u32::from(c.copied().unwrap_or(0));
+    ((b.len() as u32) << 16) | (edge(b.first()) << 8) | edge(b.last())
+}
+
+/// Where ` #` (a comment after a space) starts in `b`.
+fn comment_start(b: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'#', b)
+        .find(|&i| i > 0 && b[i - 1] == b' ')
+        .map(|i| i - 1)
 }
 
 fn plain(token: &str, start: usize, end: usize) -> Node<'_> {
