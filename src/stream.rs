@@ -68,9 +68,65 @@ pub fn split(source: usize, input: &str) -> Vec<Doc<'_>> {
     split_max(source, input, usize::MAX)
 }
 
-/// [`split`], stopping after `max` boundaries: the last of the `max + 1` documents then
-/// holds the rest of the input.
+/// [`split`], stopping after `max` boundaries (the last of the `max + 1` documents then
+/// holds the rest of the input). Inputs over 1 MB are split on every core.
 pub fn split_max(source: usize, input: &str, max: usize) -> Vec<Doc<'_>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    split_on(source, input, max, threads, 1 << 20)
+}
+
+/// Splits `n` pieces of `input` apart (on as many threads, from `min_bytes` on) and makes
+/// offsets and lines relative to the whole input again.
+fn split_on(source: usize, input: &str, max: usize, n: usize, min_bytes: usize) -> Vec<Doc<'_>> {
+    let pieces = pieces(input, n);
+    let parts = crate::parallel::map(
+        &pieces,
+        |p| p.1.len(),
+        min_bytes,
+        |&(_, piece)| {
+            let lines = memchr::memchr_iter(b'\n', piece.as_bytes()).count();
+            (split_run(source, piece, max), lines)
+        },
+    );
+    let mut docs = Vec::new();
+    let mut lines = 0;
+    for ((offset, _), (part, part_lines)) in pieces.iter().zip(parts) {
+        for mut doc in part {
+            doc.offset += offset;
+            doc.line += lines;
+            docs.push(doc);
+        }
+        lines += part_lines;
+        if docs.len() > max {
+            break;
+        }
+    }
+    docs
+}
+
+/// Cuts `input` into at most `n` pieces of about equal size, each after the first starting
+/// at a boundary: `(offset, piece)` pairs.
+fn pieces(input: &str, n: usize) -> Vec<(usize, &str)> {
+    let mut cuts = vec![0];
+    for k in 1..n {
+        let last = cuts[cuts.len() - 1];
+        let mut target = (input.len() / n * k).max(last);
+        while !input.is_char_boundary(target) {
+            target += 1;
+        }
+        match boundaries(&input[target..]).next() {
+            Some(at) => cuts.push(target + at),
+            None => break,
+        }
+    }
+    cuts.push(input.len());
+    cuts.windows(2)
+        .map(|w| (w[0], &input[w[0]..w[1]]))
+        .collect()
+}
+
+/// One piece, on this thread.
+fn split_run(source: usize, input: &str, max: usize) -> Vec<Doc<'_>> {
     let bytes = input.as_bytes();
     let mut docs = Vec::new();
     let (mut start, mut start_line) = (0, 1);
@@ -198,6 +254,36 @@ mod tests {
         assert!(docs[3].header.empty);
         assert_eq!(docs[4].header.kind, Some("C"));
         assert_eq!(&docs[4].text[docs[4].parse_from..], "kind: C");
+    }
+
+    #[test]
+    fn pieces_split_apart_give_the_documents_of_the_whole() {
+        let inputs = [
+            "a: 1\n---\nb: é\n---\n# c\n---\n--- {kind: Pod}\nd: 日本\n...\ne: 5\n",
+            "---\n---\n---\n",
+            "é\n---\n",
+            "",
+            "no boundary at all\n",
+        ];
+        fn key<'a>(d: &Doc<'a>) -> (usize, &'a str, usize, usize, Option<&'a str>) {
+            (d.offset, d.text, d.parse_from, d.line, d.header.kind)
+        }
+        for input in inputs {
+            let whole: Vec<_> = split(0, input).iter().map(key).collect();
+            for n in 1..6 {
+                let parts: Vec<_> = split_on(0, input, usize::MAX, n, 0)
+                    .iter()
+                    .map(key)
+                    .collect();
+                assert_eq!(parts, whole, "{input:?} in {n} pieces");
+            }
+            // Past the limit either way.
+            assert_eq!(
+                split_on(0, input, 1, 3, 0).len() > 1,
+                whole.len() > 1,
+                "{input:?}"
+            );
+        }
     }
 
     #[test]

@@ -304,3 +304,34 @@ fn an_opentelemetry_collector_without_namespace_is_selected_in_the_release_names
         "{out}"
     );
 }
+
+/// Streams over 1 MB are split on several threads: documents and lines are still counted
+/// from the start of the stream.
+#[test]
+fn errors_in_a_large_stream_name_the_right_document_and_line() {
+    let filler = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: blob\ndata:\n  k: v\n";
+    let mut stream = String::new();
+    for _ in 0..20_000 {
+        stream.push_str(filler);
+        stream.push_str("---\n");
+    }
+    assert!(stream.len() > 1 << 20);
+    // The tab is on the sixth line of the last document.
+    let line = stream.lines().count() + 6;
+    stream.push_str(&GRAFANA.replace(
+        "  namespace: monitoring\n",
+        "  namespace: monitoring\n\tbad: tab\n",
+    ));
+    let (code, out, err) = gunj(&["--mesh", "istio"], &stream);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert!(
+        err.contains(&format!("document 20001 (-), line {line},")),
+        "{err}"
+    );
+    // A large stream still goes through unchanged where nothing applies.
+    let clean = stream.replace("\tbad: tab\n", "");
+    let (code, out, err) = gunj(&["--mesh", "istio"], &clean);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("kind: ConfigMap").count(), 20_000);
+}
