@@ -151,12 +151,12 @@ macro_rules! integers {
 impl<'a> ser::Serializer for Node<'a> {
     type Ok = ();
     type Error = Unsupported;
-    type SerializeSeq = Seq<'a>;
+    type SerializeSeq = Block<'a>;
     type SerializeTuple = ser::Impossible<(), Unsupported>;
     type SerializeTupleStruct = ser::Impossible<(), Unsupported>;
     type SerializeTupleVariant = ser::Impossible<(), Unsupported>;
-    type SerializeMap = Map<'a>;
-    type SerializeStruct = Map<'a>;
+    type SerializeMap = Block<'a>;
+    type SerializeStruct = Block<'a>;
     type SerializeStructVariant = ser::Impossible<(), Unsupported>;
 
     integers! {
@@ -211,14 +211,14 @@ impl<'a> ser::Serializer for Node<'a> {
         Err(Unsupported)
     }
 
-    fn serialize_seq(self, _: Option<usize>) -> Result<Seq<'a>> {
+    fn serialize_seq(self, _: Option<usize>) -> Result<Block<'a>> {
         let col = match self.at {
             At::Top => 0,
             // Items line up with their key (serde-saphyr's compact list indent).
             At::Value(col) => col,
             At::Item(_) => return Err(Unsupported),
         };
-        Ok(Seq {
+        Ok(Block {
             out: self.out,
             at: self.at,
             col,
@@ -226,12 +226,12 @@ impl<'a> ser::Serializer for Node<'a> {
         })
     }
 
-    fn serialize_map(self, _: Option<usize>) -> Result<Map<'a>> {
+    fn serialize_map(self, _: Option<usize>) -> Result<Block<'a>> {
         let col = match self.at {
             At::Top => 0,
             At::Value(col) | At::Item(col) => col + 2,
         };
-        Ok(Map {
+        Ok(Block {
             out: self.out,
             at: self.at,
             col,
@@ -239,39 +239,55 @@ impl<'a> ser::Serializer for Node<'a> {
         })
     }
 
-    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Map<'a>> {
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Block<'a>> {
         self.serialize_map(Some(len))
     }
 }
 
-/// Writes `[]` or `{}` for a collection that turned out empty.
-fn empty(out: &mut String, at: At, text: &str) -> Result {
-    if let At::Value(_) = at {
-        out.push(' ');
-    }
-    out.push_str(text);
-    out.push('\n');
-    Ok(())
-}
-
-/// A sequence whose dashes go at `col`.
-struct Seq<'a> {
+/// A block collection being written: sequence items (their dashes) or mapping keys go at
+/// `col`; `empty` until the first one.
+struct Block<'a> {
     out: &'a mut String,
     at: At,
     col: usize,
     empty: bool,
 }
 
-impl ser::SerializeSeq for Seq<'_> {
+impl Block<'_> {
+    /// Ends the collection, writing `[]` or `{}` when it turned out empty.
+    fn close(self, text: &str) -> Result {
+        if self.empty {
+            if let At::Value(_) = self.at {
+                self.out.push(' ');
+            }
+            self.out.push_str(text);
+            self.out.push('\n');
+        }
+        Ok(())
+    }
+
+    /// Starts an entry: the line break and indentation its key or dash needs.
+    fn open(&mut self) {
+        match (self.empty, self.at) {
+            // The first key of a sequence item shares the line with its `- `.
+            (true, At::Item(_)) => {}
+            (true, At::Value(_)) => {
+                self.out.push('\n');
+                indent(self.out, self.col);
+            }
+            _ => indent(self.out, self.col),
+        }
+        self.empty = false;
+    }
+}
+
+impl ser::SerializeSeq for Block<'_> {
     type Ok = ();
     type Error = Unsupported;
 
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
-        if self.empty && matches!(self.at, At::Value(_)) {
-            self.out.push('\n');
-        }
-        self.empty = false;
-        indent(self.out, self.col);
+        // Sequences are never items themselves here, so `open` only breaks lines and indents.
+        self.open();
         self.out.push_str("- ");
         value.serialize(Node {
             out: self.out,
@@ -280,22 +296,11 @@ impl ser::SerializeSeq for Seq<'_> {
     }
 
     fn end(self) -> Result {
-        if self.empty {
-            return empty(self.out, self.at, "[]");
-        }
-        Ok(())
+        self.close("[]")
     }
 }
 
-/// A mapping whose keys go at `col`.
-struct Map<'a> {
-    out: &'a mut String,
-    at: At,
-    col: usize,
-    empty: bool,
-}
-
-impl ser::SerializeMap for Map<'_> {
+impl ser::SerializeMap for Block<'_> {
     type Ok = ();
     type Error = Unsupported;
 
@@ -314,30 +319,11 @@ impl ser::SerializeMap for Map<'_> {
     }
 
     fn end(self) -> Result {
-        if self.empty {
-            return empty(self.out, self.at, "{}");
-        }
-        Ok(())
+        self.close("{}")
     }
 }
 
-impl Map<'_> {
-    /// Starts an entry: the line break and indentation its key needs.
-    fn open(&mut self) {
-        match (self.empty, self.at) {
-            // The first key of a sequence item shares the line with its `- `.
-            (true, At::Item(_)) => {}
-            (true, At::Value(_)) => {
-                self.out.push('\n');
-                indent(self.out, self.col);
-            }
-            _ => indent(self.out, self.col),
-        }
-        self.empty = false;
-    }
-}
-
-impl ser::SerializeStruct for Map<'_> {
+impl ser::SerializeStruct for Block<'_> {
     type Ok = ();
     type Error = Unsupported;
 
