@@ -83,10 +83,7 @@ fn split_on(source: usize, input: &str, max: usize, n: usize, min_bytes: usize) 
         &pieces,
         |p| p.1.len(),
         min_bytes,
-        |&(_, piece)| {
-            let lines = memchr::memchr_iter(b'\n', piece.as_bytes()).count();
-            (split_run(source, piece, max), lines)
-        },
+        |&(_, piece)| split_run(source, piece, max),
     );
     let mut docs = Vec::new();
     let mut lines = 0;
@@ -125,8 +122,8 @@ fn pieces(input: &str, n: usize) -> Vec<(usize, &str)> {
         .collect()
 }
 
-/// One piece, on this thread.
-fn split_run(source: usize, input: &str, max: usize) -> Vec<Doc<'_>> {
+/// One piece, on this thread: its documents and how many lines it has (`\n`s).
+fn split_run(source: usize, input: &str, max: usize) -> (Vec<Doc<'_>>, usize) {
     let bytes = input.as_bytes();
     let mut docs = Vec::new();
     let (mut start, mut start_line) = (0, 1);
@@ -136,7 +133,8 @@ fn split_run(source: usize, input: &str, max: usize) -> Vec<Doc<'_>> {
         start = pos;
     }
     docs.push(make_doc(source, input, start..input.len(), start_line));
-    docs
+    let lines = start_line - 1 + memchr::memchr_iter(b'\n', &bytes[start..]).count();
+    (docs, lines)
 }
 
 fn make_doc(source: usize, input: &str, range: std::ops::Range<usize>, line: usize) -> Doc<'_> {
