@@ -314,7 +314,11 @@ pub fn documents(inputs: &[Input], max_documents: usize) -> Result<Vec<Doc<'_>>,
         if split.len() > left {
             return Err(Failure::too_many_documents(&input.name, max_documents));
         }
-        docs.extend(split);
+        if docs.is_empty() {
+            docs = split;
+        } else {
+            docs.extend(split);
+        }
     }
     stream::number(&mut docs);
     Ok(docs)

@@ -85,7 +85,14 @@ fn split_on(source: usize, input: &str, max: usize, n: usize, min_bytes: usize) 
         min_bytes,
         |&(_, piece)| split_run(source, piece, max),
     );
-    let mut docs = Vec::new();
+    if parts.len() == 1 {
+        return parts
+            .into_iter()
+            .next()
+            .map(|(docs, _)| docs)
+            .unwrap_or_default();
+    }
+    let mut docs = Vec::with_capacity(parts.iter().map(|(p, _)| p.len()).sum());
     let mut lines = 0;
     for ((offset, _), (part, part_lines)) in pieces.iter().zip(parts) {
         for mut doc in part {
