@@ -206,8 +206,8 @@ pub fn plan(
     let mut decided = decide_all(&telemetry::Context::default())?;
     let default_ns = options.namespace.as_deref().unwrap_or("default");
     let members = decided
-        .iter()
-        .filter_map(|(_, (_, _, m))| m.clone())
+        .iter_mut()
+        .filter_map(|(_, (_, _, m))| m.take())
         .collect();
     let stack = stack::Stack::build(objects, members, default_ns);
     let operator = |v: &str| v.starts_with("monitoring.coreos.com/");
