@@ -31,8 +31,7 @@ where
     }
     runs.push(&items[start..]);
     let f = &f;
-    // This thread takes the last run itself: one thread fewer to start, and one allocator
-    // heap fewer holding half-filled pages.
+    // This thread takes the last run itself: one thread fewer to start per call.
     let last = runs.pop().expect("at least one run");
     std::thread::scope(|scope| {
         let handles: Vec<_> = runs
