@@ -85,25 +85,21 @@ fn split_on(source: usize, input: &str, max: usize, n: usize, min_bytes: usize) 
         min_bytes,
         |&(_, piece)| split_run(source, piece, max),
     );
-    if parts.len() == 1 {
-        return parts
-            .into_iter()
-            .next()
-            .map(|(docs, _)| docs)
-            .unwrap_or_default();
-    }
-    let mut docs = Vec::with_capacity(parts.iter().map(|(p, _)| p.len()).sum());
-    let mut lines = 0;
-    for ((offset, _), (part, part_lines)) in pieces.iter().zip(parts) {
-        for mut doc in part {
-            doc.offset += offset;
-            doc.line += lines;
-            docs.push(doc);
-        }
-        lines += part_lines;
+    let rest: usize = parts.iter().skip(1).map(|(p, _)| p.len()).sum();
+    let mut parts = pieces.iter().zip(parts);
+    // The first piece starts the input: its documents are moved as they are.
+    let (_, (mut docs, mut lines)) = parts.next().expect("a piece at least");
+    docs.reserve(rest);
+    for ((offset, _), (part, part_lines)) in parts {
         if docs.len() > max {
             break;
         }
+        docs.extend(part.into_iter().map(|mut doc| {
+            doc.offset += offset;
+            doc.line += lines;
+            doc
+        }));
+        lines += part_lines;
     }
     docs
 }
