@@ -34,6 +34,7 @@ pub fn parse(text: &str, limits: Limits) -> Option<Node<'_>> {
         entries: Vec::new(),
         prints: Vec::new(),
         items: Vec::new(),
+        line: std::cell::Cell::new((usize::MAX, 0)),
     };
     let first = p.token(0)?;
     if first.indent != 0 || p.is_dash(first.pos) {
@@ -60,6 +61,8 @@ struct Fast<'a> {
     /// A [`fingerprint`] of each key in `entries`, so most duplicate checks skip `memcmp`.
     prints: Vec<u32>,
     items: Vec<Node<'a>>,
+    /// The last [`Fast::line_end`] answer: from where it searched, and the end it found.
+    line: std::cell::Cell<(usize, usize)>,
 }
 
 /// Mappings with more keys than this go to the full parser (the duplicate check here scans).
@@ -68,7 +71,14 @@ const MAX_KEYS: usize = 64;
 impl<'a> Fast<'a> {
     /// The end of the line that `pos` is on (its `\n`, or the end of the text).
     fn line_end(&self, pos: usize) -> usize {
-        memchr::memchr(b'\n', &self.b[pos..]).map_or(self.b.len(), |i| pos + i)
+        // Most lines are asked about several times in a row (token, key, value).
+        let (from, end) = self.line.get();
+        if from <= pos && pos <= end {
+            return end;
+        }
+        let end = memchr::memchr(b'\n', &self.b[pos..]).map_or(self.b.len(), |i| pos + i);
+        self.line.set((pos, end));
+        end
     }
 
     /// The first content at or after the line start `from`, skipping blank and comment lines.
