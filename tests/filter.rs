@@ -335,3 +335,23 @@ fn errors_in_a_large_stream_name_the_right_document_and_line() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.matches("kind: ConfigMap").count(), 20_000);
 }
+
+/// Fuzz find: generated resources appended to a stream without a final newline. The last
+/// line is ended first; the document itself is not otherwise touched.
+#[test]
+fn generated_resources_after_a_last_line_without_newline_start_a_document() {
+    let config = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: linkerd\n  observability: {dashboards: {}}\n";
+    let last = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: last\ndata:\n  x: \"on\"";
+    let stream = format!("{config}---\n{GRAFANA}---\n{last}");
+    let (code, out, err) = gunj(&[], &stream);
+    assert_eq!(code, 0, "{err}");
+    let (_, after) = out
+        .split_once(&format!(
+            "---\n{last}\n---\napiVersion: v1\nkind: ConfigMap\n"
+        ))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        after.contains("gunj-mesh-linkerd-golden-signals.json"),
+        "{out}"
+    );
+}

@@ -98,8 +98,10 @@ fuzz_target!(|data: &[u8]| {
         after.len(),
         "documents were lost or added"
     );
-    for (b, a) in before.iter().zip(&after) {
-        if b.text != a.text {
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        // Appending ends the last line of a stream that lacked a final newline.
+        let appended_after = generated > 0 && i + 1 == before.len();
+        if b.text != a.text && !(appended_after && a.text.strip_suffix('\n') == Some(b.text)) {
             let changed = !b.header.empty
                 && first
                     .report
