@@ -27,6 +27,15 @@ use crate::config::{Hooks, IstioMode, Spec};
 use crate::workload::Workload;
 use crate::yaml::edit::Patch;
 
+/// The pod labels injection writes. They mark mesh membership, not a workload: a selector
+/// built from them would pick every meshed pod of the namespace, and it would appear only
+/// once a first pass had added them.
+pub const MESH_LABELS: [&str; 3] = [
+    "sidecar.istio.io/inject",
+    "istio.io/rev",
+    "istio.io/dataplane-mode",
+];
+
 /// The mesh the stream is being put into, once `auto` is resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mesh {

@@ -51,7 +51,8 @@ pub struct Workload {
     /// Pods that are meant to finish (Jobs, CronJobs, Pods that do not restart).
     pub runs_to_completion: bool,
     pub service_account: Option<String>,
-    /// The labels that select the pods (the workload's selector, or what the operator sets).
+    /// The labels that select the pods: the workload's selector, what the operator sets, or
+    /// else the pod labels other than the mesh's own ([`crate::inject::MESH_LABELS`]).
     pub selector: BTreeMap<String, String>,
     /// The ports the containers declare (or the operator's defaults).
     pub ports: Vec<Port>,
@@ -217,7 +218,11 @@ impl Workload {
                     .into_iter()
                     .filter_map(|(k, v)| Some((k.to_string(), v?.to_string())))
                     .collect(),
-                _ => pod_labels.clone(),
+                _ => pod_labels
+                    .iter()
+                    .filter(|(k, _)| !crate::inject::MESH_LABELS.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
             },
         };
         Ok(Some(Workload {

@@ -355,3 +355,25 @@ fn generated_resources_after_a_last_line_without_newline_start_a_document() {
         "{out}"
     );
 }
+
+/// Fuzz find: a workload whose pods had no labels of their own got policies selecting
+/// `sidecar.istio.io/inject: "true"` (every meshed pod of the namespace) on a second pass,
+/// once the first had added that label.
+#[test]
+fn the_injection_label_never_selects_a_workload() {
+    let config = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  authorization: {defaultDeny: true, networkPolicies: true}\n";
+    let unlabelled = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: grafana\nspec:\n  template:\n    metadata:\n      annotations: {}\n    spec:\n      containers:\n      - name: grafana\n        image: grafana/grafana:11.0.0\n";
+    let (code, first, err) = gunj(&[], &format!("{config}---\n{unlabelled}"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        first.contains("sidecar.istio.io/inject: \"true\""),
+        "{first}"
+    );
+    let (code, second, err) = gunj(&[], &format!("{config}{first}"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(second, first);
+    assert!(
+        !first.contains("matchLabels:\n      sidecar.istio.io/inject"),
+        "{first}"
+    );
+}
