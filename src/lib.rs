@@ -133,8 +133,8 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
             continue;
         }
         if i > 0 && doc.source != docs[i - 1].source {
-            // Between two inputs; a document with content on its `---` line opens itself.
-            output.begin_document(doc.parse_from == 0);
+            // Between two inputs: a `---` line, unless the document starts with its own.
+            output.begin_document(!doc.opens_itself());
         }
         match &parsed[i] {
             Some(node) if !patches[i].is_empty() => {

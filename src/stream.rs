@@ -14,8 +14,8 @@ pub struct Doc<'a> {
     pub offset: usize,
     /// The document's text including the `---` line that opens it.
     pub text: &'a str,
-    /// Where the part to parse starts in `text` (after the boundary line, unless that line
-    /// carries content itself, as in `--- {kind: Pod}`).
+    /// Where the part to parse starts in `text`: after the boundary line, unless that line
+    /// carries content itself (as in `--- {kind: Pod}`), and after a byte order mark.
     pub parse_from: usize,
     /// The 1-based line of `text[parse_from]` in its input.
     pub line: usize,
@@ -157,6 +157,9 @@ fn make_doc(source: usize, input: &str, range: std::ops::Range<usize>, line: usi
     } else {
         (0, line)
     };
+    // A byte order mark may open any document (YAML 1.2, 5.2). It stays in the head, with
+    // the boundary line: columns, the header scan and edits start after it.
+    let parse_from = parse_from + text[parse_from..].strip_prefix('\u{feff}').map_or(0, |_| 3);
     Doc {
         source,
         offset,
@@ -165,6 +168,13 @@ fn make_doc(source: usize, input: &str, range: std::ops::Range<usize>, line: usi
         line,
         number: 0,
         header: scan(&text[parse_from..]),
+    }
+}
+
+impl Doc<'_> {
+    /// True when the document starts with its own boundary line (`---` or `...`).
+    pub fn opens_itself(&self) -> bool {
+        is_boundary(self.text.lines().next().unwrap_or_default())
     }
 }
 

@@ -377,3 +377,42 @@ fn the_injection_label_never_selects_a_workload() {
         "{first}"
     );
 }
+
+/// Fuzz find: a byte order mark shifted every column by three bytes, so a key added at the
+/// top level of the document went in indented, and the output did not read back.
+#[test]
+fn a_byte_order_mark_does_not_indent_what_is_added() {
+    let prometheus = "\u{feff}apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata:\n  name: k8s\n  namespace: monitoring\n";
+    let (code, out, err) = gunj(&["--mesh", "istio"], prometheus);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!("{prometheus}spec:\n  podMetadata:\n")),
+        "{out}"
+    );
+    let (code, again, err) = gunj(&["--mesh", "istio"], out.as_str());
+    assert_eq!((code, again.as_str()), (0, out.as_str()), "{err}");
+}
+
+/// A second input that starts with a document of its own (`--- {…}`) gets no `---` line
+/// of ours before it: that would add an empty document.
+#[test]
+fn inputs_that_open_their_own_document_are_not_given_another() {
+    let dir = std::env::temp_dir().join(format!("gunj-mesh-inputs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = [
+        ("a.yaml", "kind: A\n"),
+        ("b.yaml", "--- {kind: B}\n"),
+        ("c.yaml", "---\nkind: C\n"),
+        ("d.yaml", "kind: D\n"),
+    ];
+    let mut args = vec!["--mesh".to_string(), "istio".into()];
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+        args.push(dir.join(name).display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = gunj(&args, "");
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "kind: A\n--- {kind: B}\n---\nkind: C\n---\nkind: D\n");
+}
