@@ -303,6 +303,19 @@ pub fn parse(text: &str, limits: Limits) -> Result<Option<Node<'_>>, YamlError> 
             col: before.len() - before.rfind('\n').map_or(0, |n| n + 1) + 1,
         });
     }
+    // A byte order mark may only open a document (YAML 1.2, 5.2: `l-document-prefix`), and
+    // the splitter keeps that one out of `text`. Elsewhere the parser skips it, but it is
+    // three bytes of the line the splices measure columns on: refuse it.
+    if let Some(i) = memchr::memmem::find(bytes, "\u{feff}".as_bytes()) {
+        let before = &text[..i];
+        return Err(YamlError {
+            message: "a byte order mark (U+FEFF) inside the document; remove it (a \
+                      string that needs one can write it as \"\\uFEFF\")"
+                .into(),
+            line: before.matches('\n').count() + 1,
+            col: before.chars().rev().take_while(|&c| c != '\n').count() + 1,
+        });
+    }
     if let Some(node) = fast::parse(text, limits) {
         return Ok(Some(node));
     }
