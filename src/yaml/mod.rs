@@ -27,6 +27,19 @@ pub struct YamlError {
     pub col: usize,
 }
 
+impl YamlError {
+    /// An error at byte `i` of `text` (its column counted in characters).
+    fn at(text: &str, i: usize, message: String) -> Self {
+        let before = &text[..i];
+        let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+        YamlError {
+            message,
+            line: before.matches('\n').count() + 1,
+            col: before[line_start..].chars().count() + 1,
+        }
+    }
+}
+
 impl std::fmt::Display for YamlError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -296,28 +309,20 @@ pub fn parse(text: &str, limits: Limits) -> Result<Option<Node<'_>>, YamlError> 
     // YAML reads a lone CR as a line break, the text splices do not: refuse it.
     let bytes = text.as_bytes();
     if let Some(i) = memchr::memchr_iter(b'\r', bytes).find(|&i| bytes.get(i + 1) != Some(&b'\n')) {
-        let before = &text[..i];
-        return Err(YamlError {
-            message: "a carriage return without a line feed; use LF or CRLF line endings".into(),
-            line: before.matches('\n').count() + 1,
-            col: before.len() - before.rfind('\n').map_or(0, |n| n + 1) + 1,
-        });
-    }
-    // A byte order mark may only open a document (YAML 1.2, 5.2: `l-document-prefix`), and
-    // the splitter keeps that one out of `text`. Elsewhere the parser skips it, but it is
-    // three bytes of the line the splices measure columns on: refuse it.
-    if let Some(i) = memchr::memmem::find(bytes, "\u{feff}".as_bytes()) {
-        let before = &text[..i];
-        return Err(YamlError {
-            message: "a byte order mark (U+FEFF) inside the document; remove it (a \
-                      string that needs one can write it as \"\\uFEFF\")"
-                .into(),
-            line: before.matches('\n').count() + 1,
-            col: before.chars().rev().take_while(|&c| c != '\n').count() + 1,
-        });
+        let message = "a carriage return without a line feed; use LF or CRLF line endings";
+        return Err(YamlError::at(text, i, message.into()));
     }
     if let Some(node) = fast::parse(text, limits) {
         return Ok(Some(node));
+    }
+    // A byte order mark may only open a document (YAML 1.2, 5.2: `l-document-prefix`), and
+    // the splitter keeps that one out of `text`. Elsewhere the parser skips it, but it is
+    // three bytes of the line the splices measure columns on: refuse it. (The fast path
+    // already declines any text with one.)
+    if let Some(i) = memchr::memmem::find(bytes, "\u{feff}".as_bytes()) {
+        let message = "a byte order mark (U+FEFF) inside the document; remove it (a string \
+                       that needs one can write it as \"\\uFEFF\")";
+        return Err(YamlError::at(text, i, message.into()));
     }
     parse_full(text, limits)
 }
@@ -367,9 +372,8 @@ fn scan_error(text: &str, e: &serde_saphyr::granit_parser::ScanError, limits: Li
     } else if message.contains("tab") {
         let from = e.marker().byte_offset().unwrap_or(0).min(text.len());
         if let Some(i) = text[from..].find('\t') {
-            let before = &text[..from + i];
-            line = before.matches('\n').count() + 1;
-            col = before.len() - before.rfind('\n').map_or(0, |n| n + 1) + 1;
+            let at = YamlError::at(text, from + i, String::new());
+            (line, col) = (at.line, at.col);
         }
     }
     YamlError { message, line, col }
