@@ -159,7 +159,10 @@ fn make_doc(source: usize, input: &str, range: std::ops::Range<usize>, line: usi
     };
     // A byte order mark may open any document (YAML 1.2, 5.2). It stays in the head, with
     // the boundary line: columns, the header scan and edits start after it.
-    let parse_from = parse_from + text[parse_from..].strip_prefix('\u{feff}').map_or(0, |_| 3);
+    let parse_from = match text[parse_from..].strip_prefix('\u{feff}') {
+        Some(rest) => text.len() - rest.len(),
+        None => parse_from,
+    };
     Doc {
         source,
         offset,

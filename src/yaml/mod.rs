@@ -359,7 +359,6 @@ pub fn parse_full(text: &str, limits: Limits) -> Result<Option<Node<'_>>, YamlEr
 /// parser marks the scalar before it), a depth error names the limit and its flag.
 fn scan_error(text: &str, e: &serde_saphyr::granit_parser::ScanError, limits: Limits) -> YamlError {
     let mut message = e.info();
-    let (mut line, mut col) = (e.marker().line(), e.marker().col() + 1);
     if message.contains("recursion limit") {
         message = format!(
             "nesting deeper than {} levels; raise the limit with --max-depth if this is real",
@@ -372,10 +371,10 @@ fn scan_error(text: &str, e: &serde_saphyr::granit_parser::ScanError, limits: Li
     } else if message.contains("tab") {
         let from = e.marker().byte_offset().unwrap_or(0).min(text.len());
         if let Some(i) = text[from..].find('\t') {
-            let at = YamlError::at(text, from + i, String::new());
-            (line, col) = (at.line, at.col);
+            return YamlError::at(text, from + i, message);
         }
     }
+    let (line, col) = (e.marker().line(), e.marker().col() + 1);
     YamlError { message, line, col }
 }
 
