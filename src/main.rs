@@ -124,7 +124,7 @@ fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
         }
     }
     match write_output(&output, output_file) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => exit_now(),
         // A closed stdout (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => fail(&Failure::input(
@@ -157,6 +157,24 @@ fn write_output(output: &Output, file: Option<&Path>) -> std::io::Result<()> {
             })
         }
     }
+}
+
+/// Ends a successful run once everything is written, without freeing: the kernel takes the
+/// whole heap back at once. Returning would drop every tree and string one by one, and then
+/// mimalloc's exit handler runs a forced collection that `madvise`s each segment away (about
+/// 1.3 ms of a 10 MB run, `benches/README.md`).
+#[cfg(target_os = "linux")]
+fn exit_now() -> ExitCode {
+    // Nothing is buffered: `write_output` flushed, and stderr is unbuffered.
+    let _ = std::io::stdout().lock().flush();
+    // SAFETY: _exit(2) ends the process; no Rust code runs after it, so nothing observes
+    // the skipped destructors, and our output went out through write(2) already.
+    unsafe { libc::_exit(0) }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exit_now() -> ExitCode {
+    ExitCode::SUCCESS
 }
 
 fn emit(text: &str) -> ExitCode {

@@ -16,10 +16,10 @@ where
     E: Send,
 {
     let total: usize = items.iter().map(&weight).sum();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || total < min_weight.max(1) {
+    if total < min_weight.max(1) || threads() < 2 {
         return items.iter().map(f).collect();
     }
+    let threads = threads();
     let mut runs = Vec::with_capacity(threads);
     let (mut start, mut acc) = (0, 0);
     for (i, item) in items.iter().enumerate() {
@@ -46,6 +46,13 @@ where
         out.extend(mine?);
         Ok(out)
     })
+}
+
+/// How many threads the machine gives this process, asked once: the standard library reads
+/// `/proc/self/cgroup` and the cgroup's CPU quota files on every call (a dozen system calls).
+pub fn threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// [`try_map`] for work that cannot fail.

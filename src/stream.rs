@@ -71,8 +71,7 @@ pub fn split(source: usize, input: &str) -> Vec<Doc<'_>> {
 /// [`split`], stopping after `max` boundaries (the last of the `max + 1` documents then
 /// holds the rest of the input). Inputs over 1 MB are split on every core.
 pub fn split_max(source: usize, input: &str, max: usize) -> Vec<Doc<'_>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    split_on(source, input, max, threads, 1 << 20)
+    split_on(source, input, max, crate::parallel::threads(), 1 << 20)
 }
 
 /// Splits `n` pieces of `input` apart (on as many threads, from `min_bytes` on) and makes
