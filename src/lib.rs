@@ -3,6 +3,8 @@
 //!
 //! The pipeline, top to bottom ([`run`]):
 //! 1. [`stream::split`] cuts each input into documents as text; a header scan reads `kind`.
+//!    A regular file is read by [`input::read_file`], which leaves the documents the filter
+//!    never reads in the file and keeps only the others in memory.
 //! 2. Only documents that may change (workloads, Namespaces, Lists, ServiceMesh configs, or
 //!    anything the scan cannot vouch for) are parsed into [`yaml::Node`] trees, on every
 //!    core, by [`yaml::fast`] when they are plain block YAML.
@@ -10,7 +12,8 @@
 //!    stream > a KRM `functionConfig` > the embedded default.
 //! 4. Each workload is recognised ([`catalog`]) and given an [`inject`] decision and patch.
 //! 5. Patches become text splices ([`yaml::edit`]); untouched documents stay runs of input
-//!    bytes in the [`output::Output`], written out without being copied in memory.
+//!    bytes (or of the input file) in the [`output::Output`], written out without being
+//!    copied in memory.
 //! 6. The result and a [`report::Report`] come back; nothing is written on error.
 
 pub mod catalog;
@@ -20,6 +23,7 @@ pub mod config;
 pub mod dashboards;
 pub mod error;
 pub mod inject;
+pub mod input;
 pub mod krm;
 pub mod output;
 pub mod parallel;
@@ -34,19 +38,13 @@ pub mod yaml;
 use config::{MeshType, ServiceMesh};
 use error::Failure;
 use inject::Mesh;
+pub use input::Input;
 use output::Output;
 use report::{Entry, Report};
 use stream::Doc;
 use workload::Workload;
 use yaml::edit::{self, EditError, Patch};
 use yaml::{Limits, Node};
-
-/// One input: a file name (or `-`) and its text.
-#[derive(Debug, Clone)]
-pub struct Input {
-    pub name: String,
-    pub text: String,
-}
 
 /// Settings that come from the command line.
 #[derive(Debug, Clone, Default)]
@@ -120,8 +118,7 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         .filter(|(i, _)| !stream_configs.contains(i))
         .flat_map(|(i, (_, node))| node.as_ref().map(|n| objects_of(i, n)).unwrap_or_default())
         .collect();
-    let api_versions: Vec<&str> = docs.iter().filter_map(|d| d.header.api_version).collect();
-    let mesh = resolve_mesh(&config, &api_versions, &objects)?;
+    let mesh = resolve_mesh(&config, &api_versions(inputs, &docs), &objects)?;
     let Plan {
         report,
         patches,
@@ -129,12 +126,19 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
     } = plan(&objects, &config, &mesh, options, inputs, &docs)?;
     let mut output = Output::new(inputs);
     for (i, doc) in docs.iter().enumerate() {
-        if stream_configs.contains(&i) {
-            continue;
-        }
+        let config_doc = stream_configs.contains(&i);
         if i > 0 && doc.source != docs[i - 1].source {
-            // Between two inputs: a `---` line, unless the document starts with its own.
-            output.begin_document(!doc.opens_itself());
+            output.copy_left(docs[i - 1].source, usize::MAX);
+            // Between two inputs: a `---` line, unless what comes first starts with its own.
+            match output.next_left(doc.source, doc.offset) {
+                Some(run) => output.begin_document(!run.opens_itself),
+                None if !config_doc => output.begin_document(!doc.opens_itself()),
+                None => {}
+            }
+        }
+        output.copy_left(doc.source, doc.offset);
+        if config_doc {
+            continue;
         }
         match &parsed[i] {
             Some(node) if !patches[i].is_empty() => {
@@ -142,6 +146,9 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
             }
             _ => output.copy(doc.source, doc.offset, doc.offset + doc.text.len()),
         }
+    }
+    if let Some(last) = docs.last() {
+        output.copy_left(last.source, usize::MAX);
     }
     drop(parsed);
     for text in emit(&generated) {
@@ -210,17 +217,16 @@ pub fn plan(
         .filter_map(|(_, (_, _, m))| m.take())
         .collect();
     let stack = stack::Stack::build(objects, members, default_ns);
-    let operator = |v: &str| v.starts_with("monitoring.coreos.com/");
+    let operator = |v: &&str| v.starts_with("monitoring.coreos.com/");
     let ctx = telemetry::context(
         &stack,
         &config.spec,
-        docs.iter()
-            .any(|d| d.header.api_version.is_some_and(operator))
+        api_versions(inputs, docs).iter().any(operator)
             || objects.iter().any(|o| {
                 o.node
                     .get("apiVersion")
                     .and_then(Node::str)
-                    .is_some_and(operator)
+                    .is_some_and(|v| operator(&v))
             }),
     );
     if ctx.collector.is_some() {
@@ -308,11 +314,22 @@ pub fn plan(
 /// `---` lines costs far more memory as documents than as text.
 pub fn documents(inputs: &[Input], max_documents: usize) -> Result<Vec<Doc<'_>>, Failure> {
     let mut docs = Vec::new();
+    // Documents left in the files count, and so do their lines.
+    let mut left_docs = 0;
     for (i, input) in inputs.iter().enumerate() {
-        let left = max_documents.saturating_sub(docs.len());
-        let split = stream::split_max(i, &input.text, left);
+        left_docs += input.runs().iter().map(|r| r.docs).sum::<usize>();
+        let left = max_documents.saturating_sub(docs.len() + left_docs);
+        let mut split = stream::split_max(i, &input.text, left);
         if split.len() > left {
             return Err(Failure::too_many_documents(&input.name, max_documents));
+        }
+        let mut runs = input.runs().iter().peekable();
+        let mut lines = 0;
+        for doc in &mut split {
+            while let Some(run) = runs.next_if(|r| r.at <= doc.offset) {
+                lines += run.lines;
+            }
+            doc.line += lines;
         }
         if docs.is_empty() {
             docs = split;
@@ -320,8 +337,17 @@ pub fn documents(inputs: &[Input], max_documents: usize) -> Result<Vec<Doc<'_>>,
             docs.extend(split);
         }
     }
-    stream::number(&mut docs);
+    stream::number(&mut docs, inputs);
     Ok(docs)
+}
+
+/// The `apiVersion`s the header scan read, documents left in the input files included.
+fn api_versions<'a>(inputs: &'a [Input], docs: &[Doc<'a>]) -> Vec<&'a str> {
+    let left = inputs.iter().filter_map(|i| i.left.as_deref());
+    docs.iter()
+        .filter_map(|d| d.header.api_version)
+        .chain(left.flat_map(|l| l.api_versions.iter().map(String::as_str)))
+        .collect()
 }
 
 /// The generated resources as YAML documents, written on every core (in order).
@@ -371,7 +397,7 @@ pub fn parse_candidates<'a>(
 
 /// Documents the filter may change or must read, judged by the header scan (and, for
 /// ConfigMaps, whether gunj-mesh wrote them: its dashboards).
-fn is_candidate(doc: &Doc) -> bool {
+pub(crate) fn is_candidate(doc: &Doc) -> bool {
     let h = &doc.header;
     if h.empty {
         return false;
@@ -673,7 +699,7 @@ pub fn source_name(inputs: &[Input], doc: &Doc) -> String {
 fn check_size(inputs: &[Input], limits: Limits) -> Result<(), Failure> {
     let mut bytes = 0;
     for input in inputs {
-        bytes += input.text.len();
+        bytes += input.bytes();
         if bytes > limits.max_input_bytes {
             return Err(Failure::too_large(&input.name, limits.max_input_bytes));
         }

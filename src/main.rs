@@ -6,8 +6,8 @@ use gunj_mesh::cli::{CheckFormat, Cli, Command, ExplainFormat, FilterArgs};
 use gunj_mesh::error::Failure;
 use gunj_mesh::output::Output;
 use gunj_mesh::yaml::Limits;
-use gunj_mesh::{Input, Options, Outcome};
-use std::io::{Read, Write};
+use gunj_mesh::{Input, Options, Outcome, input};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -35,7 +35,7 @@ fn main() -> ExitCode {
             }
         }
         Some(Command::Explain { filter, output }) => {
-            let (inputs, options) = match load(&filter) {
+            let (inputs, options) = match load(&filter, false) {
                 Ok(loaded) => loaded,
                 Err(f) => return fail(&f),
             };
@@ -66,7 +66,7 @@ fn main() -> ExitCode {
 
 /// `check`: exit 1 when the filter would change anything.
 fn run_check(args: &FilterArgs, format: CheckFormat, show_diff: bool) -> ExitCode {
-    let (inputs, options) = match load(args) {
+    let (inputs, options) = match load(args, false) {
         Ok(loaded) => loaded,
         Err(f) => return fail(&f),
     };
@@ -98,7 +98,7 @@ fn run_check(args: &FilterArgs, format: CheckFormat, show_diff: bool) -> ExitCod
 
 /// The main job: filter the stream.
 fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
-    let (inputs, options) = match load(args) {
+    let (inputs, options) = match load(args, true) {
         Ok(loaded) => loaded,
         Err(f) => return fail(&f),
     };
@@ -151,10 +151,12 @@ fn write_output(output: &Output, file: Option<&Path>) -> std::io::Result<()> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let tmp = dir.join(format!(".{name}.gunj-mesh-{}", std::process::id()));
-            std::fs::File::create(&tmp).and_then(|f| output.write_to(&mut buffered(f)))?;
-            std::fs::rename(&tmp, path).inspect_err(|_| {
-                let _ = std::fs::remove_file(&tmp);
-            })
+            std::fs::File::create(&tmp)
+                .and_then(|f| output.write_to(&mut buffered(f)))
+                .and_then(|()| std::fs::rename(&tmp, path))
+                .inspect_err(|_| {
+                    let _ = std::fs::remove_file(&tmp);
+                })
         }
     }
 }
@@ -207,14 +209,15 @@ fn helm_log_path() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("gunj-mesh-error.log"))
 }
 
-/// Reads the inputs and the config file named by the flags.
-fn load(args: &FilterArgs) -> Result<(Vec<Input>, Options), Failure> {
+/// Reads the inputs and the config file named by the flags; `sparse` for the filter, which
+/// copies what it does not read from the files again ([`read`]).
+fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options), Failure> {
     let mut inputs = Vec::new();
     // What the inputs read so far leave of --max-input-bytes.
     let mut left = args.max_input_bytes;
     let mut read_next = |path: &Path| {
-        let input = read(path, left)?;
-        left -= input.text.len();
+        let input = read(path, left, sparse)?;
+        left -= input.bytes();
         Ok::<_, Failure>(input)
     };
     if args.inputs.is_empty() {
@@ -247,7 +250,7 @@ fn load(args: &FilterArgs) -> Result<(Vec<Input>, Options), Failure> {
     let config = args
         .config
         .as_deref()
-        .map(|p| read(p, usize::MAX))
+        .map(|p| read(p, usize::MAX, false))
         .transpose()?;
     let options = Options {
         config,
@@ -265,39 +268,23 @@ fn load(args: &FilterArgs) -> Result<(Vec<Input>, Options), Failure> {
 }
 
 /// Reads one input of at most `limit` bytes as UTF-8 text (reading stops just past the
-/// limit, so a huge stdin is not buffered whole).
-fn read(path: &Path, limit: usize) -> Result<Input, Failure> {
+/// limit, so a huge stdin is not buffered whole). With `sparse`, a regular file keeps in
+/// memory only the documents the filter may read ([`gunj_mesh::input::read_file`]).
+fn read(path: &Path, limit: usize, sparse: bool) -> Result<Input, Failure> {
+    /// The read buffer of a sparse read: documents are judged as it fills.
+    const CHUNK: usize = 1 << 18;
     let name = path.display().to_string();
-    let mut bytes = Vec::new();
-    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    let result = if name == "-" {
-        std::io::stdin().lock().take(cap).read_to_end(&mut bytes)
+    if name == "-" {
+        return input::read_whole(&name, std::io::stdin().lock(), 0, limit);
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|e| Failure::input(&name, format!("cannot read: {e}")))?;
+    let meta = file.metadata().ok();
+    if sparse && meta.as_ref().is_some_and(std::fs::Metadata::is_file) {
+        input::read_file(&name, file, limit, CHUNK)
     } else {
-        // One allocation of the file's size: growing the buffer by doubling copies and
-        // faults in up to twice the input (`Take` hides the size hint `read_to_end` uses).
-        std::fs::File::open(path).and_then(|f| {
-            let len = f.metadata().map_or(0, |m| m.len()).min(cap);
-            bytes.reserve_exact(usize::try_from(len).unwrap_or(0).saturating_add(1));
-            f.take(cap).read_to_end(&mut bytes)
-        })
-    };
-    result.map_err(|e| Failure::input(&name, format!("cannot read: {e}")))?;
-    if bytes.len() > limit {
-        return Err(Failure::too_large(&name, limit));
+        input::read_whole(&name, file, meta.map_or(0, |m| m.len()), limit)
     }
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        return Err(Failure::input(
-            &name,
-            "the input is UTF-16; Kubernetes manifests must be UTF-8".into(),
-        )
-        .hint("convert it, e.g. `iconv -f UTF-16 -t UTF-8`"));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        Failure::input(&name, format!("not valid UTF-8 at byte {at}"))
-            .hint("Kubernetes manifests must be UTF-8")
-    })?;
-    Ok(Input { name, text })
 }
 
 /// mimalloc asks for transparent huge pages, and the first touch of each 2 MiB region then
@@ -310,7 +297,7 @@ fn read(path: &Path, limit: usize) -> Result<Input, Failure> {
 #[cfg(target_os = "linux")]
 fn small_pages_for_small_inputs(inputs: &[Input]) {
     const SMALL: usize = 512 * 1024;
-    let total: usize = inputs.iter().map(|i| i.text.len()).sum();
+    let total: usize = inputs.iter().map(Input::bytes).sum();
     if total < SMALL && std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
         // SAFETY: PR_SET_THP_DISABLE only sets a flag of this process; the kernel consults
         // it on later page faults (prctl(2)). It touches no memory of ours.

@@ -1,8 +1,10 @@
-//! The filtered stream as pieces: runs of input copied as they are, and new text (edited
-//! documents, generated resources). Nothing is assembled in memory: [`Output::write_to`]
-//! writes the pieces in order, so untouched bytes go from the input buffer straight out.
+//! The filtered stream as pieces: runs of input copied as they are, documents left in an
+//! input file ([`crate::input::Left`]), and new text (edited documents, generated
+//! resources). Nothing is assembled in memory: [`Output::write_to`] writes the pieces in
+//! order, so untouched bytes go from the input buffer or file straight out.
 
 use crate::Input;
+use crate::input::Run;
 use std::io::{self, Write};
 
 /// The output stream of one run, borrowing the inputs it copies from.
@@ -10,6 +12,8 @@ use std::io::{self, Write};
 pub struct Output<'a> {
     inputs: &'a [Input],
     pieces: Vec<Piece>,
+    /// Per input, how many of its left runs are placed already.
+    placed: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -20,7 +24,18 @@ enum Piece {
         start: usize,
         end: usize,
     },
+    /// Run `run` of the documents input `source` left in its file.
+    Left {
+        source: usize,
+        run: usize,
+    },
     Text(String),
+}
+
+/// What a piece holds, as far as line ends and blankness go.
+enum View<'s> {
+    Str(&'s str),
+    Run(&'s Run),
 }
 
 impl<'a> Output<'a> {
@@ -28,6 +43,7 @@ impl<'a> Output<'a> {
         Output {
             inputs,
             pieces: Vec::new(),
+            placed: vec![0; inputs.len()],
         }
     }
 
@@ -49,6 +65,24 @@ impl<'a> Output<'a> {
         self.pieces.push(Piece::Copy { source, start, end });
     }
 
+    /// The next run input `source` left in its file, if it comes at or before `at` in its
+    /// text.
+    pub fn next_left(&self, source: usize, at: usize) -> Option<Run> {
+        let runs = self.inputs[source].runs();
+        runs.get(self.placed[source])
+            .filter(|r| r.at <= at)
+            .copied()
+    }
+
+    /// Appends the runs input `source` left in its file up to `at` in its text.
+    pub fn copy_left(&mut self, source: usize, at: usize) {
+        while self.next_left(source, at).is_some() {
+            let run = self.placed[source];
+            self.pieces.push(Piece::Left { source, run });
+            self.placed[source] += 1;
+        }
+    }
+
     /// Puts text in front of everything else.
     pub fn prepend(&mut self, text: String) {
         if !text.is_empty() {
@@ -66,16 +100,21 @@ impl<'a> Output<'a> {
         }
     }
 
-    fn strs(&self) -> impl DoubleEndedIterator<Item = &str> {
+    fn views(&self) -> impl DoubleEndedIterator<Item = View<'_>> {
         self.pieces.iter().map(|p| match p {
-            Piece::Copy { source, start, end } => &self.inputs[*source].text[*start..*end],
-            Piece::Text(t) => t.as_str(),
+            Piece::Copy { source, start, end } => {
+                View::Str(&self.inputs[*source].text[*start..*end])
+            }
+            Piece::Left { source, run } => View::Run(&self.inputs[*source].runs()[*run]),
+            Piece::Text(t) => View::Str(t),
         })
     }
 
     /// True when the output holds nothing but white space.
     pub fn is_blank(&self) -> bool {
-        self.strs().all(|s| s.trim().is_empty())
+        // Documents left in a file are never blank: the header scan found content.
+        self.views()
+            .all(|v| matches!(v, View::Str(s) if s.trim().is_empty()))
     }
 
     /// Ends the last line and, when `marker` is set and something precedes, writes a `---`
@@ -91,22 +130,46 @@ impl<'a> Output<'a> {
 
     /// True when the output is empty or ends a line.
     fn ends_line(&self) -> bool {
-        self.strs().next_back().is_none_or(|s| s.ends_with('\n'))
+        match self.views().next_back() {
+            None => true,
+            Some(View::Str(s)) => s.ends_with('\n'),
+            Some(View::Run(r)) => r.ends_line,
+        }
     }
 
     /// The whole output as one string (tests, diffs, KRM).
+    ///
+    /// # Panics
+    /// When documents left in an input file cannot be read back from it.
     pub fn text(&self) -> String {
-        let mut text = String::with_capacity(self.strs().map(str::len).sum());
-        self.strs().for_each(|s| text.push_str(s));
-        text
+        let mut bytes = Vec::new();
+        self.write_to(&mut bytes)
+            .expect("the input files can be read again");
+        String::from_utf8(bytes).expect("inputs and generated text are UTF-8")
     }
 
-    /// Writes the pieces in order.
+    /// Writes the pieces in order, then checks that no input file it copied from changed
+    /// meanwhile.
     pub fn write_to(&self, out: &mut impl Write) -> io::Result<()> {
-        for s in self.strs() {
-            out.write_all(s.as_bytes())?;
+        let mut scratch = Vec::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Copy { source, start, end } => {
+                    out.write_all(&self.inputs[*source].text.as_bytes()[*start..*end])?
+                }
+                Piece::Left { source, run } => {
+                    let input = &self.inputs[*source];
+                    let left = input.left.as_ref().expect("a run comes from a file");
+                    left.copy(&input.runs()[*run], &mut scratch, out)?
+                }
+                Piece::Text(t) => out.write_all(t.as_bytes())?,
+            }
         }
-        out.flush()
+        out.flush()?;
+        for left in self.inputs.iter().filter_map(|i| i.left.as_deref()) {
+            left.unchanged()?;
+        }
+        Ok(())
     }
 }
 
@@ -124,10 +187,7 @@ mod tests {
 
     #[test]
     fn adjacent_copies_merge_and_pieces_keep_their_order() {
-        let inputs = [Input {
-            name: "-".into(),
-            text: "a: 1\n---\nb: 2\n".into(),
-        }];
+        let inputs = [Input::new("-", "a: 1\n---\nb: 2\n")];
         let mut out = Output::new(&inputs);
         out.copy(0, 0, 5);
         out.copy(0, 5, 9);

@@ -139,7 +139,13 @@ fn split_run(source: usize, input: &str, max: usize) -> (Vec<Doc<'_>>, usize) {
     (docs, lines)
 }
 
-fn make_doc(source: usize, input: &str, range: std::ops::Range<usize>, line: usize) -> Doc<'_> {
+/// The document `input[range]`, whose text starts on line `line`.
+pub(crate) fn make_doc(
+    source: usize,
+    input: &str,
+    range: std::ops::Range<usize>,
+    line: usize,
+) -> Doc<'_> {
     let offset = range.start;
     let text = &input[range];
     let first_end = text.find('\n').map_or(text.len(), |i| i + 1);
@@ -180,10 +186,19 @@ impl Doc<'_> {
     }
 }
 
-/// Numbers the non-empty documents of a whole stream, as error messages count them.
-pub fn number(docs: &mut [Doc]) {
+/// Numbers the non-empty documents of a whole stream, as error messages count them,
+/// counting those the inputs left in their files ([`crate::input::Left`]).
+pub fn number(docs: &mut [Doc], inputs: &[crate::Input]) {
     let mut n = 0;
+    let mut runs = inputs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, input)| input.runs().iter().map(move |r| (i, r)))
+        .peekable();
     for doc in docs {
+        while let Some((_, run)) = runs.next_if(|&(i, r)| (i, r.at) <= (doc.source, doc.offset)) {
+            n += run.docs;
+        }
         if !doc.header.empty {
             n += 1;
         }

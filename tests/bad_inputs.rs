@@ -223,10 +223,7 @@ fn alias_bombs_and_deep_nesting_fail_within_100_ms() {
         .map(|f| std::fs::read_to_string(format!("{DIR}/{f}")).unwrap());
     let deep = String::from_utf8(generated("20-deep-nesting").unwrap()).unwrap();
     for (name, text) in [("19", &bombs[0]), ("22", &bombs[1]), ("20", &deep)] {
-        let inputs = [gunj_mesh::Input {
-            name: "-".into(),
-            text: text.clone(),
-        }];
+        let inputs = [gunj_mesh::Input::new("-", text.clone())];
         let best = (0..3)
             .map(|_| {
                 let started = Instant::now();

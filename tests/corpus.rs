@@ -61,20 +61,22 @@ fn folder_inputs(corpus: &Path, folder: &str) -> Vec<Input> {
     assert!(!paths.is_empty(), "corpus folder {folder} is empty");
     paths
         .iter()
-        .map(|p| Input {
-            name: format!("{folder}/{}", p.file_name().unwrap().to_string_lossy()),
-            text: std::fs::read_to_string(p)
-                .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display())),
+        .map(|p| {
+            Input::new(
+                format!("{folder}/{}", p.file_name().unwrap().to_string_lossy()),
+                std::fs::read_to_string(p)
+                    .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display())),
+            )
         })
         .collect()
 }
 
 fn read_input(corpus: &Path, name: &str) -> Input {
-    Input {
-        name: name.to_string(),
-        text: std::fs::read_to_string(corpus.join(name))
+    Input::new(
+        name,
+        std::fs::read_to_string(corpus.join(name))
             .unwrap_or_else(|e| panic!("cannot read {name}: {e}")),
-    }
+    )
 }
 
 /// One run of the filter: a label and its inputs.
@@ -254,10 +256,7 @@ fn check_stream(case: &Case, mesh: MeshType, problems: &mut Vec<String>) -> usiz
 
     // Idempotent: a second pass changes nothing.
     let second = run(
-        &[Input {
-            name: "-".into(),
-            text: outcome.output.clone(),
-        }],
+        &[Input::new("-", outcome.output.clone())],
         mesh,
         &format!("{label}, second pass"),
     );
@@ -811,10 +810,7 @@ fn tricky_configmap_is_untouched_next_to_an_edited_grafana_deployment() {
     let lf = format!("{TRICKY_CONFIGMAP}{GRAFANA_DEPLOYMENT}{SERVICE}");
     let crlf = lf.replace('\n', "\r\n");
     for (variant, text) in [("LF", lf), ("CRLF", crlf)] {
-        let inputs = [Input {
-            name: "-".into(),
-            text,
-        }];
+        let inputs = [Input::new("-", text)];
         for mesh in MESHES {
             let label = format!("{variant} ({mesh:?})");
             let outcome = run(&inputs, mesh, &label);
@@ -879,14 +875,7 @@ fn tricky_configmap_is_untouched_next_to_an_edited_grafana_deployment() {
             assert_eq!(template["labels"]["app.kubernetes.io/version"], "13.2.0");
 
             // And a second pass leaves it alone.
-            let second = run(
-                &[Input {
-                    name: "-".into(),
-                    text: outcome.output.clone(),
-                }],
-                mesh,
-                &label,
-            );
+            let second = run(&[Input::new("-", outcome.output.clone())], mesh, &label);
             assert!(second.output == outcome.output, "{label}: not idempotent");
         }
     }

@@ -37,10 +37,10 @@ fn corpus_files(shared: &Path) -> Vec<Input> {
             .collect();
         paths.sort();
         for p in paths {
-            inputs.push(Input {
-                name: format!("{folder}/{}", p.file_name().unwrap().to_string_lossy()),
-                text: std::fs::read_to_string(&p).unwrap(),
-            });
+            inputs.push(Input::new(
+                format!("{folder}/{}", p.file_name().unwrap().to_string_lossy()),
+                std::fs::read_to_string(&p).unwrap(),
+            ));
         }
     }
     inputs
@@ -48,10 +48,8 @@ fn corpus_files(shared: &Path) -> Vec<Input> {
 
 fn config(name: &str) -> Input {
     let path = format!("{}/examples/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
-    Input {
-        text: std::fs::read_to_string(&path).unwrap(),
-        name: path,
-    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    Input::new(path, text)
 }
 
 fn filter(input: &Input, config: &Input, mesh: MeshType, label: &str) -> String {
@@ -103,10 +101,7 @@ fn generated_resources_validate_against_the_official_crds_on_every_corpus_file()
             for input in &inputs {
                 let label = format!("{} with {name} ({mesh:?})", input.name);
                 let output = filter(input, &config, mesh, &label);
-                let again = Input {
-                    name: input.name.clone(),
-                    text: output.clone(),
-                };
+                let again = Input::new(input.name.clone(), output.clone());
                 assert!(
                     filter(&again, &config, mesh, &label) == output,
                     "{label}: a second pass changed the output"
@@ -164,10 +159,10 @@ fn memberlist_ports_get_protocol_hints_in_both_meshes() {
             "obs-tempo-gossip-ring",
         ),
     ] {
-        let input = Input {
-            name: file.into(),
-            text: std::fs::read_to_string(shared.join("corpus").join(file)).unwrap(),
-        };
+        let input = Input::new(
+            file,
+            std::fs::read_to_string(shared.join("corpus").join(file)).unwrap(),
+        );
         for mesh in [MeshType::Istio, MeshType::Linkerd] {
             let label = format!("{file} ({mesh:?})");
             let output = filter(&input, &config("basic"), mesh, &label);

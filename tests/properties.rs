@@ -137,10 +137,7 @@ struct Filtered {
 }
 
 fn filter(text: &str, mesh: MeshType) -> Filtered {
-    let inputs = [Input {
-        name: "-".into(),
-        text: text.to_string(),
-    }];
+    let inputs = [Input::new("-", text.to_string())];
     let options = Options {
         mesh: Some(mesh),
         ..Options::default()
@@ -163,8 +160,8 @@ proptest! {
     #[test]
     fn no_document_is_lost_and_untouched_ones_are_byte_identical(text in stream(), mesh in mesh()) {
         let out = filter(&text, mesh);
-        let input = [Input { name: "-".into(), text: text.clone() }];
-        let output = [Input { name: "-".into(), text: out.output.clone() }];
+        let input = [Input::new("-", text.clone())];
+        let output = [Input::new("-", out.output.clone())];
         let (before, after) = (documents(&input, usize::MAX).unwrap(), documents(&output, usize::MAX).unwrap());
         prop_assert_eq!(before.len(), after.len(), "documents lost or added:\n{}", out.output);
         for (b, a) in before.iter().zip(&after) {

@@ -22,18 +22,12 @@ fn corpus_file(test: &str, name: &str) -> Option<Input> {
         eprintln!("{test}: SKIPPED: {} is missing", path.display());
         return None;
     }
-    Some(Input {
-        name: name.into(),
-        text: std::fs::read_to_string(path).unwrap(),
-    })
+    Some(Input::new(name, std::fs::read_to_string(path).unwrap()))
 }
 
 fn run(input: &Input) -> String {
     let options = Options {
-        config: Some(Input {
-            name: "strict.yaml".into(),
-            text: STRICT.into(),
-        }),
+        config: Some(Input::new("strict.yaml", STRICT)),
         ..Options::default()
     };
     gunj_mesh::run(std::slice::from_ref(input), &options)
@@ -199,9 +193,6 @@ fn dashboard_config_map_is_valid_grafana_json_for_the_components_in_the_mesh() {
         ]
     );
     // A second run finds its own dashboard and adds nothing.
-    let again = run(&Input {
-        name: "-".into(),
-        text: output.clone(),
-    });
+    let again = run(&Input::new("-", output.clone()));
     assert!(again == output, "a second pass changed the output");
 }

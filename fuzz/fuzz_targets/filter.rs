@@ -24,17 +24,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let options = Options {
-        config: CONFIGS.get(usize::from(choice % 6)).map(|c| Input {
-            name: "config".into(),
-            text: c.to_string(),
-        }),
+        config: CONFIGS.get(usize::from(choice % 6)).map(|c| Input::new("config", c.to_string())),
         namespace: (choice & 8 != 0).then(|| "monitoring".into()),
         ..Options::default()
     };
-    let inputs = [Input {
-        name: "-".into(),
-        text: text.to_string(),
-    }];
+    let inputs = [Input::new("-", text.to_string())];
     let Ok(first) = run(&inputs, &options) else {
         return;
     };
@@ -48,10 +42,7 @@ fuzz_target!(|data: &[u8]| {
     if options.config.is_none() && text.contains("ServiceMesh") {
         return;
     }
-    let output = [Input {
-        name: "-".into(),
-        text: first.output.text(),
-    }];
+    let output = [Input::new("-", first.output.text())];
     let second = run(&output, &options)
         .unwrap_or_else(|f| panic!("the output does not read back: {f}\n{}", output[0].text));
     assert!(second.failure.is_none(), "{:?}", second.failure);
@@ -66,10 +57,7 @@ fuzz_target!(|data: &[u8]| {
         .is_some_and(|d| krm::is_resource_list(d, options.limits));
     if krm {
         // KRM results describe one run: the second replaces them, the third is a fixed point.
-        let again = [Input {
-            name: "-".into(),
-            text: second.output.text(),
-        }];
+        let again = [Input::new("-", second.output.text())];
         let third = run(&again, &options).expect("a third pass fails");
         assert_eq!(
             third.output.text(),

@@ -9,10 +9,7 @@ use libfuzzer_sys::fuzz_target;
 const HEADER: &str = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n";
 
 fuzz_target!(|body: &str| {
-    let inputs = [Input {
-        name: "-".into(),
-        text: format!("{HEADER}{body}"),
-    }];
+    let inputs = [Input::new("-", format!("{HEADER}{body}"))];
     let options = Options::default();
     let docs = documents(&inputs, usize::MAX).unwrap();
     let first_doc = docs
@@ -23,10 +20,7 @@ fuzz_target!(|body: &str| {
         return;
     }
     let first = run(&inputs, &options).expect("KRM mode reports errors as results");
-    let output = [Input {
-        name: "-".into(),
-        text: first.output.text(),
-    }];
+    let output = [Input::new("-", first.output.text())];
     let out_docs = documents(&output, usize::MAX).unwrap();
     let out_doc = out_docs.iter().find(|d| !d.header.empty).expect("output");
     assert!(
@@ -43,10 +37,7 @@ fuzz_target!(|body: &str| {
             second.report.entries.iter().all(|e| !e.changed),
             "a second run changes an item"
         );
-        let again = [Input {
-            name: "-".into(),
-            text: second.output.text(),
-        }];
+        let again = [Input::new("-", second.output.text())];
         let third = run(&again, &options).expect("KRM mode reports errors as results");
         assert_eq!(
             third.output.text(),

@@ -1,0 +1,307 @@
+//! Reads the inputs: whole, or from a file without keeping the documents the filter never
+//! reads.
+//!
+//! Most bytes of a rendered stream are dashboards, rules and CRDs that the filter copies as
+//! they are. Read from a regular file, such documents are left in the file ([`Left`]): the
+//! header scan sees them once as the file streams through a small buffer, and the output
+//! copies them from the file again (`sendfile`/`splice` on Linux). A 100 MB stream then
+//! holds about a tenth of itself in memory. The text the filter sees is the input with those
+//! documents cut out at document boundaries, so it splits into exactly the kept documents;
+//! [`crate::documents`] restores their line numbers and document numbers.
+
+use crate::error::Failure;
+use crate::stream;
+use std::fs::File;
+use std::io::{self, Read, Write};
+#[cfg(not(unix))]
+use std::io::{Seek, SeekFrom};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// One input: a file name (or `-`) and its text.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub name: String,
+    /// The text the filter reads: all of the input, or all but the documents in `left`.
+    pub text: String,
+    /// The documents left in the input's file ([`read_file`]).
+    pub left: Option<Arc<Left>>,
+}
+
+impl Input {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Input {
+        Input {
+            name: name.into(),
+            text: text.into(),
+            left: None,
+        }
+    }
+
+    /// The input's size in bytes, documents left in the file included.
+    pub fn bytes(&self) -> usize {
+        self.text.len() + self.left.as_ref().map_or(0, |l| l.bytes)
+    }
+
+    /// The runs of documents left in the file, in stream order.
+    pub fn runs(&self) -> &[Run] {
+        self.left.as_ref().map_or(&[], |l| &l.runs)
+    }
+}
+
+/// Documents of a file that the filter never reads, to be copied from the file on output.
+#[derive(Debug)]
+pub struct Left {
+    file: File,
+    /// The file's length and modification time when it was read, checked again after the
+    /// copies: a file rewritten in place meanwhile is an error, not a torn output.
+    stamp: (u64, Option<SystemTime>),
+    runs: Vec<Run>,
+    bytes: usize,
+    /// The distinct `apiVersion`s of the documents left out: `type: auto` and the
+    /// prometheus-operator check read them.
+    pub api_versions: Vec<String>,
+}
+
+/// Consecutive documents left in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    /// Where in [`Input::text`] they were cut out.
+    pub at: usize,
+    /// Where they are in the file, and how long.
+    pub offset: u64,
+    pub len: usize,
+    /// How many `\n`s and (non-empty) documents they hold.
+    pub lines: usize,
+    pub docs: usize,
+    /// The first document starts with its own `---` line; the last byte is a `\n`.
+    pub opens_itself: bool,
+    pub ends_line: bool,
+}
+
+impl Left {
+    /// Copies `run` from the file to `out` through `scratch`, with positioned reads: one
+    /// system call per run and per 64 KiB (`io::copy`'s `sendfile` path asks `fstat` twice
+    /// per call and needs a seek, which costs more on streams of many small runs).
+    pub fn copy(&self, run: &Run, scratch: &mut Vec<u8>, out: &mut impl Write) -> io::Result<()> {
+        const BLOCK: usize = 1 << 16;
+        scratch.resize(BLOCK, 0);
+        let mut done = 0;
+        while done < run.len {
+            let n = (run.len - done).min(BLOCK);
+            read_at(&self.file, &mut scratch[..n], run.offset + done as u64).map_err(|e| {
+                if e.kind() == io::ErrorKind::UnexpectedEof {
+                    changed()
+                } else {
+                    e
+                }
+            })?;
+            out.write_all(&scratch[..n])?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Fails when the file's length or modification time differ from when it was read.
+    pub fn unchanged(&self) -> io::Result<()> {
+        if stamp(&self.file)? == self.stamp {
+            Ok(())
+        } else {
+            Err(changed())
+        }
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buf)
+}
+
+fn changed() -> io::Error {
+    io::Error::other("the input file changed while gunj-mesh was reading it")
+}
+
+fn stamp(file: &File) -> io::Result<(u64, Option<SystemTime>)> {
+    let meta = file.metadata()?;
+    Ok((meta.len(), meta.modified().ok()))
+}
+
+/// Reads all of `reader` (at most `limit` bytes) as UTF-8 text.
+pub fn read_whole(
+    name: &str,
+    reader: impl Read,
+    size_hint: u64,
+    limit: usize,
+) -> Result<Input, Failure> {
+    let mut bytes = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    // One allocation of the file's size: growing the buffer by doubling copies and faults
+    // in up to twice the input (`Take` hides the size hint `read_to_end` uses).
+    bytes.reserve_exact(
+        usize::try_from(size_hint.min(cap))
+            .unwrap_or(0)
+            .saturating_add(1),
+    );
+    reader
+        .take(cap)
+        .read_to_end(&mut bytes)
+        .map_err(|e| cannot_read(name, e))?;
+    if bytes.len() > limit {
+        return Err(Failure::too_large(name, limit));
+    }
+    check_utf16(name, &bytes)?;
+    let text =
+        String::from_utf8(bytes).map_err(|e| not_utf8(name, e.utf8_error().valid_up_to()))?;
+    Ok(Input::new(name, text))
+}
+
+/// Reads a regular file through a buffer of about `chunk` bytes, keeping the documents the
+/// filter may read ([`crate::is_candidate`]) and leaving the others in the file. Errors are
+/// those of [`read_whole`], at the same byte offsets.
+pub fn read_file(name: &str, mut file: File, limit: usize, chunk: usize) -> Result<Input, Failure> {
+    let stamp = stamp(&file).map_err(|e| cannot_read(name, e))?;
+    let mut left = Left {
+        file: file.try_clone().map_err(|e| cannot_read(name, e))?,
+        stamp,
+        runs: Vec::new(),
+        bytes: 0,
+        api_versions: Vec::new(),
+    };
+    let mut text = String::new();
+    let mut buf: Vec<u8> = Vec::with_capacity(chunk);
+    // The file offset of `buf[0]`; the read size grows while one document fills `buf`. The
+    // first read is long enough to see a UTF-16 byte order mark.
+    let (mut base, mut want) = (0usize, chunk.max(2));
+    let mut keep_all = None;
+    loop {
+        let eof = fill(&mut file, &mut buf, want).map_err(|e| cannot_read(name, e))?;
+        if base + buf.len() > limit {
+            return Err(Failure::too_large(name, limit));
+        }
+        if base == 0 {
+            check_utf16(name, &buf)?;
+        }
+        let valid = match std::str::from_utf8(&buf) {
+            Ok(s) => s.len(),
+            // A character cut by the end of the buffer: the next read completes it.
+            Err(e) if e.error_len().is_none() && !eof => e.valid_up_to(),
+            Err(e) => return Err(not_utf8(name, base + e.valid_up_to())),
+        };
+        // SAFETY: `from_utf8` just validated exactly these bytes.
+        let s = unsafe { std::str::from_utf8_unchecked(&buf[..valid]) };
+        // Only whole lines can be judged as boundaries: a `---` at the buffer's end might
+        // continue as `----`.
+        let lines = if eof {
+            s
+        } else {
+            &s[..s.rfind('\n').map_or(0, |i| i + 1)]
+        };
+        let mut start = 0;
+        let mut take = |range: std::ops::Range<usize>| {
+            let doc = stream::make_doc(0, s, range.clone(), 0);
+            if !doc.header.empty && keep_all.is_none() {
+                // A ResourceList (or a document the scan cannot read) first: KRM mode and
+                // its checks read every document.
+                keep_all = Some(doc.header.opaque || doc.header.kind == Some("ResourceList"));
+            }
+            if keep_all == Some(true) || doc.header.empty || crate::is_candidate(&doc) {
+                text.push_str(doc.text);
+            } else {
+                leave(&mut left, &doc, text.len(), base + range.start);
+            }
+        };
+        for end in stream::boundaries(lines) {
+            take(start..end);
+            start = end;
+        }
+        if eof {
+            take(start..s.len());
+            break;
+        }
+        if start == 0 {
+            // One document fills the buffer: read more of it.
+            want = (buf.len() * 2).max(chunk);
+        } else {
+            buf.drain(..start);
+            base += start;
+            want = chunk.max(buf.len() * 2);
+        }
+    }
+    let input = Input {
+        name: name.to_string(),
+        text,
+        left: (!left.runs.is_empty()).then(|| Arc::new(left)),
+    };
+    Ok(input)
+}
+
+/// Adds `doc`, found at `offset` in the file, to the runs left in it.
+fn leave(left: &mut Left, doc: &stream::Doc, at: usize, offset: usize) {
+    let lines = memchr::memchr_iter(b'\n', doc.text.as_bytes()).count();
+    left.bytes += doc.text.len();
+    if let Some(v) = doc.header.api_version
+        && !left.api_versions.iter().any(|a| a == v)
+    {
+        left.api_versions.push(v.to_string());
+    }
+    let ends_line = doc.text.ends_with('\n');
+    match left.runs.last_mut() {
+        Some(run) if run.at == at => {
+            run.len += doc.text.len();
+            run.lines += lines;
+            run.docs += 1;
+            run.ends_line = ends_line;
+        }
+        _ => left.runs.push(Run {
+            at,
+            offset: offset as u64,
+            len: doc.text.len(),
+            lines,
+            docs: 1,
+            opens_itself: doc.opens_itself(),
+            ends_line,
+        }),
+    }
+}
+
+/// Reads until `buf` holds `want` bytes or the file ends; true at the end.
+fn fill(file: &mut File, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+    let mut len = buf.len();
+    buf.resize(want.max(len), 0);
+    while len < buf.len() {
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let eof = len < buf.len();
+    buf.truncate(len);
+    Ok(eof)
+}
+
+fn cannot_read(name: &str, e: io::Error) -> Failure {
+    Failure::input(name, format!("cannot read: {e}"))
+}
+
+fn check_utf16(name: &str, bytes: &[u8]) -> Result<(), Failure> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(Failure::input(
+            name,
+            "the input is UTF-16; Kubernetes manifests must be UTF-8".into(),
+        )
+        .hint("convert it, e.g. `iconv -f UTF-16 -t UTF-8`"));
+    }
+    Ok(())
+}
+
+fn not_utf8(name: &str, at: usize) -> Failure {
+    Failure::input(name, format!("not valid UTF-8 at byte {at}"))
+        .hint("Kubernetes manifests must be UTF-8")
+}
