@@ -161,7 +161,8 @@ pub fn read_whole(
 }
 
 /// Reads a regular file through a buffer of about `chunk` bytes, keeping the documents the
-/// filter may read ([`crate::is_candidate`]) and leaving the others in the file. Errors are
+/// filter may read (workloads, Services, Namespaces, Lists, configs and anything the header
+/// scan cannot vouch for) and leaving the others in the file. Errors are
 /// those of [`read_whole`], at the same byte offsets.
 pub fn read_file(name: &str, mut file: File, limit: usize, chunk: usize) -> Result<Input, Failure> {
     let stamp = stamp(&file).map_err(|e| cannot_read(name, e))?;

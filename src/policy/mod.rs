@@ -1,7 +1,7 @@
 //! Traffic and security policies for the components in the mesh: the resources appended
 //! after the input documents, and the Service edits (protocol hints, mesh annotations).
 //!
-//! Every resource is built from typed structs ([`istio`], [`linkerd`], [`netpol`]) and
+//! Every resource is built from typed structs (`istio`, `linkerd`, `netpol`) and
 //! serialized; names are derived from the workloads and Services, so output is stable.
 
 mod flows;
