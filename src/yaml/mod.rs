@@ -556,7 +556,7 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 /// Serializes a generated resource as block YAML (strings that YAML 1.1 would read as
 /// something else, such as `on`, `yes` or `0755`, come out quoted).
 ///
-/// [`emit`] writes the common case several times faster than serde-saphyr and gives up on
+/// `emit` writes the common case several times faster than serde-saphyr and gives up on
 /// anything it is not sure of; debug builds (every test) check it against serde-saphyr.
 pub fn to_string<T: Serialize>(value: &T) -> String {
     let saphyr =
