@@ -140,7 +140,7 @@ fn write_output(output: &Output, file: Option<&Path>) -> std::io::Result<()> {
         std::io::BufWriter::with_capacity(1 << 16, w)
     }
     match file {
-        None => output.write_to(&mut buffered(std::io::stdout().lock())),
+        None => output.write_to_file(&mut buffered(std::io::stdout().lock())),
         Some(path) => {
             let dir = path
                 .parent()
@@ -152,7 +152,7 @@ fn write_output(output: &Output, file: Option<&Path>) -> std::io::Result<()> {
                 .unwrap_or_default();
             let tmp = dir.join(format!(".{name}.gunj-mesh-{}", std::process::id()));
             std::fs::File::create(&tmp)
-                .and_then(|f| output.write_to(&mut buffered(f)))
+                .and_then(|f| output.write_to_file(&mut buffered(f)))
                 .and_then(|()| std::fs::rename(&tmp, path))
                 .inspect_err(|_| {
                     let _ = std::fs::remove_file(&tmp);

@@ -4,8 +4,8 @@
 //! order, so untouched bytes go from the input buffer or file straight out.
 
 use crate::Input;
-use crate::input::Run;
-use std::io::{self, Write};
+use crate::input::{Left, Run};
+use std::io::{self, BufWriter, Write};
 
 /// The output stream of one run, borrowing the inputs it copies from.
 #[derive(Debug, Clone, Default)]
@@ -151,6 +151,39 @@ impl<'a> Output<'a> {
     /// Writes the pieces in order, then checks that no input file it copied from changed
     /// meanwhile.
     pub fn write_to(&self, out: &mut impl Write) -> io::Result<()> {
+        self.write_pieces(out, |_, _, _| Ok(false))
+    }
+
+    /// [`Output::write_to`] for a buffered file or stdout: on Linux, documents left in an
+    /// input file go from that file to `out`'s file descriptor by `sendfile(2)`, without
+    /// passing through memory.
+    pub fn write_to_file<W: Write + AsFdIfUnix>(&self, out: &mut BufWriter<W>) -> io::Result<()> {
+        // Once `out` refuses `sendfile`, it will refuse every time.
+        let mut sendable = true;
+        self.write_pieces(out, |out, left, run| {
+            #[cfg(target_os = "linux")]
+            {
+                if sendable {
+                    out.flush()?;
+                    sendable = left.send(run, out.get_ref())?;
+                }
+                Ok(sendable)
+            }
+            #[cfg(not(target_os = "linux"))]
+            {
+                let _ = (out, left, run, &mut sendable);
+                Ok(false)
+            }
+        })
+    }
+
+    /// Writes the pieces; `send` may write a run left in a file itself (true) or leave it
+    /// to a copy through memory (false).
+    fn write_pieces<W: Write>(
+        &self,
+        out: &mut W,
+        mut send: impl FnMut(&mut W, &Left, &Run) -> io::Result<bool>,
+    ) -> io::Result<()> {
         let mut scratch = Vec::new();
         for piece in &self.pieces {
             match piece {
@@ -160,7 +193,10 @@ impl<'a> Output<'a> {
                 Piece::Left { source, run } => {
                     let input = &self.inputs[*source];
                     let left = input.left.as_ref().expect("a run comes from a file");
-                    left.copy(&input.runs()[*run], &mut scratch, out)?
+                    let run = &input.runs()[*run];
+                    if !send(out, left, run)? {
+                        left.copy(run, &mut scratch, out)?
+                    }
                 }
                 Piece::Text(t) => out.write_all(t.as_bytes())?,
             }
@@ -172,6 +208,16 @@ impl<'a> Output<'a> {
         Ok(())
     }
 }
+
+/// What [`Output::write_to_file`] writes to: on Unix, something with a file descriptor.
+#[cfg(unix)]
+pub trait AsFdIfUnix: std::os::fd::AsFd {}
+#[cfg(unix)]
+impl<T: std::os::fd::AsFd> AsFdIfUnix for T {}
+#[cfg(not(unix))]
+pub trait AsFdIfUnix {}
+#[cfg(not(unix))]
+impl<T> AsFdIfUnix for T {}
 
 impl From<String> for Output<'_> {
     fn from(text: String) -> Self {

@@ -421,4 +421,21 @@ fn the_binary_reads_a_file_argument_sparsely_and_may_overwrite_it() {
     let (code, out, err) = common::gunj(&["-q", "-c", config, "-o", path, path], "");
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
     assert_eq!(std::fs::read_to_string(path).unwrap(), from_stdin);
+    // Appended to a file (`>>`), which `sendfile(2)` refuses: copied through memory.
+    let input = file("appended-input.yaml", stream.as_bytes());
+    let appended = file("appended.yaml", b"# before\n");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_gunj-mesh"))
+        .args(["-q", "-c", config])
+        .arg(&input)
+        .stdout(
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&appended)
+                .unwrap(),
+        )
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let appended = std::fs::read_to_string(appended).unwrap();
+    assert_eq!(appended, format!("# before\n{from_stdin}"));
 }
