@@ -5,6 +5,7 @@
 //! changes nothing, and two runs agree.
 
 use gunj_mesh::config::MeshType;
+use gunj_mesh::input::{read_file, read_whole};
 use gunj_mesh::report::Report;
 use gunj_mesh::{Input, Options, documents, run};
 use proptest::prelude::*;
@@ -150,6 +151,32 @@ fn filter(text: &str, mesh: MeshType) -> Filtered {
     }
 }
 
+/// The output and report of one run over `text` written to a file and read back whole, or
+/// sparsely through a buffer of `chunk` bytes.
+fn filter_file(text: &str, mesh: MeshType, chunk: Option<usize>) -> (String, String) {
+    static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("property-{n}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let input = match chunk {
+        Some(chunk) => read_file("s.yaml", file, usize::MAX, chunk),
+        None => read_whole("s.yaml", file, 0, usize::MAX),
+    };
+    let options = Options {
+        mesh: Some(mesh),
+        ..Options::default()
+    };
+    let inputs = [input.unwrap()];
+    let outcome = run(&inputs, &options).unwrap_or_else(|f| panic!("{f}\n{text}"));
+    let result = (
+        outcome.output.text(),
+        serde_json::to_string(&outcome.report).unwrap(),
+    );
+    std::fs::remove_file(path).unwrap();
+    result
+}
+
 fn mesh() -> impl Strategy<Value = MeshType> {
     prop_oneof![Just(MeshType::Istio), Just(MeshType::Linkerd)]
 }
@@ -204,5 +231,12 @@ proptest! {
             serde_json::to_string(&a.report).unwrap(),
             serde_json::to_string(&b.report).unwrap()
         );
+    }
+
+    #[test]
+    fn a_file_read_sparsely_gives_what_it_gives_read_whole(
+        text in stream(), mesh in mesh(), chunk in 1usize..600,
+    ) {
+        prop_assert_eq!(filter_file(&text, mesh, Some(chunk)), filter_file(&text, mesh, None));
     }
 }
