@@ -81,6 +81,7 @@ fn dir() -> PathBuf {
     dir
 }
 
+/// Writes `bytes` to a file of that name (unique per test: tests run in parallel).
 fn file(name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir().join(name);
     std::fs::write(&path, bytes).unwrap();
@@ -438,4 +439,38 @@ fn the_binary_reads_a_file_argument_sparsely_and_may_overwrite_it() {
     assert!(status.success());
     let appended = std::fs::read_to_string(appended).unwrap();
     assert_eq!(appended, format!("# before\n{from_stdin}"));
+}
+
+#[test]
+fn a_large_file_read_ahead_on_another_thread_reads_alike() {
+    // Over 512 KiB: the file is read on a second thread while it is scanned.
+    let one = stream(&[DASHBOARD, GRAFANA, RULE, SERVICE]);
+    let large = (0..600)
+        .map(|_| one.as_str())
+        .collect::<Vec<_>>()
+        .join("---\n");
+    assert!(large.len() > 600 << 10);
+    let istio = options(Some(MeshType::Istio));
+    assert_eq!(
+        same_as_whole(&[("read-ahead.yaml", large.as_bytes())], &istio),
+        1200
+    );
+    // An error near the end stops the scan early; the reader thread must not hang.
+    let mut bad = large.into_bytes();
+    let at = bad.len() - 100;
+    bad[at] = 0xFF;
+    same_as_whole(&[("read-ahead-bad.yaml", &bad)], &istio);
+    let path = file("read-ahead-limit.yaml", &bad);
+    let sparse = read_file(
+        "read-ahead-limit.yaml",
+        File::open(&path).unwrap(),
+        200_000,
+        7,
+    );
+    assert!(
+        sparse
+            .unwrap_err()
+            .to_string()
+            .contains("exceeds the limit")
+    );
 }
