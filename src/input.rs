@@ -4,8 +4,8 @@
 //! Most bytes of a rendered stream are dashboards, rules and CRDs that the filter copies as
 //! they are. Read from a regular file, such documents are left in the file ([`Left`]): the
 //! header scan sees them once as the file streams through a small buffer, and the output
-//! copies them from the file again (`sendfile`/`splice` on Linux). A 100 MB stream then
-//! holds about a tenth of itself in memory. The text the filter sees is the input with those
+//! copies them from the file again (by `sendfile(2)` on Linux). Of a 100 MB stream, about a
+//! tenth is then held in memory. The text the filter sees is the input with those
 //! documents cut out at document boundaries, so it splits into exactly the kept documents;
 //! [`crate::documents`] restores their line numbers and document numbers.
 
@@ -79,9 +79,8 @@ pub struct Run {
 }
 
 impl Left {
-    /// Copies `run` from the file to `out` through `scratch`, with positioned reads: one
-    /// system call per run and per 64 KiB (`io::copy`'s `sendfile` path asks `fstat` twice
-    /// per call and needs a seek, which costs more on streams of many small runs).
+    /// Copies `run` from the file to `out` through `scratch`, with positioned reads: for
+    /// writers without a file descriptor, and descriptors [`Left::send`] cannot write to.
     pub fn copy(&self, run: &Run, scratch: &mut Vec<u8>, out: &mut impl Write) -> io::Result<()> {
         const BLOCK: usize = 1 << 16;
         scratch.resize(BLOCK, 0);

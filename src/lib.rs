@@ -118,7 +118,8 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         .filter(|(i, _)| !stream_configs.contains(i))
         .flat_map(|(i, (_, node))| node.as_ref().map(|n| objects_of(i, n)).unwrap_or_default())
         .collect();
-    let mesh = resolve_mesh(&config, &api_versions(inputs, &docs), &objects)?;
+    let api_versions: Vec<&str> = api_versions(inputs, &docs).collect();
+    let mesh = resolve_mesh(&config, &api_versions, &objects)?;
     let Plan {
         report,
         patches,
@@ -217,16 +218,16 @@ pub fn plan(
         .filter_map(|(_, (_, _, m))| m.take())
         .collect();
     let stack = stack::Stack::build(objects, members, default_ns);
-    let operator = |v: &&str| v.starts_with("monitoring.coreos.com/");
+    let operator = |v: &str| v.starts_with("monitoring.coreos.com/");
     let ctx = telemetry::context(
         &stack,
         &config.spec,
-        api_versions(inputs, docs).iter().any(operator)
+        api_versions(inputs, docs).any(operator)
             || objects.iter().any(|o| {
                 o.node
                     .get("apiVersion")
                     .and_then(Node::str)
-                    .is_some_and(|v| operator(&v))
+                    .is_some_and(operator)
             }),
     );
     if ctx.collector.is_some() {
@@ -342,12 +343,14 @@ pub fn documents(inputs: &[Input], max_documents: usize) -> Result<Vec<Doc<'_>>,
 }
 
 /// The `apiVersion`s the header scan read, documents left in the input files included.
-fn api_versions<'a>(inputs: &'a [Input], docs: &[Doc<'a>]) -> Vec<&'a str> {
+fn api_versions<'a>(
+    inputs: &'a [Input],
+    docs: &'a [Doc<'a>],
+) -> impl Iterator<Item = &'a str> + 'a {
     let left = inputs.iter().filter_map(|i| i.left.as_deref());
     docs.iter()
         .filter_map(|d| d.header.api_version)
         .chain(left.flat_map(|l| l.api_versions.iter().map(String::as_str)))
-        .collect()
 }
 
 /// The generated resources as YAML documents, written on every core (in order).
