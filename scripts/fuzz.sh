@@ -29,7 +29,7 @@ cargo +nightly fuzz build
 for t in "${targets[@]}"; do
   seeds=("$root/fuzz/seeds/$t")
   case $t in
-    split | filter | fast_yaml) seeds+=("$root/examples/stream" "$root/tests/bad_inputs") ;;
+    split | filter | fast_yaml | sparse) seeds+=("$root/examples/stream" "$root/tests/bad_inputs") ;;
     config) seeds+=("$root/examples") ;;
   esac
   mkdir -p "fuzz/corpus/$t"

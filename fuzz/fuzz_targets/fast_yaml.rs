@@ -12,5 +12,9 @@ fuzz_target!(|text: &str| {
     let full = yaml::parse_full(text, Limits::default())
         .unwrap_or_else(|e| panic!("the fast path took a document the full parser rejects: {e}"))
         .expect("the fast path took an empty document");
-    assert_eq!(format!("{quick:?}"), format!("{full:?}"), "the trees differ");
+    assert_eq!(
+        format!("{quick:?}"),
+        format!("{full:?}"),
+        "the trees differ"
+    );
 });

@@ -24,7 +24,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let options = Options {
-        config: CONFIGS.get(usize::from(choice % 6)).map(|c| Input::new("config", c.to_string())),
+        config: CONFIGS
+            .get(usize::from(choice % 6))
+            .map(|c| Input::new("config", c.to_string())),
         namespace: (choice & 8 != 0).then(|| "monitoring".into()),
         ..Options::default()
     };
@@ -50,7 +52,10 @@ fuzz_target!(|data: &[u8]| {
         second.report.entries.iter().all(|e| !e.changed),
         "a second pass changes something"
     );
-    let (before, after) = (documents(&inputs, usize::MAX).unwrap(), documents(&output, usize::MAX).unwrap());
+    let (before, after) = (
+        documents(&inputs, usize::MAX).unwrap(),
+        documents(&output, usize::MAX).unwrap(),
+    );
     let krm = before
         .iter()
         .find(|d| !d.header.empty)
