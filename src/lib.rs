@@ -315,22 +315,14 @@ pub fn plan(
 /// `---` lines costs far more memory as documents than as text.
 pub fn documents(inputs: &[Input], max_documents: usize) -> Result<Vec<Doc<'_>>, Failure> {
     let mut docs = Vec::new();
-    // Documents left in the files count, and so do their lines.
+    // Documents left in the files count ([`stream::number`] places the rest by them).
     let mut left_docs = 0;
     for (i, input) in inputs.iter().enumerate() {
         left_docs += input.runs().iter().map(|r| r.docs).sum::<usize>();
         let left = max_documents.saturating_sub(docs.len() + left_docs);
-        let mut split = stream::split_max(i, &input.text, left);
+        let split = stream::split_max(i, &input.text, left);
         if split.len() > left {
             return Err(Failure::too_many_documents(&input.name, max_documents));
-        }
-        let mut runs = input.runs().iter().peekable();
-        let mut lines = 0;
-        for doc in &mut split {
-            while let Some(run) = runs.next_if(|r| r.at <= doc.offset) {
-                lines += run.lines;
-            }
-            doc.line += lines;
         }
         if docs.is_empty() {
             docs = split;

@@ -186,19 +186,27 @@ impl Doc<'_> {
     }
 }
 
-/// Numbers the non-empty documents of a whole stream, as error messages count them,
-/// counting those the inputs left in their files ([`crate::input::Left`]).
+/// Numbers the non-empty documents of a whole stream, as error messages count them. The
+/// documents inputs left in their files ([`crate::input::Left`]) count, and their lines
+/// move the line numbers of the documents after them in the same input.
 pub fn number(docs: &mut [Doc], inputs: &[crate::Input]) {
-    let mut n = 0;
+    let (mut n, mut lines, mut source) = (0, 0, usize::MAX);
     let mut runs = inputs
         .iter()
         .enumerate()
         .flat_map(|(i, input)| input.runs().iter().map(move |r| (i, r)))
         .peekable();
     for doc in docs {
-        while let Some((_, run)) = runs.next_if(|&(i, r)| (i, r.at) <= (doc.source, doc.offset)) {
-            n += run.docs;
+        if doc.source != source {
+            (lines, source) = (0, doc.source);
         }
+        while let Some((i, run)) = runs.next_if(|&(i, r)| (i, r.at) <= (doc.source, doc.offset)) {
+            n += run.docs;
+            if i == source {
+                lines += run.lines;
+            }
+        }
+        doc.line += lines;
         if !doc.header.empty {
             n += 1;
         }
