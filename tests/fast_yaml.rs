@@ -3,9 +3,11 @@
 //! every document of the corpus (`../shared/corpus`, skipped when missing), on hand-written
 //! edge cases, and on generated block documents full of YAML's traps.
 
+mod common;
+
 use gunj_mesh::yaml::{self, Kind, Limits, Node, fast};
 use proptest::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
 
@@ -97,17 +99,6 @@ fn agrees(text: &str, what: &str) -> bool {
     true
 }
 
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn corpus_documents_agree_and_most_workloads_take_the_fast_path() {
     let dir = PathBuf::from(CORPUS);
@@ -115,8 +106,7 @@ fn corpus_documents_agree_and_most_workloads_take_the_fast_path() {
         eprintln!("SKIPPED: corpus folder {} is missing", dir.display());
         return;
     }
-    let mut paths = Vec::new();
-    files(&dir, &mut paths);
+    let paths = common::yaml_files(&dir);
     let (mut docs, mut fast, mut workloads, mut fast_workloads) = (0, 0, 0, 0);
     for path in &paths {
         let text = std::fs::read_to_string(path).unwrap();

@@ -384,24 +384,15 @@ fn the_corpus_reads_alike() {
         eprintln!("skipped: ../shared/corpus is missing");
         return;
     }
-    let mut files = 0;
-    let mut dirs = vec![corpus];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "yaml") {
-                let bytes = std::fs::read(&path).unwrap();
-                let name = path.file_name().unwrap().to_string_lossy().into_owned();
-                for mesh in [MeshType::Istio, MeshType::Linkerd] {
-                    same_as_whole(&[(&name, &bytes)], &options(Some(mesh)));
-                }
-                files += 1;
-            }
+    let files = common::yaml_files(&corpus);
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        for mesh in [MeshType::Istio, MeshType::Linkerd] {
+            same_as_whole(&[(&name, &bytes)], &options(Some(mesh)));
         }
     }
-    assert!(files > 10, "found {files} corpus files");
+    assert!(files.len() > 10, "found {} corpus files", files.len());
 }
 
 #[test]

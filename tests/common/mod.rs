@@ -1,6 +1,9 @@
-//! What the CLI test files share: running the built binary.
+//! What the test files share: running the built binary, finding YAML files.
+// Each test file is its own crate and uses only part of this module.
+#![allow(dead_code)]
 
 use assert_cmd::Command;
+use std::path::{Path, PathBuf};
 
 /// Runs `gunj-mesh args` with `stdin`; returns the exit code, stdout and stderr.
 pub fn gunj(args: &[&str], stdin: impl Into<Vec<u8>>) -> (i32, String, String) {
@@ -16,4 +19,18 @@ pub fn gunj(args: &[&str], stdin: impl Into<Vec<u8>>) -> (i32, String, String) {
         text(out.stdout),
         text(out.stderr),
     )
+}
+
+/// The `.yaml` and `.yml` files under `dir`, at any depth.
+pub fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(yaml_files(&path));
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+    out
 }
