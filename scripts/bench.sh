@@ -5,9 +5,10 @@
 #
 # Builds the release binary, generates synthetic observability streams of about 1, 10 and
 # 100 MB (scripts/gen-stream.py, seeded, cached in target/bench/), runs
-# `gunj-mesh -q --mesh istio|linkerd -c benches/all-features.yaml` on each (best of 5: wall time, peak RSS), measures
-# start-up on a ~10 KB stream (median of 20), and, when kubectl is available, times the
-# equivalent `kubectl kustomize` patch on the 1 and 10 MB streams.
+# `gunj-mesh -q --mesh istio|linkerd -c benches/all-features.yaml` on each (best of 5: wall
+# time and peak RSS, from scripts/measure.py), measures start-up on a ~10 KB stream (median of
+# 20), and, when kubectl is available, times the equivalent `kubectl kustomize` patch on the 1
+# and 10 MB streams.
 #
 # Environment: BENCH_SIZES (default "1 10 100"), BENCH_RUNS (default 5),
 # BENCH_KUSTOMIZE_RUNS (default 3), BENCH_STARTUP_RUNS (default 20), BENCH_KUSTOMIZE=0 to
@@ -26,11 +27,7 @@ bin="$root/target/release/gunj-mesh"
 config="$root/benches/all-features.yaml"
 mkdir -p "$dir"
 
-[[ -x /usr/bin/time ]] || { echo "bench.sh: /usr/bin/time (GNU time) is required" >&2; exit 2; }
-
-# Times come from bash's own microsecond clock (bash >= 5): no fork of `date` inside the
-# timed region, so start-up times stay honest.
-[[ -n "${EPOCHREALTIME:-}" ]] || { echo "bench.sh: needs bash >= 5 (EPOCHREALTIME)" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "bench.sh: python3 is required" >&2; exit 2; }
 
 # --- machine -------------------------------------------------------------------------------
 echo "== machine"
@@ -62,23 +59,15 @@ ls -l "$dir"/stream-*.yaml | awk '{print "  " $5 " bytes  " $9}'
 echo
 
 # --- measurement helpers -------------------------------------------------------------------
-# measure OUT_VAR_PREFIX CMD...: best-of-$runs wall seconds (microsecond clock around the run)
-# and the peak RSS (KiB, GNU time %M) of that best run. Output goes to /dev/null.
+# measure OUT_VAR_PREFIX CMD...: best-of-$runs wall seconds and the peak RSS (KiB) of that
+# best run, from scripts/measure.py (posix_spawn + wait4 around the command itself).
 measure() {
-  local prefix="$1"; shift
-  local best="" best_rss="" tf="$dir/.time" i t0 t1 wall rss
-  for ((i = 0; i < runs; i++)); do
-    t0="${EPOCHREALTIME/[.,]/}"
-    /usr/bin/time -f '%e %M' -o "$tf" "$@" >/dev/null
-    t1="${EPOCHREALTIME/[.,]/}"
-    wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b - a) / 1e6}')
-    rss=$(awk '{print $2}' "$tf")
-    if [[ -z "$best" ]] || awk -v a="$wall" -v b="$best" 'BEGIN {exit !(a < b)}'; then
-      best="$wall"; best_rss="$rss"
-    fi
-  done
+  local prefix="$1" best rss rest
+  shift
+  read -r best rss rest < <(python3 "$root/scripts/measure.py" "$runs" "$@") || return 1
+  [[ -n "$best" ]] || return 1
   printf -v "${prefix}_wall" '%s' "$best"
-  printf -v "${prefix}_rss" '%s' "$best_rss"
+  printf -v "${prefix}_rss" '%s' "$rss"
 }
 
 declare -A WALL
@@ -119,18 +108,11 @@ fi
 # --- start-up ------------------------------------------------------------------------------
 echo "== start-up: ~10 KB stream, $startup_runs runs"
 small="$dir/stream-10kb.yaml"
-times=()
-for ((i = 0; i < startup_runs; i++)); do
-  t0="${EPOCHREALTIME/[.,]/}"
-  "$bin" -q --mesh istio -c "$config" "$small" >/dev/null
-  t1="${EPOCHREALTIME/[.,]/}"
-  times+=("$(( t1 - t0 ))")
-done
-printf '%s\n' "${times[@]}" | sort -n | awk -v f="$(stat -c %s "$small")" '
-  { v[NR] = $1 }
-  END { med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-        printf "%d bytes: median %.2f ms, min %.2f ms, max %.2f ms (wall, including fork/exec)\n",
-               f, med / 1000, v[1] / 1000, v[NR] / 1000 }'
+read -r _ _ med min max < <(python3 "$root/scripts/measure.py" "$startup_runs" \
+  "$bin" -q --mesh istio -c "$config" "$small")
+awk -v f="$(stat -c %s "$small")" -v med="$med" -v min="$min" -v max="$max" 'BEGIN {
+  printf "%d bytes: median %.2f ms, min %.2f ms, max %.2f ms (wall, including spawn and exec)\n",
+         f, med * 1000, min * 1000, max * 1000 }'
 echo
 
 # --- kubectl kustomize ---------------------------------------------------------------------
