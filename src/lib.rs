@@ -125,6 +125,21 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         patches,
         generated,
     } = plan(&objects, &config, &mesh, options, inputs, &docs)?;
+    // Patched on every core; the loop below places each text in stream order.
+    let changed: Vec<usize> = (0..docs.len())
+        .filter(|&i| !patches[i].is_empty() && !stream_configs.contains(&i))
+        .collect();
+    let mut patched = parallel::try_map(
+        &changed,
+        |&i| docs[i].text.len(),
+        64 * 1024,
+        |&i| match &parsed[i] {
+            Some(node) => patch_doc(inputs, &docs[i], node, &patches[i]).map(Some),
+            None => Ok(None),
+        },
+    )?
+    .into_iter();
+    drop(parsed);
     let mut output = Output::new(inputs);
     for (i, doc) in docs.iter().enumerate() {
         let config_doc = stream_configs.contains(&i);
@@ -141,17 +156,18 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         if config_doc {
             continue;
         }
-        match &parsed[i] {
-            Some(node) if !patches[i].is_empty() => {
-                output.push(patch_doc(inputs, doc, node, &patches[i])?)
-            }
-            _ => output.copy(doc.source, doc.offset, doc.offset + doc.text.len()),
+        let text = match patches[i].is_empty() {
+            true => None,
+            false => patched.next().flatten(),
+        };
+        match text {
+            Some(text) => output.push(text),
+            None => output.copy(doc.source, doc.offset, doc.offset + doc.text.len()),
         }
     }
     if let Some(last) = docs.last() {
         output.copy_left(last.source, usize::MAX);
     }
-    drop(parsed);
     for text in emit(&generated) {
         output.begin_document(true);
         output.push(text);
@@ -251,28 +267,36 @@ pub fn plan(
         .iter()
         .map(|s| (s.object, s.namespace.as_str()))
         .collect();
+    // Each edit's report entry compares its patch with the object: on every core.
+    let entries = parallel::map(
+        &out.edits,
+        |_| 1,
+        64,
+        |edit| {
+            let object = &objects[edit.object];
+            let name = object
+                .node
+                .at(&["metadata", "name"])
+                .and_then(Node::scalar)
+                .unwrap_or_default();
+            let subject = report::Subject {
+                kind: &object.kind,
+                name,
+                namespace: namespaces.get(&edit.object).copied(),
+            };
+            let m = catalog::Match {
+                component: edit.component.clone(),
+                rule: "service selector".into(),
+                custom: false,
+            };
+            let action = inject::Action::Edit(edit.reason.clone());
+            let doc = &docs[object.doc];
+            Entry::new(object, doc, inputs, subject, Some(m), action, &edit.patch)
+        },
+    );
+    report.entries.extend(entries);
     for edit in out.edits {
-        let object = &objects[edit.object];
-        let doc = &docs[object.doc];
-        let name = object
-            .node
-            .at(&["metadata", "name"])
-            .and_then(Node::scalar)
-            .unwrap_or_default();
-        let subject = report::Subject {
-            kind: &object.kind,
-            name,
-            namespace: namespaces.get(&edit.object).copied(),
-        };
-        let m = catalog::Match {
-            component: edit.component,
-            rule: "service selector".into(),
-            custom: false,
-        };
-        let action = inject::Action::Edit(edit.reason);
-        let entry = Entry::new(object, doc, inputs, subject, Some(m), action, &edit.patch);
-        report.entries.push(entry);
-        object.place(&mut patches[object.doc], edit.patch);
+        objects[edit.object].place(&mut patches[objects[edit.object].doc], edit.patch);
     }
     let mut seen = std::collections::HashSet::with_capacity(out.resources.len());
     for g in out.resources {
