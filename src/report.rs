@@ -4,7 +4,7 @@ use crate::catalog::Match;
 use crate::inject::Action;
 use crate::stream::Doc;
 use crate::yaml::Node;
-use crate::yaml::edit::{self, Patch, Seg};
+use crate::yaml::edit::Patch;
 use crate::{Input, Object, source_name};
 use serde::Serialize;
 use serde_json::Value;
@@ -106,26 +106,8 @@ impl Entry {
         action: Action,
         patch: &Patch,
     ) -> Entry {
-        let changes: Vec<Change> = edit::leaves(patch)
-            .into_iter()
-            .filter_map(|(path, proposed)| {
-                let now = path
-                    .iter()
-                    .try_fold(object.node, |n: &Node, seg: &Seg| match seg {
-                        Seg::Key(k) => n.get(k),
-                        Seg::Index(i) => n.items()?.get(*i),
-                    })
-                    .map(Node::to_json);
-                (now.as_ref() != Some(&proposed) || matches!(proposed, Value::Array(_))).then(
-                    || Change {
-                        field: field_path(&path),
-                        current: now,
-                        proposed,
-                    },
-                )
-            })
-            .filter(|c| !matches!(&c.proposed, Value::Array(a) if a.is_empty()))
-            .collect();
+        let mut changes = Vec::new();
+        changes_to(patch, Some(object.node), &mut String::new(), &mut changes);
         let changed = !changes.is_empty();
         let (action, detail) = match action {
             Action::Inject(how) if changed => ("inject", how),
@@ -257,22 +239,45 @@ impl Report {
 }
 
 /// A path as `a.b["dotted.key"][0]`.
-fn field_path(path: &[Seg]) -> String {
-    let mut out = String::new();
-    for seg in path {
-        match seg {
-            Seg::Index(i) => out.push_str(&format!("[{i}]")),
-            Seg::Key(k)
-                if k.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
-            {
-                if !out.is_empty() {
-                    out.push('.');
+/// Adds to `out` each value `patch` sets that `node` does not hold yet (pushed items come
+/// as one array, always a change), walking the two together. `field` is the path so far,
+/// written as `spec.template.metadata.labels["sidecar.istio.io/inject"]`.
+fn changes_to(patch: &Patch, node: Option<&Node>, field: &mut String, out: &mut Vec<Change>) {
+    let change = |field: &str, proposed| Change {
+        field: field.to_string(),
+        current: node.map(Node::to_json),
+        proposed,
+    };
+    match patch {
+        Patch::Str(s) if node.and_then(Node::str) == Some(s) => {}
+        Patch::Str(s) => out.push(change(field, Value::String(s.clone()))),
+        Patch::Push(items) if items.is_empty() => {}
+        Patch::Push(items) => out.push(change(field, Value::Array(items.clone()))),
+        Patch::Fields(fields) => {
+            for (key, p) in fields {
+                let len = field.len();
+                if key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    if len > 0 {
+                        field.push('.');
+                    }
+                    field.push_str(key);
+                } else {
+                    field.push_str(&format!("[{}]", Value::from(key.as_str())));
                 }
-                out.push_str(k);
+                changes_to(p, node.and_then(|n| n.get(key)), field, out);
+                field.truncate(len);
             }
-            Seg::Key(k) => out.push_str(&format!("[{}]", Value::String(k.clone()))),
+        }
+        Patch::Items(items) => {
+            for (i, p) in items {
+                let len = field.len();
+                field.push_str(&format!("[{i}]"));
+                changes_to(p, node.and_then(|n| n.items()?.get(*i)), field, out);
+                field.truncate(len);
+            }
         }
     }
-    out
 }

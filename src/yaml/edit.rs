@@ -102,40 +102,6 @@ impl Default for Patch {
     }
 }
 
-/// One step of a path into a document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-/// Every value a patch sets, with its path (pushed items come as one array).
-pub fn leaves(patch: &Patch) -> Vec<(Vec<Seg>, Value)> {
-    fn walk(patch: &Patch, path: &mut Vec<Seg>, out: &mut Vec<(Vec<Seg>, Value)>) {
-        match patch {
-            Patch::Str(s) => out.push((path.clone(), Value::String(s.clone()))),
-            Patch::Push(items) => out.push((path.clone(), Value::Array(items.clone()))),
-            Patch::Fields(fields) => {
-                for (k, p) in fields {
-                    path.push(Seg::Key(k.clone()));
-                    walk(p, path, out);
-                    path.pop();
-                }
-            }
-            Patch::Items(items) => {
-                for (i, p) in items {
-                    path.push(Seg::Index(*i));
-                    walk(p, path, out);
-                    path.pop();
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(patch, &mut Vec::new(), &mut out);
-    out
-}
-
 /// Replace `text[start..end]` with `with`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Splice {
@@ -611,7 +577,7 @@ fn plain_key(key: &str) -> String {
         && key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
-        && matches!(super::resolve_plain(key), Value::String(_))
+        && super::plain_is_string(key)
         && !matches!(
             key.to_ascii_lowercase().as_str(),
             "y" | "n" | "yes" | "no" | "on" | "off"

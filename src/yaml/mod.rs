@@ -140,7 +140,7 @@ impl<'a> Node<'a> {
                 style,
                 tagged,
             } => {
-                let string = *style != Style::Plain || *tagged || resolve_plain(value).is_string();
+                let string = *style != Style::Plain || *tagged || plain_is_string(value);
                 string.then_some(value)
             }
             _ => None,
@@ -153,7 +153,7 @@ impl<'a> Node<'a> {
                 value,
                 style: Style::Plain,
                 tagged: false,
-            } => resolve_plain(value).is_null(),
+            } => plain(value) == Some(Value::Null),
             _ => false,
         }
     }
@@ -241,10 +241,21 @@ impl<'a> Node<'a> {
 
 /// YAML 1.2 core schema resolution of a plain scalar.
 fn resolve_plain(s: &str) -> Value {
+    plain(s).unwrap_or_else(|| Value::String(s.to_string()))
+}
+
+/// True when a plain scalar resolves to a string (`on`, `0755`), not to null, a boolean or
+/// a number. Nothing is allocated: it is asked of every label and annotation.
+pub(crate) fn plain_is_string(s: &str) -> bool {
+    plain(s).is_none()
+}
+
+/// The value a plain scalar resolves to when that is not a string.
+fn plain(s: &str) -> Option<Value> {
     match s {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
+        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
         _ => {}
     }
     let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
@@ -252,17 +263,17 @@ fn resolve_plain(s: &str) -> Value {
         && digits.bytes().all(|b| b.is_ascii_digit())
         && let Ok(i) = s.parse::<i64>()
     {
-        return Value::from(i);
+        return Some(Value::from(i));
     }
     if let Some(hex) = s.strip_prefix("0x")
         && let Ok(i) = i64::from_str_radix(hex, 16)
     {
-        return Value::from(i);
+        return Some(Value::from(i));
     }
     if let Some(oct) = s.strip_prefix("0o")
         && let Ok(i) = i64::from_str_radix(oct, 8)
     {
-        return Value::from(i);
+        return Some(Value::from(i));
     }
     let looks_float = digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
         && digits
@@ -270,9 +281,9 @@ fn resolve_plain(s: &str) -> Value {
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
         && digits.bytes().any(|b| b.is_ascii_digit());
     if looks_float && let Some(n) = s.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
-        return Value::Number(n);
+        return Some(Value::Number(n));
     }
-    Value::String(s.to_string())
+    None
 }
 
 /// Limits on the input: the stream as a whole ([`crate::run`]) and each parsed document.
