@@ -215,8 +215,9 @@ pub fn plan(
             generated,
         });
     }
-    let decide_all = |ctx: &telemetry::Context| -> Result<Vec<_>, Failure> {
-        let decided = parallel::try_map(
+    // One slot per object (`None`: not recognised), used in place: the results are large.
+    let decide_all = |ctx: &telemetry::Context| {
+        parallel::try_map(
             objects,
             |_| 1,
             256,
@@ -224,13 +225,13 @@ pub fn plan(
                 let doc = &docs[object.doc];
                 Ok(decide(object, config, mesh, options, inputs, doc, ctx)?.map(|d| (object, d)))
             },
-        )?;
-        Ok(decided.into_iter().flatten().collect())
+        )
     };
     let mut decided = decide_all(&telemetry::Context::default())?;
     let default_ns = options.namespace.as_deref().unwrap_or("default");
     let members = decided
         .iter_mut()
+        .flatten()
         .filter_map(|(_, (_, _, m))| m.take())
         .collect();
     let stack = stack::Stack::build(objects, members, default_ns);
@@ -255,10 +256,10 @@ pub fn plan(
     // Sized once: growing these long vectors copied them and touched fresh pages.
     report
         .entries
-        .reserve_exact(decided.len() + out.edits.len());
+        .reserve_exact(decided.iter().flatten().count() + out.edits.len());
     report.generated.reserve_exact(out.resources.len());
     generated.reserve_exact(out.resources.len());
-    for (object, (entry, patch, _)) in decided {
+    for (object, (entry, patch, _)) in decided.into_iter().flatten() {
         report.entries.push(entry);
         object.place(&mut patches[object.doc], patch);
     }

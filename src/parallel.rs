@@ -17,7 +17,7 @@ where
 {
     let total: usize = items.iter().map(&weight).sum();
     if total < min_weight.max(1) || threads() < 2 {
-        return items.iter().map(f).collect();
+        return map_run(items, &f);
     }
     let threads = threads();
     let mut runs = Vec::with_capacity(threads);
@@ -36,9 +36,9 @@ where
     std::thread::scope(|scope| {
         let handles: Vec<_> = runs
             .into_iter()
-            .map(|run| scope.spawn(move || run.iter().map(f).collect::<Result<Vec<_>, E>>()))
+            .map(|run| scope.spawn(move || map_run(run, f)))
             .collect();
-        let mine = last.iter().map(f).collect::<Result<Vec<_>, E>>();
+        let mine = map_run(last, f);
         let mut out = Vec::with_capacity(items.len());
         for handle in handles {
             out.extend(handle.join().expect("a worker thread panicked")?);
@@ -46,6 +46,16 @@ where
         out.extend(mine?);
         Ok(out)
     })
+}
+
+/// `f` over one run, into a vector sized once (collecting `Result`s grows it by doubling,
+/// copying results that can be large).
+fn map_run<'a, T, R, E>(run: &'a [T], f: &impl Fn(&'a T) -> Result<R, E>) -> Result<Vec<R>, E> {
+    let mut out = Vec::with_capacity(run.len());
+    for item in run {
+        out.push(f(item)?);
+    }
+    Ok(out)
 }
 
 /// How many threads the machine gives this process, asked once: the standard library reads

@@ -229,14 +229,16 @@ pub fn scan(body: &str) -> Header<'_> {
     let Some(first) = first else { return header };
     header.empty = false;
     header.opaque = first.starts_with(['{', '[', '!', '&', '"', '\'', '%', '?', '-']);
-    for (key, slot) in [
-        ("kind:", &mut header.kind),
-        ("apiVersion:", &mut header.api_version),
-    ] {
-        let needle = format!("\n{key}");
-        let lines = body.strip_prefix(key).into_iter().chain(
-            memchr::memmem::find_iter(body.as_bytes(), needle.as_bytes())
-                .map(|i| &body[i + 1 + key.len()..]),
+    // The searchers are built once: their set-up costs more than a short document's search.
+    const NEEDLES: [&str; 2] = ["\nkind:", "\napiVersion:"];
+    static FINDERS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 2]> =
+        std::sync::LazyLock::new(|| NEEDLES.map(memchr::memmem::Finder::new));
+    let slots = [&mut header.kind, &mut header.api_version];
+    for ((needle, finder), slot) in NEEDLES.iter().zip(FINDERS.iter()).zip(slots) {
+        let lines = body.strip_prefix(&needle[1..]).into_iter().chain(
+            finder
+                .find_iter(body.as_bytes())
+                .map(|i| &body[i + needle.len()..]),
         );
         for rest in lines {
             let rest = &rest[..rest.find('\n').unwrap_or(rest.len())];

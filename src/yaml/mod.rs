@@ -90,10 +90,12 @@ pub enum Style {
 impl<'a> Node<'a> {
     /// The node an alias stands for, or the node itself.
     pub fn resolved(&self) -> &Node<'a> {
-        match &self.kind {
-            Kind::Alias(target) => target.resolved(),
-            _ => self,
+        // A loop, not recursion, so that it inlines: every key comparison comes here.
+        let mut node = self;
+        while let Kind::Alias(target) = &node.kind {
+            node = target;
         }
+        node
     }
 
     pub fn entries(&self) -> Option<&[(Node<'a>, Node<'a>)]> {
