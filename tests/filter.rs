@@ -416,3 +416,48 @@ fn inputs_that_open_their_own_document_are_not_given_another() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "kind: A\n--- {kind: B}\n---\nkind: C\n---\nkind: D\n");
 }
+
+/// Past 64 KiB of changed documents, patching runs on every core; an error is still the
+/// first in stream order (two bad Services, one in each half of the stream).
+#[test]
+fn a_patch_error_in_a_large_stream_names_the_first_bad_document() {
+    const CONFIG: &str = "apiVersion: mesh.gunj.io/v1alpha1
+kind: ServiceMesh
+spec:
+  type: linkerd
+  trafficManagement:
+    timeout: 30s
+";
+    let service = |ns: usize, bad: bool| {
+        let annotations = if bad { "  annotations:\n  - x\n" } else { "" };
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: grafana\n  namespace: ns-{ns}\n\
+             {annotations}spec:\n  ports:\n  - port: 3000\n  selector:\n    \
+             app.kubernetes.io/name: grafana\n"
+        )
+    };
+    let mut stream = format!("{CONFIG}---\n");
+    for ns in 0..500 {
+        let grafana = GRAFANA.replace("namespace: monitoring", &format!("namespace: ns-{ns}"));
+        stream.push_str(&format!(
+            "{grafana}---\n{}---\n",
+            service(ns, ns == 100 || ns == 400)
+        ));
+    }
+    assert!(stream.len() > 128 * 1024);
+    // The config is document 1, then a Deployment and a Service per namespace.
+    let (code, out, err) = gunj(&[], &stream);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert!(err.contains("document 203 (-), line "), "{err}");
+    assert!(err.contains("expected a mapping here"), "{err}");
+    // Without the bad ones every Service gets its timeout.
+    let fixed = stream.replace("  annotations:\n  - x\n", "");
+    let (code, out, err) = gunj(&[], &fixed);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.matches("timeout.linkerd.io/request: \"30s\"").count(),
+        500,
+        "{out}"
+    );
+}
