@@ -156,9 +156,10 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         if config_doc {
             continue;
         }
-        let text = match patches[i].is_empty() {
-            true => None,
-            false => patched.next().flatten(),
+        let text = if patches[i].is_empty() {
+            None
+        } else {
+            patched.next().flatten()
         };
         match text {
             Some(text) => output.push(text),
@@ -297,7 +298,8 @@ pub fn plan(
     );
     report.entries.extend(entries);
     for edit in out.edits {
-        objects[edit.object].place(&mut patches[objects[edit.object].doc], edit.patch);
+        let object = &objects[edit.object];
+        object.place(&mut patches[object.doc], edit.patch);
     }
     let mut seen = std::collections::HashSet::with_capacity(out.resources.len());
     for g in out.resources {

@@ -238,7 +238,6 @@ impl Report {
     }
 }
 
-/// A path as `a.b["dotted.key"][0]`.
 /// Adds to `out` each value `patch` sets that `node` does not hold yet (pushed items come
 /// as one array, always a change), walking the two together. `field` is the path so far,
 /// written as `spec.template.metadata.labels["sidecar.istio.io/inject"]`.
