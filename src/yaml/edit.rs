@@ -485,8 +485,15 @@ impl Editor<'_> {
                 if node.start <= line_start {
                     return (line_start, "");
                 }
-                // The span of an empty block scalar starts at the next token, which may be a
-                // comment mid-line: the new line goes after that line.
+                // The span of an empty block scalar starts at the next token or comment. When
+                // a token opens its line (a less indented key, even an empty one: `  : x`),
+                // the scalar ended above it and the new line goes before that line; after a
+                // comment, or a token mid-line, it goes after that line.
+                if !self.text[node.start..].starts_with('#')
+                    && self.text[line_start..node.start].bytes().all(|b| b == b' ')
+                {
+                    return (line_start, "");
+                }
                 node.start
             }
             _ => node.end,
@@ -775,6 +782,11 @@ mod tests {
             (
                 "metadata:\n  labels:\n    a: |\n      x\n #\n",
                 "metadata:\n  labels:\n    a: |\n      x\n    b: \"2\"\n #\n",
+            ),
+            // Found by fuzzing (krm): the key after the empty scalar is an empty one.
+            (
+                "metadata:\n  labels:\n    a: |\n  : x\n",
+                "metadata:\n  labels:\n    a: |\n    b: \"2\"\n  : x\n",
             ),
         ] {
             assert_eq!(edit(text, &patch), want, "{text:?}");
