@@ -191,211 +191,366 @@ pub fn read_whole(
 
 /// Reads a regular file through a buffer of about `chunk` bytes, keeping the documents the
 /// filter may read (workloads, Services, Namespaces, Lists, configs and anything the header
-/// scan cannot vouch for) and leaving the others in the file. Errors are
-/// those of [`read_whole`], at the same byte offsets.
-pub fn read_file(name: &str, mut file: File, limit: usize, chunk: usize) -> Result<Input, Failure> {
+/// scan cannot vouch for) and leaving the others in the file. Errors are those of
+/// [`read_whole`], at the same byte offsets.
+///
+/// A file of eight buffers or more is cut in two at a document boundary near its middle, and
+/// the halves are read and scanned on two threads: the kernel's copy of the bytes costs about
+/// what the scan does, so each thread does half of both.
+pub fn read_file(name: &str, file: File, limit: usize, chunk: usize) -> Result<Input, Failure> {
     let stamp = stamp(&file).map_err(|e| cannot_read(name, e))?;
-    let left = Left {
-        file: file.try_clone().map_err(|e| cannot_read(name, e))?,
-        stamp,
-        runs: Vec::new(),
-        bytes: 0,
-        api_versions: Vec::new(),
+    let size = stamp.0;
+    let scan = Scan {
+        name,
+        limit,
+        chunk,
+        file: &file,
     };
-    // The reader's block: big enough that handing blocks over costs little next to
-    // copying them. A thread only pays from a few blocks on.
-    let block = chunk.max(1 << 16);
-    if stamp.0 > 8 * block as u64 && crate::parallel::threads() > 1 {
-        read_ahead(file, block, |fill| scan(name, limit, chunk, left, fill))
+    // Positioned reads let two threads share the descriptor (elsewhere reads move one cursor).
+    let two = cfg!(unix)
+        && crate::parallel::threads() > 1
+        && size / 8 >= chunk as u64
+        && size <= limit as u64;
+    let cut = if two {
+        boundary_after(&file, size / 2, size - size / 8, chunk).map_err(|e| cannot_read(name, e))?
     } else {
-        scan(name, limit, chunk, left, |buf, want| {
-            fill(&mut file, buf, want)
-        })
-    }
-}
-
-/// Runs `f` with a `fill` that takes the file's bytes from a thread reading ahead: the
-/// kernel's copy of the next chunks from the page cache (about a tenth of a 10 MB run)
-/// overlaps the scan of this one.
-fn read_ahead<T>(
-    mut file: File,
-    chunk: usize,
-    f: impl FnOnce(&mut dyn FnMut(&mut Vec<u8>, usize) -> io::Result<bool>) -> T,
-) -> T {
-    use std::sync::mpsc;
-    let (full, filled) = mpsc::sync_channel::<io::Result<Vec<u8>>>(2);
-    let (empty, emptied) = mpsc::channel::<Vec<u8>>();
-    // Three buffers go round, allocated here: the reader allocates nothing.
-    for _ in 0..3 {
-        let _ = empty.send(vec![0; chunk]);
-    }
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            // Ends at the end of the file, at an error, or when the scan stops listening.
-            while let Ok(mut buf) = emptied.recv() {
-                buf.resize(chunk, 0);
-                let n = match fill_from(&mut file, &mut buf) {
-                    Ok(0) => return,
-                    Ok(n) => n,
-                    Err(e) => {
-                        let _ = full.send(Err(e));
-                        return;
-                    }
-                };
-                buf.truncate(n);
-                if full.send(Ok(buf)).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut fill = move |buf: &mut Vec<u8>, want: usize| {
-            while buf.len() < want {
-                match filled.recv() {
-                    Ok(Ok(chunk)) => {
-                        buf.extend_from_slice(&chunk);
-                        let _ = empty.send(chunk);
-                    }
-                    Ok(Err(e)) => return Err(e),
-                    Err(_) => return Ok(true),
-                }
-            }
-            Ok(false)
-        };
-        let out = f(&mut fill);
-        // Closes both channels: a reader still at work (the scan stopped early, at an
-        // error) fails to send or to get a buffer, and ends.
-        drop(fill);
-        out
+        None
+    };
+    let part = match cut {
+        None => scan.part(0..u64::MAX, None, true)?,
+        Some(cut) => {
+            // The second half assumes what almost every stream is: not a ResourceList, so
+            // documents the filter never reads are left. Should the first half say otherwise,
+            // the second is read again. It notes where its kept documents are instead of
+            // copying them: growing a text on another thread takes fresh pages for its heap
+            // (2 MiB ones), where the copy below fills a text sized once on this one.
+            let (first, second) = std::thread::scope(|threads| {
+                let second = threads.spawn(|| scan.part(cut..u64::MAX, Some(false), false));
+                let first = scan.part(0..cut, None, true);
+                (first, second.join().expect("the reader thread panicked"))
+            });
+            let first = first?;
+            let second = match first.keep_all {
+                Some(false) => second?,
+                keep_all => scan.part(cut..u64::MAX, keep_all, true)?,
+            };
+            first
+                .join(second, &file)
+                .map_err(|e| cannot_read(name, e))?
+        }
+    };
+    let left = Left {
+        file,
+        stamp,
+        runs: part.runs,
+        bytes: part.bytes,
+        api_versions: part.api_versions,
+    };
+    Ok(Input {
+        name: name.to_string(),
+        text: part.text,
+        left: (!left.runs.is_empty()).then(|| Arc::new(left)),
     })
 }
 
-/// [`read_file`]'s scan: `fill(buf, want)` appends the file's next bytes to `buf` until it
-/// holds `want` (true when the file ended first).
-fn scan(
-    name: &str,
-    limit: usize,
-    chunk: usize,
-    mut left: Left,
-    mut fill: impl FnMut(&mut Vec<u8>, usize) -> io::Result<bool>,
-) -> Result<Input, Failure> {
-    let mut text = String::new();
-    let mut buf: Vec<u8> = Vec::with_capacity(chunk);
-    // The file offset of `buf[0]`; the read size grows while one document fills `buf`. The
-    // first read is long enough to see a UTF-16 byte order mark.
-    let (mut base, mut want) = (0usize, chunk.max(2));
-    let mut keep_all = None;
-    loop {
-        let eof = fill(&mut buf, want).map_err(|e| cannot_read(name, e))?;
-        if base + buf.len() > limit {
-            return Err(Failure::too_large(name, limit));
-        }
-        if base == 0 {
-            check_utf16(name, &buf)?;
-        }
-        let valid = match std::str::from_utf8(&buf) {
-            Ok(s) => s.len(),
-            // A character cut by the end of the buffer: the next read completes it.
-            Err(e) if e.error_len().is_none() && !eof => e.valid_up_to(),
-            Err(e) => return Err(not_utf8(name, base + e.valid_up_to())),
-        };
-        // SAFETY: `from_utf8` just validated exactly these bytes.
-        let s = unsafe { std::str::from_utf8_unchecked(&buf[..valid]) };
-        // Only whole lines can be judged as boundaries: a `---` at the buffer's end might
-        // continue as `----`.
-        let lines = if eof {
-            s
+/// What a scan of part of a file keeps and leaves.
+struct Part {
+    /// The documents kept: copied into `text`, or noted as (offset, length) ranges of the
+    /// file in `in_file`; `len` bytes either way.
+    text: String,
+    in_file: Vec<(u64, usize)>,
+    len: usize,
+    /// The runs left (at offsets in the kept text).
+    runs: Vec<Run>,
+    bytes: usize,
+    api_versions: Vec<String>,
+    /// Whether every document is kept: set by the first document with content.
+    keep_all: Option<bool>,
+}
+
+impl Part {
+    /// Adds `doc`, found at `offset` in the file, to the text kept.
+    fn keep(&mut self, doc: &stream::Doc, offset: usize, copy: bool) {
+        if copy {
+            self.text.push_str(doc.text);
         } else {
-            &s[..s.rfind('\n').map_or(0, |i| i + 1)]
-        };
-        let mut start = 0;
-        let mut take = |range: std::ops::Range<usize>| {
-            let doc = stream::make_doc(0, s, range.clone(), 0);
-            if !doc.header.empty && keep_all.is_none() {
-                // A ResourceList (or a document the scan cannot read) first: KRM mode and
-                // its checks read every document.
-                keep_all = Some(doc.header.opaque || doc.header.kind == Some("ResourceList"));
+            match self.in_file.last_mut() {
+                Some((at, len)) if *at + *len as u64 == offset as u64 => *len += doc.text.len(),
+                _ => self.in_file.push((offset as u64, doc.text.len())),
             }
-            if keep_all == Some(true) || doc.header.empty || crate::is_candidate(&doc) {
-                text.push_str(doc.text);
-            } else {
-                leave(&mut left, &doc, text.len(), base + range.start);
+        }
+        self.len += doc.text.len();
+    }
+
+    /// Adds `doc`, found at `offset` in the file, to the runs left.
+    fn leave(&mut self, doc: &stream::Doc, offset: usize) {
+        let at = self.len;
+        let lines = memchr::memchr_iter(b'\n', doc.text.as_bytes()).count();
+        self.bytes += doc.text.len();
+        if let Some(v) = doc.header.api_version {
+            self.add_api_version(v);
+        }
+        let ends_line = doc.text.ends_with('\n');
+        match self.runs.last_mut() {
+            Some(run) if run.at == at => {
+                run.len += doc.text.len();
+                run.lines += lines;
+                run.docs += 1;
+                run.ends_line = ends_line;
             }
-        };
-        for end in stream::boundaries(lines) {
-            take(start..end);
-            start = end;
+            _ => self.runs.push(Run {
+                at,
+                offset: offset as u64,
+                len: doc.text.len(),
+                lines,
+                docs: 1,
+                opens_itself: doc.opens_itself(),
+                ends_line,
+            }),
+        }
+    }
+
+    fn add_api_version(&mut self, v: &str) {
+        if !self.api_versions.iter().any(|a| a == v) {
+            self.api_versions.push(v.to_string());
+        }
+    }
+
+    /// This part (with its text copied) followed by the next one of the same file: what one
+    /// scan of both gives.
+    fn join(mut self, next: Part, file: &File) -> io::Result<Part> {
+        let shift = self.len;
+        let mut text = std::mem::take(&mut self.text).into_bytes();
+        text.reserve_exact(next.len);
+        text.extend_from_slice(next.text.as_bytes());
+        for &(offset, len) in &next.in_file {
+            let end = text.len() + len;
+            fill(file, &mut text, end, &mut { offset }, offset + len as u64)?;
+            if text.len() < end {
+                return Err(changed());
+            }
+        }
+        // The scan saw these bytes as UTF-8; a file rewritten since may not be.
+        std::str::from_utf8(&text[shift..]).map_err(|_| changed())?;
+        // SAFETY: the first `shift` bytes were this part's `String`, and the rest, which
+        // starts at a line start, was just validated.
+        self.text = unsafe { String::from_utf8_unchecked(text) };
+        self.len += next.len;
+        self.bytes += next.bytes;
+        for v in &next.api_versions {
+            self.add_api_version(v);
+        }
+        for run in next.runs {
+            match self.runs.last_mut() {
+                // Documents left on both sides of the cut are one run, as in one scan.
+                Some(last) if last.at == shift && run.at == 0 => {
+                    last.len += run.len;
+                    last.lines += run.lines;
+                    last.docs += run.docs;
+                    last.ends_line = run.ends_line;
+                }
+                _ => self.runs.push(Run {
+                    at: run.at + shift,
+                    ..run
+                }),
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// The start of the first boundary line (`---`, `...`) after `from` and before `until`: where
+/// a second scan can start. None when the document around `from` runs past `until`.
+fn boundary_after(file: &File, from: u64, until: u64, chunk: usize) -> io::Result<Option<u64>> {
+    let mut buf = Vec::new();
+    let mut pos = from;
+    // The next line start is looked for from `searched` on.
+    let mut searched = 0;
+    loop {
+        let want = buf.len() + chunk.max(64);
+        let eof = fill(file, &mut buf, want, &mut pos, until)?;
+        while let Some(i) = memchr::memchr(b'\n', &buf[searched..]) {
+            let start = searched + i + 1;
+            let Some(end) = memchr::memchr(b'\n', &buf[start..]).map(|j| start + j + 1) else {
+                // A line cut by the buffer's end is judged once it is whole.
+                break;
+            };
+            if std::str::from_utf8(&buf[start..end]).is_ok_and(stream::is_boundary) {
+                return Ok(Some(from + start as u64));
+            }
+            searched = start;
         }
         if eof {
-            take(start..s.len());
-            break;
+            return Ok(None);
         }
-        if start == 0 {
-            // One document fills the buffer: read more of it.
-            want = (buf.len() * 2).max(chunk);
+    }
+}
+
+/// What [`read_file`]'s scans share.
+struct Scan<'a> {
+    name: &'a str,
+    limit: usize,
+    chunk: usize,
+    file: &'a File,
+}
+
+impl Scan<'_> {
+    /// Scans the part of the file in `range` (to its end at most): `keep_all` is what the
+    /// documents before it decided, if anything, and `copy` whether kept documents are
+    /// copied or only noted.
+    fn part(
+        &self,
+        range: std::ops::Range<u64>,
+        keep_all: Option<bool>,
+        copy: bool,
+    ) -> Result<Part, Failure> {
+        let Scan {
+            name,
+            limit,
+            chunk,
+            file,
+        } = *self;
+        let mut part = Part {
+            text: String::new(),
+            in_file: Vec::new(),
+            len: 0,
+            runs: Vec::new(),
+            bytes: 0,
+            api_versions: Vec::new(),
+            keep_all,
+        };
+        let mut buf: Vec<u8> = Vec::with_capacity(chunk);
+        // The file offset of `buf[0]` and of the next read; the read size grows while one
+        // document fills `buf`. The first read is long enough to see a UTF-16 byte order mark.
+        let (mut base, mut pos, mut want) = (range.start as usize, range.start, chunk.max(2));
+        loop {
+            let eof = fill(file, &mut buf, want, &mut pos, range.end)
+                .map_err(|e| cannot_read(name, e))?;
+            if base + buf.len() > limit {
+                return Err(Failure::too_large(name, limit));
+            }
+            if base == 0 {
+                check_utf16(name, &buf)?;
+            }
+            let valid = match std::str::from_utf8(&buf) {
+                Ok(s) => s.len(),
+                // A character cut by the end of the buffer: the next read completes it.
+                Err(e) if e.error_len().is_none() && !eof => e.valid_up_to(),
+                Err(e) => return Err(not_utf8(name, base + e.valid_up_to())),
+            };
+            // SAFETY: `from_utf8` just validated exactly these bytes.
+            let s = unsafe { std::str::from_utf8_unchecked(&buf[..valid]) };
+            // Only whole lines can be judged as boundaries: a `---` at the buffer's end might
+            // continue as `----`.
+            let lines = if eof {
+                s
+            } else {
+                &s[..s.rfind('\n').map_or(0, |i| i + 1)]
+            };
+            let mut start = 0;
+            let mut take = |range: std::ops::Range<usize>| {
+                let doc = stream::make_doc(0, s, range.clone(), 0);
+                if !doc.header.empty && part.keep_all.is_none() {
+                    // A ResourceList (or a document the scan cannot read) first: KRM mode and
+                    // its checks read every document.
+                    part.keep_all =
+                        Some(doc.header.opaque || doc.header.kind == Some("ResourceList"));
+                }
+                if part.keep_all == Some(true) || doc.header.empty || crate::is_candidate(&doc) {
+                    part.keep(&doc, base + range.start, copy);
+                } else {
+                    part.leave(&doc, base + range.start);
+                }
+            };
+            for end in stream::boundaries(lines) {
+                take(start..end);
+                start = end;
+            }
+            if eof {
+                take(start..s.len());
+                break;
+            }
+            if start == 0 {
+                // One document fills the buffer: read more of it.
+                want = (buf.len() * 2).max(chunk);
+            } else {
+                buf.drain(..start);
+                base += start;
+                want = chunk.max(buf.len() * 2);
+            }
+        }
+        Ok(part)
+    }
+}
+
+/// Reads from `*pos` until `buf` holds `want` bytes; true when the file or `end` came first.
+fn fill(file: &File, buf: &mut Vec<u8>, want: usize, pos: &mut u64, end: u64) -> io::Result<bool> {
+    while buf.len() < want {
+        let room = (want - buf.len()).min(usize::try_from(end - *pos).unwrap_or(usize::MAX));
+        let n = if room == 0 {
+            0
         } else {
-            buf.drain(..start);
-            base += start;
-            want = chunk.max(buf.len() * 2);
+            read_into(file, buf, room, *pos)?
+        };
+        if n == 0 {
+            return Ok(true);
         }
+        *pos += n as u64;
     }
-    let input = Input {
-        name: name.to_string(),
-        text,
-        left: (!left.runs.is_empty()).then(|| Arc::new(left)),
-    };
-    Ok(input)
+    Ok(*pos >= end)
 }
 
-/// Adds `doc`, found at `offset` in the file, to the runs left in it.
-fn leave(left: &mut Left, doc: &stream::Doc, at: usize, offset: usize) {
-    let lines = memchr::memchr_iter(b'\n', doc.text.as_bytes()).count();
-    left.bytes += doc.text.len();
-    if let Some(v) = doc.header.api_version
-        && !left.api_versions.iter().any(|a| a == v)
-    {
-        left.api_versions.push(v.to_string());
-    }
-    let ends_line = doc.text.ends_with('\n');
-    match left.runs.last_mut() {
-        Some(run) if run.at == at => {
-            run.len += doc.text.len();
-            run.lines += lines;
-            run.docs += 1;
-            run.ends_line = ends_line;
+/// Appends at most `room` bytes read at `offset` to `buf`; how many (none at the file's end).
+/// The bytes go straight into spare capacity: no zeroing first.
+#[cfg(target_os = "linux")]
+fn read_into(file: &File, buf: &mut Vec<u8>, room: usize, offset: u64) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    buf.reserve(room);
+    let offset = libc::off_t::try_from(offset).map_err(io::Error::other)?;
+    loop {
+        let spare = buf.spare_capacity_mut();
+        // SAFETY: pread(2) writes at most `room` bytes, within the spare capacity just
+        // reserved, and touches no other memory of ours.
+        let n = unsafe { libc::pread(file.as_raw_fd(), spare.as_mut_ptr().cast(), room, offset) };
+        match usize::try_from(n) {
+            Ok(n) => {
+                // SAFETY: pread(2) initialised these `n` bytes after the old length.
+                unsafe { buf.set_len(buf.len() + n) };
+                return Ok(n);
+            }
+            Err(_) => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
         }
-        _ => left.runs.push(Run {
-            at,
-            offset: offset as u64,
-            len: doc.text.len(),
-            lines,
-            docs: 1,
-            opens_itself: doc.opens_itself(),
-            ends_line,
-        }),
     }
 }
 
-/// Reads until `buf` holds `want` bytes or the file ends; true at the end.
-fn fill(file: &mut File, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+#[cfg(not(target_os = "linux"))]
+fn read_into(file: &File, buf: &mut Vec<u8>, room: usize, offset: u64) -> io::Result<usize> {
     let len = buf.len();
-    buf.resize(want.max(len), 0);
-    let n = fill_from(file, &mut buf[len..])?;
-    buf.truncate(len + n);
-    Ok(buf.len() < want)
+    buf.resize(len + room, 0);
+    let read = loop {
+        match read_some_at(file, &mut buf[len..], offset) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            read => break read,
+        }
+    };
+    buf.truncate(len + *read.as_ref().unwrap_or(&0));
+    read
 }
 
-/// Reads into all of `buf` unless the file ends first; how many bytes it read.
-fn fill_from(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut len = 0;
-    while len < buf.len() {
-        match file.read(&mut buf[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(len)
+#[cfg(all(unix, not(target_os = "linux")))]
+fn read_some_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_some_at(mut file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    file.seek(SeekFrom::Start(offset))?;
+    file.read(buf)
 }
 
 fn cannot_read(name: &str, e: io::Error) -> Failure {

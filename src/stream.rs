@@ -37,7 +37,7 @@ pub struct Header<'a> {
     pub empty: bool,
 }
 
-fn is_boundary(line: &str) -> bool {
+pub(crate) fn is_boundary(line: &str) -> bool {
     (line.starts_with("---") || line.starts_with("..."))
         && line[3..].chars().next().is_none_or(char::is_whitespace)
 }

@@ -105,7 +105,8 @@ fn outcome(inputs: &[Input], options: &Options) -> Result<(String, String), Stri
 }
 
 /// Runs the files read whole and read sparsely with every buffer size, and asserts the
-/// same result. Returns how many documents the sparse read left in the files.
+/// same result, leaving the same documents in the files whatever the buffer. Returns how
+/// many documents that is.
 fn same_as_whole(files: &[(&str, &[u8])], options: &Options) -> usize {
     let paths: Vec<_> = files.iter().map(|(n, b)| (*n, file(n, b))).collect();
     let whole: Result<Vec<Input>, _> = paths
@@ -115,21 +116,27 @@ fn same_as_whole(files: &[(&str, &[u8])], options: &Options) -> usize {
     let expected = whole
         .map_err(|f| f.to_string())
         .and_then(|inputs| outcome(&inputs, options));
-    let mut left = 0;
+    let mut left = None;
     for chunk in CHUNKS {
         let sparse: Result<Vec<Input>, _> = paths
             .iter()
             .map(|(n, p)| read_file(n, File::open(p).unwrap(), usize::MAX, chunk))
             .collect();
         if let Ok(inputs) = &sparse {
-            left = inputs.iter().flat_map(Input::runs).map(|r| r.docs).sum();
+            let docs = inputs.iter().flat_map(Input::runs).map(|r| r.docs).sum();
+            assert!(
+                left.is_none_or(|l| l == docs),
+                "{:?}, chunk {chunk}: {docs} documents left, not {left:?}",
+                files[0].0
+            );
+            left = Some(docs);
         }
         let got = sparse
             .map_err(|f| f.to_string())
             .and_then(|inputs| outcome(&inputs, options));
         assert_eq!(got, expected, "{:?}, chunk {chunk}", files[0].0);
     }
-    left
+    left.unwrap_or(0)
 }
 
 fn stream(parts: &[&str]) -> String {
@@ -433,35 +440,55 @@ fn the_binary_reads_a_file_argument_sparsely_and_may_overwrite_it() {
 }
 
 #[test]
-fn a_large_file_read_ahead_on_another_thread_reads_alike() {
-    // Over 512 KiB: the file is read on a second thread while it is scanned.
+fn a_large_file_read_in_two_halves_reads_alike() {
+    // From eight buffers on (here 7 bytes; the binary's are 256 KiB) a file is cut at a
+    // boundary near its middle and its halves are read on two threads.
     let one = stream(&[DASHBOARD, GRAFANA, RULE, SERVICE]);
     let large = (0..600)
         .map(|_| one.as_str())
         .collect::<Vec<_>>()
         .join("---\n");
-    assert!(large.len() > 600 << 10);
     let istio = options(Some(MeshType::Istio));
     assert_eq!(
-        same_as_whole(&[("read-ahead.yaml", large.as_bytes())], &istio),
+        same_as_whole(&[("halves.yaml", large.as_bytes())], &istio),
         1200
     );
-    // An error near the end stops the scan early; the reader thread must not hang.
+    // Errors: one in the second half alone is named; with one in each half, the first.
     let mut bad = large.into_bytes();
-    let at = bad.len() - 100;
-    bad[at] = 0xFF;
-    same_as_whole(&[("read-ahead-bad.yaml", &bad)], &istio);
-    let path = file("read-ahead-limit.yaml", &bad);
-    let sparse = read_file(
-        "read-ahead-limit.yaml",
-        File::open(&path).unwrap(),
-        200_000,
-        7,
-    );
+    let last = bad.len() - 100;
+    bad[last] = 0xFF;
+    same_as_whole(&[("halves-bad-second.yaml", &bad)], &istio);
+    // Over the limit, the file is read in one piece: the limit is met first.
+    let path = file("halves-limit.yaml", &bad);
+    let sparse = read_file("halves-limit.yaml", File::open(&path).unwrap(), 200_000, 7);
     assert!(
         sparse
             .unwrap_err()
             .to_string()
             .contains("exceeds the limit")
     );
+    bad[100] = 0xFF;
+    same_as_whole(&[("halves-bad-both.yaml", &bad)], &istio);
+    // The second half assumes the first document is not a ResourceList; when it is, or when
+    // the first half holds only comments, the second half is read again, and keeps every
+    // document if the first one with content is a ResourceList.
+    let list = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n";
+    let rules = format!("---\n{RULE}").repeat(20);
+    let short = "# padding\n".repeat(100);
+    let long = "# padding\n".repeat(300);
+    for (name, text, left) in [
+        ("list-first.yaml", format!("{list}{short}{rules}"), 0),
+        (
+            "list-after-comments.yaml",
+            format!("{long}---\n{list}{rules}"),
+            0,
+        ),
+        ("rule-after-comments.yaml", format!("{long}{rules}"), 20),
+    ] {
+        assert_eq!(
+            same_as_whole(&[(name, text.as_bytes())], &istio),
+            left,
+            "{name}"
+        );
+    }
 }
