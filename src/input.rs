@@ -200,6 +200,10 @@ pub fn read_whole(
 pub fn read_file(name: &str, file: File, limit: usize, chunk: usize) -> Result<Input, Failure> {
     let stamp = stamp(&file).map_err(|e| cannot_read(name, e))?;
     let size = stamp.0;
+    // What a whole read says first (the scan checks again as it reads: the file may grow).
+    if size > limit as u64 {
+        return Err(Failure::too_large(name, limit));
+    }
     let scan = Scan {
         name,
         limit,
@@ -207,10 +211,7 @@ pub fn read_file(name: &str, file: File, limit: usize, chunk: usize) -> Result<I
         file: &file,
     };
     // Positioned reads let two threads share the descriptor (elsewhere reads move one cursor).
-    let two = cfg!(unix)
-        && crate::parallel::threads() > 1
-        && size / 8 >= chunk as u64
-        && size <= limit as u64;
+    let two = cfg!(unix) && crate::parallel::threads() > 1 && size / 8 >= chunk as u64;
     let cut = if two {
         boundary_after(&file, size / 2, size - size / 8, chunk).map_err(|e| cannot_read(name, e))?
     } else {
@@ -223,7 +224,7 @@ pub fn read_file(name: &str, file: File, limit: usize, chunk: usize) -> Result<I
             // documents the filter never reads are left. Should the first half say otherwise,
             // the second is read again. It notes where its kept documents are instead of
             // copying them: growing a text on another thread takes fresh pages for its heap
-            // (2 MiB ones), where the copy below fills a text sized once on this one.
+            // (2 MiB ones), where the join reads them into this thread's text.
             let (first, second) = std::thread::scope(|threads| {
                 let second = threads.spawn(|| scan.part(cut..u64::MAX, Some(false), false));
                 let first = scan.part(0..cut, None, true);
@@ -269,7 +270,7 @@ struct Part {
 }
 
 impl Part {
-    /// Adds `doc`, found at `offset` in the file, to the text kept.
+    /// Keeps `doc`, found at `offset` in the file: copies its text, or notes where it is.
     fn keep(&mut self, doc: &stream::Doc, offset: usize, copy: bool) {
         if copy {
             self.text.push_str(doc.text);
@@ -332,8 +333,8 @@ impl Part {
         }
         // The scan saw these bytes as UTF-8; a file rewritten since may not be.
         std::str::from_utf8(&text[shift..]).map_err(|_| changed())?;
-        // SAFETY: the first `shift` bytes were this part's `String`, and the rest, which
-        // starts at a line start, was just validated.
+        // SAFETY: the first `shift` bytes were this part's `String` and the rest was just
+        // validated; two valid UTF-8 texts make one.
         self.text = unsafe { String::from_utf8_unchecked(text) };
         self.len += next.len;
         self.bytes += next.bytes;
@@ -359,16 +360,18 @@ impl Part {
     }
 }
 
-/// The start of the first boundary line (`---`, `...`) after `from` and before `until`: where
-/// a second scan can start. None when the document around `from` runs past `until`.
+/// The start of the first boundary line (`---`, `...`) that starts after the first line end
+/// at or after `from` and ends before `until`: where a second scan can start. None when there
+/// is none (a document around `from` that runs past `until`, or a file that ends first).
 fn boundary_after(file: &File, from: u64, until: u64, chunk: usize) -> io::Result<Option<u64>> {
     let mut buf = Vec::new();
-    let mut pos = from;
-    // The next line start is looked for from `searched` on.
-    let mut searched = 0;
+    // The file offset of `buf[0]`, and of the next read.
+    let (mut base, mut pos) = (from, from);
     loop {
         let want = buf.len() + chunk.max(64);
         let eof = fill(file, &mut buf, want, &mut pos, until)?;
+        // The next line start is looked for from `searched` on.
+        let mut searched = 0;
         while let Some(i) = memchr::memchr(b'\n', &buf[searched..]) {
             let start = searched + i + 1;
             let Some(end) = memchr::memchr(b'\n', &buf[start..]).map(|j| start + j + 1) else {
@@ -376,13 +379,16 @@ fn boundary_after(file: &File, from: u64, until: u64, chunk: usize) -> io::Resul
                 break;
             };
             if std::str::from_utf8(&buf[start..end]).is_ok_and(stream::is_boundary) {
-                return Ok(Some(from + start as u64));
+                return Ok(Some(base + start as u64));
             }
             searched = start;
         }
         if eof {
             return Ok(None);
         }
+        // Only the line being judged stays in memory.
+        buf.drain(..searched);
+        base += searched as u64;
     }
 }
 

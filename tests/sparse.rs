@@ -105,8 +105,8 @@ fn outcome(inputs: &[Input], options: &Options) -> Result<(String, String), Stri
 }
 
 /// Runs the files read whole and read sparsely with every buffer size, and asserts the
-/// same result, leaving the same documents in the files whatever the buffer. Returns how
-/// many documents that is.
+/// same result, and the same sparse read (kept text, runs left, their `apiVersion`s)
+/// whatever the buffer. Returns how many documents the read left in the files.
 fn same_as_whole(files: &[(&str, &[u8])], options: &Options) -> usize {
     let paths: Vec<_> = files.iter().map(|(n, b)| (*n, file(n, b))).collect();
     let whole: Result<Vec<Input>, _> = paths
@@ -116,27 +116,35 @@ fn same_as_whole(files: &[(&str, &[u8])], options: &Options) -> usize {
     let expected = whole
         .map_err(|f| f.to_string())
         .and_then(|inputs| outcome(&inputs, options));
-    let mut left = None;
+    let mut read = None;
     for chunk in CHUNKS {
         let sparse: Result<Vec<Input>, _> = paths
             .iter()
             .map(|(n, p)| read_file(n, File::open(p).unwrap(), usize::MAX, chunk))
             .collect();
         if let Ok(inputs) = &sparse {
-            let docs = inputs.iter().flat_map(Input::runs).map(|r| r.docs).sum();
-            assert!(
-                left.is_none_or(|l| l == docs),
-                "{:?}, chunk {chunk}: {docs} documents left, not {left:?}",
-                files[0].0
-            );
-            left = Some(docs);
+            let this: Vec<_> = inputs
+                .iter()
+                .map(|i| {
+                    let versions = i.left.as_ref().map(|l| l.api_versions.clone());
+                    (i.text.clone(), i.runs().to_vec(), versions)
+                })
+                .collect();
+            if let Some(first) = &read {
+                assert_eq!(&this, first, "{:?}, chunk {chunk}", files[0].0);
+            }
+            read = Some(this);
         }
         let got = sparse
             .map_err(|f| f.to_string())
             .and_then(|inputs| outcome(&inputs, options));
         assert_eq!(got, expected, "{:?}, chunk {chunk}", files[0].0);
     }
-    left.unwrap_or(0)
+    read.iter()
+        .flatten()
+        .flat_map(|(_, runs, _)| runs)
+        .map(|r| r.docs)
+        .sum()
 }
 
 fn stream(parts: &[&str]) -> String {
@@ -318,6 +326,11 @@ fn read_errors_name_the_same_byte() {
     let whole = read_whole("large.yaml", File::open(&path).unwrap(), 0, 100).unwrap_err();
     let sparse = read_file("large.yaml", File::open(&path).unwrap(), 100, 7).unwrap_err();
     assert_eq!(sparse.to_string(), whole.to_string());
+    // Also when a byte before the limit is not UTF-8 (found by review).
+    let path = file("large-bad.yaml", b"\xFFaaaaaaaaaaaaaaaaaaaa");
+    let whole = read_whole("large-bad.yaml", File::open(&path).unwrap(), 0, 10).unwrap_err();
+    let sparse = read_file("large-bad.yaml", File::open(&path).unwrap(), 10, 4).unwrap_err();
+    assert_eq!(sparse.to_string(), whole.to_string());
 }
 
 #[test]
@@ -458,7 +471,7 @@ fn a_large_file_read_in_two_halves_reads_alike() {
     let last = bad.len() - 100;
     bad[last] = 0xFF;
     same_as_whole(&[("halves-bad-second.yaml", &bad)], &istio);
-    // Over the limit, the file is read in one piece: the limit is met first.
+    // Over the limit, the file is not read: the limit is met first, as in a whole read.
     let path = file("halves-limit.yaml", &bad);
     let sparse = read_file("halves-limit.yaml", File::open(&path).unwrap(), 200_000, 7);
     assert!(
