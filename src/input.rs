@@ -291,23 +291,28 @@ impl Part {
         if let Some(v) = doc.header.api_version {
             self.add_api_version(v);
         }
-        let ends_line = doc.text.ends_with('\n');
+        self.push_run(Run {
+            at,
+            offset: offset as u64,
+            len: doc.text.len(),
+            lines,
+            docs: 1,
+            opens_itself: doc.opens_itself(),
+            ends_line: doc.text.ends_with('\n'),
+        });
+    }
+
+    /// Adds `run`, which follows the runs so far in the file: to the last one when nothing
+    /// was kept between them.
+    fn push_run(&mut self, run: Run) {
         match self.runs.last_mut() {
-            Some(run) if run.at == at => {
-                run.len += doc.text.len();
-                run.lines += lines;
-                run.docs += 1;
-                run.ends_line = ends_line;
+            Some(last) if last.at == run.at => {
+                last.len += run.len;
+                last.lines += run.lines;
+                last.docs += run.docs;
+                last.ends_line = run.ends_line;
             }
-            _ => self.runs.push(Run {
-                at,
-                offset: offset as u64,
-                len: doc.text.len(),
-                lines,
-                docs: 1,
-                opens_itself: doc.opens_itself(),
-                ends_line,
-            }),
+            _ => self.runs.push(run),
         }
     }
 
@@ -341,20 +346,12 @@ impl Part {
         for v in &next.api_versions {
             self.add_api_version(v);
         }
+        // Documents left on both sides of the cut become one run, as in one scan.
         for run in next.runs {
-            match self.runs.last_mut() {
-                // Documents left on both sides of the cut are one run, as in one scan.
-                Some(last) if last.at == shift && run.at == 0 => {
-                    last.len += run.len;
-                    last.lines += run.lines;
-                    last.docs += run.docs;
-                    last.ends_line = run.ends_line;
-                }
-                _ => self.runs.push(Run {
-                    at: run.at + shift,
-                    ..run
-                }),
-            }
+            self.push_run(Run {
+                at: run.at + shift,
+                ..run
+            });
         }
         Ok(self)
     }
