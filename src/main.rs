@@ -212,6 +212,7 @@ fn helm_log_path() -> PathBuf {
 /// Reads the inputs and the config file named by the flags; `sparse` for the filter, which
 /// copies what it does not read from the files again ([`read`]).
 fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options), Failure> {
+    prefault_heap(&args.inputs);
     let mut inputs = Vec::new();
     // What the inputs read so far leave of --max-input-bytes.
     let mut left = args.max_input_bytes;
@@ -307,6 +308,69 @@ fn small_pages_for_small_inputs(inputs: &[Input]) {
 
 #[cfg(not(target_os = "linux"))]
 fn small_pages_for_small_inputs(_: &[Input]) {}
+
+/// Has another core fault in the start of the heap while this one reads the inputs.
+///
+/// mimalloc (v2) reserves its first arena at the first allocation (1 GiB of address space,
+/// option `arena_reserve`), and the main thread's heap, its first 32 MiB segment, grows from
+/// the arena's start in huge pages ([`small_pages_for_small_inputs`]). The kernel zeroes each
+/// huge page at its first touch, about 0.45 ms here; on the 10 MB benchmark stream that was
+/// 11–17% of all CPU time, most of it on this thread in the stages that use one core.
+/// `MADV_POPULATE_WRITE` (Linux 5.14, madvise(2)) does that zeroing ahead of time, on the
+/// other core. At most the inputs' size is faulted in, within that first segment: every
+/// benchmark stream touched more of it than that, so peak RSS does not grow
+/// (`benches/README.md`). Best effort: without the arena, on an older kernel or on stdin
+/// (size unknown) nothing happens, and a page the run never touches only costs memory.
+#[cfg(target_os = "linux")]
+fn prefault_heap(paths: &[PathBuf]) {
+    use std::ffi::{c_int, c_void};
+    const HUGE_PAGE: usize = 2 << 20;
+    /// Below this there is little to gain, and small inputs do not use huge pages.
+    const MIN_INPUT: u64 = 1 << 20;
+    /// mimalloc's `MI_SEGMENT_SIZE`: beyond the first segment, memory goes to other
+    /// threads and to large blocks.
+    const SEGMENT: usize = 32 << 20;
+    unsafe extern "C" {
+        /// mimalloc's arena `id` (the first is 1): its start and size (0 and null if none).
+        fn mi_arena_area(id: c_int, size: *mut usize) -> *mut c_void;
+    }
+    let bytes: u64 = paths
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len())
+        .sum();
+    if bytes < MIN_INPUT {
+        return;
+    }
+    let mut size = 0;
+    // SAFETY: mi_arena_area only reads mimalloc's arena table and writes `size`.
+    let start = unsafe { mi_arena_area(1, &mut size) } as usize;
+    if start == 0 || !start.is_multiple_of(HUGE_PAGE) {
+        return;
+    }
+    let want = usize::try_from(bytes).map_or(SEGMENT, |b| b.next_multiple_of(HUGE_PAGE));
+    let end = start + want.min(SEGMENT).min(size);
+    let populate = move || {
+        for page in (start..end).step_by(HUGE_PAGE) {
+            // SAFETY: MADV_POPULATE_WRITE faults in pages of a mapping mimalloc made; it
+            // changes no byte (a fresh page is zero, as mimalloc takes fresh arena memory to
+            // be) and fails, harmlessly, on a range that is not writable.
+            if unsafe { libc::madvise(page as *mut c_void, HUGE_PAGE, libc::MADV_POPULATE_WRITE) }
+                != 0
+            {
+                break;
+            }
+        }
+    };
+    // Never joined: the process may end first, which stops it.
+    let _ = std::thread::Builder::new()
+        .stack_size(64 * 1024)
+        .spawn(populate);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn prefault_heap(_: &[PathBuf]) {}
 
 /// mimalloc: the filter allocates millions of small tree nodes and strings; with it the
 /// 100 MB benchmark runs about a third faster than with glibc's allocator (benches/README.md).
