@@ -56,6 +56,9 @@ pub struct Options {
     /// `--namespace`: the namespace of objects that name none (Helm's release namespace).
     pub namespace: Option<String>,
     pub limits: Limits,
+    /// List the fields each report entry changes (`check`, `explain`); the filter only
+    /// needs to know whether an entry changes any, and listing costs time and memory.
+    pub changes: bool,
 }
 
 /// The filtered stream and what was done.
@@ -293,7 +296,16 @@ pub fn plan(
             };
             let action = inject::Action::Edit(edit.reason.clone());
             let doc = &docs[object.doc];
-            Entry::new(object, doc, inputs, subject, Some(m), action, &edit.patch)
+            Entry::new(
+                object,
+                doc,
+                inputs,
+                subject,
+                Some(m),
+                action,
+                &edit.patch,
+                options.changes,
+            )
         },
     );
     report.entries.extend(entries);
@@ -615,7 +627,16 @@ fn decide(
                     name,
                     namespace: None,
                 };
-                let entry = Entry::new(object, doc, inputs, subject, None, action, &patch);
+                let entry = Entry::new(
+                    object,
+                    doc,
+                    inputs,
+                    subject,
+                    None,
+                    action,
+                    &patch,
+                    options.changes,
+                );
                 (entry, patch, None)
             }),
         );
@@ -663,7 +684,16 @@ fn decide(
         serves: !w.runs_to_completion,
         hook: w.is_hook(),
     });
-    let entry = Entry::new(object, doc, inputs, subject, Some(m), action, &patch);
+    let entry = Entry::new(
+        object,
+        doc,
+        inputs,
+        subject,
+        Some(m),
+        action,
+        &patch,
+        options.changes,
+    );
     Ok(Some((entry, patch, member)))
 }
 

@@ -35,10 +35,11 @@ fn main() -> ExitCode {
             }
         }
         Some(Command::Explain { filter, output }) => {
-            let (inputs, options) = match load(&filter, false) {
+            let (inputs, mut options) = match load(&filter, false) {
                 Ok(loaded) => loaded,
                 Err(f) => return fail(&f),
             };
+            options.changes = true;
             match gunj_mesh::run(&inputs, &options) {
                 Ok(outcome) => {
                     if let Some(f) = &outcome.failure {
@@ -66,10 +67,12 @@ fn main() -> ExitCode {
 
 /// `check`: exit 1 when the filter would change anything.
 fn run_check(args: &FilterArgs, format: CheckFormat, show_diff: bool) -> ExitCode {
-    let (inputs, options) = match load(args, false) {
+    let (inputs, mut options) = match load(args, false) {
         Ok(loaded) => loaded,
         Err(f) => return fail(&f),
     };
+    // Findings name the fields they change.
+    options.changes = true;
     let outcome = match gunj_mesh::run(&inputs, &options) {
         Ok(o) => o,
         Err(f) => return fail(&f),
@@ -264,6 +267,7 @@ fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options), Failur
             max_documents: args.max_documents,
             max_key_length: args.max_key_length,
         },
+        changes: false,
     };
     Ok((inputs, options))
 }

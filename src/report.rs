@@ -97,6 +97,9 @@ pub struct Change {
 }
 
 impl Entry {
+    /// The entry of an object and its patch; `list` lists the fields the patch changes
+    /// (`check` and `explain` show them), else it only tells whether it changes any.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         object: &Object,
         doc: &Doc,
@@ -105,10 +108,15 @@ impl Entry {
         m: Option<Match>,
         action: Action,
         patch: &Patch,
+        list: bool,
     ) -> Entry {
         let mut changes = Vec::new();
-        changes_to(patch, Some(object.node), &mut String::new(), &mut changes);
-        let changed = !changes.is_empty();
+        let changed = if list {
+            changes_to(patch, Some(object.node), &mut String::new(), &mut changes);
+            !changes.is_empty()
+        } else {
+            changes_any(patch, Some(object.node))
+        };
         let (action, detail) = match action {
             Action::Inject(how) if changed => ("inject", how),
             Action::Inject(how) => ("unchanged", how),
@@ -241,6 +249,20 @@ impl Report {
 /// Adds to `out` each value `patch` sets that `node` does not hold yet (pushed items come
 /// as one array, always a change), walking the two together. `field` is the path so far,
 /// written as `spec.template.metadata.labels["sidecar.istio.io/inject"]`.
+/// Whether `patch` changes `node`: whether [`changes_to`] would list anything.
+fn changes_any(patch: &Patch, node: Option<&Node>) -> bool {
+    match patch {
+        Patch::Str(s) => node.and_then(Node::str) != Some(s),
+        Patch::Push(items) => !items.is_empty(),
+        Patch::Fields(fields) => fields
+            .iter()
+            .any(|(key, p)| changes_any(p, node.and_then(|n| n.get(key)))),
+        Patch::Items(items) => items
+            .iter()
+            .any(|(i, p)| changes_any(p, node.and_then(|n| n.items()?.get(*i)))),
+    }
+}
+
 fn changes_to(patch: &Patch, node: Option<&Node>, field: &mut String, out: &mut Vec<Change>) {
     let change = |field: &str, proposed| Change {
         field: field.to_string(),
@@ -277,6 +299,47 @@ fn changes_to(patch: &Patch, node: Option<&Node>, field: &mut String, out: &mut 
                 changes_to(p, node.and_then(|n| n.items()?.get(*i)), field, out);
                 field.truncate(len);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{Limits, parse};
+
+    /// The filter's cheap test agrees with the listing `check` shows, case by case.
+    #[test]
+    fn changes_any_agrees_with_the_listed_changes() {
+        let node = parse("a: x\nb: [p, q]\n", Limits::default())
+            .unwrap()
+            .unwrap();
+        let field = |key: &str, p: Patch| Patch::Fields(vec![(key.into(), p)]);
+        let cases = [
+            (field("a", Patch::Str("x".into())), false),
+            (field("a", Patch::Str("y".into())), true),
+            (field("c", Patch::Str("x".into())), true),
+            (field("b", Patch::Push(vec![])), false),
+            (field("b", Patch::Push(vec!["r".into()])), true),
+            (
+                field("b", Patch::Items(vec![(1, Patch::Str("q".into()))])),
+                false,
+            ),
+            (
+                field("b", Patch::Items(vec![(1, Patch::Str("r".into()))])),
+                true,
+            ),
+            (
+                field("b", Patch::Items(vec![(5, Patch::Str("q".into()))])),
+                true,
+            ),
+            (Patch::new(), false),
+        ];
+        for (patch, expected) in cases {
+            let mut listed = Vec::new();
+            changes_to(&patch, Some(&node), &mut String::new(), &mut listed);
+            assert_eq!(changes_any(&patch, Some(&node)), expected, "{patch:?}");
+            assert_eq!(!listed.is_empty(), expected, "{patch:?}");
         }
     }
 }

@@ -138,9 +138,15 @@ struct Filtered {
 }
 
 fn filter(text: &str, mesh: MeshType) -> Filtered {
+    filter_listing(text, mesh, false)
+}
+
+/// [`filter`], with `changes` listed in the report or not.
+fn filter_listing(text: &str, mesh: MeshType, changes: bool) -> Filtered {
     let inputs = [Input::new("-", text.to_string())];
     let options = Options {
         mesh: Some(mesh),
+        changes,
         ..Options::default()
     };
     let outcome = run(&inputs, &options).unwrap_or_else(|f| panic!("{f}\n{text}"));
@@ -221,6 +227,18 @@ proptest! {
         let twice = filter(&once, mesh);
         prop_assert_eq!(&twice.output, &once);
         prop_assert!(twice.report.entries.iter().all(|e| !e.changed));
+    }
+
+    #[test]
+    fn listing_the_changes_changes_nothing_else(text in stream(), mesh in mesh()) {
+        let (listed, counted) = (filter_listing(&text, mesh, true), filter_listing(&text, mesh, false));
+        prop_assert_eq!(&listed.output, &counted.output);
+        prop_assert_eq!(listed.report.entries.len(), counted.report.entries.len());
+        for (l, c) in listed.report.entries.iter().zip(&counted.report.entries) {
+            prop_assert_eq!(l.changed, !l.changes.is_empty(), "{:?}", l);
+            prop_assert!(c.changes.is_empty());
+            prop_assert_eq!((l.changed, l.action, &l.detail), (c.changed, c.action, &c.detail));
+        }
     }
 
     #[test]
