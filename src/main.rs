@@ -321,10 +321,12 @@ fn small_pages_for_small_inputs(_: &[Input]) {}
 /// huge page at its first touch, about 0.45 ms here; on the 10 MB benchmark stream that was
 /// 11–17% of all CPU time, most of it on this thread in the stages that use one core.
 /// `MADV_POPULATE_WRITE` (Linux 5.14, madvise(2)) does that zeroing ahead of time, on the
-/// other core. At most the inputs' size is faulted in, within that first segment: every
-/// benchmark stream touched more of it than that, so peak RSS does not grow
-/// (`benches/README.md`). Best effort: without the arena, on an older kernel or on stdin
-/// (size unknown) nothing happens, and a page the run never touches only costs memory.
+/// other core. One and a half times the inputs' size is faulted in, within that first
+/// segment: the benchmark streams touch at least that much of it (10 MB: 16 MiB), so their
+/// peak RSS does not grow. A stream with nothing to change uses less, and pays for the
+/// rest in memory: a 9 MB stream of ConfigMaps went from 15 to 23 MiB (`benches/README.md`).
+/// Best effort: without the arena, on an older kernel or on stdin (size unknown) nothing
+/// happens. The thread must not allocate: its own heap would take fresh pages.
 #[cfg(target_os = "linux")]
 fn prefault_heap(paths: &[PathBuf]) {
     use std::ffi::{c_int, c_void};
@@ -353,7 +355,7 @@ fn prefault_heap(paths: &[PathBuf]) {
     if start == 0 || !start.is_multiple_of(HUGE_PAGE) {
         return;
     }
-    let want = usize::try_from(bytes).map_or(SEGMENT, |b| b.next_multiple_of(HUGE_PAGE));
+    let want = usize::try_from(bytes / 2 * 3).map_or(SEGMENT, |b| b.next_multiple_of(HUGE_PAGE));
     let end = start + want.min(SEGMENT).min(size);
     let populate = move || {
         for page in (start..end).step_by(HUGE_PAGE) {
