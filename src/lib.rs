@@ -296,16 +296,11 @@ pub fn plan(
             };
             let action = inject::Action::Edit(edit.reason.clone());
             let doc = &docs[object.doc];
-            Entry::new(
-                object,
-                doc,
-                inputs,
-                subject,
-                Some(m),
-                action,
-                &edit.patch,
-                options.changes,
-            )
+            let mut entry = Entry::new(object, doc, inputs, subject, Some(m), action, &edit.patch);
+            if options.changes {
+                entry.list_changes(object, &edit.patch);
+            }
+            entry
         },
     );
     report.entries.extend(entries);
@@ -627,16 +622,10 @@ fn decide(
                     name,
                     namespace: None,
                 };
-                let entry = Entry::new(
-                    object,
-                    doc,
-                    inputs,
-                    subject,
-                    None,
-                    action,
-                    &patch,
-                    options.changes,
-                );
+                let mut entry = Entry::new(object, doc, inputs, subject, None, action, &patch);
+                if options.changes {
+                    entry.list_changes(object, &patch);
+                }
                 (entry, patch, None)
             }),
         );
@@ -684,16 +673,10 @@ fn decide(
         serves: !w.runs_to_completion,
         hook: w.is_hook(),
     });
-    let entry = Entry::new(
-        object,
-        doc,
-        inputs,
-        subject,
-        Some(m),
-        action,
-        &patch,
-        options.changes,
-    );
+    let mut entry = Entry::new(object, doc, inputs, subject, Some(m), action, &patch);
+    if options.changes {
+        entry.list_changes(object, &patch);
+    }
     Ok(Some((entry, patch, member)))
 }
 

@@ -97,9 +97,8 @@ pub struct Change {
 }
 
 impl Entry {
-    /// The entry of an object and its patch; `list` lists the fields the patch changes
-    /// (`check` and `explain` show them), else it only tells whether it changes any.
-    #[allow(clippy::too_many_arguments)]
+    /// The entry of an object and its patch. It tells whether the patch changes the object;
+    /// [`Entry::list_changes`] lists the fields.
     pub fn new(
         object: &Object,
         doc: &Doc,
@@ -108,15 +107,8 @@ impl Entry {
         m: Option<Match>,
         action: Action,
         patch: &Patch,
-        list: bool,
     ) -> Entry {
-        let mut changes = Vec::new();
-        let changed = if list {
-            changes_to(patch, Some(object.node), &mut String::new(), &mut changes);
-            !changes.is_empty()
-        } else {
-            changes_any(patch, Some(object.node))
-        };
+        let changed = changes_any(patch, Some(object.node));
         let (action, detail) = match action {
             Action::Inject(how) if changed => ("inject", how),
             Action::Inject(how) => ("unchanged", how),
@@ -142,8 +134,20 @@ impl Entry {
             action,
             detail,
             changed,
-            changes,
+            changes: Vec::new(),
         }
+    }
+
+    /// Lists the fields `patch` changes in `object`, for `check` and `explain` (the filter
+    /// only counts entries that change anything: listing costs time and memory).
+    pub fn list_changes(&mut self, object: &Object, patch: &Patch) {
+        changes_to(
+            patch,
+            Some(object.node),
+            &mut String::new(),
+            &mut self.changes,
+        );
+        debug_assert_eq!(self.changed, !self.changes.is_empty());
     }
 
     /// `deployment monitoring/obs-grafana`.
