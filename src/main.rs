@@ -325,8 +325,9 @@ fn small_pages_for_small_inputs(_: &[Input]) {}
 /// segment: the benchmark streams touch at least that much of it (10 MB: 16 MiB), so their
 /// peak RSS does not grow. A stream with nothing to change uses less, and pays for the
 /// rest in memory: a 9 MB stream of ConfigMaps went from 15 to 23 MiB (`benches/README.md`).
-/// Best effort: without the arena, on an older kernel or on stdin (size unknown) nothing
-/// happens. The thread must not allocate: its own heap would take fresh pages.
+/// Best effort: without the arena, on an older kernel, or for stdin and directories (size
+/// unknown up front) nothing happens. The thread must not allocate: its own heap would
+/// take fresh pages.
 #[cfg(target_os = "linux")]
 fn prefault_heap(paths: &[PathBuf]) {
     use std::ffi::{c_int, c_void};

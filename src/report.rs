@@ -250,9 +250,6 @@ impl Report {
     }
 }
 
-/// Adds to `out` each value `patch` sets that `node` does not hold yet (pushed items come
-/// as one array, always a change), walking the two together. `field` is the path so far,
-/// written as `spec.template.metadata.labels["sidecar.istio.io/inject"]`.
 /// Whether `patch` changes `node`: whether [`changes_to`] would list anything.
 fn changes_any(patch: &Patch, node: Option<&Node>) -> bool {
     match patch {
@@ -267,6 +264,9 @@ fn changes_any(patch: &Patch, node: Option<&Node>) -> bool {
     }
 }
 
+/// Adds to `out` each value `patch` sets that `node` does not hold yet (pushed items come
+/// as one array, always a change), walking the two together. `field` is the path so far,
+/// written as `spec.template.metadata.labels["sidecar.istio.io/inject"]`.
 fn changes_to(patch: &Patch, node: Option<&Node>, field: &mut String, out: &mut Vec<Change>) {
     let change = |field: &str, proposed| Change {
         field: field.to_string(),
