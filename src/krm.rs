@@ -155,6 +155,7 @@ fn process(
         report,
         patches,
         generated,
+        ..
     } = crate::plan(&objects, &config, &mesh, options, inputs, docs)?;
     let patch = patches
         .into_iter()
@@ -192,6 +193,7 @@ fn process(
         output: format!("{head}{output}").into(),
         report,
         failure: None,
+        spare: Default::default(),
     })
 }
 
@@ -341,5 +343,6 @@ fn error_outcome(doc: &Doc, node: Option<&Node>, failure: Failure) -> Outcome<'s
         output: output.into(),
         report: Report::default(),
         failure: Some(failure),
+        spare: Default::default(),
     }
 }

@@ -109,10 +109,12 @@ fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
         Ok(o) => o,
         Err(f) => return fail(&f),
     };
+    // What is not taken here (`spare`) is never freed: the process ends in `exit_now`.
     let Outcome {
         output,
         report,
         failure,
+        ..
     } = outcome;
     if let Some(f) = failure {
         // KRM: the ResourceList with the error result still goes to stdout.
