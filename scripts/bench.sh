@@ -5,21 +5,21 @@
 #
 # Builds the release binary, generates synthetic observability streams of about 1, 10 and
 # 100 MB (scripts/gen-stream.py, seeded, cached in target/bench/), runs
-# `gunj-mesh -q --mesh istio|linkerd -c benches/all-features.yaml` on each (best of 5: wall
-# time and peak RSS, from scripts/measure.py), measures start-up on a ~10 KB stream (median of
-# 20), and, when kubectl is available, times the equivalent `kubectl kustomize` patch on the 1
-# and 10 MB streams.
+# `gunj-mesh -q --mesh istio|linkerd -c benches/all-features.yaml` on each, measures start-up
+# on a ~10 KB stream (median of 20), and, when kubectl is available, times the equivalent
+# `kubectl kustomize` patch on the 1 and 10 MB streams. Every measurement follows hyperfine's
+# default rule, at least 10 runs and at least 3 s, and reports the best and the median wall
+# time and the peak RSS (scripts/measure.py).
 #
-# Environment: BENCH_SIZES (default "1 10 100"), BENCH_RUNS (default 5),
-# BENCH_KUSTOMIZE_RUNS (default 3), BENCH_STARTUP_RUNS (default 20), BENCH_KUSTOMIZE=0 to
-# skip kustomize.
+# Environment: BENCH_SIZES (default "1 10 100"), BENCH_RUNS (default 10), BENCH_SECONDS
+# (default 3), BENCH_STARTUP_RUNS (default 20), BENCH_KUSTOMIZE=0 to skip kustomize.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 sizes="${BENCH_SIZES:-1 10 100}"
-runs="${BENCH_RUNS:-5}"
-kustomize_runs="${BENCH_KUSTOMIZE_RUNS:-3}"
+runs="${BENCH_RUNS:-10}"
+seconds="${BENCH_SECONDS:-3}"
 startup_runs="${BENCH_STARTUP_RUNS:-20}"
 dir="$root/target/bench"
 bin="$root/target/release/gunj-mesh"
@@ -59,30 +59,35 @@ ls -l "$dir"/stream-*.yaml | awk '{print "  " $5 " bytes  " $9}'
 echo
 
 # --- measurement helpers -------------------------------------------------------------------
-# measure OUT_VAR_PREFIX CMD...: best-of-$runs wall seconds and the peak RSS (KiB) of that
-# best run, from scripts/measure.py (posix_spawn + wait4 around the command itself).
+# measure OUT_VAR_PREFIX CMD...: the best and median wall seconds of at least $runs runs
+# and $seconds s, and the peak RSS (KiB) of all of them, from scripts/measure.py
+# (posix_spawn + wait4 around the command itself).
 measure() {
-  local prefix="$1" best rss rest
+  local prefix="$1" best rss med min max n
   shift
-  read -r best rss rest < <(python3 "$root/scripts/measure.py" "$runs" "$@") || return 1
+  read -r best rss med min max n < <(python3 "$root/scripts/measure.py" "$runs" "$seconds" "$@") \
+    || return 1
   [[ -n "$best" ]] || return 1
   printf -v "${prefix}_wall" '%s' "$best"
+  printf -v "${prefix}_med" '%s' "$med"
   printf -v "${prefix}_rss" '%s' "$rss"
+  printf -v "${prefix}_n" '%s' "$n"
 }
 
-declare -A WALL
-row() { # row SIZE_BYTES MODE WALL RSS_KIB
-  awk -v b="$1" -v m="$2" -v w="$3" -v r="$4" 'BEGIN {
+declare -A WALL MED
+row() { # row SIZE_BYTES MODE BEST_WALL MEDIAN_WALL RUNS RSS_KIB
+  awk -v b="$1" -v m="$2" -v w="$3" -v md="$4" -v n="$5" -v r="$6" 'BEGIN {
     mb = b / 1048576; rmb = r / 1024
-    printf "| %8.2f | %-18s | %8.3f | %8.1f | %11.1f | %9.2f |\n", mb, m, w, (w > 0 ? mb / w : 0), rmb, rmb / mb }'
+    printf "| %8.2f | %-18s | %4d | %8.3f | %8.3f | %8.1f | %11.1f | %9.2f |\n",
+           mb, m, n, w, md, (w > 0 ? mb / w : 0), rmb, rmb / mb }'
 }
 header() {
-  echo "|  size MB | mode               |   wall s |     MB/s | peak RSS MB | RSS/input |"
-  echo "|---------:|--------------------|---------:|---------:|------------:|----------:|"
+  echo "|  size MB | mode               | runs | best s   | median s |     MB/s | peak RSS MB | RSS/input |"
+  echo "|---------:|--------------------|-----:|---------:|---------:|---------:|------------:|----------:|"
 }
 
 # --- throughput ----------------------------------------------------------------------------
-echo "== throughput (best of $runs, output to /dev/null)"
+echo "== throughput (at least $runs runs and $seconds s each; MB/s of the best; output to /dev/null)"
 header
 for s in $sizes; do
   f="$dir/stream-${s}mb.yaml"
@@ -90,7 +95,8 @@ for s in $sizes; do
   for mesh in istio linkerd; do
     measure m "$bin" -q --mesh "$mesh" -c "$config" "$f"
     WALL["$s/$mesh"]="$m_wall"
-    row "$bytes" "gunj-mesh $mesh" "$m_wall" "$m_rss"
+    MED["$s/$mesh"]="$m_med"
+    row "$bytes" "gunj-mesh $mesh" "$m_wall" "$m_med" "$m_n" "$m_rss"
   done
 done
 echo
@@ -99,8 +105,9 @@ echo
 if [[ -n "${WALL[10/istio]:-}" && -n "${WALL[100/istio]:-}" ]]; then
   echo "== linearity (target: 100 MB time <= 11x the 10 MB time)"
   for mesh in istio linkerd; do
-    awk -v a="${WALL[100/$mesh]}" -v b="${WALL[10/$mesh]}" -v m="$mesh" \
-      'BEGIN {printf "%-8s t(100 MB) / t(10 MB) = %.2f\n", m, a / b}'
+    awk -v a="${WALL[100/$mesh]}" -v b="${WALL[10/$mesh]}" -v am="${MED[100/$mesh]}" \
+      -v bm="${MED[10/$mesh]}" -v m="$mesh" \
+      'BEGIN {printf "%-8s t(100 MB) / t(10 MB) = %.2f best to best, %.2f median to median\n", m, a / b, am / bm}'
   done
   echo
 fi
@@ -108,7 +115,7 @@ fi
 # --- start-up ------------------------------------------------------------------------------
 echo "== start-up: ~10 KB stream, $startup_runs runs"
 small="$dir/stream-10kb.yaml"
-read -r _ _ med min max < <(python3 "$root/scripts/measure.py" "$startup_runs" \
+read -r _ _ med min max _ < <(python3 "$root/scripts/measure.py" "$startup_runs" \
   "$bin" -q --mesh istio -c "$config" "$small")
 awk -v f="$(stat -c %s "$small")" -v med="$med" -v min="$min" -v max="$max" 'BEGIN {
   printf "%d bytes: median %.2f ms, min %.2f ms, max %.2f ms (wall, including spawn and exec)\n",
@@ -146,18 +153,17 @@ else
         echo "        value: \"true\""
       done
     } >"$k/kustomization.yaml"
-    # Best of $kustomize_runs, as gunj-mesh gets its best of $runs: kustomize's own time
-    # varies by a factor of two between runs on this kind of machine.
-    saved_runs="$runs"; runs="$kustomize_runs"
+    # The same rule as gunj-mesh's runs: kustomize's own time varies by a factor of two
+    # between runs on this kind of machine.
     label="kubectl kustomize"
     if measure kz timeout 300 "$kubectl" kustomize "$k"; then
-      runs="$saved_runs"
-      row "$(stat -c %s "$f")" "$label" "$kz_wall" "$kz_rss"
+      row "$(stat -c %s "$f")" "$label" "$kz_wall" "$kz_med" "$kz_n" "$kz_rss"
       n=$(timeout 300 "$kubectl" kustomize "$k" | grep -c 'sidecar.istio.io/inject: "true"' || true)
-      awk -v a="$kz_wall" -v b="${WALL[$s/istio]}" -v s="$s" -v n="$n" \
-        'BEGIN {printf "   %s MB: kustomize / gunj-mesh istio = %.0fx (kustomize output: %d injected labels)\n", s, a / b, n}'
+      awk -v a="$kz_wall" -v b="${WALL[$s/istio]}" -v am="$kz_med" -v bm="${MED[$s/istio]}" \
+        -v s="$s" -v n="$n" 'BEGIN {
+          printf "   %s MB: kustomize / gunj-mesh istio = %.0fx best to best, %.0fx median to median", s, a / b, am / bm
+          printf " (kustomize output: %d injected labels)\n", n }'
     else
-      runs="$saved_runs"
       echo "   ${s} MB: kubectl kustomize failed or exceeded 300 s"
     fi
   done

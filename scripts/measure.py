@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """Times a command the way scripts/bench.sh reports it.
 
-    measure.py RUNS CMD [ARG...]
+    measure.py RUNS [SECONDS] CMD [ARG...]
 
-Runs CMD RUNS times with stdout on /dev/null and prints one line:
+Runs CMD at least RUNS times, and until the runs have taken SECONDS (default 0) in all,
+with stdout on /dev/null, and prints one line:
 
-    BEST_WALL_S RSS_KIB_OF_BEST MEDIAN_WALL_S MIN_WALL_S MAX_WALL_S
+    BEST_WALL_S MAX_RSS_KIB MEDIAN_WALL_S MIN_WALL_S MAX_WALL_S RUNS
 
 Wall time is taken around posix_spawn + wait4 of the command itself; peak RSS is the
-child's own ru_maxrss from wait4(2). Wrapping the command in /usr/bin/time, as the script
-once did, added that program's own exec and start-up, 1-2 ms, to every run.
+largest ru_maxrss from wait4(2) over all runs. Wrapping the command in /usr/bin/time, as
+the script once did, added that program's own exec and start-up, 1-2 ms, to every run.
+The time floor is hyperfine's rule (3 s by default there): five runs of a 20 ms command
+sample 0.1 s of a shared VM, whose noise moved their best by a quarter between runs
+minutes apart, while each run of a 6 s command averages that noise out.
 Exits 1, printing nothing, when a run fails.
 """
 import os
@@ -20,10 +24,14 @@ import time
 
 def main() -> int:
     runs, cmd = int(sys.argv[1]), sys.argv[2:]
+    seconds = 0.0
+    if cmd and cmd[0].replace(".", "", 1).isdigit():
+        seconds, cmd = float(cmd[0]), cmd[1:]
     devnull = os.open(os.devnull, os.O_WRONLY)
     actions = [(os.POSIX_SPAWN_DUP2, devnull, 1)]
     results = []
-    for _ in range(runs):
+    spent = 0.0
+    while len(results) < runs or spent < seconds:
         start = time.perf_counter()
         pid = os.posix_spawnp(cmd[0], cmd, os.environ, file_actions=actions)
         _, status, usage = os.wait4(pid, 0)
@@ -32,9 +40,13 @@ def main() -> int:
             print(f"measure.py: {cmd[0]} failed ({status:#x})", file=sys.stderr)
             return 1
         results.append((wall, usage.ru_maxrss))
-    best = min(results)
+        spent += wall
     walls = [w for w, _ in results]
-    print(f"{best[0]:.5f} {best[1]} {statistics.median(walls):.5f} {min(walls):.5f} {max(walls):.5f}")
+    rss = max(r for _, r in results)
+    print(
+        f"{min(walls):.5f} {rss} {statistics.median(walls):.5f} {min(walls):.5f}"
+        f" {max(walls):.5f} {len(results)}"
+    )
     return 0
 
 
