@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Copies of the example stack, each in its own namespace: 5 of its workloads join the
-/// mesh, so 1,200 members, past the size from which NetworkPolicies are built concurrently
-/// (1,000).
-const COPIES: usize = 240;
+/// mesh, so 1,600 members, past the size from which NetworkPolicies are built concurrently
+/// (1,000), in 2.1 MB, past the size from which a file is read in two halves (2 MiB).
+const COPIES: usize = 320;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -23,8 +23,10 @@ fn big_stream() -> PathBuf {
     let text: Vec<String> = (0..COPIES)
         .map(|i| example.replace("monitoring\n", &format!("monitoring-{i:03}\n")))
         .collect();
+    let text = text.join("---\n");
+    assert!(text.len() >= 2 << 20, "{} bytes", text.len());
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cores-big-stream.yaml");
-    std::fs::write(&path, text.join("---\n")).unwrap();
+    std::fs::write(&path, text).unwrap();
     path
 }
 
