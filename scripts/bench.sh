@@ -115,7 +115,7 @@ fi
 # --- start-up ------------------------------------------------------------------------------
 echo "== start-up: ~10 KB stream, $startup_runs runs"
 small="$dir/stream-10kb.yaml"
-read -r _ _ med min max _ < <(python3 "$root/scripts/measure.py" "$startup_runs" \
+read -r _ _ med min max _ < <(python3 "$root/scripts/measure.py" "$startup_runs" 0 \
   "$bin" -q --mesh istio -c "$config" "$small")
 awk -v f="$(stat -c %s "$small")" -v med="$med" -v min="$min" -v max="$max" 'BEGIN {
   printf "%d bytes: median %.2f ms, min %.2f ms, max %.2f ms (wall, including spawn and exec)\n",

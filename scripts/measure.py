@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Times a command the way scripts/bench.sh reports it.
 
-    measure.py RUNS [SECONDS] CMD [ARG...]
+    measure.py RUNS SECONDS CMD [ARG...]
 
-Runs CMD at least RUNS times, and until the runs have taken SECONDS (default 0) in all,
+Runs CMD at least RUNS times, and until the runs have taken SECONDS in all,
 with stdout on /dev/null, and prints one line:
 
     BEST_WALL_S MAX_RSS_KIB MEDIAN_WALL_S MIN_WALL_S MAX_WALL_S RUNS
@@ -23,10 +23,7 @@ import time
 
 
 def main() -> int:
-    runs, cmd = int(sys.argv[1]), sys.argv[2:]
-    seconds = 0.0
-    if cmd and cmd[0].replace(".", "", 1).isdigit():
-        seconds, cmd = float(cmd[0]), cmd[1:]
+    runs, seconds, cmd = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
     devnull = os.open(os.devnull, os.O_WRONLY)
     actions = [(os.POSIX_SPAWN_DUP2, devnull, 1)]
     results = []
