@@ -1,9 +1,17 @@
 //! Errors that say where: which document, which input and line, which config field, and how
 //! to fix it.
 
-use crate::stream::Doc;
 use crate::yaml::YamlError;
-use crate::{Input, source_name};
+
+/// Where in the stream a failure is: the document's number, its input and origin (see
+/// `Doc::source_name`), and a 1-based line and byte column in the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub document: usize,
+    pub source: String,
+    pub line: usize,
+    pub column: usize,
+}
 
 /// A failure that stops the run (exit 2, nothing on stdout).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -23,29 +31,24 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// A problem in a document, at a byte offset of its parsed text (or the document start).
-    pub fn at(inputs: &[Input], doc: &Doc, offset: Option<usize>, message: String) -> Failure {
-        let body = &doc.text[doc.parse_from..];
-        let offset = offset.unwrap_or(0).min(body.len());
-        let before = &body[..offset];
-        let line = doc.line + before.matches('\n').count();
-        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    /// A problem at a place in a document.
+    pub fn at(place: Location, message: String) -> Failure {
         Failure {
-            document: Some(doc.number),
-            source: source_name(inputs, doc),
-            line: Some(line),
-            column: Some(column),
+            document: Some(place.document),
+            source: place.source,
+            line: Some(place.line),
+            column: Some(place.column),
             message,
             hint: None,
         }
     }
 
-    /// A YAML syntax error in a document.
-    pub fn yaml(inputs: &[Input], doc: &Doc, e: YamlError) -> Failure {
+    /// A YAML syntax error in a document; `place` is where the parsed text starts.
+    pub fn yaml(place: Location, e: YamlError) -> Failure {
         Failure {
-            document: Some(doc.number),
-            source: source_name(inputs, doc),
-            line: Some(doc.line + e.line - 1),
+            document: Some(place.document),
+            source: place.source,
+            line: Some(place.line + e.line - 1),
             column: Some(e.col),
             hint: Some(yaml_hint(&e.message).into()),
             message: format!("invalid YAML: {}", e.message),
@@ -53,7 +56,7 @@ impl Failure {
     }
 
     /// A problem in the config: `source` names the file or field.
-    pub fn config(source: &str, message: String) -> Failure {
+    pub fn config(source: &str, message: impl std::fmt::Display) -> Failure {
         Failure {
             document: None,
             source: source.to_string(),
@@ -97,6 +100,14 @@ impl Failure {
     pub fn hint(mut self, hint: &str) -> Failure {
         self.hint = Some(hint.to_string());
         self
+    }
+
+    /// The message and hint without the place: what a KRM result carries beside its field.
+    pub fn detail(&self) -> String {
+        match &self.hint {
+            Some(hint) => format!("{}\n  hint: {hint}", self.message),
+            None => self.message.clone(),
+        }
     }
 }
 

@@ -5,13 +5,18 @@
 //! changed resource and a `warning` per skip. On error the input ResourceList comes back
 //! with an `error` result and the exit status is 1.
 
-use crate::config::{self, ServiceMesh};
+use crate::config::{self, ConfigError, ServiceMesh};
 use crate::error::Failure;
-use crate::report::Report;
-use crate::stream::Doc;
-use crate::yaml::edit::{self, Patch};
+use crate::generate::Emit;
+use crate::io::input::Input;
+use crate::io::stream::{self, Doc};
+use crate::model::catalog;
+use crate::model::object::Object;
+use crate::plan::{self, Options, Outcome, Plan, setup};
+use crate::report::{EntryAction, GeneratedAction, Report};
+use crate::yaml::edit;
+use crate::yaml::patch::Patch;
 use crate::yaml::{self, Node};
-use crate::{Input, Object, Options, Outcome};
 use serde_json::{Value, json};
 
 /// True for a `config.kubernetes.io` ResourceList; a document the header scan cannot read
@@ -40,17 +45,13 @@ pub fn run<'a>(inputs: &'a [Input], docs: &[Doc], options: &Options) -> Outcome<
         .find(|d| !d.header.empty)
         .expect("called with a ResourceList document");
     let text = &doc.text[doc.parse_from..];
-    let node = yaml::parse(text, options.limits).map_err(|e| Failure::yaml(inputs, doc, e));
+    let node = yaml::parse(text, options.limits).map_err(|e| doc.yaml_error(e));
     let outcome = node.and_then(|node| {
         let node = node.expect("the header scan found content");
         if let Some(extra) = docs.iter().filter(|d| !d.header.empty).nth(1) {
-            return Err(Failure::at(
-                inputs,
-                extra,
-                None,
-                "a document after the ResourceList".into(),
-            )
-            .hint("a KRM function reads exactly one ResourceList"));
+            return Err(extra
+                .fail(None, "a document after the ResourceList".into())
+                .hint("a KRM function reads exactly one ResourceList"));
         }
         let outcome = process(inputs, docs, doc, &node, options);
         Ok(match outcome {
@@ -81,13 +82,9 @@ fn process(
         Some(items) if items.is_null() => &[],
         None => &[],
         Some(items) => {
-            return Err(Failure::at(
-                inputs,
-                doc,
-                Some(items.start),
-                "`items` is not a list".into(),
-            )
-            .hint("a ResourceList's items must be a list of objects"));
+            return Err(doc
+                .fail(Some(items.start), "`items` is not a list".into())
+                .hint("a ResourceList's items must be a list of objects"));
         }
     };
     let function_config = match node.get("functionConfig").filter(|n| !n.is_null()) {
@@ -99,33 +96,20 @@ fn process(
     let mut api_versions = Vec::new();
     for (i, item) in items.iter().enumerate() {
         if item.entries().is_none() {
-            return Err(Failure::at(
-                inputs,
-                doc,
-                Some(item.start),
-                format!("items[{i}] is not a mapping"),
-            )
-            .hint("every item must be a Kubernetes object"));
+            return Err(doc
+                .fail(Some(item.start), format!("items[{i}] is not a mapping"))
+                .hint("every item must be a Kubernetes object"));
         }
         let Some(kind) = item.get("kind").and_then(Node::str) else {
-            return Err(Failure::at(
-                inputs,
-                doc,
-                Some(item.start),
-                format!("items[{i}] has no `kind`"),
-            )
-            .hint("every Kubernetes object needs apiVersion and kind"));
+            return Err(doc
+                .fail(Some(item.start), format!("items[{i}] has no `kind`"))
+                .hint("every Kubernetes object needs apiVersion and kind"));
         };
         if let Some(v) = item.get("apiVersion").and_then(Node::str) {
             api_versions.push(v);
         }
         if kind == config::KIND {
-            let config: ServiceMesh = serde_json::from_value(item.to_json())
-                .map_err(|e| Failure::config(&format!("items[{i}]"), e.to_string()))?;
-            config
-                .validate()
-                .map_err(|e| Failure::config(&format!("items[{i}]"), e))?;
-            in_stream = Some(config);
+            in_stream = Some(setup::config_of(&format!("items[{i}]"), item)?);
             continue;
         }
         let local = item
@@ -149,14 +133,16 @@ fn process(
             kind: kind.to_string(),
         });
     }
-    let config = crate::choose_config(options, in_stream, function_config)?;
-    let mesh = crate::resolve_mesh(&config, &api_versions, &objects)?;
-    let crate::Plan {
+    let config = setup::choose_config(options, in_stream, function_config)?;
+    let mesh = setup::resolve_mesh(&config, &api_versions, &objects)?;
+    // Only the ResourceList's own apiVersion: the items are the objects.
+    let headers: Vec<&str> = stream::api_versions(inputs, docs).collect();
+    let Plan {
         report,
         patches,
         generated,
         ..
-    } = crate::plan(&objects, &config, &mesh, options, inputs, docs)?;
+    } = plan::plan(&objects, &headers, &config, &mesh, options, docs)?;
     let patch = patches
         .into_iter()
         .nth(objects.first().map_or(0, |o| o.doc))
@@ -164,13 +150,8 @@ fn process(
     let head = &doc.text[..doc.parse_from];
     let text = &doc.text[doc.parse_from..];
     let uneditable = || {
-        Failure::at(
-            inputs,
-            doc,
-            None,
-            "the ResourceList cannot be edited as text".into(),
-        )
-        .hint("anchors and aliases in a ResourceList are not supported")
+        doc.fail(None, "the ResourceList cannot be edited as text".into())
+            .hint("anchors and aliases in a ResourceList are not supported")
     };
     let results = results(&report, items);
     let output = if generated.is_empty() {
@@ -193,7 +174,7 @@ fn process(
         output: format!("{head}{output}").into(),
         report,
         failure: None,
-        spare: Default::default(),
+        _spare: Default::default(),
     })
 }
 
@@ -201,7 +182,7 @@ fn process(
 /// already there).
 const GENERATED_PATH: &str = "gunj-mesh-generated.yaml";
 
-fn with_paths(items: &[Node], generated: Vec<Box<dyn crate::policy::Emit>>) -> Vec<Value> {
+fn with_paths(items: &[Node], generated: Vec<Box<dyn Emit>>) -> Vec<Value> {
     let taken = items
         .iter()
         .filter(|i| {
@@ -252,26 +233,23 @@ fn with_results(text: &str, node: &Node, mut patch: Patch, results: Vec<Value>) 
 }
 
 /// A `ServiceMesh` object, or a `ConfigMap` whose data keys are spec fields.
-fn function_config(node: &Node) -> Result<ServiceMesh, String> {
+fn function_config(node: &Node) -> Result<ServiceMesh, ConfigError> {
     let value = node.to_json();
+    let known = catalog::names();
     match value.get("kind").and_then(Value::as_str) {
-        Some(config::KIND) => {
-            let config: ServiceMesh = serde_json::from_value(value).map_err(|e| e.to_string())?;
-            config.validate()?;
-            Ok(config)
-        }
+        Some(config::KIND) => ServiceMesh::from_json(value, &known),
         Some("ConfigMap") => {
             let data = value
                 .get("data")
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default();
-            ServiceMesh::from_config_map(&data)
+            ServiceMesh::from_config_map(&data, &known)
         }
-        other => Err(format!(
+        other => Err(ConfigError::other(format!(
             "functionConfig must be a ServiceMesh or a ConfigMap, not {}",
             other.unwrap_or("an object without kind")
-        )),
+        ))),
     }
 }
 
@@ -280,13 +258,13 @@ fn results(report: &Report, items: &[Node]) -> Vec<Value> {
     report
         .entries
         .iter()
-        .filter(|e| e.action != "unchanged")
+        .filter(|e| e.action != EntryAction::Unchanged)
         .map(|e| {
             let item = e.item.and_then(|i| items.get(i));
             let get = |path: &[&str]| item.and_then(|n| n.at(path)).and_then(Node::scalar).map(str::to_string);
             let mut r = json!({
                 "message": e.summary(),
-                "severity": if e.action == "skip" { "warning" } else { "info" },
+                "severity": if e.action == EntryAction::Skip { "warning" } else { "info" },
                 "resourceRef": {"apiVersion": get(&["apiVersion"]).unwrap_or_default(), "kind": e.kind, "name": e.name},
             });
             if let Some(ns) = &e.namespace {
@@ -302,10 +280,10 @@ fn results(report: &Report, items: &[Node]) -> Vec<Value> {
             }
             r
         })
-        .chain(report.generated.iter().filter(|g| g.action != "present").map(|g| {
+        .chain(report.generated.iter().filter(|g| g.action != GeneratedAction::Present).map(|g| {
             json!({
                 "message": format!("{}: {}", g.object(), g.detail),
-                "severity": if g.action == "conflict" { "warning" } else { "info" },
+                "severity": if g.action == GeneratedAction::Conflict { "warning" } else { "info" },
                 "resourceRef": {"apiVersion": g.api_version, "kind": g.kind, "name": g.name, "namespace": g.namespace},
             })
         }))
@@ -318,12 +296,7 @@ fn error_outcome(doc: &Doc, node: Option<&Node>, failure: Failure) -> Outcome<'s
     let mut result = json!({"message": failure.to_string(), "severity": "error"});
     if failure.document.is_none() {
         // kpt prints `field.path: message`: do not say the field twice.
-        let message = failure.to_string();
-        let message = message
-            .strip_prefix(&format!("{}: ", failure.source))
-            .unwrap_or(&message);
-        result =
-            json!({"message": message, "severity": "error", "field": {"path": failure.source}});
+        result = json!({"message": failure.detail(), "severity": "error", "field": {"path": failure.source}});
     }
     let output = node
         .and_then(|node| {
@@ -343,6 +316,6 @@ fn error_outcome(doc: &Doc, node: Option<&Node>, failure: Failure) -> Outcome<'s
         output: output.into(),
         report: Report::default(),
         failure: Some(failure),
-        spare: Default::default(),
+        _spare: Default::default(),
     }
 }

@@ -4,10 +4,10 @@
 //! (see its `SOURCES.md` for provenance). It is read, never copied; when the folder is
 //! missing, every test here that needs it says so on stderr and passes.
 
-use gunj_mesh::config::MeshType;
-use gunj_mesh::report::{Entry, Report};
-use gunj_mesh::stream::{self, Doc};
-use gunj_mesh::yaml::{self, Limits, Node};
+use gunj_mesh::MeshType;
+use gunj_mesh::internals::stream::{self, Doc};
+use gunj_mesh::internals::yaml::{self, Limits, Node};
+use gunj_mesh::{Entry, EntryAction, Report};
 use gunj_mesh::{Input, Options};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -205,7 +205,7 @@ fn changed_docs(docs: &[Doc], report: &Report) -> BTreeSet<usize> {
 fn check_stream(case: &Case, mesh: MeshType, problems: &mut Vec<String>) -> usize {
     let label = format!("{} ({mesh:?})", case.label);
     let outcome = run(&case.inputs, mesh, &label);
-    let docs = gunj_mesh::documents(&case.inputs, usize::MAX).unwrap();
+    let docs = gunj_mesh::internals::documents(&case.inputs, usize::MAX).unwrap();
     let out_docs = stream::split(0, &outcome.output);
 
     // Every input document is in the output.
@@ -378,7 +378,7 @@ fn recognised_workloads_are_decided_and_the_rest_are_listed() {
                 let label = format!("{} ({mesh:?})", input.name);
                 let inputs = [input];
                 let outcome = run(&inputs, mesh, &label);
-                let docs = gunj_mesh::documents(&inputs, usize::MAX).unwrap();
+                let docs = gunj_mesh::internals::documents(&inputs, usize::MAX).unwrap();
                 let workloads = pod_workloads(&docs);
                 let mut reported = BTreeSet::new();
                 for e in &outcome.report.entries {
@@ -393,13 +393,13 @@ fn recognised_workloads_are_decided_and_the_rest_are_listed() {
                         e.summary()
                     );
                     match e.action {
-                        "inject" | "unchanged" => {}
-                        "skip" => assert!(
+                        EntryAction::Inject | EntryAction::Unchanged => {}
+                        EntryAction::Skip => assert!(
                             !e.detail.trim().is_empty(),
                             "{label}: {} is skipped without a reason",
                             e.object()
                         ),
-                        other => panic!("{label}: {}: unknown action {other:?}", e.object()),
+                        other => panic!("{label}: {}: unexpected action {other:?}", e.object()),
                     }
                     assert!(
                         e.rule.as_deref().is_some_and(|r| !r.is_empty()),
@@ -454,7 +454,7 @@ fn node_exporter_is_never_injected() {
                 }
                 seen += 1;
                 assert!(
-                    e.action == "skip" && e.detail == "hostNetwork" && !e.changed,
+                    e.action == EntryAction::Skip && e.detail == "hostNetwork" && !e.changed,
                     "{} ({mesh:?}): node-exporter {} must be skipped for hostNetwork, got {}",
                     case.label,
                     e.object(),
@@ -525,7 +525,7 @@ fn prometheus_and_alertmanager_crs_get_injected_through_pod_metadata() {
             assert_eq!(entries[0].kind, kind);
             assert_eq!(
                 entries[0].action,
-                "inject",
+                EntryAction::Inject,
                 "{label}: {}",
                 entries[0].summary()
             );
@@ -830,7 +830,7 @@ fn tricky_configmap_is_untouched_next_to_an_edited_grafana_deployment() {
                 ("Deployment", "obs-grafana", Some("grafana")),
                 "{label}"
             );
-            assert_eq!(e.action, "inject", "{label}: {}", e.summary());
+            assert_eq!(e.action, EntryAction::Inject, "{label}: {}", e.summary());
 
             // The ConfigMap and the Service: byte for byte.
             assert!(

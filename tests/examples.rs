@@ -85,8 +85,8 @@ fn every_example_config_has_a_test() {
 fn init_prints_a_valid_config_that_matches_the_defaults() {
     let (init, _) = gunj(&["init"], b"");
     assert_eq!(init, std::fs::read_to_string("examples/init.yaml").unwrap());
-    let config = gunj_mesh::config::ServiceMesh::from_yaml(&init).unwrap();
-    let default = gunj_mesh::config::ServiceMesh::embedded_default();
+    let config = gunj_mesh::read_config("init.yaml", &init).unwrap();
+    let default = gunj_mesh::ServiceMesh::embedded_default();
     assert_eq!(
         serde_json::to_value(&config.spec).unwrap(),
         serde_json::to_value(&default.spec).unwrap()

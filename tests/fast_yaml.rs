@@ -5,7 +5,7 @@
 
 mod common;
 
-use gunj_mesh::yaml::{self, Kind, Limits, Node, fast};
+use gunj_mesh::internals::yaml::{self, Kind, Limits, Node, fast};
 use proptest::prelude::*;
 use std::path::PathBuf;
 
@@ -110,7 +110,7 @@ fn corpus_documents_agree_and_most_workloads_take_the_fast_path() {
     let (mut docs, mut fast, mut workloads, mut fast_workloads) = (0, 0, 0, 0);
     for path in &paths {
         let text = std::fs::read_to_string(path).unwrap();
-        for doc in gunj_mesh::stream::split(0, &text) {
+        for doc in gunj_mesh::internals::stream::split(0, &text) {
             if doc.header.empty {
                 continue;
             }
@@ -119,7 +119,7 @@ fn corpus_documents_agree_and_most_workloads_take_the_fast_path() {
             docs += 1;
             fast += usize::from(took);
             let kind = doc.header.kind.unwrap_or_default();
-            if gunj_mesh::workload::WORKLOAD_KINDS.contains(&kind) {
+            if gunj_mesh::internals::pod_kind(kind).is_some() {
                 workloads += 1;
                 fast_workloads += usize::from(took);
             }

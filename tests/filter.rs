@@ -132,7 +132,7 @@ fn anchors_on_the_edited_path_re_emit_the_document_keeping_meaning() {
         out.starts_with("# Source: chart/templates/x.yaml\n"),
         "{out}"
     );
-    let node = gunj_mesh::yaml::parse(&out, Default::default())
+    let node = gunj_mesh::internals::yaml::parse(&out, Default::default())
         .unwrap()
         .unwrap()
         .to_json();

@@ -9,8 +9,8 @@
 //! A test whose tool is missing is skipped with a message, except when `CI` is set: CI
 //! installs the tools, so there a missing tool is a failure.
 
-use gunj_mesh::stream;
-use gunj_mesh::yaml::{self, Limits, Node};
+use gunj_mesh::internals::stream;
+use gunj_mesh::internals::yaml::{self, Limits, Node};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};

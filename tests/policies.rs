@@ -5,8 +5,8 @@
 //! k8s-openapi objects, a second pass adds nothing, and the gossip ports of Loki and Tempo
 //! get their protocol hints. Skips (saying so) when `../shared` is missing.
 
-use gunj_mesh::config::MeshType;
-use gunj_mesh::stream;
+use gunj_mesh::MeshType;
+use gunj_mesh::internals::stream;
 use gunj_mesh::{Input, Options};
 use std::path::{Path, PathBuf};
 
@@ -71,7 +71,7 @@ fn check_network_policies(output: &str, label: &str) -> usize {
         if doc.header.kind != Some("NetworkPolicy") || !doc.text.contains("gunj-mesh") {
             continue;
         }
-        let value: serde_json::Value = gunj_mesh::yaml::from_str(doc.text).unwrap();
+        let value: serde_json::Value = gunj_mesh::internals::yaml::from_str(doc.text).unwrap();
         let typed: k8s_openapi::api::networking::v1::NetworkPolicy =
             serde_json::from_value(value.clone())
                 .unwrap_or_else(|e| panic!("{label}: not a NetworkPolicy: {e}"));
@@ -173,7 +173,7 @@ fn memberlist_ports_get_protocol_hints_in_both_meshes() {
                         && d.text.contains(&format!("name: {service}\n"))
                 })
                 .unwrap_or_else(|| panic!("{label}: no Service {service}"));
-            let value: serde_json::Value = gunj_mesh::yaml::from_str(doc.text).unwrap();
+            let value: serde_json::Value = gunj_mesh::internals::yaml::from_str(doc.text).unwrap();
             let port = value["spec"]["ports"]
                 .as_array()
                 .unwrap()

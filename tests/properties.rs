@@ -4,10 +4,11 @@
 //! not change come out byte for byte, changed ones keep their comments, a second pass
 //! changes nothing, and two runs agree.
 
-use gunj_mesh::config::MeshType;
-use gunj_mesh::input::{read_file, read_whole};
-use gunj_mesh::report::Report;
-use gunj_mesh::{Input, Options, documents, run};
+use gunj_mesh::MeshType;
+use gunj_mesh::Report;
+use gunj_mesh::internals::documents;
+use gunj_mesh::{Input, Options, run};
+use gunj_mesh::{read_file, read_whole};
 use proptest::prelude::*;
 
 /// Components the catalog knows, and one it does not.
@@ -146,7 +147,7 @@ fn filter_listing(text: &str, mesh: MeshType, changes: bool) -> Filtered {
     let inputs = [Input::new("-", text.to_string())];
     let options = Options {
         mesh: Some(mesh),
-        changes,
+        list_changes: changes,
         ..Options::default()
     };
     let outcome = run(&inputs, &options).unwrap_or_else(|f| panic!("{f}\n{text}"));

@@ -12,7 +12,7 @@ fn readme_config_reference_is_generated_from_the_types() {
         .expect("README has the config-reference markers")
         + BEGIN.len();
     let end = readme.find(END).expect("README has the end marker");
-    let generated = gunj_mesh::config::reference();
+    let generated = gunj_mesh::reference();
     if std::env::var_os("UPDATE_README").is_some() {
         std::fs::write(
             "README.md",

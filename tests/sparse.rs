@@ -1,12 +1,12 @@
-//! Reading a file sparsely ([`gunj_mesh::input::read_file`], the filter's path for regular
+//! Reading a file sparsely ([`gunj_mesh::read_file`], the filter's path for regular
 //! files) changes nothing: the same output, report and errors as reading it whole, whatever
 //! the buffer size, while the documents the filter never reads stay in the file.
 
 mod common;
 
-use gunj_mesh::config::MeshType;
-use gunj_mesh::input::{read_file, read_whole};
+use gunj_mesh::MeshType;
 use gunj_mesh::{Input, Options};
+use gunj_mesh::{read_file, read_whole};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -313,7 +313,7 @@ fn read_errors_name_the_same_byte() {
     same_as_whole(&[("cut-character.yaml", &cut)], &istio);
     same_as_whole(&[("utf16.yaml", b"\xFF\xFEk\0i\0")], &istio);
     let limited = Options {
-        limits: gunj_mesh::yaml::Limits {
+        limits: gunj_mesh::internals::yaml::Limits {
             max_documents: 3,
             ..Default::default()
         },

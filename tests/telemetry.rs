@@ -2,7 +2,8 @@
 //! (on the prometheus-operator CR and on the prometheus chart's Deployment), and the
 //! dashboard ConfigMap. Skips (saying so) when `../shared/corpus` is missing.
 
-use gunj_mesh::{Input, Options, stream};
+use gunj_mesh::internals::stream;
+use gunj_mesh::{Input, Options};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -41,7 +42,7 @@ fn find(text: &str, kind: &str, name: &str) -> Value {
     stream::split(0, text)
         .iter()
         .filter(|d| d.header.kind == Some(kind))
-        .map(|d| gunj_mesh::yaml::from_str::<Value>(d.text).unwrap())
+        .map(|d| gunj_mesh::internals::yaml::from_str::<Value>(d.text).unwrap())
         .find(|v| v["metadata"]["name"] == name)
         .unwrap_or_else(|| panic!("no {kind} {name}"))
 }

@@ -2,7 +2,7 @@
 //! parser reads it too, to the same tree (spans, styles and values).
 #![no_main]
 
-use gunj_mesh::yaml::{self, Limits, fast};
+use gunj_mesh::internals::yaml::{self, Limits, fast};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {

@@ -3,7 +3,8 @@
 //! change comes out byte for byte.
 #![no_main]
 
-use gunj_mesh::{Input, Options, documents, krm, run};
+use gunj_mesh::internals::{documents, is_resource_list};
+use gunj_mesh::{GeneratedAction, Input, Options, run};
 use libfuzzer_sys::fuzz_target;
 
 /// Configs the first input byte chooses from (besides the embedded default).
@@ -59,7 +60,7 @@ fuzz_target!(|data: &[u8]| {
     let krm = before
         .iter()
         .find(|d| !d.header.empty)
-        .is_some_and(|d| krm::is_resource_list(d, options.limits));
+        .is_some_and(|d| is_resource_list(d, options.limits));
     if krm {
         // KRM results describe one run: the second replaces them, the third is a fixed point.
         let again = [Input::new("-", second.output.text())];
@@ -84,7 +85,7 @@ fuzz_target!(|data: &[u8]| {
         .report
         .generated
         .iter()
-        .filter(|g| g.action == "generate")
+        .filter(|g| g.action == GeneratedAction::Generate)
         .count();
     assert_eq!(
         before.len() + generated,

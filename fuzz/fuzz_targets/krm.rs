@@ -3,7 +3,8 @@
 //! over a successful result changes no item, and a third changes nothing at all.
 #![no_main]
 
-use gunj_mesh::{Input, Options, documents, krm, run};
+use gunj_mesh::internals::{documents, is_resource_list};
+use gunj_mesh::{Input, Options, run};
 use libfuzzer_sys::fuzz_target;
 
 const HEADER: &str = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n";
@@ -16,7 +17,7 @@ fuzz_target!(|body: &str| {
         .iter()
         .find(|d| !d.header.empty)
         .expect("the header is content");
-    if !krm::is_resource_list(first_doc, options.limits) {
+    if !is_resource_list(first_doc, options.limits) {
         return;
     }
     let first = run(&inputs, &options).expect("KRM mode reports errors as results");
@@ -24,7 +25,7 @@ fuzz_target!(|body: &str| {
     let out_docs = documents(&output, usize::MAX).unwrap();
     let out_doc = out_docs.iter().find(|d| !d.header.empty).expect("output");
     assert!(
-        krm::is_resource_list(out_doc, options.limits),
+        is_resource_list(out_doc, options.limits),
         "the output is not a ResourceList:\n{}",
         first.output.text()
     );

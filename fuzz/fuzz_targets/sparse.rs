@@ -2,14 +2,14 @@
 //! the filter's output, report and error of `input::read_whole` on the same file.
 #![no_main]
 
-use gunj_mesh::config::MeshType;
-use gunj_mesh::input::{read_file, read_whole};
+use gunj_mesh::MeshType;
+use gunj_mesh::{read_file, read_whole};
 use gunj_mesh::{Input, Options, run};
 use libfuzzer_sys::fuzz_target;
 use std::fs::File;
 
 fn result(
-    input: Result<Input, gunj_mesh::error::Failure>,
+    input: Result<Input, gunj_mesh::Failure>,
     options: &Options,
 ) -> Result<(String, String), String> {
     let inputs = [input.map_err(|f| f.to_string())?];

@@ -2,7 +2,7 @@
 //! numbers count the lines before them.
 #![no_main]
 
-use gunj_mesh::stream;
+use gunj_mesh::internals::stream;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {

@@ -1,13 +1,18 @@
 //! The `ServiceMesh` config (`mesh.gunj.io/v1alpha1`): its types, which also generate the
-//! JSON Schema (`gunj-mesh schema`) and the README's reference, and where it comes from.
+//! JSON Schema (`gunj-mesh schema`) and the README's reference ([`reference`]), how it is
+//! read, and what is checked beyond the types ([`validate`]).
 
 mod policy;
+mod reference;
 mod telemetry;
+mod validate;
 
 pub use policy::*;
+pub use reference::reference;
 pub use telemetry::*;
+pub use validate::ConfigError;
 
-use crate::catalog;
+use crate::yaml::Node;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -115,9 +120,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MeshType {
     Istio,
@@ -341,10 +344,18 @@ impl ServiceMesh {
         }
     }
 
-    /// Reads a config document (YAML or JSON).
-    pub fn from_yaml(text: &str) -> Result<ServiceMesh, String> {
-        let config: ServiceMesh = crate::yaml::from_str(text)?;
-        config.validate()?;
+    /// Reads a config document (YAML or JSON); `known` are the catalog's component names.
+    pub fn from_yaml(text: &str, known: &[&str]) -> Result<ServiceMesh, ConfigError> {
+        let config: ServiceMesh = crate::yaml::from_str(text).map_err(ConfigError::other)?;
+        config.validate(known)?;
+        Ok(config)
+    }
+
+    /// Reads a config from a parsed object (a KRM item or functionConfig).
+    pub fn from_json(value: serde_json::Value, known: &[&str]) -> Result<ServiceMesh, ConfigError> {
+        let config: ServiceMesh =
+            serde_json::from_value(value).map_err(|e| ConfigError::other(e.to_string()))?;
+        config.validate(known)?;
         Ok(config)
     }
 
@@ -354,7 +365,8 @@ impl ServiceMesh {
     /// `kpt fn eval --exec gunj-mesh` with no arguments behaves like no config at all).
     pub fn from_config_map(
         data: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<ServiceMesh, String> {
+        known: &[&str],
+    ) -> Result<ServiceMesh, ConfigError> {
         let mut spec = serde_json::Map::new();
         spec.insert("type".into(), serde_json::json!(MeshType::Istio));
         for (key, value) in data {
@@ -375,146 +387,28 @@ impl ServiceMesh {
                     .or_insert_with(|| serde_json::Value::Object(Default::default()))
                     .as_object_mut()
                     .ok_or_else(|| {
-                        format!("functionConfig data key `{key}`: `{part}` is not a mapping")
+                        ConfigError::at(
+                            format!("functionConfig data key `{key}`"),
+                            format!("`{part}` is not a mapping"),
+                        )
                     })?;
             }
         }
         let doc = serde_json::json!({"apiVersion": API_VERSION, "kind": KIND, "spec": spec});
-        let config: ServiceMesh =
-            serde_json::from_value(doc).map_err(|e| format!("functionConfig: {e}"))?;
-        config.validate()?;
+        let config: ServiceMesh = serde_json::from_value(doc)
+            .map_err(|e| ConfigError::at("functionConfig", e.to_string()))?;
+        config.validate(known)?;
         Ok(config)
     }
-
-    /// Checks what the types cannot: names, regexes, JSONPath filters.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.api_version != API_VERSION || self.kind != KIND {
-            return Err(format!(
-                "apiVersion/kind: expected `{API_VERSION}` `{KIND}`, found `{}` `{}`",
-                self.api_version, self.kind
-            ));
-        }
-        let spec = &self.spec;
-        let known = catalog::names();
-        let is_component = |name: &str| {
-            known.contains(&name) || spec.components.custom.iter().any(|c| c.name == name)
-        };
-        let overrides: Vec<&String> = spec.components.overrides.keys().collect();
-        for (field, names) in [
-            (
-                "spec.components.include",
-                spec.components.include.iter().collect(),
-            ),
-            (
-                "spec.components.exclude",
-                spec.components.exclude.iter().collect(),
-            ),
-            ("spec.components.overrides", overrides),
-        ] {
-            for name in names {
-                if !is_component(name) {
-                    return Err(format!(
-                        "{field}: unknown component `{name}`; known components: {}",
-                        known.join(", ")
-                    ));
-                }
-            }
-        }
-        for (i, custom) in spec.components.custom.iter().enumerate() {
-            let field = format!("spec.components.custom[{i}]");
-            if custom.name.is_empty() {
-                return Err(format!("{field}.name: must not be empty"));
-            }
-            if custom.match_labels.is_empty()
-                && custom.image.is_none()
-                && custom.json_path.is_none()
-            {
-                return Err(format!(
-                    "{field}: give at least one of matchLabels, image, jsonPath"
-                ));
-            }
-            if let Some(re) = &custom.image {
-                regex::Regex::new(re)
-                    .map_err(|e| format!("{field}.image: not a valid regular expression: {e}"))?;
-            }
-            if let Some(path) = &custom.json_path {
-                jsonpath_rust::parser::parse_json_path(path)
-                    .map_err(|e| format!("{field}.jsonPath: not a valid JSONPath: {e}"))?;
-            }
-        }
-        for ns in &spec.namespaces {
-            if !is_dns_label(ns) {
-                return Err(format!(
-                    "spec.namespaces: `{ns}` is not a valid namespace name (RFC 1123 label)"
-                ));
-            }
-        }
-        if let Some(rev) = &spec.istio.revision
-            && !is_label_value(rev)
-        {
-            return Err(format!(
-                "spec.istio.revision: `{rev}` is not a valid label value"
-            ));
-        }
-        if let Some(t) = &spec.traffic_management {
-            t.validate("spec.trafficManagement")?;
-        }
-        for (name, t) in &spec.components.overrides {
-            t.validate(&format!("spec.components.overrides.{name}"))?;
-        }
-        if let Some(m) = &spec.mtls
-            && m.port_exceptions.contains(&0)
-        {
-            return Err("spec.mtls.portExceptions: 0 is not a port".into());
-        }
-        if let Some(a) = &spec.authorization {
-            for (i, rule) in a.allow.iter().enumerate() {
-                let field = format!("spec.authorization.allow[{i}]");
-                policy::check_identity(&format!("{field}.from"), &rule.from, &is_component)?;
-                if !is_component(&rule.to) {
-                    return Err(format!(
-                        "{field}.to: unknown component `{}`; known components: {}",
-                        rule.to,
-                        known.join(", ")
-                    ));
-                }
-            }
-            for (i, id) in a.ingress.iter().flatten().enumerate() {
-                policy::check_identity(&format!("spec.authorization.ingress[{i}]"), id, &|_| {
-                    false
-                })?;
-            }
-        }
-        if let Some(o) = &spec.observability {
-            o.validate()?;
-        }
-        if let Some(v) = &spec.linkerd.proxy.await_ready
-            && v != "enabled"
-            && v != "disabled"
-        {
-            return Err(format!(
-                "spec.linkerd.proxy.awaitReady: `{v}`; allowed values: enabled, disabled"
-            ));
-        }
-        Ok(())
-    }
 }
 
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
-fn is_label_value(s: &str) -> bool {
-    s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+/// True for a `ServiceMesh` document of `mesh.gunj.io`.
+pub fn is_service_mesh(node: &Node) -> bool {
+    node.get("kind").and_then(Node::str) == Some(KIND)
+        && node
+            .get("apiVersion")
+            .and_then(Node::str)
+            .is_some_and(|v| v.starts_with("mesh.gunj.io/"))
 }
 
 /// The JSON Schema of the config.
@@ -522,106 +416,19 @@ pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(ServiceMesh)).expect("a schema is JSON")
 }
 
-/// The config reference as a Markdown table, generated from the same types as [`schema`]
-/// (the README embeds it; a test keeps the two equal).
-pub fn reference() -> String {
-    let schema = schema();
-    let mut rows = vec![
-        "| field | type | default | description |".to_string(),
-        "|---|---|---|---|".to_string(),
-    ];
-    walk(&schema, &schema, "", &mut rows);
-    rows.join("\n") + "\n"
-}
-
-fn walk(
-    schema: &serde_json::Value,
-    node: &serde_json::Value,
-    prefix: &str,
-    rows: &mut Vec<String>,
-) {
-    let resolve = |v: &serde_json::Value| -> serde_json::Value {
-        match v.get("$ref").and_then(|r| r.as_str()) {
-            Some(r) => schema["$defs"][r.trim_start_matches("#/$defs/")].clone(),
-            None => v.clone(),
-        }
-    };
-    let Some(props) = resolve(node)
-        .get("properties")
-        .and_then(|p| p.as_object())
-        .cloned()
-    else {
-        return;
-    };
-    for (name, prop) in props {
-        let path = if prefix.is_empty() {
-            name.clone()
-        } else {
-            format!("{prefix}.{name}")
-        };
-        let target = resolve(&prop);
-        let ty = if let Some(values) = target.get("enum").and_then(|e| e.as_array()) {
-            values
-                .iter()
-                .filter_map(|v| v.as_str())
-                .collect::<Vec<_>>()
-                .join(" \\| ")
-        } else if let Some(variants) = target.get("oneOf").and_then(|e| e.as_array()) {
-            variants
-                .iter()
-                .filter_map(|v| {
-                    v.get("const")
-                        .or_else(|| v["enum"].get(0))
-                        .and_then(|c| c.as_str())
-                })
-                .collect::<Vec<_>>()
-                .join(" \\| ")
-        } else if let Some(items) = target.get("items") {
-            let item = resolve(items);
-            let inner = item
-                .get("type")
-                .and_then(|t| t.as_str())
-                .unwrap_or("object");
-            format!("list of {inner}")
-        } else {
-            match &target["type"] {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Array(a) => a
-                    .iter()
-                    .filter_map(|v| v.as_str())
-                    .filter(|t| *t != "null")
-                    .collect::<Vec<_>>()
-                    .join(" \\| "),
-                _ => "object".into(),
-            }
-        };
-        let default = match prop.get("default") {
-            Some(serde_json::Value::Object(_)) | None => String::new(),
-            Some(d) => format!("`{d}`"),
-        };
-        let description = prop
-            .get("description")
-            .or_else(|| target.get("description"))
-            .and_then(|d| d.as_str())
-            .unwrap_or_default()
-            .replace('\n', " ")
-            .replace('|', "\\|");
-        rows.push(format!("| `{path}` | {ty} | {default} | {description} |"));
-        walk(schema, &prop, &path, rows);
-        if let Some(items) = target.get("items") {
-            walk(schema, items, &format!("{path}[]"), rows);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Component names, as the catalog would give them.
+    const KNOWN: &[&str] = &["grafana", "loki", "prometheus"];
+
     fn config(spec: &str) -> Result<ServiceMesh, String> {
-        ServiceMesh::from_yaml(&format!(
-            "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n{spec}"
-        ))
+        ServiceMesh::from_yaml(
+            &format!("apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n{spec}"),
+            KNOWN,
+        )
+        .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -655,7 +462,7 @@ mod tests {
     #[test]
     fn config_map_keys_become_spec_fields() {
         let data = serde_json::json!({"type": "linkerd", "istio.mode": "ambient", "namespaces": "[monitoring]"});
-        let c = ServiceMesh::from_config_map(data.as_object().unwrap()).unwrap();
+        let c = ServiceMesh::from_config_map(data.as_object().unwrap(), KNOWN).unwrap();
         assert_eq!(c.spec.mesh, MeshType::Linkerd);
         assert_eq!(c.spec.istio.mode, IstioMode::Ambient);
         assert_eq!(c.spec.namespaces, ["monitoring"]);

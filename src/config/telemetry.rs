@@ -126,24 +126,3 @@ fn envoy() -> String {
 fn grafana_dashboard() -> BTreeMap<String, String> {
     BTreeMap::from([("grafana_dashboard".into(), "1".into())])
 }
-
-impl Observability {
-    pub fn validate(&self) -> Result<(), String> {
-        if let Some(t) = &self.tracing
-            && !(0.0..=100.0).contains(&t.sampling_rate)
-        {
-            return Err(format!(
-                "spec.observability.tracing.samplingRate: {} is not between 0 and 100",
-                t.sampling_rate
-            ));
-        }
-        if let Some(d) = &self.dashboards
-            && d.label.len() != 1
-        {
-            return Err(
-                "spec.observability.dashboards.label: give exactly one label, e.g. {grafana_dashboard: \"1\"}".into(),
-            );
-        }
-        Ok(())
-    }
-}

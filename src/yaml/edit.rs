@@ -6,101 +6,9 @@
 //! the last entry of their mapping, at that mapping's indentation (block style) or before its
 //! closing brace (flow style); new values are always double-quoted strings.
 
-use super::{Kind, Node, Style, quote};
+use super::patch::{Patch, apply_json};
+use super::{Kind, Node, Style, pos, quote};
 use serde_json::Value;
-
-/// What a node must contain after the edit.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Patch {
-    /// A string scalar with this value.
-    Str(String),
-    /// A mapping holding (at least) these keys.
-    Fields(Vec<(String, Patch)>),
-    /// A sequence whose items at these indexes are patched.
-    Items(Vec<(usize, Patch)>),
-    /// A sequence to which these items are appended (the caller checks they are missing).
-    Push(Vec<Value>),
-}
-
-impl Patch {
-    pub fn new() -> Patch {
-        Patch::Fields(Vec::new())
-    }
-
-    /// Sets the string at a path of mapping keys, creating the mappings on the way.
-    pub fn set(&mut self, path: &[&str], value: &str) {
-        let mut node = self;
-        for key in path {
-            node = node.field(key);
-        }
-        *node = Patch::Str(value.to_string());
-    }
-
-    /// The patch under `key`, created empty when missing.
-    pub fn field(&mut self, key: &str) -> &mut Patch {
-        let Patch::Fields(fields) = self else {
-            panic!("field() on a non-mapping patch")
-        };
-        let at = match fields.iter().position(|(k, _)| k == key) {
-            Some(i) => i,
-            None => {
-                fields.push((key.to_string(), Patch::new()));
-                fields.len() - 1
-            }
-        };
-        &mut fields[at].1
-    }
-
-    /// The patch of sequence item `index` below this (sequence) patch.
-    pub fn item(&mut self, index: usize) -> &mut Patch {
-        if matches!(self, Patch::Fields(f) if f.is_empty()) {
-            *self = Patch::Items(Vec::new());
-        }
-        let Patch::Items(items) = self else {
-            panic!("item() on a non-sequence patch")
-        };
-        let at = match items.iter().position(|(i, _)| *i == index) {
-            Some(i) => i,
-            None => {
-                items.push((index, Patch::new()));
-                items.len() - 1
-            }
-        };
-        &mut items[at].1
-    }
-
-    /// Adds what `other` sets; where both set a value, `other` wins.
-    pub fn merge(&mut self, other: Patch) {
-        match other {
-            Patch::Fields(fields) if matches!(self, Patch::Fields(_)) => {
-                for (key, patch) in fields {
-                    self.field(&key).merge(patch);
-                }
-            }
-            Patch::Items(items) if matches!(self, Patch::Items(_)) || self.is_empty() => {
-                for (index, patch) in items {
-                    self.item(index).merge(patch);
-                }
-            }
-            other => *self = other,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        match self {
-            Patch::Fields(f) => f.is_empty(),
-            Patch::Items(i) => i.is_empty(),
-            Patch::Push(p) => p.is_empty(),
-            Patch::Str(_) => false,
-        }
-    }
-}
-
-impl Default for Patch {
-    fn default() -> Self {
-        Patch::new()
-    }
-}
 
 /// Replace `text[start..end]` with `with`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +56,7 @@ pub fn replace_list_entry(text: &str, map: &Node, key: &str, items: &[Value]) ->
         text,
         step: indent_step(text, map),
     };
-    let line_start = text[..k.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_start = pos::line_start(text, k.start);
     if !text[line_start..k.start].trim().is_empty() {
         return None;
     }
@@ -188,38 +96,6 @@ pub fn apply(text: &str, splices: &[Splice]) -> String {
     out
 }
 
-/// Applies `patch` to a JSON value (the re-emit path for documents text edits cannot handle).
-pub fn apply_json(value: &mut Value, patch: &Patch) {
-    match patch {
-        Patch::Str(s) => *value = Value::String(s.clone()),
-        Patch::Fields(fields) => {
-            if !value.is_object() {
-                *value = Value::Object(Default::default());
-            }
-            let map = value.as_object_mut().expect("just made an object");
-            for (k, p) in fields {
-                apply_json(map.entry(k.clone()).or_insert(Value::Null), p);
-            }
-        }
-        Patch::Items(items) => {
-            for (i, p) in items {
-                if let Some(v) = value.get_mut(*i) {
-                    apply_json(v, p);
-                }
-            }
-        }
-        Patch::Push(new) => {
-            if !value.is_array() {
-                *value = Value::Array(Vec::new());
-            }
-            value
-                .as_array_mut()
-                .expect("just made an array")
-                .extend(new.iter().cloned());
-        }
-    }
-}
-
 struct Editor<'a> {
     text: &'a str,
     /// How far the document indents a nested mapping.
@@ -229,7 +105,7 @@ struct Editor<'a> {
 /// The indentation step of a document: the column of the first nested block mapping below
 /// the root, else two spaces.
 fn indent_step(text: &str, root: &Node) -> usize {
-    let column = |pos: usize| pos - text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let column = |at: usize| pos::column(text, at);
     let Kind::Map { entries, .. } = &root.kind else {
         return 2;
     };
@@ -478,7 +354,7 @@ impl Editor<'_> {
             } => {
                 // A block scalar's span runs to the next token: keep its (possibly kept)
                 // trailing blank lines above the new line.
-                let line_start = self.text[..node.end].rfind('\n').map_or(0, |i| i + 1);
+                let line_start = pos::line_start(self.text, node.end);
                 if node.end == self.text.len() && !self.text.ends_with('\n') {
                     return (self.text.len(), self.newline());
                 }
@@ -509,23 +385,23 @@ impl Editor<'_> {
     }
 
     /// The byte column of a position (indentation is ASCII spaces, so bytes are columns).
-    fn column(&self, pos: usize) -> usize {
-        pos - self.text[..pos].rfind('\n').map_or(0, |i| i + 1)
+    fn column(&self, at: usize) -> usize {
+        pos::column(self.text, at)
     }
 
-    /// The column of the `-` that introduces the sequence item starting at `pos`.
-    fn dash_column(&self, pos: usize) -> usize {
-        let line_start = self.text[..pos].rfind('\n').map_or(0, |i| i + 1);
-        self.text[line_start..pos]
+    /// The column of the `-` that introduces the sequence item starting at `at`.
+    fn dash_column(&self, at: usize) -> usize {
+        let line_start = pos::line_start(self.text, at);
+        self.text[line_start..at]
             .rfind('-')
-            .map_or(self.column(pos), |i| i)
+            .map_or(self.column(at), |i| i)
     }
 
-    /// The column of the key whose value starts at `pos`: the first character of its line
+    /// The column of the key whose value starts at `at`: the first character of its line
     /// after indentation and any `- ` sequence-item markers.
-    fn key_column(&self, pos: usize) -> usize {
-        let line_start = self.text[..pos].rfind('\n').map_or(0, |i| i + 1);
-        let line = &self.text[line_start..pos];
+    fn key_column(&self, at: usize) -> usize {
+        let line_start = pos::line_start(self.text, at);
+        let line = &self.text[line_start..at];
         line.len() - line.trim_start_matches([' ', '-']).len()
     }
 

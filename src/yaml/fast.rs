@@ -12,7 +12,7 @@
 //! and a missing value is an empty plain `~` at the end of its key.
 //! `tests/fast_yaml.rs` compares the two on every corpus document and on generated ones.
 
-use super::{Kind, Limits, Node, Style};
+use super::{Kind, Limits, Node, Style, pos};
 use std::borrow::Cow;
 
 /// Parses `text` when it lies inside the fast subset.
@@ -267,7 +267,7 @@ impl<'a> Fast<'a> {
                 start = p;
             }
             let (item, next) = if self.is_key(p, end) {
-                let col = p - (self.text[..p].rfind('\n').map_or(0, |i| i + 1));
+                let col = pos::column(self.text, p);
                 self.map(p, col, depth + 1)?
             } else {
                 let node = self.inline(p, end)?;

@@ -2,14 +2,16 @@
 //!
 //! User documents are parsed into a [`Node`] tree that remembers where every node sits in
 //! the source text, so that [`edit`] can change a document by splicing text instead of
-//! re-emitting it. [`fast`] reads plain block documents; everything else, and every
-//! document it gives up on, goes through granit, serde-saphyr's parser. Configs are read by
-//! serde-saphyr; generated resources are written by `emit` where it can and by serde-saphyr
-//! otherwise, byte for byte the same.
+//! re-emitting it; a [`patch::Patch`] says what the change must achieve. [`fast`] reads
+//! plain block documents; everything else, and every document it gives up on, goes through
+//! granit, serde-saphyr's parser. Configs are read by serde-saphyr; generated resources are
+//! written by `emit` where it can and by serde-saphyr otherwise, byte for byte the same.
 
 pub mod edit;
 mod emit;
 pub mod fast;
+pub mod patch;
+pub mod pos;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -31,7 +33,7 @@ impl YamlError {
     /// An error at byte `i` of `text` (its column counted in characters).
     fn at(text: &str, i: usize, message: String) -> Self {
         let before = &text[..i];
-        let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+        let line_start = pos::line_start(text, i);
         YamlError {
             message,
             line: before.matches('\n').count() + 1,
@@ -395,7 +397,7 @@ fn scan_error(text: &str, e: &serde_saphyr::granit_parser::ScanError, limits: Li
 /// YAML does not allow and the parser reports in other words.
 fn long_implicit_key(text: &str, offset: usize) -> bool {
     let before = text.get(..offset).unwrap_or_default();
-    let from = before.rfind('\n').map_or(0, |i| i + 1);
+    let from = pos::line_start(before, before.len());
     let line = text[from..].lines().next().unwrap_or_default();
     line.find(": ")
         .or_else(|| line.strip_suffix(':').map(str::len))

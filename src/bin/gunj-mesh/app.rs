@@ -1,0 +1,269 @@
+//! The commands: read the inputs and the config the flags name, run the library, and write
+//! the result or the error.
+
+use crate::cli::{CheckFormat, Cli, ExplainFormat, FilterArgs};
+use crate::sys;
+use clap::CommandFactory;
+use gunj_mesh::{Failure, Input, Limits, Options, Outcome, Output, check, read_file, read_whole};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// What `gunj-mesh init` prints.
+pub const EXAMPLE_CONFIG: &str = include_str!("../../../examples/init.yaml");
+
+/// The main job: filter the stream.
+pub fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
+    let (inputs, options) = match load(args, true) {
+        Ok(loaded) => loaded,
+        Err(f) => return fail(&f),
+    };
+    let outcome = match gunj_mesh::run(&inputs, &options) {
+        Ok(o) => o,
+        Err(f) => return fail(&f),
+    };
+    // What is not taken here is never freed: the process ends in `exit_now`.
+    let Outcome {
+        output,
+        report,
+        failure,
+        ..
+    } = outcome;
+    if let Some(f) = failure {
+        // KRM: the ResourceList with the error result still goes to stdout.
+        let _ = write_output(&output, output_file);
+        let _ = fail(&f);
+        return ExitCode::from(1);
+    }
+    if !args.quiet {
+        let mut err = std::io::stderr().lock();
+        for line in report.summary() {
+            let _ = writeln!(err, "{line}");
+        }
+    }
+    match write_output(&output, output_file) {
+        Ok(()) => sys::exit_now(),
+        // A closed stdout (`| head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(&Failure::input(
+            &output_file.map_or("stdout".into(), |p| p.display().to_string()),
+            format!("cannot write: {e}"),
+        )),
+    }
+}
+
+/// `explain`: what was recognised and what will be done, per object.
+pub fn explain(args: &FilterArgs, format: ExplainFormat) -> ExitCode {
+    let (inputs, mut options) = match load(args, false) {
+        Ok(loaded) => loaded,
+        Err(f) => return fail(&f),
+    };
+    options.list_changes = true;
+    match gunj_mesh::run(&inputs, &options) {
+        Ok(outcome) => {
+            if let Some(f) = &outcome.failure {
+                return fail(f);
+            }
+            match format {
+                ExplainFormat::Table => print(&outcome.report.table()),
+                ExplainFormat::Json => print(&format!(
+                    "{:#}\n",
+                    serde_json::to_value(&outcome.report).expect("a report is JSON")
+                )),
+            }
+        }
+        Err(f) => fail(&f),
+    }
+}
+
+/// `check`: exit 1 when the filter would change anything.
+pub fn check(args: &FilterArgs, format: CheckFormat, show_diff: bool) -> ExitCode {
+    let (inputs, mut options) = match load(args, false) {
+        Ok(loaded) => loaded,
+        Err(f) => return fail(&f),
+    };
+    // Findings name the fields they change.
+    options.list_changes = true;
+    let outcome = match gunj_mesh::run(&inputs, &options) {
+        Ok(o) => o,
+        Err(f) => return fail(&f),
+    };
+    if let Some(f) = &outcome.failure {
+        return fail(f);
+    }
+    let report = &outcome.report;
+    let mut out = match format {
+        CheckFormat::Text => check::text(report),
+        CheckFormat::Json => check::json(report),
+        CheckFormat::Sarif => check::sarif(report),
+        CheckFormat::Github => check::github(report),
+    };
+    if show_diff {
+        let input: String = inputs.iter().map(|i| i.text.as_str()).collect();
+        out.push_str(&check::diff(&input, &outcome.output.text()));
+    }
+    print(&out);
+    if check::passes(report) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `completions SHELL`.
+pub fn completions(shell: clap_complete::Shell) -> ExitCode {
+    clap_complete::generate(
+        shell,
+        &mut Cli::command(),
+        "gunj-mesh",
+        &mut std::io::stdout(),
+    );
+    ExitCode::SUCCESS
+}
+
+/// `man`: the roff page.
+pub fn man() -> ExitCode {
+    let mut page = Vec::new();
+    match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+        Ok(()) => print(&String::from_utf8_lossy(&page)),
+        Err(e) => fail(&Failure::input("man", e.to_string())),
+    }
+}
+
+/// Writes `text` to stdout.
+pub fn print(text: &str) -> ExitCode {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::SUCCESS
+}
+
+fn write_output(output: &Output, file: Option<&Path>) -> std::io::Result<()> {
+    // Large copied runs bypass the buffer; small pieces (edited documents) are gathered.
+    fn buffered<W: Write>(w: W) -> std::io::BufWriter<W> {
+        std::io::BufWriter::with_capacity(1 << 16, w)
+    }
+    match file {
+        None => output.write_to_file(&mut buffered(std::io::stdout().lock())),
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let tmp = dir.join(format!(".{name}.gunj-mesh-{}", std::process::id()));
+            std::fs::File::create(&tmp)
+                .and_then(|f| output.write_to_file(&mut buffered(f)))
+                .and_then(|()| std::fs::rename(&tmp, path))
+                .inspect_err(|_| {
+                    let _ = std::fs::remove_file(&tmp);
+                })
+        }
+    }
+}
+
+/// Reports a failure on stderr (and, under Helm 4, which hides a plugin's stderr, in the log
+/// file the README documents).
+fn fail(f: &Failure) -> ExitCode {
+    let message = format!("gunj-mesh: error: {f}\n");
+    let _ = std::io::stderr().lock().write_all(message.as_bytes());
+    if std::env::var_os("HELM_PLUGIN_NAME").is_some() {
+        let log = helm_log_path();
+        if std::fs::write(&log, &message).is_ok() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "gunj-mesh: the error is also in {}",
+                log.display()
+            );
+        }
+    }
+    ExitCode::from(2)
+}
+
+/// `$GUNJ_MESH_LOG`, else `$TMPDIR/gunj-mesh-error.log`.
+fn helm_log_path() -> PathBuf {
+    std::env::var_os("GUNJ_MESH_LOG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("gunj-mesh-error.log"))
+}
+
+/// Reads the inputs and the config file named by the flags; `sparse` for the filter, which
+/// copies what it does not read from the files again ([`read`]).
+fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options), Failure> {
+    sys::prefault_heap(&args.inputs);
+    let mut inputs = Vec::new();
+    // What the inputs read so far leave of --max-input-bytes.
+    let mut left = args.max_input_bytes;
+    let mut read_next = |path: &Path| {
+        let input = read(path, left, sparse)?;
+        left -= input.bytes();
+        Ok::<_, Failure>(input)
+    };
+    if args.inputs.is_empty() {
+        inputs.push(read_next(Path::new("-"))?);
+    }
+    for path in &args.inputs {
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| {
+                    Failure::input(
+                        &path.display().to_string(),
+                        format!("cannot read directory: {e}"),
+                    )
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_file()
+                        && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+                })
+                .collect();
+            files.sort();
+            for file in files {
+                inputs.push(read_next(&file)?);
+            }
+        } else {
+            inputs.push(read_next(path)?);
+        }
+    }
+    sys::small_pages_for_small_inputs(inputs.iter().map(Input::bytes).sum());
+    let config = args
+        .config
+        .as_deref()
+        .map(|p| read(p, usize::MAX, false))
+        .transpose()?;
+    let options = Options {
+        config,
+        mesh: args.mesh.map(Into::into),
+        namespace: args.namespace.clone(),
+        limits: Limits {
+            max_depth: args.max_depth,
+            alias_budget: args.max_alias_nodes,
+            max_input_bytes: args.max_input_bytes,
+            max_documents: args.max_documents,
+            max_key_length: args.max_key_length,
+        },
+        list_changes: false,
+    };
+    Ok((inputs, options))
+}
+
+/// Reads one input of at most `limit` bytes as UTF-8 text (reading stops just past the
+/// limit, so a huge stdin is not buffered whole). With `sparse`, a regular file keeps in
+/// memory only the documents the filter may read ([`read_file`]).
+fn read(path: &Path, limit: usize, sparse: bool) -> Result<Input, Failure> {
+    /// The read buffer of a sparse read: documents are judged as it fills.
+    const CHUNK: usize = 1 << 18;
+    let name = path.display().to_string();
+    if name == "-" {
+        return read_whole(&name, std::io::stdin().lock(), 0, limit);
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|e| Failure::input(&name, format!("cannot read: {e}")))?;
+    let meta = file.metadata().ok();
+    if sparse && meta.as_ref().is_some_and(std::fs::Metadata::is_file) {
+        read_file(&name, file, limit, CHUNK)
+    } else {
+        read_whole(&name, file, meta.map_or(0, |m| m.len()), limit)
+    }
+}

@@ -1,0 +1,119 @@
+//! The command line: one clap definition drives parsing, `--help`, completions and the man
+//! page. These are the raw flags; [`crate::app`] turns them into the library's options.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gunj_mesh::{Limits, MeshType};
+use std::path::PathBuf;
+
+/// Put the observability stack in a rendered manifest stream into a service mesh
+/// (Istio or Linkerd). Reads files, directories or stdin; writes the stream to stdout.
+#[derive(Debug, Parser)]
+#[command(name = "gunj-mesh", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Write the result to FILE (atomically: a temporary file renamed into place).
+    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show, per document, the component it was recognised as, the rule that matched, and
+    /// what will be done or why it is skipped.
+    Explain {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Table)]
+        output: ExplainFormat,
+    },
+    /// Fail (exit 1) when the manifests are not mesh-ready: when the filter would change
+    /// anything. Exit 0 when they already satisfy the config, 2 on errors.
+    Check {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        output: CheckFormat,
+        /// Also print a unified diff of what the filter would change.
+        #[arg(long)]
+        diff: bool,
+    },
+    /// Print the JSON Schema of the ServiceMesh config.
+    Schema,
+    /// Print a commented example ServiceMesh config.
+    Init,
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Table,
+    Json,
+}
+
+/// `--mesh`: the config's `spec.type` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MeshArg {
+    Istio,
+    Linkerd,
+    Auto,
+}
+
+impl From<MeshArg> for MeshType {
+    fn from(mesh: MeshArg) -> MeshType {
+        match mesh {
+            MeshArg::Istio => MeshType::Istio,
+            MeshArg::Linkerd => MeshType::Linkerd,
+            MeshArg::Auto => MeshType::Auto,
+        }
+    }
+}
+
+/// Inputs and config, shared by the filter and its subcommands.
+#[derive(Debug, Args, Clone)]
+pub struct FilterArgs {
+    /// Manifest files, directories (their *.yaml and *.yml files, sorted) or `-` for stdin.
+    /// Stdin when none is given.
+    #[arg(value_name = "FILE|DIR|-")]
+    pub inputs: Vec<PathBuf>,
+    /// A ServiceMesh config file (mesh.gunj.io/v1alpha1).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The mesh, overriding the config's spec.type.
+    #[arg(long, value_enum)]
+    pub mesh: Option<MeshArg>,
+    /// The namespace of objects that name none (the Helm release namespace).
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Print no summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The deepest nesting a document may have.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
+    pub max_depth: usize,
+    /// How many nodes alias expansion may copy in one document.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().alias_budget)]
+    pub max_alias_nodes: usize,
+    /// The most bytes all inputs together may have.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_input_bytes)]
+    pub max_input_bytes: usize,
+    /// The most documents the stream may have.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_documents)]
+    pub max_documents: usize,
+    /// The longest mapping key, in bytes.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_key_length)]
+    pub max_key_length: usize,
+}

@@ -1,0 +1,28 @@
+//! The binary: parse the flags, run the command, exit with its status (0 done, 1 `check`
+//! found something or a KRM function reported an error, 2 failure).
+#![deny(unsafe_code)]
+
+mod app;
+mod cli;
+mod sys;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => app::filter(&cli.filter, cli.output_file.as_deref()),
+        Some(Command::Explain { filter, output }) => app::explain(&filter, output),
+        Some(Command::Check {
+            filter,
+            output,
+            diff,
+        }) => app::check(&filter, output, diff),
+        Some(Command::Schema) => app::print(&format!("{:#}\n", gunj_mesh::schema())),
+        Some(Command::Init) => app::print(app::EXAMPLE_CONFIG),
+        Some(Command::Completions { shell }) => app::completions(shell),
+        Some(Command::Man) => app::man(),
+    }
+}

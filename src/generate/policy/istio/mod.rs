@@ -1,0 +1,555 @@
+//! Istio policies, as the served storage versions `security.istio.io/v1` and
+//! `networking.istio.io/v1`.
+//!
+//! - PeerAuthentication: <https://istio.io/latest/docs/reference/config/security/peer_authentication/>
+//!   (`portLevelMtls` needs a workload selector).
+//! - DestinationRule: <https://istio.io/latest/docs/reference/config/networking/destination-rule/>.
+//! - VirtualService: <https://istio.io/latest/docs/reference/config/networking/virtual-service/>.
+//! - AuthorizationPolicy: <https://istio.io/latest/docs/reference/config/security/authorization-policy/>;
+//!   an ALLOW policy with an empty spec (`allow-nothing`) denies everything in its namespace
+//!   (<https://istio.io/latest/docs/ops/best-practices/security/#use-default-deny-patterns>).
+//! - Ambient: L7 settings need a waypoint, which a Service opts into with the label
+//!   `istio.io/use-waypoint` (<https://istio.io/latest/docs/ambient/usage/waypoint/>).
+
+mod types;
+
+use super::flows::{Flow, Source};
+use crate::config::{Algorithm, MtlsMode, Spec, Traffic};
+use crate::generate::{Additions, ObjectEdit, Resource, metadata};
+use crate::model::mesh::istio_principal;
+use crate::model::ports::{self, Proto};
+use crate::model::stack::{Member, Service, Stack};
+use crate::yaml::patch::Patch;
+use std::collections::BTreeMap;
+use types::*;
+
+const SECURITY: &str = "security.istio.io/v1";
+const NETWORKING: &str = "networking.istio.io/v1";
+
+pub fn generate(stack: &Stack, spec: &Spec, ambient: bool, flows: &[Flow], out: &mut Additions) {
+    protocol_hints(stack, out);
+    if let Some(mtls) = &spec.mtls {
+        peer_authentications(stack, mtls, out);
+    }
+    let global = spec.traffic_management.clone().unwrap_or_default();
+    // Services whose traffic goes through a waypoint (ambient mode with L7 settings).
+    let mut waypointed: Vec<&Service> = Vec::new();
+    for service in &stack.services {
+        let Some(component) = &service.component else {
+            continue;
+        };
+        // Headless Services reach pods directly (an original-destination cluster): load
+        // balancing, pools, outlier detection and routes do not apply.
+        if service.headless {
+            continue;
+        }
+        let traffic = global.merged(spec.components.overrides.get(component));
+        let mut l7 = destination_rule(service, component, spec, &traffic, ambient, out);
+        if traffic.has_routing() && has_l7_port(service) {
+            virtual_service(service, component, &traffic, out);
+            l7 = true;
+        }
+        if ambient && l7 {
+            let mut patch = Patch::new();
+            patch.set(&["metadata", "labels", "istio.io/use-waypoint"], "waypoint");
+            out.edit(ObjectEdit {
+                object: service.object,
+                component: component.clone(),
+                reason: "L7 traffic settings in ambient mode need a waypoint".into(),
+                patch,
+            });
+            out.waypoints.insert(service.namespace.clone());
+            out.note(format!(
+                "deploy a waypoint in namespace {}: `istioctl waypoint apply -n {} --name waypoint`",
+                service.namespace, service.namespace
+            ));
+            waypointed.push(service);
+        }
+    }
+    if let Some(auth) = &spec.authorization {
+        if auth.default_deny {
+            for ns in &stack.namespaces {
+                out.add(
+                    "stack",
+                    "authorization.defaultDeny: deny what no policy allows".into(),
+                    Resource {
+                        api_version: SECURITY,
+                        kind: "AuthorizationPolicy",
+                        metadata: metadata("allow-nothing", ns, "stack"),
+                        spec: AuthorizationPolicy::default(),
+                    },
+                );
+            }
+        }
+        authorization_policies(stack, flows, &waypointed, out);
+        if let Some(mtls) = &spec.mtls {
+            plaintext_ports(stack, mtls, out);
+        }
+    }
+    if let Some(mc) = spec.multi_cluster.as_ref().filter(|m| m.enabled) {
+        if let Some(cluster) = &mc.cluster_name {
+            out.note(format!(
+                "multi-cluster: install the control plane with `global.multiCluster.clusterName={cluster}`"
+            ));
+        }
+        if let Some(network) = &mc.network {
+            out.note(format!(
+                "multi-cluster: install the control plane with `global.network={network}` and label namespace istio-system `topology.istio.io/network={network}`"
+            ));
+        }
+        if !mc.export_services.is_empty() {
+            out.note("multi-cluster: Istio serves every Service to every cluster of the mesh; multiCluster.exportServices applies to Linkerd only".into());
+        }
+    }
+}
+
+/// `appProtocol` on component Service ports whose protocol Istio would otherwise guess.
+fn protocol_hints(stack: &Stack, out: &mut Additions) {
+    for service in &stack.services {
+        let Some(component) = &service.component else {
+            continue;
+        };
+        let mut patch = Patch::new();
+        let mut set = Vec::new();
+        for port in &service.ports {
+            let numbers = port.numbers();
+            if port.protocol == "UDP" {
+                if numbers.iter().any(|n| ports::GOSSIP.contains(n)) {
+                    out.note(format!(
+                        "service {}/{} port {} is UDP gossip: Istio does not proxy UDP, so it stays outside the mesh (Alertmanager clustering also needs TCP 9094)",
+                        service.namespace, service.name, port.port
+                    ));
+                }
+                continue;
+            }
+            if port.app_protocol.is_some() {
+                continue;
+            }
+            let proto = ports::classify(&numbers, port.name.as_deref());
+            let named = ports::declared(port.name.as_deref());
+            // Loki's Istio guide declares its gRPC port TCP too: its clients balance over
+            // pod IPs, which Istio's gRPC routing does not allow.
+            let loki_grpc = component == "loki" && numbers.contains(&9095);
+            let hint = match (proto, named) {
+                (Proto::Tcp, _) => Some("tcp"),
+                _ if loki_grpc => Some("tcp"),
+                (p, None) => p.app_protocol(),
+                _ => None,
+            };
+            if let Some(hint) = hint {
+                *patch
+                    .field("spec")
+                    .field("ports")
+                    .item(port.index)
+                    .field("appProtocol") = Patch::Str(hint.into());
+                set.push(format!("{} → {hint}", port.port));
+            }
+        }
+        if !set.is_empty() {
+            out.edit(ObjectEdit {
+                object: service.object,
+                component: component.clone(),
+                reason: format!("protocol hints (appProtocol {})", set.join(", ")),
+                patch,
+            });
+        }
+    }
+}
+
+/// True when some port may carry HTTP (a VirtualService's `http` routes apply to it).
+fn has_l7_port(service: &Service) -> bool {
+    service.ports.iter().any(|p| {
+        p.protocol != "UDP"
+            && !matches!(ports::classify(&p.numbers(), p.name.as_deref()), Proto::Tcp)
+    })
+}
+
+fn peer_authentications(stack: &Stack, mtls: &crate::config::Mtls, out: &mut Additions) {
+    for ns in &stack.namespaces {
+        out.add(
+            "stack",
+            format!("mtls.mode {} for the namespace", mtls.mode.as_str()),
+            Resource {
+                api_version: SECURITY,
+                kind: "PeerAuthentication",
+                metadata: metadata("default", ns, "stack"),
+                spec: PeerAuthentication {
+                    selector: None,
+                    mtls: Mode {
+                        mode: mtls.mode.as_str(),
+                    },
+                    port_level_mtls: BTreeMap::new(),
+                },
+            },
+        );
+    }
+    if mtls.mode != MtlsMode::Strict || mtls.port_exceptions.is_empty() {
+        return;
+    }
+    for m in stack.servers() {
+        let ports: BTreeMap<String, Mode> = m
+            .ports
+            .iter()
+            .filter(|p| mtls.port_exceptions.contains(&p.number))
+            .map(|p| (p.number.to_string(), Mode { mode: "PERMISSIVE" }))
+            .collect();
+        if ports.is_empty() || m.selector.is_empty() {
+            continue;
+        }
+        let list: Vec<&str> = ports.keys().map(String::as_str).collect();
+        out.add(
+            &m.component,
+            format!(
+                "mtls.portExceptions: ports {} of {} also accept plaintext",
+                list.join(", "),
+                m.name
+            ),
+            Resource {
+                api_version: SECURITY,
+                kind: "PeerAuthentication",
+                metadata: metadata(
+                    &format!("{}-port-exceptions", m.name),
+                    &m.namespace,
+                    &m.component,
+                ),
+                spec: PeerAuthentication {
+                    selector: Some(Selector {
+                        match_labels: m.selector.clone(),
+                    }),
+                    mtls: Mode { mode: "STRICT" },
+                    port_level_mtls: ports,
+                },
+            },
+        );
+    }
+}
+
+/// A DestinationRule when some setting asks for one; true when it holds settings that an
+/// ambient waypoint must apply.
+fn destination_rule(
+    service: &Service,
+    component: &str,
+    spec: &Spec,
+    traffic: &Traffic,
+    ambient: bool,
+    out: &mut Additions,
+) -> bool {
+    let mut policy = TrafficPolicy::default();
+    let mut why: Vec<String> = Vec::new();
+    // Auto mTLS already sends ISTIO_MUTUAL to sidecars (and plaintext to pods without one);
+    // only DISABLE needs saying.
+    if let Some(mtls) = &spec.mtls
+        && mtls.mode == MtlsMode::Disable
+        && !ambient
+    {
+        policy.tls = Some(Mode { mode: "DISABLE" });
+        why.push("tls DISABLE".into());
+    }
+    if let Some(lb) = &traffic.load_balancer {
+        policy.load_balancer = Some(match lb.algorithm {
+            Algorithm::ConsistentHash => {
+                let key = lb.hash_key.clone().unwrap_or_default();
+                LoadBalancer {
+                    simple: None,
+                    consistent_hash: Some(if key == "sourceIP" {
+                        ConsistentHash {
+                            http_header_name: None,
+                            use_source_ip: Some(true),
+                        }
+                    } else {
+                        ConsistentHash {
+                            http_header_name: Some(key),
+                            use_source_ip: None,
+                        }
+                    }),
+                }
+            }
+            a => LoadBalancer {
+                simple: Some(a.as_str()),
+                consistent_hash: None,
+            },
+        });
+        why.push("load balancer".into());
+    }
+    if let Some(cp) = &traffic.connection_pool {
+        let http = (cp.http1_max_pending_requests.is_some() || cp.http2_max_requests.is_some())
+            .then_some(HttpPool {
+                http1_max_pending_requests: cp.http1_max_pending_requests,
+                http2_max_requests: cp.http2_max_requests,
+            });
+        policy.connection_pool = Some(ConnectionPool {
+            tcp: cp.max_connections.map(|n| TcpPool { max_connections: n }),
+            http,
+        });
+        why.push("connection pool".into());
+    }
+    if let Some(cb) = &traffic.circuit_breaker {
+        policy.outlier_detection = Some(OutlierDetection {
+            consecutive_5xx_errors: cb.consecutive_errors,
+            interval: cb.interval.clone(),
+            base_ejection_time: cb.base_ejection_time.clone(),
+            max_ejection_percent: cb.max_ejection_percent,
+        });
+        why.push("circuit breaker".into());
+    }
+    let subsets: Vec<Subset> = traffic
+        .canary
+        .iter()
+        .flat_map(|c| &c.subsets)
+        .map(|(name, labels)| Subset {
+            name: name.clone(),
+            labels: labels.clone(),
+        })
+        .collect();
+    if !subsets.is_empty() {
+        why.push("canary subsets".into());
+    }
+    if why.is_empty() {
+        return false;
+    }
+    let empty = policy.tls.is_none()
+        && policy.load_balancer.is_none()
+        && policy.connection_pool.is_none()
+        && policy.outlier_detection.is_none();
+    out.add(
+        component,
+        format!("{} for service {}", why.join(", "), service.name),
+        Resource {
+            api_version: NETWORKING,
+            kind: "DestinationRule",
+            metadata: metadata(&service.name, &service.namespace, component),
+            spec: DestinationRule {
+                host: service.host(),
+                traffic_policy: (!empty).then_some(policy),
+                subsets,
+            },
+        },
+    );
+    true
+}
+
+fn virtual_service(service: &Service, component: &str, traffic: &Traffic, out: &mut Additions) {
+    let host = service.host();
+    let route = match &traffic.canary {
+        Some(c) => c
+            .weights
+            .iter()
+            .map(|(subset, weight)| RouteDestination {
+                destination: Destination {
+                    host: host.clone(),
+                    subset: Some(subset.clone()),
+                },
+                weight: Some(*weight),
+            })
+            .collect(),
+        None => vec![RouteDestination {
+            destination: Destination {
+                host: host.clone(),
+                subset: None,
+            },
+            weight: None,
+        }],
+    };
+    let fault = traffic.fault_injection.as_ref().map(|f| Fault {
+        delay: f.delay.clone().map(|d| Delay {
+            fixed_delay: d,
+            percentage: Percent {
+                value: f.percentage,
+            },
+        }),
+        abort: f.abort.map(|s| Abort {
+            http_status: s,
+            percentage: Percent {
+                value: f.percentage,
+            },
+        }),
+    });
+    let mut why = Vec::new();
+    for (set, what) in [
+        (traffic.retries.is_some(), "retries"),
+        (traffic.timeout.is_some(), "timeout"),
+        (traffic.fault_injection.is_some(), "fault injection"),
+        (traffic.canary.is_some(), "canary weights"),
+    ] {
+        if set {
+            why.push(what);
+        }
+    }
+    out.add(
+        component,
+        format!("{} for service {}", why.join(", "), service.name),
+        Resource {
+            api_version: NETWORKING,
+            kind: "VirtualService",
+            metadata: metadata(&service.name, &service.namespace, component),
+            spec: VirtualService {
+                hosts: vec![host],
+                http: vec![HttpRoute {
+                    route,
+                    retries: traffic.retries.as_ref().map(|r| Retries {
+                        attempts: r.attempts,
+                        per_try_timeout: r.per_try_timeout.clone(),
+                        retry_on: r.retry_on.clone(),
+                    }),
+                    timeout: traffic.timeout.clone(),
+                    fault,
+                }],
+            },
+        },
+    );
+}
+
+/// One ALLOW policy per flow and target workload, naming the callers' identities. Behind a
+/// waypoint the destination sees the waypoint's identity, so callers are checked by a policy
+/// on the Service (enforced by the waypoint) and the pods admit the waypoint
+/// (<https://istio.io/latest/docs/ambient/usage/l4-policy/>).
+fn authorization_policies(
+    stack: &Stack,
+    flows: &[Flow],
+    waypointed: &[&Service],
+    out: &mut Additions,
+) {
+    let allow = |principals: Vec<String>| Rule {
+        from: vec![From {
+            source: PrincipalSource { principals },
+        }],
+        to: Vec::new(),
+    };
+    let principals = |from: &Source, ns: &str| -> Vec<String> {
+        match from {
+            Source::Any => vec!["*".into()],
+            from => from
+                .accounts(stack, ns)
+                .into_iter()
+                .map(|(ns, sa)| istio_principal(&ns, &sa))
+                .collect(),
+        }
+    };
+    // Workloads some flow reaches but no policy allowed anything to: like Linkerd's Servers
+    // with no authorization, they admit nobody.
+    let mut unreached: std::collections::BTreeMap<(&str, &str), &Member> = flows
+        .iter()
+        .flat_map(|f| {
+            stack
+                .of(&f.to)
+                .filter(|m| m.serves && !m.selector.is_empty())
+        })
+        .map(|m| ((m.namespace.as_str(), m.name.as_str()), m))
+        .collect();
+    for flow in flows {
+        let reason = format!("allow {}: {}", flow.from.slug(), flow.reason);
+        let suffix = format!("from-{}", flow.from.slug());
+        for target in stack.of(&flow.to).filter(|m| m.serves) {
+            let principals = principals(&flow.from, &target.namespace);
+            if target.selector.is_empty() || principals.is_empty() {
+                continue;
+            }
+            unreached.remove(&(target.namespace.as_str(), target.name.as_str()));
+            let rules = vec![allow(principals)];
+            workload_policy(out, target, &suffix, reason.clone(), rules);
+        }
+        for service in waypointed
+            .iter()
+            .filter(|s| s.component.as_deref() == Some(&flow.to))
+        {
+            let principals = principals(&flow.from, &service.namespace);
+            if principals.is_empty() {
+                continue;
+            }
+            out.add(
+                &flow.to,
+                format!("{reason} (through the waypoint)"),
+                Resource {
+                    api_version: SECURITY,
+                    kind: "AuthorizationPolicy",
+                    metadata: metadata(
+                        &format!("{}-service-from-{}", service.name, flow.from.slug()),
+                        &service.namespace,
+                        &flow.to,
+                    ),
+                    spec: AuthorizationPolicy {
+                        target_refs: vec![TargetRef {
+                            group: "",
+                            kind: "Service",
+                            name: service.name.clone(),
+                        }],
+                        action: Some("ALLOW"),
+                        rules: vec![allow(principals.clone())],
+                        ..AuthorizationPolicy::default()
+                    },
+                },
+            );
+        }
+    }
+    for target in unreached.into_values() {
+        let reason =
+            "authorization: no caller of this workload is in the stream, so none is allowed";
+        workload_policy(out, target, "allow-nothing", reason.into(), Vec::new());
+    }
+    for target in stack.servers() {
+        if target.selector.is_empty()
+            || !waypointed.iter().any(|s| {
+                s.component.as_deref() == Some(&target.component) && s.namespace == target.namespace
+            })
+        {
+            continue;
+        }
+        let waypoint = vec![allow(vec![istio_principal(&target.namespace, "waypoint")])];
+        let reason = "the waypoint forwards the Service's traffic";
+        workload_policy(out, target, "from-waypoint", reason.into(), waypoint);
+    }
+}
+
+/// `mtls.portExceptions` accept plaintext, which carries no identity: with authorization on,
+/// those ports are allowed to anyone, or the exception would be dead.
+fn plaintext_ports(stack: &Stack, mtls: &crate::config::Mtls, out: &mut Additions) {
+    for m in stack.servers() {
+        let ports: Vec<String> = m
+            .ports
+            .iter()
+            .filter(|p| mtls.port_exceptions.contains(&p.number))
+            .map(|p| p.number.to_string())
+            .collect();
+        if ports.is_empty() || m.selector.is_empty() {
+            continue;
+        }
+        let reason = format!(
+            "mtls.portExceptions: anyone may reach port(s) {} in plaintext",
+            ports.join(", ")
+        );
+        let rules = vec![Rule {
+            from: Vec::new(),
+            to: vec![To {
+                operation: Operation { ports },
+            }],
+        }];
+        workload_policy(out, m, "plaintext-ports", reason, rules);
+    }
+}
+
+/// An ALLOW policy on one workload's pods, named `<workload>-<suffix>`.
+fn workload_policy(
+    out: &mut Additions,
+    m: &Member,
+    suffix: &str,
+    reason: String,
+    rules: Vec<Rule>,
+) {
+    out.add(
+        &m.component,
+        reason,
+        Resource {
+            api_version: SECURITY,
+            kind: "AuthorizationPolicy",
+            metadata: metadata(&format!("{}-{suffix}", m.name), &m.namespace, &m.component),
+            spec: AuthorizationPolicy {
+                selector: Some(Selector {
+                    match_labels: m.selector.clone(),
+                }),
+                action: Some("ALLOW"),
+                rules,
+                ..AuthorizationPolicy::default()
+            },
+        },
+    );
+}

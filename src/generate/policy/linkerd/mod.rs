@@ -1,0 +1,543 @@
+//! Linkerd policies.
+//!
+//! - Server (`policy.linkerd.io/v1beta3`), AuthorizationPolicy, MeshTLSAuthentication,
+//!   NetworkAuthentication (`v1alpha1`): <https://linkerd.io/2-edge/reference/authorization-policy/>.
+//!   A Server's `accessPolicy` (default `deny`) applies to traffic no AuthorizationPolicy allows.
+//! - The proxy-admin scrape authorisation is what `linkerd viz allow-scrapes` emits
+//!   (linkerd/linkerd2 `viz/cmd/allow-scrapes.go`).
+//! - Retries and timeouts as Service annotations (Linkerd 2.16+):
+//!   <https://linkerd.io/2-edge/reference/retries/>, <https://linkerd.io/2-edge/reference/timeouts/>;
+//!   ServiceProfiles for older clusters: <https://linkerd.io/2-edge/reference/service-profiles/>.
+//! - Circuit breaking (failure accrual): <https://linkerd.io/2-edge/reference/circuit-breaking/>.
+//! - Opaque ports: <https://linkerd.io/2-edge/features/protocol-detection/>; the default list
+//!   already holds 25, 587, 3306, 4444, 5432, 6379, 9300, 11211.
+//! - Multi-cluster export: the Service label `mirror.linkerd.io/exported: "true"`
+//!   (<https://linkerd.io/2-edge/features/multicluster/>).
+
+mod types;
+
+use super::flows::{Flow, Source};
+use crate::config::{Spec, Traffic};
+use crate::generate::{Additions, ObjectEdit, Resource, dns_name, metadata};
+use crate::model::ports::{self, Port, Proto};
+use crate::model::stack::{Labels, Member, Service, Stack};
+use crate::yaml::patch::Patch;
+use std::collections::BTreeMap;
+use types::*;
+
+const POLICY: &str = "policy.linkerd.io/v1alpha1";
+const SERVER: &str = "policy.linkerd.io/v1beta3";
+const GROUP: &str = "policy.linkerd.io";
+
+pub fn generate(stack: &Stack, spec: &Spec, flows: &[Flow], out: &mut Additions) {
+    let global = spec.traffic_management.clone().unwrap_or_default();
+    for service in &stack.services {
+        let Some(component) = &service.component else {
+            continue;
+        };
+        let traffic = global.merged(spec.components.overrides.get(component));
+        service_edits(service, component, spec, &traffic, out);
+        if spec.linkerd.service_profiles
+            && (traffic.retries.is_some() || traffic.timeout.is_some())
+            && l7(service)
+        {
+            service_profile(service, component, &traffic, out);
+        }
+        if let Some(canary) = &traffic.canary
+            && l7(service)
+        {
+            canary_route(stack, service, component, canary, out);
+        }
+        for (set, what) in [
+            (traffic.fault_injection.is_some(), "faultInjection"),
+            (traffic.connection_pool.is_some(), "connectionPool"),
+            (traffic.load_balancer.is_some(), "loadBalancer"),
+        ] {
+            if set {
+                out.note(format!(
+                    "{what} is not expressible in Linkerd (it balances by EWMA latency and has no fault injection); ignored for {component}"
+                ));
+            }
+        }
+    }
+    if let Some(auth) = &spec.authorization {
+        servers(stack, auth.default_deny, flows, out);
+    }
+    // Prometheus must still reach the proxies' metrics when inbound policy denies by
+    // default: with authorization, or when the stack's mesh metrics are asked for.
+    let metrics = spec
+        .observability
+        .as_ref()
+        .is_some_and(|o| o.metrics.enabled);
+    if (spec.authorization.is_some() || metrics) && stack.of("prometheus").next().is_some() {
+        let networks = spec
+            .authorization
+            .as_ref()
+            .map_or_else(crate::config::all_networks, |a| a.probe_networks.clone());
+        proxy_admin(stack, &networks, out);
+    }
+}
+
+/// Opaque ports, retry/timeout/failure-accrual annotations and the multi-cluster export
+/// label, as one edit per Service.
+fn service_edits(
+    service: &Service,
+    component: &str,
+    spec: &Spec,
+    t: &Traffic,
+    out: &mut Additions,
+) {
+    let mut patch = Patch::new();
+    let mut why = Vec::new();
+    let opaque: Vec<u16> = service
+        .ports
+        .iter()
+        .filter(|p| p.protocol != "UDP" && p.numbers().into_iter().any(ports::is_opaque))
+        .map(|p| p.port)
+        .collect();
+    let key = "config.linkerd.io/opaque-ports";
+    if spec.linkerd.proxy.opaque_ports.is_none()
+        && let Some(value) =
+            ports::opaque_annotation(&opaque, service.annotations.get(key).map(String::as_str))
+    {
+        patch.set(&["metadata", "annotations", key], &value);
+        why.push(format!("opaque ports {value}"));
+    }
+    if !spec.linkerd.service_profiles && l7(service) {
+        let mut set = |key: &str, value: String, what: &str| {
+            patch.set(&["metadata", "annotations", key], &value);
+            if !why.iter().any(|w| w == what) {
+                why.push(what.to_string());
+            }
+        };
+        if let Some(r) = &t.retries {
+            let conditions = retry_conditions(r.retry_on.as_deref());
+            set("retry.linkerd.io/http", conditions, "retries");
+            set("retry.linkerd.io/limit", r.attempts.to_string(), "retries");
+            if let Some(timeout) = &r.per_try_timeout {
+                set("retry.linkerd.io/timeout", timeout.clone(), "retries");
+            }
+        }
+        if let Some(timeout) = &t.timeout {
+            set("timeout.linkerd.io/request", timeout.clone(), "timeout");
+        }
+        if let Some(cb) = &t.circuit_breaker {
+            set(
+                "balancer.linkerd.io/failure-accrual",
+                "consecutive".into(),
+                "circuit breaker",
+            );
+            set(
+                "balancer.linkerd.io/failure-accrual-consecutive-max-failures",
+                cb.consecutive_errors.to_string(),
+                "circuit breaker",
+            );
+            if let Some(t) = &cb.base_ejection_time {
+                set(
+                    "balancer.linkerd.io/failure-accrual-consecutive-min-penalty",
+                    t.clone(),
+                    "circuit breaker",
+                );
+            }
+        }
+    }
+    if let Some(mc) = spec.multi_cluster.as_ref().filter(|m| m.enabled)
+        && mc
+            .export_services
+            .iter()
+            .any(|s| *s == service.name || s == component)
+    {
+        patch.set(
+            &["metadata", "labels", "mirror.linkerd.io/exported"],
+            "true",
+        );
+        why.push("exported to other clusters".into());
+    }
+    if !why.is_empty() {
+        out.edit(ObjectEdit {
+            object: service.object,
+            component: component.to_string(),
+            reason: why.join(", "),
+            patch,
+        });
+    }
+}
+
+/// The HTTP status conditions of `retryOn` that Linkerd understands (`5xx` when none).
+fn retry_conditions(retry_on: Option<&str>) -> String {
+    let ok = |c: &&str| {
+        *c == "5xx"
+            || *c == "gateway-error"
+            || c.split('-')
+                .all(|p| p.len() == 3 && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let list: Vec<&str> = retry_on
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(ok)
+        .collect();
+    if list.is_empty() {
+        "5xx".into()
+    } else {
+        list.join(",")
+    }
+}
+
+/// True when the Service has a port that may carry HTTP or gRPC.
+fn l7(service: &Service) -> bool {
+    service.ports.iter().any(|p| {
+        p.protocol != "UDP" && ports::classify(&p.numbers(), p.name.as_deref()) != Proto::Tcp
+    })
+}
+
+fn service_profile(service: &Service, component: &str, t: &Traffic, out: &mut Additions) {
+    out.add(
+        component,
+        format!(
+            "linkerd.serviceProfiles: retries/timeout for service {}",
+            service.name
+        ),
+        Resource {
+            api_version: "linkerd.io/v1alpha2",
+            kind: "ServiceProfile",
+            metadata: metadata(&service.host(), &service.namespace, component),
+            spec: ServiceProfile {
+                routes: vec![ProfileRoute {
+                    name: "all".into(),
+                    condition: Condition {
+                        path_regex: ".*".into(),
+                    },
+                    is_retryable: t.retries.is_some(),
+                    timeout: t.timeout.clone(),
+                }],
+                retry_budget: RetryBudget {
+                    retry_ratio: 0.2,
+                    min_retries_per_second: 10,
+                    ttl: "10s".into(),
+                },
+            },
+        },
+    );
+}
+
+/// Canary weights: an HTTPRoute on the Service splitting to `<service>-<subset>` Services.
+fn canary_route(
+    stack: &Stack,
+    service: &Service,
+    component: &str,
+    canary: &crate::config::Canary,
+    out: &mut Additions,
+) {
+    let Some(port) = service.ports.iter().find(|p| p.protocol != "UDP") else {
+        return;
+    };
+    let backends: Vec<BackendRef> = canary
+        .weights
+        .iter()
+        .map(|(subset, weight)| BackendRef {
+            name: format!("{}-{subset}", service.name),
+            port: port.port,
+            weight: *weight,
+        })
+        .collect();
+    for b in &backends {
+        if !stack
+            .services
+            .iter()
+            .any(|s| s.name == b.name && s.namespace == service.namespace)
+        {
+            out.note(format!(
+                "canary: Linkerd splits traffic between Services; create Service {}/{} selecting the subset's pods",
+                service.namespace, b.name
+            ));
+        }
+    }
+    out.add(
+        component,
+        format!("canary weights for service {}", service.name),
+        Resource {
+            api_version: "gateway.networking.k8s.io/v1",
+            kind: "HTTPRoute",
+            metadata: metadata(
+                &format!("{}-canary", service.name),
+                &service.namespace,
+                component,
+            ),
+            spec: HttpRoute {
+                parent_refs: vec![ParentRef {
+                    group: "core",
+                    kind: "Service",
+                    name: service.name.clone(),
+                    port: Some(port.port),
+                }],
+                rules: vec![RouteRule {
+                    matches: Vec::new(),
+                    backend_refs: backends,
+                }],
+            },
+        },
+    );
+}
+
+/// A Server per port of every component some flow reaches (or every component, with
+/// `defaultDeny`), and per flow an AuthorizationPolicy naming a MeshTLSAuthentication.
+fn servers(stack: &Stack, default_deny: bool, flows: &[Flow], out: &mut Additions) {
+    let mut authentications: BTreeMap<(String, String), Vec<Ref>> = BTreeMap::new();
+    for m in stack.servers() {
+        let reached: Vec<&Flow> = flows.iter().filter(|f| f.to == m.component).collect();
+        if (reached.is_empty() && !default_deny) || m.selector.is_empty() {
+            continue;
+        }
+        if m.ports.is_empty() {
+            out.note(format!(
+                "{} {}/{} declares no container ports: Linkerd Servers need them, so its inbound traffic is not restricted",
+                m.kind.to_lowercase(),
+                m.namespace,
+                m.name
+            ));
+        }
+        for port in m.ports.iter().filter(|p| p.protocol != "UDP") {
+            let server = server(m, port, out);
+            for flow in &reached {
+                let authn = format!("from-{}", flow.from.slug());
+                let refs = match &flow.from {
+                    Source::Any => Vec::new(),
+                    from => from
+                        .accounts(stack, &m.namespace)
+                        .into_iter()
+                        .map(|(ns, sa)| Ref {
+                            group: None,
+                            kind: "ServiceAccount",
+                            name: sa,
+                            namespace: Some(ns),
+                        })
+                        .collect(),
+                };
+                if refs.is_empty() && flow.from != Source::Any {
+                    continue;
+                }
+                authentications.insert((m.namespace.clone(), authn.clone()), refs);
+                out.add(
+                    &m.component,
+                    format!("allow {}: {}", flow.from.slug(), flow.reason),
+                    Resource {
+                        api_version: POLICY,
+                        kind: "AuthorizationPolicy",
+                        metadata: metadata(
+                            &format!("{server}-from-{}", flow.from.slug()),
+                            &m.namespace,
+                            &m.component,
+                        ),
+                        spec: AuthorizationPolicy {
+                            target_ref: Ref {
+                                group: Some(GROUP),
+                                kind: "Server",
+                                name: server.clone(),
+                                namespace: None,
+                            },
+                            required_authentication_refs: vec![Ref {
+                                group: Some(GROUP),
+                                kind: "MeshTLSAuthentication",
+                                name: authn,
+                                namespace: None,
+                            }],
+                        },
+                    },
+                );
+            }
+        }
+    }
+    for ((ns, name), refs) in authentications {
+        let any = refs.is_empty();
+        out.add(
+            "stack",
+            format!(
+                "the mesh identities of {}",
+                name.trim_start_matches("from-")
+            ),
+            Resource {
+                api_version: POLICY,
+                kind: "MeshTLSAuthentication",
+                metadata: metadata(&name, &ns, "stack"),
+                spec: MeshTlsAuthentication {
+                    identities: if any { vec!["*".into()] } else { Vec::new() },
+                    identity_refs: refs,
+                },
+            },
+        );
+    }
+}
+
+fn server(m: &Member, port: &Port, out: &mut Additions) -> String {
+    let label = port.name.clone().unwrap_or_else(|| port.number.to_string());
+    let name = dns_name(&format!("{}-{label}", m.name));
+    let proto = match ports::classify(&[port.number], port.name.as_deref()) {
+        Proto::Tcp => "opaque",
+        Proto::Grpc => "gRPC",
+        _ => "unknown",
+    };
+    out.add(
+        &m.component,
+        format!("port {} of {} ({proto})", port.number, m.name),
+        Resource {
+            api_version: SERVER,
+            kind: "Server",
+            metadata: metadata(&name, &m.namespace, &m.component),
+            spec: Server {
+                pod_selector: PodSelector {
+                    match_labels: m.selector.clone(),
+                    match_expressions: Vec::new(),
+                },
+                port: match &port.name {
+                    Some(n) => PortRef::Name(n.clone()),
+                    None => PortRef::Number(port.number),
+                },
+                proxy_protocol: proto,
+                access_policy: "deny",
+            },
+        },
+    );
+    name
+}
+
+/// What `linkerd viz allow-scrapes` emits, per namespace: Prometheus may scrape the proxies'
+/// `/metrics` on `linkerd-admin` (4191), and kubelet may probe `/live` and `/ready`.
+fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
+    // The stack's Prometheus and linkerd-viz's own; `identityRefs` match any of them, where
+    // several `requiredAuthenticationRefs` would all have to match.
+    for ns in &stack.namespaces {
+        let mut scrapers = Source::Component("prometheus".into()).accounts(stack, ns);
+        scrapers.push(("linkerd-viz".into(), "prometheus".into()));
+        scrapers.sort();
+        scrapers.dedup();
+        out.add(
+            "prometheus",
+            "the Prometheus servers that scrape the proxies".into(),
+            Resource {
+                api_version: POLICY,
+                kind: "MeshTLSAuthentication",
+                metadata: metadata("prometheus-scrapers", ns, "prometheus"),
+                spec: MeshTlsAuthentication {
+                    identities: Vec::new(),
+                    identity_refs: scrapers
+                        .iter()
+                        .map(|(ns, sa)| Ref {
+                            group: None,
+                            kind: "ServiceAccount",
+                            name: sa.clone(),
+                            namespace: Some(ns.clone()),
+                        })
+                        .collect(),
+                },
+            },
+        );
+        let reason = "Prometheus scrapes the Linkerd proxies (linkerd viz allow-scrapes)";
+        out.add(
+            "prometheus",
+            reason.into(),
+            Resource {
+                api_version: SERVER,
+                kind: "Server",
+                metadata: metadata("proxy-admin", ns, "prometheus"),
+                spec: Server {
+                    pod_selector: PodSelector {
+                        match_labels: Labels::default(),
+                        match_expressions: vec![Expression {
+                            key: "linkerd.io/control-plane-ns".into(),
+                            operator: "Exists",
+                        }],
+                    },
+                    port: PortRef::Name("linkerd-admin".into()),
+                    proxy_protocol: "HTTP/1",
+                    access_policy: "deny",
+                },
+            },
+        );
+        for (route, paths) in [
+            ("proxy-metrics", vec!["/metrics"]),
+            ("proxy-probes", vec!["/live", "/ready"]),
+        ] {
+            out.add(
+                "prometheus",
+                reason.into(),
+                Resource {
+                    api_version: SERVER,
+                    kind: "HTTPRoute",
+                    metadata: metadata(route, ns, "prometheus"),
+                    spec: HttpRoute {
+                        parent_refs: vec![ParentRef {
+                            group: GROUP,
+                            kind: "Server",
+                            name: "proxy-admin".into(),
+                            port: None,
+                        }],
+                        rules: vec![RouteRule {
+                            matches: paths
+                                .into_iter()
+                                .map(|p| PathMatch {
+                                    path: PathValue { value: p.into() },
+                                })
+                                .collect(),
+                            backend_refs: Vec::new(),
+                        }],
+                    },
+                },
+            );
+        }
+        out.add(
+            "prometheus",
+            "kubelet probes reach the proxies".into(),
+            Resource {
+                api_version: POLICY,
+                kind: "NetworkAuthentication",
+                metadata: metadata("kubelet", ns, "prometheus"),
+                spec: NetworkAuthentication {
+                    networks: probe_networks
+                        .iter()
+                        .map(|c| Network { cidr: c.clone() })
+                        .collect(),
+                },
+            },
+        );
+        for (name, route, kind, authn) in [
+            (
+                "prometheus-scrape",
+                "proxy-metrics",
+                "MeshTLSAuthentication",
+                "prometheus-scrapers",
+            ),
+            (
+                "proxy-probes",
+                "proxy-probes",
+                "NetworkAuthentication",
+                "kubelet",
+            ),
+        ] {
+            let refs = vec![Ref {
+                group: Some(GROUP),
+                kind,
+                name: authn.into(),
+                namespace: None,
+            }];
+            out.add(
+                "prometheus",
+                reason.into(),
+                Resource {
+                    api_version: POLICY,
+                    kind: "AuthorizationPolicy",
+                    metadata: metadata(name, ns, "prometheus"),
+                    spec: AuthorizationPolicy {
+                        target_ref: Ref {
+                            group: Some(GROUP),
+                            kind: "HTTPRoute",
+                            name: route.into(),
+                            namespace: None,
+                        },
+                        required_authentication_refs: refs,
+                    },
+                },
+            );
+        }
+    }
+}

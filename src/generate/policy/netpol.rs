@@ -1,0 +1,187 @@
+//! Kubernetes NetworkPolicies (defence in depth) for the components flows reach: ingress
+//! only from the callers' pods, on the component's ports plus the ports the mesh needs.
+//!
+//! - Istio ambient: HBONE on 15008, and kubelet probes arrive from the link-local address
+//!   169.254.7.127 (<https://istio.io/latest/docs/ambient/usage/networkpolicy/>).
+//! - Istio sidecars: Prometheus scrapes 15020 (merged metrics) and 15090 (Envoy).
+//! - Linkerd: opaque traffic arrives on the proxy's inbound port 4143; Prometheus scrapes
+//!   the proxy on 4191 (<https://linkerd.io/2-edge/features/protocol-detection/>).
+
+use super::flows::{Flow, Source};
+use crate::config::Spec;
+use crate::generate::{Additions, metadata};
+use crate::model::mesh::Mesh;
+use crate::model::stack::Stack;
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use std::collections::BTreeMap;
+
+pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &mut Additions) {
+    // The waypoint forwards Service traffic (label set by Gateway API).
+    let waypoint = BTreeMap::from([(
+        "gateway.networking.k8s.io/gateway-name".to_string(),
+        "waypoint".to_string(),
+    )]);
+    let exceptions: &[u16] = spec
+        .mtls
+        .as_ref()
+        .map_or(&[], |m| m.port_exceptions.as_slice());
+    let mesh_ports: &[u16] = match mesh {
+        Mesh::Istio { ambient: true, .. } => &[15008],
+        Mesh::Istio { .. } => &[15020, 15090],
+        Mesh::Linkerd => &[4143, 4191],
+    };
+    for m in stack.servers() {
+        let reached: Vec<&Flow> = flows.iter().filter(|f| f.to == m.component).collect();
+        if reached.is_empty() || m.selector.is_empty() {
+            continue;
+        }
+        // Deduplicated by what they are built from (callers repeat across flows).
+        let mut keys: Vec<Peer> = Vec::new();
+        let mut add = |peer| {
+            if !keys.contains(&peer) {
+                keys.push(peer);
+            }
+        };
+        for flow in &reached {
+            match &flow.from {
+                Source::Any => add(Peer::Any),
+                Source::Account(ns, _) => add(Peer::Namespace(ns, None)),
+                Source::Component(c) => {
+                    for src in stack.callers(c, &m.namespace) {
+                        add(Peer::Namespace(&src.namespace, Some(&*src.selector)));
+                    }
+                }
+            }
+        }
+        if matches!(mesh, Mesh::Istio { ambient: true, .. }) {
+            add(Peer::Kubelet);
+            if out.waypoints.contains(&m.namespace) {
+                add(Peer::Namespace(&m.namespace, Some(&waypoint)));
+            }
+        }
+        let peers: Vec<NetworkPolicyPeer> = keys.into_iter().map(Peer::build).collect();
+        // A pod that declares no ports may listen anywhere: then every port is allowed.
+        let declared: Vec<u16> = m
+            .ports
+            .iter()
+            .filter(|p| p.protocol != "UDP")
+            .map(|p| p.number)
+            .collect();
+        let ports = (!declared.is_empty()).then(|| {
+            let mut ports: Vec<u16> = declared.iter().chain(mesh_ports).copied().collect();
+            ports.sort();
+            ports.dedup();
+            ports
+        });
+        let plaintext: Vec<u16> = declared
+            .iter()
+            .copied()
+            .filter(|p| exceptions.contains(p))
+            .collect();
+        let meta = metadata(&format!("{}-ingress", m.name), &m.namespace, &m.component);
+        let name = meta.name.clone();
+        let policy = NetworkPolicy {
+            metadata: meta.into(),
+            spec: Some(NetworkPolicySpec {
+                pod_selector: Some(LabelSelector {
+                    match_labels: Some(BTreeMap::clone(&m.selector)),
+                    match_expressions: None,
+                }),
+                policy_types: Some(vec!["Ingress".into()]),
+                // No callers: no rule (an empty `from` would admit everyone).
+                ingress: Some(
+                    (!peers.is_empty())
+                        .then(|| NetworkPolicyIngressRule {
+                            from: Some(peers),
+                            ports: ports.map(tcp),
+                        })
+                        .into_iter()
+                        // mtls.portExceptions serve callers outside the mesh, from anywhere.
+                        .chain((!plaintext.is_empty()).then(|| NetworkPolicyIngressRule {
+                            from: None,
+                            ports: Some(tcp(plaintext)),
+                        }))
+                        .collect(),
+                ),
+                egress: None,
+            }),
+        };
+        let callers: Vec<String> = reached.iter().map(|f| f.from.slug()).collect();
+        out.add_value(
+            &m.component,
+            format!(
+                "network policy: {} may reach {}",
+                callers.join(", "),
+                m.name
+            ),
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+            &name,
+            &m.namespace,
+            policy,
+        );
+    }
+}
+
+/// A peer of the ingress rule, by what it is built from.
+#[derive(PartialEq)]
+enum Peer<'a> {
+    /// Every namespace.
+    Any,
+    /// The pods of a namespace (all of them without a selector).
+    Namespace(&'a str, Option<&'a BTreeMap<String, String>>),
+    /// Where kubelet probes come from in ambient mode.
+    Kubelet,
+}
+
+impl Peer<'_> {
+    fn build(self) -> NetworkPolicyPeer {
+        match self {
+            Peer::Any => NetworkPolicyPeer {
+                namespace_selector: Some(LabelSelector::default()),
+                ..Default::default()
+            },
+            Peer::Namespace(ns, pods) => namespace_peer(ns, pods),
+            Peer::Kubelet => NetworkPolicyPeer {
+                ip_block: Some(IPBlock {
+                    cidr: "169.254.7.127/32".into(),
+                    except: None,
+                }),
+                ..Default::default()
+            },
+        }
+    }
+}
+
+fn tcp(ports: Vec<u16>) -> Vec<NetworkPolicyPort> {
+    ports
+        .into_iter()
+        .map(|p| NetworkPolicyPort {
+            port: Some(IntOrString::Int(p.into())),
+            protocol: Some("TCP".into()),
+            end_port: None,
+        })
+        .collect()
+}
+
+fn namespace_peer(ns: &str, pods: Option<&BTreeMap<String, String>>) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector {
+            match_labels: Some(BTreeMap::from([(
+                "kubernetes.io/metadata.name".to_string(),
+                ns.to_string(),
+            )])),
+            match_expressions: None,
+        }),
+        pod_selector: pods.map(|labels| LabelSelector {
+            match_labels: Some(labels.clone()),
+            match_expressions: None,
+        }),
+        ip_block: None,
+    }
+}

@@ -1,0 +1,499 @@
+//! Mesh telemetry wired into the stack: where traces go, what the pods need, and the
+//! resources that make the stack observe the mesh.
+//!
+//! - Istio `Telemetry` (`telemetry.istio.io/v1`): tracing providers and sampling, access
+//!   logging, metrics (<https://istio.io/latest/docs/reference/config/telemetry/>); the
+//!   providers it names are `meshConfig.extensionProviders`
+//!   (<https://istio.io/latest/docs/tasks/observability/distributed-tracing/opentelemetry/>).
+//! - Prometheus under STRICT mTLS: the sidecar writes its certificates to a shared
+//!   in-memory volume and intercepts no traffic
+//!   (<https://istio.io/latest/docs/ops/integrations/prometheus/#tls-settings>).
+//! - Envoy's metrics are `/stats/prometheus` on the container port `http-envoy-prom`
+//!   (15090); Linkerd's proxy serves `/metrics` on `linkerd-admin` (4191)
+//!   (<https://linkerd.io/2-edge/tasks/external-prometheus/>).
+//! - Linkerd proxies send spans to `config.linkerd.io/trace-collector`
+//!   (<https://linkerd.io/2-edge/tasks/distributed-tracing/>).
+
+use super::dashboards;
+use super::{Additions, Resource, metadata};
+use crate::config::{MtlsMode, Spec, TraceProvider};
+use crate::model::kinds::is_operator_cr;
+use crate::model::mesh::Mesh;
+use crate::model::stack::Stack;
+use crate::model::workload::Workload;
+use crate::yaml::patch::Patch;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+/// Where the proxies send traces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collector {
+    pub provider: TraceProvider,
+    pub host: String,
+    pub port: u16,
+    pub sampling: f64,
+}
+
+impl Collector {
+    /// The provider name the Telemetry resource refers to.
+    fn name(&self) -> String {
+        format!("gunj-mesh-{}", self.provider.as_str())
+    }
+}
+
+/// What telemetry needs to know before workloads are patched.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub collector: Option<Collector>,
+    /// The stream uses prometheus-operator (PodMonitors are understood).
+    pub operator: bool,
+}
+
+/// Resolves the tracing collector: the config's, or the first of the OpenTelemetry
+/// Collector, Tempo and Jaeger found in the stream with an OTLP (4317) or Zipkin (9411) port,
+/// or else any component serving OTLP.
+pub fn context(stack: &Stack, spec: &Spec, operator: bool) -> Context {
+    let Some(obs) = &spec.observability else {
+        return Context::default();
+    };
+    let tracing = obs.tracing.as_ref();
+    if tracing.is_some_and(|t| !t.enabled) {
+        return Context {
+            collector: None,
+            operator,
+        };
+    }
+    let sampling = tracing.map_or(1.0, |t| t.sampling_rate);
+    let explicit = tracing.and_then(|t| {
+        let host = t.service.clone()?;
+        let provider = t.provider.unwrap_or(TraceProvider::Otel);
+        let port = t.port.unwrap_or(if provider.otlp() { 4317 } else { 9411 });
+        Some(Collector {
+            provider,
+            host,
+            port,
+            sampling,
+        })
+    });
+    let found = || {
+        for (component, provider) in [
+            ("opentelemetry-collector", TraceProvider::Otel),
+            ("tempo", TraceProvider::Tempo),
+            ("jaeger", TraceProvider::Jaeger),
+        ] {
+            for service in stack.services_of(component).filter(|s| !s.headless) {
+                let otlp = service.ports.iter().find(|p| p.port == 4317);
+                let zipkin = service.ports.iter().find(|p| p.port == 9411);
+                let (provider, port) = match (otlp, zipkin) {
+                    (Some(p), _) if provider != TraceProvider::Jaeger => (provider, p.port),
+                    (_, Some(p)) => (TraceProvider::Zipkin, p.port),
+                    (Some(p), None) => (TraceProvider::Otel, p.port),
+                    (None, None) => continue,
+                };
+                return Some(Collector {
+                    provider,
+                    host: service.host(),
+                    port,
+                    sampling,
+                });
+            }
+        }
+        // A custom collector: any component serving OTLP.
+        let service = stack.services.iter().find(|s| {
+            s.component.is_some() && !s.headless && s.ports.iter().any(|p| p.port == 4317)
+        })?;
+        Some(Collector {
+            provider: TraceProvider::Otel,
+            host: service.host(),
+            port: 4317,
+            sampling,
+        })
+    };
+    Context {
+        collector: explicit.or_else(found),
+        operator,
+    }
+}
+
+/// Pod-template changes for an injected workload that do not depend on the stack: the
+/// Prometheus certificate pattern and metrics merging. Returns the patch and what it does.
+pub fn pod_patch(
+    w: &Workload,
+    component: &str,
+    spec: &Spec,
+    mesh: &Mesh,
+) -> (Patch, Vec<&'static str>) {
+    let mut patch = Patch::new();
+    let mut what = Vec::new();
+    let strict = spec
+        .mtls
+        .as_ref()
+        .is_some_and(|m| m.mode == MtlsMode::Strict);
+    let sidecar = matches!(mesh, Mesh::Istio { ambient: false, .. });
+    if sidecar && strict && component == "prometheus" {
+        prometheus_certificates(w, &mut patch);
+        what.push("Istio certificates for scraping under STRICT mTLS");
+    }
+    if let (Mesh::Istio { .. }, Some(merge)) = (
+        mesh,
+        spec.observability
+            .as_ref()
+            .and_then(|o| o.metrics.merge_metrics),
+    ) {
+        patch.set(
+            &w.pod_annotation("prometheus.istio.io/merge-metrics"),
+            if merge { "true" } else { "false" },
+        );
+    }
+    (patch, what)
+}
+
+/// Where the pods of an injected workload send traces, once the stack's collector is known
+/// (Linkerd's `config.linkerd.io/trace-collector`; Istio takes it from a `Telemetry`
+/// resource): the patch at the pod annotations `annotations`, and what it does.
+pub fn trace_patch(
+    annotations: &[&str],
+    mesh: &Mesh,
+    ctx: &Context,
+) -> Option<(Patch, &'static str)> {
+    let (Mesh::Linkerd, Some(c)) = (mesh, &ctx.collector) else {
+        return None;
+    };
+    let mut path = annotations.to_vec();
+    path.push("config.linkerd.io/trace-collector");
+    let mut patch = Patch::new();
+    patch.set(&path, &format!("{}:{}", c.host, c.port));
+    Some((patch, "traces to the collector"))
+}
+
+/// The documented pattern, on the pod template or the Prometheus CR.
+fn prometheus_certificates(w: &Workload, patch: &mut Patch) {
+    let mut at = |key: &str, value: &str| patch.set(&w.pod_annotation(key), value);
+    at("traffic.sidecar.istio.io/includeInboundPorts", "");
+    at("traffic.sidecar.istio.io/includeOutboundIPRanges", "");
+    at(
+        "proxy.istio.io/config",
+        "proxyMetadata:\n  OUTPUT_CERTS: /etc/istio-output-certs\n",
+    );
+    at(
+        "sidecar.istio.io/userVolumeMount",
+        r#"[{"name": "istio-certs", "mountPath": "/etc/istio-output-certs"}]"#,
+    );
+    let spec = {
+        let mut p = &mut *patch;
+        for key in w.pod_spec_path {
+            p = p.field(key);
+        }
+        p
+    };
+    if !w.volumes.iter().any(|v| v == "istio-certs") {
+        *spec.field("volumes") = Patch::Push(vec![
+            json!({"name": "istio-certs", "emptyDir": {"medium": "Memory"}}),
+        ]);
+    }
+    let mount = json!({"name": "istio-certs", "mountPath": "/etc/prom-certs/"});
+    if is_operator_cr(&w.kind) {
+        if !w.spec_mounts.iter().any(|m| m == "istio-certs") {
+            *spec.field("volumeMounts") = Patch::Push(vec![mount]);
+        }
+        return;
+    }
+    let main = w
+        .app_containers
+        .iter()
+        .position(|(name, image, _)| {
+            (image.contains("prometheus/prometheus") || image.contains("prom/prometheus"))
+                || name == "prometheus"
+                || name == "prometheus-server"
+        })
+        .unwrap_or(0);
+    if let Some((_, _, mounts)) = w.app_containers.get(main)
+        && !mounts.iter().any(|m| m == "istio-certs")
+    {
+        *spec.field("containers").item(main).field("volumeMounts") = Patch::Push(vec![mount]);
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Telemetry {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tracing: Vec<TracingSpec>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    access_logging: Vec<AccessLogging>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    metrics: Vec<MetricsSpec>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TracingSpec {
+    providers: Vec<ProviderRef>,
+    random_sampling_percentage: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct ProviderRef {
+    name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct AccessLogging {
+    providers: Vec<ProviderRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filter: Option<Filter>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Filter {
+    expression: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct MetricsSpec {
+    providers: Vec<ProviderRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    overrides: Vec<MetricOverride>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct MetricOverride {
+    disabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PodMonitor {
+    selector: Selector,
+    pod_metrics_endpoints: Vec<Endpoint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Selector {
+    match_expressions: Vec<Expression>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Expression {
+    key: &'static str,
+    operator: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Endpoint {
+    port: &'static str,
+    path: &'static str,
+}
+
+/// The Telemetry resources, PodMonitors and dashboards, and the notes on what to set by
+/// hand.
+pub fn generate(stack: &Stack, spec: &Spec, mesh: &Mesh, ctx: &Context, out: &mut Additions) {
+    let Some(obs) = &spec.observability else {
+        return;
+    };
+    if let Mesh::Istio { .. } = mesh {
+        istio_telemetry(stack, obs, ctx, out);
+    }
+    if let Some(c) = &ctx.collector
+        && matches!(mesh, Mesh::Linkerd)
+    {
+        out.note(format!(
+            "tracing: Linkerd proxies send spans to {}:{} (config.linkerd.io/trace-collector)",
+            c.host, c.port
+        ));
+    }
+    if obs.metrics.enabled && obs.metrics.service_monitors {
+        if ctx.operator {
+            pod_monitors(stack, mesh, out);
+        } else {
+            out.note(match mesh {
+                Mesh::Istio { .. } => "metrics: no prometheus-operator in the stream; Istio's metrics merging sets prometheus.io/* scrape annotations (port 15020) on injected pods".into(),
+                Mesh::Linkerd => "metrics: no prometheus-operator in the stream; scrape the proxies' linkerd-admin port (4191, /metrics) from your Prometheus config".into(),
+            });
+        }
+    }
+    if spec
+        .mtls
+        .as_ref()
+        .is_some_and(|m| m.mode == MtlsMode::Strict)
+        && matches!(mesh, Mesh::Istio { ambient: false, .. })
+        && stack.of("prometheus").next().is_some()
+    {
+        out.note("prometheus: scrape jobs of meshed targets need `scheme: https` and `tls_config: {ca_file: /etc/prom-certs/root-cert.pem, cert_file: /etc/prom-certs/cert-chain.pem, key_file: /etc/prom-certs/key.pem, insecure_skip_verify: true}`".into());
+    }
+    if let Some(d) = obs.dashboards.as_ref().filter(|d| d.enabled) {
+        dashboard(stack, mesh, d, out);
+    }
+}
+
+fn istio_telemetry(
+    stack: &Stack,
+    obs: &crate::config::Observability,
+    ctx: &Context,
+    out: &mut Additions,
+) {
+    let mut spec = Telemetry::default();
+    let mut why = Vec::new();
+    if let Some(c) = &ctx.collector {
+        spec.tracing.push(TracingSpec {
+            providers: vec![ProviderRef { name: c.name() }],
+            random_sampling_percentage: c.sampling,
+        });
+        why.push(format!("traces to {} ({}%)", c.host, c.sampling));
+        let provider = if c.provider.otlp() {
+            "opentelemetry"
+        } else {
+            "zipkin"
+        };
+        out.note(format!(
+            "tracing: add to meshConfig.extensionProviders: `- name: {}` with `{provider}: {{service: {}, port: {}}}`",
+            c.name(),
+            c.host,
+            c.port
+        ));
+    }
+    if let Some(a) = obs.access_logs.as_ref().filter(|a| a.enabled) {
+        spec.access_logging.push(AccessLogging {
+            providers: vec![ProviderRef {
+                name: a.provider.clone(),
+            }],
+            filter: a.filter.clone().map(|expression| Filter { expression }),
+        });
+        why.push("access logs".into());
+    }
+    spec.metrics.push(MetricsSpec {
+        providers: vec![ProviderRef {
+            name: "prometheus".into(),
+        }],
+        overrides: if obs.metrics.enabled {
+            Vec::new()
+        } else {
+            vec![MetricOverride { disabled: true }]
+        },
+    });
+    why.push(if obs.metrics.enabled {
+        "Prometheus metrics".into()
+    } else {
+        "Prometheus metrics off".to_string()
+    });
+    for ns in &stack.namespaces {
+        out.add(
+            "stack",
+            format!("telemetry: {}", why.join(", ")),
+            Resource {
+                api_version: "telemetry.istio.io/v1",
+                kind: "Telemetry",
+                metadata: metadata("gunj-mesh", ns, "stack"),
+                spec: spec.clone(),
+            },
+        );
+    }
+}
+
+fn pod_monitors(stack: &Stack, mesh: &Mesh, out: &mut Additions) {
+    let (name, key, port, path) = match mesh {
+        Mesh::Istio { ambient: true, .. } => return,
+        Mesh::Istio { .. } => (
+            "istio-proxies",
+            "security.istio.io/tlsMode",
+            "http-envoy-prom",
+            "/stats/prometheus",
+        ),
+        Mesh::Linkerd => (
+            "linkerd-proxies",
+            "linkerd.io/control-plane-ns",
+            "linkerd-admin",
+            "/metrics",
+        ),
+    };
+    for ns in &stack.namespaces {
+        out.add(
+            "prometheus",
+            format!("Prometheus scrapes the proxies' {port} port ({path})"),
+            Resource {
+                api_version: "monitoring.coreos.com/v1",
+                kind: "PodMonitor",
+                metadata: metadata(name, ns, "prometheus"),
+                spec: PodMonitor {
+                    selector: Selector {
+                        match_expressions: vec![Expression {
+                            key,
+                            operator: "Exists",
+                        }],
+                    },
+                    pod_metrics_endpoints: vec![Endpoint { port, path }],
+                },
+            },
+        );
+    }
+}
+
+/// Beyond this many namespaces, dashboard rows are per component, not per namespace.
+const MAX_NAMESPACE_ROWS: usize = 8;
+
+fn dashboard(stack: &Stack, mesh: &Mesh, d: &crate::config::Dashboards, out: &mut Additions) {
+    let mut components: Vec<dashboards::Component> = Vec::new();
+    let mut index: HashMap<(&str, &str), usize> = HashMap::new();
+    for m in stack.servers() {
+        match index.entry((&m.component, &m.namespace)) {
+            Entry::Occupied(i) => components[*i.get()].workloads.push(m.name.clone()),
+            Entry::Vacant(v) => {
+                v.insert(components.len());
+                components.push(dashboards::Component {
+                    name: m.component.clone(),
+                    namespace: m.namespace.clone(),
+                    workloads: vec![m.name.clone()],
+                });
+            }
+        }
+    }
+    // Many namespaces (one stack per tenant): one row per component over all of them,
+    // narrowed by the dashboard's namespace variable, not a row per namespace.
+    if stack.namespaces.len() > MAX_NAMESPACE_ROWS {
+        let mut merged: Vec<dashboards::Component> = Vec::new();
+        for c in components {
+            match merged.iter_mut().find(|m| m.name == c.name) {
+                Some(m) => m.workloads.extend(c.workloads),
+                None => merged.push(dashboards::Component {
+                    namespace: String::new(),
+                    ..c
+                }),
+            }
+        }
+        for m in &mut merged {
+            m.workloads.sort();
+            m.workloads.dedup();
+        }
+        components = merged;
+    }
+    components.sort_by(|a, b| (&a.name, &a.namespace).cmp(&(&b.name, &b.namespace)));
+    let Some(namespace) = d
+        .namespace
+        .clone()
+        .or_else(|| stack.of("grafana").next().map(|g| g.namespace.clone()))
+        .or_else(|| stack.namespaces.iter().next().cloned())
+    else {
+        return;
+    };
+    let (key, value) = d.label.iter().next().expect("validated: one label");
+    let config_map = dashboards::config_map(mesh, &namespace, (key, value), &components);
+    let name = config_map["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    out.add_value(
+        "grafana",
+        format!(
+            "golden-signal dashboard for {} component(s)",
+            components.len()
+        ),
+        "v1",
+        "ConfigMap",
+        &name,
+        &namespace,
+        config_map,
+    );
+}

@@ -1,0 +1,70 @@
+//! The meshes gunj-mesh knows: which one a stream is put into once `type: auto` is resolved,
+//! the pod labels that mark membership, and the identities each mesh gives a workload.
+
+use crate::config::{IstioMode, Spec};
+
+/// The mesh the stream is being put into, once `auto` is resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mesh {
+    Istio {
+        ambient: bool,
+        revision: Option<String>,
+    },
+    Linkerd,
+}
+
+impl Mesh {
+    pub fn from_spec(spec: &Spec, linkerd: bool) -> Mesh {
+        if linkerd {
+            Mesh::Linkerd
+        } else {
+            Mesh::Istio {
+                ambient: spec.istio.mode == IstioMode::Ambient,
+                revision: spec.istio.revision.clone(),
+            }
+        }
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Mesh::Istio { ambient: true, .. } => "istio ambient",
+            Mesh::Istio { .. } => "istio sidecar",
+            Mesh::Linkerd => "linkerd",
+        }
+    }
+
+    /// The mesh's name: `istio`, `linkerd`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mesh::Istio { .. } => "istio",
+            Mesh::Linkerd => "linkerd",
+        }
+    }
+
+    /// The mesh's name as a title: `Istio`, `Linkerd`.
+    pub fn title(&self) -> &'static str {
+        match self {
+            Mesh::Istio { .. } => "Istio",
+            Mesh::Linkerd => "Linkerd",
+        }
+    }
+
+    /// True when each pod gets a proxy container (not Istio ambient).
+    pub fn has_sidecars(&self) -> bool {
+        matches!(self, Mesh::Istio { ambient: false, .. } | Mesh::Linkerd)
+    }
+}
+
+/// The pod labels injection writes. They mark mesh membership, not a workload: a selector
+/// built from them would pick every meshed pod of the namespace, and it would appear only
+/// once a first pass had added them.
+pub const MESH_LABELS: [&str; 3] = [
+    "sidecar.istio.io/inject",
+    "istio.io/rev",
+    "istio.io/dataplane-mode",
+];
+
+/// The SPIFFE-style identity Istio derives from a ServiceAccount.
+pub fn istio_principal(namespace: &str, service_account: &str) -> String {
+    format!("cluster.local/ns/{namespace}/sa/{service_account}")
+}

@@ -1,0 +1,294 @@
+//! The observability stack found in the stream: the components in the mesh, their pods,
+//! identities and ports, the Services in front of them, and the mesh policies already there.
+//! Policies and telemetry are generated from this inventory.
+
+use super::kinds::GENERATED_KINDS;
+use super::object::Object;
+use super::ports::Port;
+use super::workload::Workload;
+use crate::yaml::Node;
+use serde::{Serialize, Serializer};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// A recognised workload that is in the mesh (injected now or already).
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub component: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+    /// The pods' ServiceAccount (`default` when the pod spec names none).
+    pub service_account: String,
+    pub selector: Labels,
+    /// Every label the pods carry that the stream shows (template labels and selector).
+    pub pod_labels: BTreeMap<String, String>,
+    pub ports: Vec<Port>,
+    /// False for Jobs, CronJobs and one-shot Pods: they call components but serve nothing,
+    /// so no policy targets them.
+    pub serves: bool,
+    /// A Helm hook or test pod: not one of the component's identities.
+    pub hook: bool,
+}
+
+impl Member {
+    /// The member a workload put in the mesh makes, in `namespace` (its own, or the one
+    /// objects without a namespace are in).
+    pub fn of(component: &str, w: &Workload, namespace: &str) -> Member {
+        Member {
+            component: component.to_string(),
+            kind: w.kind.clone(),
+            name: w.name.clone(),
+            namespace: namespace.to_string(),
+            service_account: w
+                .service_account
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            selector: w.selector.clone().into(),
+            pod_labels: w
+                .pod_labels
+                .iter()
+                .chain(&w.selector)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            ports: w.ports.clone(),
+            serves: !w.runs_to_completion,
+            hook: w.is_hook(),
+        }
+    }
+}
+
+/// A label map shared by a member and every policy that selects its pods (a clone is a
+/// reference count); serializes as the map.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Labels(Arc<BTreeMap<String, String>>);
+
+impl std::ops::Deref for Labels {
+    type Target = BTreeMap<String, String>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl From<BTreeMap<String, String>> for Labels {
+    fn from(map: BTreeMap<String, String>) -> Self {
+        Labels(Arc::new(map))
+    }
+}
+
+impl Serialize for Labels {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// A Service document (or List item) and what it fronts.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// Index into the objects the stack was built from.
+    pub object: usize,
+    pub name: String,
+    pub namespace: String,
+    pub ports: Vec<ServicePort>,
+    pub headless: bool,
+    /// The component of the members the selector matches, if any.
+    pub component: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Service {
+    pub fn host(&self) -> String {
+        format!("{}.{}.svc.cluster.local", self.name, self.namespace)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServicePort {
+    /// The index in `spec.ports`.
+    pub index: usize,
+    pub name: Option<String>,
+    pub port: u16,
+    /// `targetPort`: a number or a container port name.
+    pub target: Option<String>,
+    pub protocol: String,
+    pub app_protocol: Option<String>,
+}
+
+impl ServicePort {
+    /// The port's number and, when numeric, its target's.
+    pub fn numbers(&self) -> Vec<u16> {
+        let mut n = vec![self.port];
+        n.extend(self.target.as_deref().and_then(|t| t.parse::<u16>().ok()));
+        n
+    }
+}
+
+/// The inventory.
+#[derive(Debug, Default)]
+pub struct Stack {
+    pub members: Vec<Member>,
+    pub services: Vec<Service>,
+    /// Namespaces that hold members, sorted.
+    pub namespaces: BTreeSet<String>,
+    /// Mesh policies already in the stream: (kind, namespace, name) → managed by gunj-mesh.
+    pub existing: BTreeMap<(String, String, String), bool>,
+    /// Component → indexes of its members, and (component, namespace) → the same.
+    by_component: BTreeMap<String, Vec<usize>>,
+    by_place: BTreeMap<(String, String), Vec<usize>>,
+}
+
+/// The label every generated resource carries.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "gunj-mesh");
+
+impl Stack {
+    /// Builds the inventory. `members` are the in-mesh workloads decided by the filter;
+    /// `default_ns` is the namespace of objects that name none.
+    pub fn build(objects: &[Object], members: Vec<Member>, default_ns: &str) -> Stack {
+        let mut by_namespace: BTreeMap<&str, Vec<&Member>> = BTreeMap::new();
+        for m in &members {
+            by_namespace
+                .entry(m.namespace.as_str())
+                .or_default()
+                .push(m);
+        }
+        let mut services = Vec::new();
+        let mut existing = BTreeMap::new();
+        for (i, o) in objects.iter().enumerate() {
+            let meta = |key: &str| {
+                o.node
+                    .at(&["metadata", key])
+                    .and_then(Node::scalar)
+                    .map(str::to_string)
+            };
+            let namespace = meta("namespace").unwrap_or_else(|| default_ns.to_string());
+            let name = meta("name").unwrap_or_default();
+            if o.kind == "Service" {
+                services.push(Stack::service(&by_namespace, i, o.node, name, namespace));
+            } else if GENERATED_KINDS.contains(&o.kind.as_str()) || o.kind == "ConfigMap" {
+                let managed = o
+                    .node
+                    .at(&["metadata", "labels", MANAGED_BY.0])
+                    .and_then(Node::str)
+                    == Some(MANAGED_BY.1);
+                existing.insert((o.kind.clone(), namespace, name), managed);
+            }
+        }
+        let mut by_component: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut by_place: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for (i, m) in members.iter().enumerate() {
+            by_component.entry(m.component.clone()).or_default().push(i);
+            by_place
+                .entry((m.component.clone(), m.namespace.clone()))
+                .or_default()
+                .push(i);
+        }
+        Stack {
+            namespaces: members.iter().map(|m| m.namespace.clone()).collect(),
+            services,
+            existing,
+            members,
+            by_component,
+            by_place,
+        }
+    }
+
+    fn service(
+        by_namespace: &BTreeMap<&str, Vec<&Member>>,
+        object: usize,
+        node: &Node,
+        name: String,
+        namespace: String,
+    ) -> Service {
+        let map = |path: &[&str]| -> BTreeMap<String, String> {
+            node.at(path)
+                .map(Node::string_map)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.to_string(), v?.to_string())))
+                .collect()
+        };
+        let selector = map(&["spec", "selector"]);
+        let component = (!selector.is_empty())
+            .then(|| {
+                by_namespace
+                    .get(namespace.as_str())?
+                    .iter()
+                    .find(|m| selector.iter().all(|(k, v)| m.pod_labels.get(k) == Some(v)))
+            })
+            .flatten()
+            .map(|m| m.component.clone());
+        let ports = node
+            .at(&["spec", "ports"])
+            .and_then(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .filter_map(|(index, p)| {
+                let get = |k: &str| p.get(k).and_then(Node::scalar).map(str::to_string);
+                Some(ServicePort {
+                    index,
+                    name: get("name"),
+                    port: get("port")?.parse().ok()?,
+                    target: get("targetPort"),
+                    protocol: get("protocol").unwrap_or_else(|| "TCP".into()),
+                    app_protocol: get("appProtocol"),
+                })
+            })
+            .collect();
+        Service {
+            object,
+            name,
+            namespace,
+            ports,
+            headless: node.at(&["spec", "clusterIP"]).and_then(Node::scalar) == Some("None"),
+            component,
+            annotations: map(&["metadata", "annotations"]),
+        }
+    }
+
+    /// The members of a component, in stream order.
+    pub fn of<'a>(&'a self, component: &str) -> impl Iterator<Item = &'a Member> + 'a {
+        self.by_component
+            .get(component)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.members[i])
+    }
+
+    /// The pods of a component that call into namespace `ns`: those in `ns` when it has
+    /// some (one stack per namespace), else those of every namespace (one stack across
+    /// namespaces). Hook and test pods are not callers.
+    pub fn callers(&self, component: &str, ns: &str) -> Vec<&Member> {
+        let local: Vec<&Member> = self
+            .by_place
+            .get(&(component.to_string(), ns.to_string()))
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.members[i])
+            .filter(|m| !m.hook)
+            .collect();
+        if local.is_empty() {
+            self.of(component).filter(|m| !m.hook).collect()
+        } else {
+            local
+        }
+    }
+
+    /// The members that serve traffic, which policies protect.
+    pub fn servers(&self) -> impl Iterator<Item = &Member> {
+        self.members.iter().filter(|m| m.serves)
+    }
+
+    /// The Services in front of a component's pods.
+    pub fn services_of<'a>(&'a self, component: &'a str) -> impl Iterator<Item = &'a Service> {
+        self.services
+            .iter()
+            .filter(move |s| s.component.as_deref() == Some(component))
+    }
+
+    /// The components in the mesh, sorted.
+    pub fn components(&self) -> BTreeSet<&str> {
+        self.members.iter().map(|m| m.component.as_str()).collect()
+    }
+}

@@ -1,0 +1,259 @@
+//! A read-only view of a parsed object that runs pods: where its pod metadata lives, its
+//! labels, images and the pod-spec facts injection depends on.
+
+use super::kinds::{self, PodKind};
+use super::mesh::MESH_LABELS;
+use super::ports::Port;
+use crate::yaml::Node;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub pod_labels: BTreeMap<String, String>,
+    pub pod_annotations: BTreeMap<String, String>,
+    /// Where the pod labels and annotations are written.
+    pub pod_labels_path: &'static [&'static str],
+    pub pod_annotations_path: &'static [&'static str],
+    pub images: Vec<String>,
+    pub containers: Vec<String>,
+    pub host_network: bool,
+    /// Pods that are meant to finish (Jobs, CronJobs, Pods that do not restart).
+    pub runs_to_completion: bool,
+    pub service_account: Option<String>,
+    /// The labels that select the pods: the workload's selector, what the operator sets, or
+    /// else the pod labels other than the mesh's own ([`MESH_LABELS`]).
+    pub selector: BTreeMap<String, String>,
+    /// The ports the containers declare (or the operator's defaults).
+    pub ports: Vec<Port>,
+    /// Where the pod spec is (`spec.template.spec`, `spec` for Pods and operator CRs).
+    pub pod_spec_path: &'static [&'static str],
+    /// The names and images of `containers`, with the names of their volume mounts.
+    pub app_containers: Vec<(String, String, Vec<String>)>,
+    /// The names of the pod's volumes.
+    pub volumes: Vec<String>,
+    /// Operator CRs: the names of `spec.volumeMounts` (added to the main container).
+    pub spec_mounts: Vec<String>,
+}
+
+/// A field of the object has the wrong shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeError {
+    pub field: String,
+    pub at: usize,
+    pub expected: &'static str,
+}
+
+impl Workload {
+    /// `None` when the object is not a workload kind.
+    /// `default_ns` is the namespace of objects that name none (operators label pods with it).
+    pub fn from_node(
+        node: &Node,
+        kind: &str,
+        default_ns: Option<&str>,
+    ) -> Result<Option<Workload>, ShapeError> {
+        let Some(pod_kind) = kinds::pod_kind(kind) else {
+            return Ok(None);
+        };
+        if let Some(m) = node
+            .get("metadata")
+            .filter(|m| !m.is_null() && m.entries().is_none())
+        {
+            return Err(ShapeError {
+                field: "metadata".into(),
+                at: m.start,
+                expected: "a mapping",
+            });
+        }
+        let meta = |path: &[&str], field: &str| string_map(node.at(path), field);
+        let PodKind {
+            labels: labels_path,
+            annotations: annotations_path,
+            spec: spec_path,
+            ..
+        } = *pod_kind;
+        let pod_spec = node.at(spec_path);
+        let mut images = Vec::new();
+        let mut containers = Vec::new();
+        let mut ports = Vec::new();
+        let mut app_containers = Vec::new();
+        if let Some(spec) = pod_spec {
+            if let Some(image) = spec.get("image").and_then(Node::str) {
+                images.push(image.to_string());
+            }
+            for list in ["initContainers", "containers"] {
+                for c in spec.get(list).and_then(Node::items).unwrap_or_default() {
+                    if let Some(image) = c.get("image").and_then(Node::scalar) {
+                        images.push(image.to_string());
+                    }
+                    if let Some(name) = c.get("name").and_then(Node::scalar) {
+                        containers.push(name.to_string());
+                    }
+                    if list == "containers" {
+                        let name =
+                            |n: &Node| n.get("name").and_then(Node::scalar).map(str::to_string);
+                        app_containers.push((
+                            name(c).unwrap_or_default(),
+                            c.get("image")
+                                .and_then(Node::scalar)
+                                .unwrap_or_default()
+                                .to_string(),
+                            c.get("volumeMounts")
+                                .and_then(Node::items)
+                                .unwrap_or_default()
+                                .iter()
+                                .filter_map(name)
+                                .collect(),
+                        ));
+                        ports.extend(
+                            c.get("ports")
+                                .and_then(Node::items)
+                                .unwrap_or_default()
+                                .iter()
+                                .filter_map(port),
+                        );
+                    }
+                }
+            }
+        }
+        let restart = pod_spec
+            .and_then(|s| s.get("restartPolicy"))
+            .and_then(Node::scalar);
+        let name = node
+            .at(&["metadata", "name"])
+            .and_then(Node::scalar)
+            .unwrap_or_default()
+            .to_string();
+        let namespace = node
+            .at(&["metadata", "namespace"])
+            .and_then(Node::scalar)
+            .map(str::to_string);
+        let pod_labels = meta(labels_path, &labels_path.join("."))?;
+        let operator = pod_kind
+            .operator
+            .map(|pods| pods(&name, namespace.as_deref().or(default_ns)));
+        let selector = match operator {
+            Some((selector, defaults)) => {
+                ports = defaults;
+                selector
+            }
+            None => match node.at(&["spec", "selector", "matchLabels"]) {
+                Some(m) if pod_kind.selector => m
+                    .string_map()
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k.to_string(), v?.to_string())))
+                    .collect(),
+                _ => pod_labels
+                    .iter()
+                    .filter(|(k, _)| !MESH_LABELS.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            },
+        };
+        Ok(Some(Workload {
+            kind: kind.to_string(),
+            name,
+            namespace,
+            labels: meta(&["metadata", "labels"], "metadata.labels")?,
+            annotations: meta(&["metadata", "annotations"], "metadata.annotations")?,
+            pod_labels,
+            pod_annotations: meta(annotations_path, &annotations_path.join("."))?,
+            pod_labels_path: labels_path,
+            pod_annotations_path: annotations_path,
+            images,
+            containers,
+            host_network: pod_spec
+                .and_then(|s| s.get("hostNetwork"))
+                .is_some_and(|h| h.to_json() == serde_json::Value::Bool(true)),
+            runs_to_completion: pod_kind.finishes
+                || (kind == "Pod" && matches!(restart, Some("Never" | "OnFailure"))),
+            service_account: pod_spec
+                .and_then(|s| s.get("serviceAccountName"))
+                .and_then(Node::scalar)
+                .map(str::to_string),
+            selector,
+            ports,
+            pod_spec_path: spec_path,
+            app_containers,
+            volumes: pod_spec
+                .and_then(|s| s.get("volumes"))
+                .and_then(Node::items)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v.get("name").and_then(Node::scalar).map(str::to_string))
+                .collect(),
+            spec_mounts: node
+                .at(&["spec", "volumeMounts"])
+                .filter(|_| pod_kind.operator.is_some())
+                .and_then(Node::items)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v.get("name").and_then(Node::scalar).map(str::to_string))
+                .collect(),
+        }))
+    }
+
+    /// True for Helm hooks and tests (`helm.sh/hook` annotation).
+    pub fn is_hook(&self) -> bool {
+        self.annotations.contains_key("helm.sh/hook")
+    }
+
+    /// The path of the pod annotation `key`.
+    pub fn pod_annotation<'k>(&self, key: &'k str) -> Vec<&'k str> {
+        let mut path = self.pod_annotations_path.to_vec();
+        path.push(key);
+        path
+    }
+
+    /// The path of the pod label `key`.
+    pub fn pod_label<'k>(&self, key: &'k str) -> Vec<&'k str> {
+        let mut path = self.pod_labels_path.to_vec();
+        path.push(key);
+        path
+    }
+}
+
+/// A container port from its `ports` entry.
+fn port(node: &Node) -> Option<Port> {
+    Some(Port {
+        name: node.get("name").and_then(Node::scalar).map(str::to_string),
+        number: node.get("containerPort")?.scalar()?.parse().ok()?,
+        protocol: node
+            .get("protocol")
+            .and_then(Node::scalar)
+            .unwrap_or("TCP")
+            .to_string(),
+    })
+}
+
+/// Reads labels or annotations; a missing or null map is empty.
+pub fn string_map(
+    node: Option<&Node>,
+    field: &str,
+) -> Result<BTreeMap<String, String>, ShapeError> {
+    let Some(node) = node.filter(|n| !n.is_null()) else {
+        return Ok(BTreeMap::new());
+    };
+    let entries = node.entries().ok_or_else(|| ShapeError {
+        field: field.to_string(),
+        at: node.start,
+        expected: "a mapping",
+    })?;
+    let mut map = BTreeMap::new();
+    for (k, v) in entries {
+        let value = v.str().ok_or_else(|| ShapeError {
+            field: format!("{field}.{}", k.scalar().unwrap_or_default()),
+            at: v.start,
+            expected: "a string (quote it)",
+        })?;
+        map.insert(
+            k.scalar().unwrap_or_default().to_string(),
+            value.to_string(),
+        );
+    }
+    Ok(map)
+}

@@ -1,0 +1,178 @@
+//! Stream mode, top to bottom: split the inputs into documents, parse the ones that may
+//! change, find the config, plan, patch the changed documents, and assemble the output.
+//! A stream that is a KRM ResourceList goes to [`crate::krm`] instead.
+
+use crate::config::{ServiceMesh, is_service_mesh};
+use crate::error::Failure;
+use crate::generate::Emit;
+use crate::io::input::Input;
+use crate::io::output;
+use crate::io::sparse::{self, Keep};
+use crate::io::stream::{self, Doc};
+use crate::krm;
+use crate::model::kinds::is_candidate;
+use crate::model::object::{Object, objects_of};
+use crate::parallel;
+use crate::plan::{self, Options, Outcome, Plan, setup};
+use crate::yaml::edit::{self, EditError};
+use crate::yaml::patch::{Patch, apply_json};
+use crate::yaml::{self, Limits, Node};
+
+/// Runs the filter over the inputs.
+pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Failure> {
+    stream::check_size(inputs, options.limits.max_input_bytes)?;
+    let docs = stream::documents(inputs, options.limits.max_documents)?;
+    if let Some(first) = docs.iter().find(|d| !d.header.empty)
+        && krm::is_resource_list(first, options.limits)
+    {
+        return Ok(krm::run(inputs, &docs, options));
+    }
+    let parsed = parse(&docs, options.limits)?;
+    let (config_docs, in_stream) = stream_config(&docs, &parsed)?;
+    let config = setup::choose_config(options, in_stream, None)?;
+    let objects: Vec<Object> = docs
+        .iter()
+        .zip(&parsed)
+        .enumerate()
+        .filter(|(i, _)| !config_docs.contains(i))
+        .flat_map(|(i, (_, node))| node.as_ref().map(|n| objects_of(i, n)).unwrap_or_default())
+        .collect();
+    let api_versions: Vec<&str> = stream::api_versions(inputs, &docs).collect();
+    let mesh = setup::resolve_mesh(&config, &api_versions, &objects)?;
+    let Plan {
+        report,
+        patches,
+        generated,
+        stack,
+    } = plan::plan(&objects, &api_versions, &config, &mesh, options, &docs)?;
+    let edited = patch(&docs, &parsed, &patches, &config_docs)?;
+    drop(parsed);
+    let output = output::assemble(inputs, &docs, &config_docs, edited, render(&generated));
+    Ok(Outcome {
+        output,
+        report,
+        failure: None,
+        _spare: Plan::spare(stack, patches, generated),
+    })
+}
+
+/// Reads a regular file, leaving in it the documents the filter never reads
+/// ([`sparse::read_file`]).
+pub fn read_file(
+    name: &str,
+    file: std::fs::File,
+    limit: usize,
+    chunk: usize,
+) -> Result<Input, Failure> {
+    let keep: &Keep = &is_candidate;
+    sparse::read_file(name, file, limit, chunk, keep)
+}
+
+/// Parses the documents that may change, on every core; the others stay text.
+pub fn parse<'a>(docs: &[Doc<'a>], limits: Limits) -> Result<Vec<Option<Node<'a>>>, Failure> {
+    let parse_one = |doc: &Doc<'a>| -> Result<Option<Node<'a>>, Failure> {
+        if !is_candidate(doc) {
+            return Ok(None);
+        }
+        let node =
+            yaml::parse(&doc.text[doc.parse_from..], limits).map_err(|e| doc.yaml_error(e))?;
+        match node {
+            Some(n) if n.entries().is_none() => Err(doc
+                .fail(Some(n.start), "the document is not a mapping".into())
+                .hint(
+                    "every document must be a Kubernetes object (a mapping with apiVersion and kind)",
+                )),
+            Some(n) if n.get("kind").and_then(Node::str).is_none() => Err(doc
+                .fail(Some(n.start), "`kind` is missing or not a string".into())
+                .hint("every Kubernetes object needs apiVersion and kind")),
+            other => Ok(other),
+        }
+    };
+    // Candidate bytes measure the work; the output order (and the first error reported)
+    // stay those of the stream.
+    let weight = |d: &Doc| {
+        if is_candidate(d) { d.text.len() } else { 0 }
+    };
+    parallel::try_map(docs, weight, 256 * 1024, parse_one)
+}
+
+/// The ServiceMesh documents in the stream (at most one) and the config it holds.
+fn stream_config(
+    docs: &[Doc],
+    parsed: &[Option<Node>],
+) -> Result<(Vec<usize>, Option<ServiceMesh>), Failure> {
+    let found: Vec<usize> = parsed
+        .iter()
+        .enumerate()
+        .filter(|(_, node)| node.as_ref().is_some_and(is_service_mesh))
+        .map(|(i, _)| i)
+        .collect();
+    if let Some(&second) = found.get(1) {
+        return Err(docs[second]
+            .fail(None, "a second ServiceMesh document in the stream".into())
+            .hint("keep one ServiceMesh config per stream"));
+    }
+    let config = match found.first() {
+        Some(&i) => {
+            let source = format!("{} (ServiceMesh document {})", docs[i].source_name(), i + 1);
+            Some(setup::read_config(&source, docs[i].body())?)
+        }
+        None => None,
+    };
+    Ok((found, config))
+}
+
+/// The changed documents' new texts (`(document index, text)` in order), patched on every
+/// core. Config documents are dropped from the output, so not patched.
+fn patch(
+    docs: &[Doc],
+    parsed: &[Option<Node>],
+    patches: &[Patch],
+    dropped: &[usize],
+) -> Result<Vec<(usize, String)>, Failure> {
+    let changed: Vec<usize> = (0..docs.len())
+        .filter(|&i| !patches[i].is_empty() && !dropped.contains(&i))
+        .collect();
+    let texts = parallel::try_map(
+        &changed,
+        |&i| docs[i].text.len(),
+        64 * 1024,
+        |&i| match &parsed[i] {
+            Some(node) => patch_doc(&docs[i], node, &patches[i]).map(Some),
+            None => Ok(None),
+        },
+    )?;
+    Ok(changed
+        .into_iter()
+        .zip(texts)
+        .filter_map(|(i, text)| Some((i, text?)))
+        .collect())
+}
+
+/// Applies a document's patch as text splices, or re-emits the document when its shape
+/// rules that out (anchors, aliases, merge keys on the edited path).
+pub fn patch_doc(doc: &Doc, node: &Node, patch: &Patch) -> Result<String, Failure> {
+    let body = doc.body();
+    let head = &doc.text[..doc.parse_from];
+    match edit::splices(body, node, patch) {
+        Ok(splices) => Ok(format!("{head}{}", edit::apply(body, &splices))),
+        Err(EditError::Unsupported(_)) => {
+            let mut value = node.to_json();
+            apply_json(&mut value, patch);
+            let comments: String = body
+                .lines()
+                .take_while(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            Ok(format!("{head}{comments}{}", yaml::to_string(&value)))
+        }
+        Err(EditError::WrongType { at, expected }) => Err(doc
+            .fail(Some(at), format!("expected {expected} here"))
+            .hint("labels and annotations must be mappings of strings")),
+    }
+}
+
+/// The generated resources as YAML documents, written on every core (in order).
+fn render(resources: &[Box<dyn Emit>]) -> Vec<String> {
+    parallel::map(resources, |_| 1, 64, |r| r.yaml())
+}

@@ -1,0 +1,101 @@
+//! Before planning: which config applies, and which mesh `type: auto` stands for.
+
+use super::Options;
+use crate::config::{MeshType, ServiceMesh};
+use crate::error::Failure;
+use crate::model::catalog;
+use crate::model::mesh::Mesh;
+use crate::model::object::Object;
+use crate::model::workload::Workload;
+use crate::yaml::Node;
+
+/// Reads a ServiceMesh config document; errors name `source`.
+pub fn read_config(source: &str, text: &str) -> Result<ServiceMesh, Failure> {
+    ServiceMesh::from_yaml(text, &catalog::names()).map_err(|e| Failure::config(source, e))
+}
+
+/// Reads a config from a parsed object; errors name `source`.
+pub fn config_of(source: &str, node: &Node) -> Result<ServiceMesh, Failure> {
+    ServiceMesh::from_json(node.to_json(), &catalog::names())
+        .map_err(|e| Failure::config(source, e))
+}
+
+/// Applies the config precedence: flags > `--config` > stream > functionConfig > default.
+pub fn choose_config(
+    options: &Options,
+    in_stream: Option<ServiceMesh>,
+    function_config: Option<ServiceMesh>,
+) -> Result<ServiceMesh, Failure> {
+    let from_file = match &options.config {
+        Some(input) => Some(read_config(&input.name, &input.text)?),
+        None => None,
+    };
+    let mut config = from_file
+        .or(in_stream)
+        .or(function_config)
+        .unwrap_or_else(ServiceMesh::embedded_default);
+    if let Some(mesh) = options.mesh {
+        config.spec.mesh = mesh;
+    }
+    Ok(config)
+}
+
+/// Decides `type: auto` from the stream: mesh resources (by apiVersion) and injection
+/// settings on the objects.
+pub fn resolve_mesh(
+    config: &ServiceMesh,
+    api_versions: &[&str],
+    objects: &[Object],
+) -> Result<Mesh, Failure> {
+    let linkerd = match config.spec.mesh {
+        MeshType::Istio => false,
+        MeshType::Linkerd => true,
+        MeshType::Auto => {
+            let mut istio = api_versions.iter().any(|v| v.contains("istio.io/"));
+            let mut linkerd = api_versions.iter().any(|v| v.contains("linkerd.io/"));
+            for o in objects {
+                for map in ["labels", "annotations"] {
+                    for (key, _) in o
+                        .node
+                        .at(&["metadata", map])
+                        .map(Node::string_map)
+                        .unwrap_or_default()
+                    {
+                        istio |= key.contains("istio.io/") || key == "istio-injection";
+                        linkerd |= key.contains("linkerd.io/");
+                    }
+                }
+                if let Ok(Some(w)) = Workload::from_node(o.node, &o.kind, None) {
+                    istio |= w
+                        .pod_labels
+                        .keys()
+                        .chain(w.pod_annotations.keys())
+                        .any(|k| k.contains("istio.io/"));
+                    linkerd |= w
+                        .pod_labels
+                        .keys()
+                        .chain(w.pod_annotations.keys())
+                        .any(|k| k.contains("linkerd.io/"));
+                }
+            }
+            match (istio, linkerd) {
+                (true, false) => false,
+                (false, true) => true,
+                (found_istio, _) => {
+                    let what = if found_istio {
+                        "both Istio and Linkerd"
+                    } else {
+                        "neither Istio nor Linkerd"
+                    };
+                    return Err(Failure::config(
+                        "spec.type",
+                        format!(
+                            "type: auto found {what} in the stream; set spec.type to istio or linkerd (or pass --mesh)"
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    Ok(Mesh::from_spec(&config.spec, linkerd))
+}

@@ -1,0 +1,291 @@
+//! What the filter did to each object: the stderr summary, `explain`, `check` ([`check`])
+//! and KRM results.
+
+mod changes;
+pub mod check;
+
+pub use changes::Change;
+
+use crate::decide::Action;
+use crate::io::stream::Doc;
+use crate::model::catalog::Match;
+use crate::model::object::Object;
+use crate::yaml::patch::Patch;
+use changes::{changes_any, changes_to};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// The mesh the stream was put into (`istio sidecar`, `linkerd`, …).
+    pub mesh: Option<String>,
+    pub entries: Vec<Entry>,
+    /// The resources generated for the stack (or found already there).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub generated: Vec<GeneratedEntry>,
+    /// What the user must know or do by hand.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// What became of a resource the config asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GeneratedAction {
+    /// Appended to the stream.
+    Generate,
+    /// Already in the stream, from an earlier run.
+    Present,
+    /// A resource of the same kind and name that gunj-mesh does not manage is in the way.
+    Conflict,
+}
+
+impl GeneratedAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GeneratedAction::Generate => "generate",
+            GeneratedAction::Present => "present",
+            GeneratedAction::Conflict => "conflict",
+        }
+    }
+}
+
+/// What the filter does to a recognised object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryAction {
+    /// Put in the mesh now.
+    Inject,
+    /// Already as the config asks (in the mesh, or with the settings an edit would make).
+    Unchanged,
+    /// Given mesh settings (a Service's protocol hints).
+    Edit,
+    /// Left out, with the reason.
+    Skip,
+}
+
+impl EntryAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryAction::Inject => "inject",
+            EntryAction::Unchanged => "unchanged",
+            EntryAction::Edit => "edit",
+            EntryAction::Skip => "skip",
+        }
+    }
+}
+
+/// One generated resource.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GeneratedEntry {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub name: String,
+    pub namespace: String,
+    pub component: String,
+    pub action: GeneratedAction,
+    /// Why it is generated.
+    pub detail: String,
+}
+
+impl GeneratedEntry {
+    pub fn object(&self) -> String {
+        format!(
+            "{} {}/{}",
+            self.kind.to_lowercase(),
+            self.namespace,
+            self.name
+        )
+    }
+}
+
+/// One recognised object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub document: usize,
+    pub source: String,
+    /// The input the object came from (`-` for stdin) and the line it starts on there.
+    pub file: String,
+    pub line: usize,
+    /// The List or ResourceList item index, when the object is an item.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<usize>,
+    pub kind: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    pub action: EntryAction,
+    /// How it is injected, or why it is skipped.
+    pub detail: String,
+    /// True when the filter changes the object's text.
+    pub changed: bool,
+    /// The fields the filter sets (for `check` and KRM results).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+}
+
+/// Which object an entry is about.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+}
+
+impl Entry {
+    /// The entry of an object and its patch. It tells whether the patch changes the object;
+    /// [`Entry::list_changes`] lists the fields.
+    pub fn new(
+        object: &Object,
+        doc: &Doc,
+        subject: Subject,
+        m: Option<Match>,
+        action: Action,
+        patch: &Patch,
+    ) -> Entry {
+        let changed = changes_any(patch, Some(object.node));
+        let (action, detail) = match action {
+            Action::Inject(how) if changed => (EntryAction::Inject, how),
+            Action::Inject(how) => (EntryAction::Unchanged, how),
+            Action::Edit(why) if changed => (EntryAction::Edit, why),
+            Action::Edit(why) => (EntryAction::Unchanged, why),
+            Action::Skip(why) => (EntryAction::Skip, why),
+        };
+        Entry {
+            document: doc.number,
+            source: doc.source_name(),
+            file: doc.file.to_string(),
+            line: doc.line_of(object.node.start),
+            item: object.item,
+            kind: subject.kind,
+            name: subject.name,
+            namespace: subject.namespace,
+            component: m.as_ref().map(|m| m.component.clone()),
+            rule: m.map(|m| m.rule),
+            action,
+            detail,
+            changed,
+            changes: Vec::new(),
+        }
+    }
+
+    /// Lists the fields `patch` changes in `object`, for `check` and `explain` (the filter
+    /// only counts entries that change anything: listing costs time and memory).
+    pub fn list_changes(&mut self, object: &Object, patch: &Patch) {
+        changes_to(
+            patch,
+            Some(object.node),
+            &mut String::new(),
+            &mut self.changes,
+        );
+        debug_assert_eq!(self.changed, !self.changes.is_empty());
+    }
+
+    /// `deployment monitoring/obs-grafana`.
+    pub fn object(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind.to_lowercase(), self.name),
+            None => format!("{} {}", self.kind.to_lowercase(), self.name),
+        }
+    }
+
+    /// The stderr summary line.
+    pub fn summary(&self) -> String {
+        let what = match self.action {
+            EntryAction::Inject => format!("injected ({})", self.detail),
+            EntryAction::Unchanged => format!("unchanged: already in the mesh ({})", self.detail),
+            EntryAction::Edit => format!("edited ({})", self.detail),
+            EntryAction::Skip => format!("skipped: {}", self.detail),
+        };
+        format!("{}: {what}", self.object())
+    }
+}
+
+impl Report {
+    /// The stderr summary: one line per object, generated resources counted by kind,
+    /// conflicts and notes.
+    pub fn summary(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self.entries.iter().map(Entry::summary).collect();
+        let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
+        for g in self
+            .generated
+            .iter()
+            .filter(|g| g.action == GeneratedAction::Generate)
+        {
+            *kinds.entry(g.kind).or_default() += 1;
+        }
+        if !kinds.is_empty() {
+            let total: usize = kinds.values().sum();
+            let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            lines.push(format!(
+                "generated {total} resource(s): {} (`gunj-mesh explain` lists them)",
+                list.join(", ")
+            ));
+        }
+        for g in self
+            .generated
+            .iter()
+            .filter(|g| g.action == GeneratedAction::Conflict)
+        {
+            lines.push(format!("conflict: {}", g.detail));
+        }
+        lines.extend(self.notes.iter().map(|n| format!("note: {n}")));
+        lines
+    }
+
+    /// The `explain` table.
+    pub fn table(&self) -> String {
+        let mut rows = vec![[
+            "DOC".to_string(),
+            "OBJECT".into(),
+            "COMPONENT".into(),
+            "RULE".into(),
+            "ACTION".into(),
+        ]];
+        for e in &self.entries {
+            let doc = match e.item {
+                Some(i) => format!("{}[{i}]", e.document),
+                None => e.document.to_string(),
+            };
+            let action = format!("{}: {}", e.action.as_str(), e.detail);
+            rows.push([
+                doc,
+                e.object(),
+                e.component.clone().unwrap_or("-".into()),
+                e.rule.clone().unwrap_or("-".into()),
+                action,
+            ]);
+        }
+        for g in &self.generated {
+            rows.push([
+                "+".into(),
+                g.object(),
+                g.component.clone(),
+                "generated".into(),
+                format!("{}: {}", g.action.as_str(), g.detail),
+            ]);
+        }
+        let widths: Vec<usize> = (0..4)
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
+        let mut out = String::new();
+        if let Some(mesh) = &self.mesh {
+            out.push_str(&format!("mesh: {mesh}\n"));
+        }
+        for r in rows {
+            for (c, w) in widths.iter().enumerate() {
+                out.push_str(&format!("{:w$}  ", r[c], w = w));
+            }
+            out.push_str(&r[4]);
+            out.push('\n');
+        }
+        for n in &self.notes {
+            out.push_str(&format!("note: {n}\n"));
+        }
+        out
+    }
+}
