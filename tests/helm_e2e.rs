@@ -615,10 +615,14 @@ fn helm4_failure_is_logged_where_the_readme_says() {
     );
     assert!(text.contains("gunj-mesh: error:"), "{text}");
 
-    // Else $TMPDIR/gunj-mesh-error.log.
+    // Else $TMPDIR/gunj-mesh-UID/error.log.
     let out = helm.run(&args);
     assert!(!out.status.success());
-    let default_log = helm.dir.path().join("tmp/gunj-mesh-error.log");
+    let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(helm.dir.path()).unwrap());
+    let default_log = helm
+        .dir
+        .path()
+        .join(format!("tmp/gunj-mesh-{uid}/error.log"));
     let text = std::fs::read_to_string(&default_log)
         .unwrap_or_else(|e| panic!("no log at {}: {e}", default_log.display()));
     assert!(text.contains("sidecarMode"), "{text}");

@@ -2,7 +2,7 @@
 //! the result or the error.
 
 use crate::cli::{CheckFormat, Cli, ExplainFormat, FilterArgs};
-use crate::sys;
+use crate::{output_file, sys};
 use clap::CommandFactory;
 use gunj_mesh::{Failure, Input, Limits, Options, Outcome, Output, check, read_file, read_whole};
 use std::io::Write;
@@ -14,6 +14,11 @@ pub const EXAMPLE_CONFIG: &str = include_str!("../../../examples/init.yaml");
 
 /// The main job: filter the stream.
 pub fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
+    // Before any work: a path -o refuses or cannot write fails at once.
+    let target = match output_file.map(output_file::Target::prepare).transpose() {
+        Ok(target) => target,
+        Err(e) => return fail(&cannot_write(output_file, &e)),
+    };
     let (inputs, options) = match load(args, true) {
         Ok(loaded) => loaded,
         Err(f) => return fail(&f),
@@ -30,8 +35,11 @@ pub fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
         ..
     } = outcome;
     if let Some(f) = failure {
-        // KRM: the ResourceList with the error result still goes to stdout.
-        let _ = write_output(&output, output_file);
+        // KRM: the ResourceList with the error result still goes to stdout; an -o file is
+        // left as it was.
+        if target.is_none() {
+            let _ = write_output(&output, None);
+        }
         let _ = fail(&f);
         return ExitCode::from(1);
     }
@@ -41,15 +49,19 @@ pub fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
             let _ = writeln!(err, "{line}");
         }
     }
-    match write_output(&output, output_file) {
+    match write_output(&output, target) {
         Ok(()) => sys::exit_now(),
         // A closed stdout (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => fail(&Failure::input(
-            &output_file.map_or("stdout".into(), |p| p.display().to_string()),
-            format!("cannot write: {e}"),
-        )),
+        Err(e) => fail(&cannot_write(output_file, &e)),
     }
+}
+
+fn cannot_write(file: Option<&Path>, e: &std::io::Error) -> Failure {
+    Failure::input(
+        &file.map_or("stdout".into(), |p| p.display().to_string()),
+        format!("cannot write: {e}"),
+    )
 }
 
 /// `explain`: what was recognised and what will be done, per object.
@@ -102,7 +114,10 @@ pub fn check(args: &FilterArgs, format: CheckFormat, show_diff: bool) -> ExitCod
         let input: String = inputs.iter().map(|i| i.text.as_str()).collect();
         out.push_str(&check::diff(&input, &outcome.output.text()));
     }
-    print(&out);
+    let written = print(&out);
+    if written != ExitCode::SUCCESS {
+        return written;
+    }
     if check::passes(report) {
         ExitCode::SUCCESS
     } else {
@@ -112,13 +127,10 @@ pub fn check(args: &FilterArgs, format: CheckFormat, show_diff: bool) -> ExitCod
 
 /// `completions SHELL`.
 pub fn completions(shell: clap_complete::Shell) -> ExitCode {
-    clap_complete::generate(
-        shell,
-        &mut Cli::command(),
-        "gunj-mesh",
-        &mut std::io::stdout(),
-    );
-    ExitCode::SUCCESS
+    // Into memory: clap_complete panics on a write error.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "gunj-mesh", &mut script);
+    print(&String::from_utf8_lossy(&script))
 }
 
 /// `man`: the roff page.
@@ -130,36 +142,23 @@ pub fn man() -> ExitCode {
     }
 }
 
-/// Writes `text` to stdout.
+/// Writes `text` to stdout (exit 2 when it cannot).
 pub fn print(text: &str) -> ExitCode {
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    ExitCode::SUCCESS
+    match output_file::to_stdout(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&cannot_write(None, &e)),
+    }
 }
 
-fn write_output(output: &Output, file: Option<&Path>) -> std::io::Result<()> {
+/// Writes to stdout, or to the -o file ([`output_file::Target`]).
+fn write_output(output: &Output, file: Option<output_file::Target>) -> std::io::Result<()> {
     // Large copied runs bypass the buffer; small pieces (edited documents) are gathered.
     fn buffered<W: Write>(w: W) -> std::io::BufWriter<W> {
         std::io::BufWriter::with_capacity(1 << 16, w)
     }
     match file {
         None => output.write_to_file(&mut buffered(std::io::stdout().lock())),
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let tmp = dir.join(format!(".{name}.gunj-mesh-{}", std::process::id()));
-            std::fs::File::create(&tmp)
-                .and_then(|f| output.write_to_file(&mut buffered(f)))
-                .and_then(|()| std::fs::rename(&tmp, path))
-                .inspect_err(|_| {
-                    let _ = std::fs::remove_file(&tmp);
-                })
-        }
+        Some(target) => target.commit(|f| output.write_to_file(&mut buffered(f))),
     }
 }
 
@@ -169,23 +168,9 @@ fn fail(f: &Failure) -> ExitCode {
     let message = format!("gunj-mesh: error: {f}\n");
     let _ = std::io::stderr().lock().write_all(message.as_bytes());
     if std::env::var_os("HELM_PLUGIN_NAME").is_some() {
-        let log = helm_log_path();
-        if std::fs::write(&log, &message).is_ok() {
-            let _ = writeln!(
-                std::io::stderr(),
-                "gunj-mesh: the error is also in {}",
-                log.display()
-            );
-        }
+        output_file::log_error(&message, output_file::noted_source());
     }
     ExitCode::from(2)
-}
-
-/// `$GUNJ_MESH_LOG`, else `$TMPDIR/gunj-mesh-error.log`.
-fn helm_log_path() -> PathBuf {
-    std::env::var_os("GUNJ_MESH_LOG")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("gunj-mesh-error.log"))
 }
 
 /// Reads the inputs and the config file named by the flags; `sparse` for the filter, which
@@ -227,6 +212,7 @@ fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options), Failur
         }
     }
     sys::small_pages_for_small_inputs(inputs.iter().map(Input::bytes).sum());
+    output_file::note_source(inputs.iter().map(|i| i.text.as_str()));
     let config = args
         .config
         .as_deref()

@@ -14,7 +14,12 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Write the result to FILE (atomically: a temporary file renamed into place).
+    /// Write the result to FILE instead of stdout. A regular file, or a path that does not
+    /// exist yet, is replaced atomically (a temporary file renamed into place) and keeps its
+    /// mode and owner; a new file is 0600 when the output holds a Secret. A FIFO or a
+    /// character device (/dev/stdout, /dev/null) is written through. A symlink is followed:
+    /// these rules apply to what it points to (a symlink to a regular file replaces that
+    /// file and stays). Anything else, and a symlink to nothing, is refused.
     #[arg(short = 'o', long = "output-file", value_name = "FILE")]
     pub output_file: Option<PathBuf>,
 }

@@ -4,6 +4,7 @@
 
 mod app;
 mod cli;
+mod output_file;
 mod sys;
 
 use clap::Parser;

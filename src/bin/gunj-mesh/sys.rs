@@ -1,11 +1,16 @@
-//! The process tricks that make short runs fast, and all of the binary's `unsafe`: the
+//! All of the binary's `unsafe`: the process tricks that make short runs fast (the
 //! allocator, transparent huge pages for small inputs, a heap faulted in ahead of time on
-//! another core, and an exit that frees nothing. Measured in `benches/README.md`.
+//! another core, an exit that frees nothing; measured in `benches/README.md`), and the
+//! system calls the output files need (umask, the effective user, a signal handler that
+//! removes a temporary file).
 #![allow(unsafe_code)]
 
+use std::ffi::c_int;
 use std::io::Write;
-use std::path::PathBuf;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 /// mimalloc: the filter allocates millions of small tree nodes and strings; with it the
 /// 100 MB benchmark runs about a third faster than with glibc's allocator. Version 2:
@@ -117,3 +122,87 @@ pub fn prefault_heap(paths: &[PathBuf]) {
 
 #[cfg(not(all(target_os = "linux", feature = "prefault")))]
 pub fn prefault_heap(_: &[PathBuf]) {}
+
+/// The process's umask.
+pub fn umask() -> libc::mode_t {
+    // SAFETY: umask(2) cannot fail and touches no memory. Between the two calls a file made
+    // by another thread would get mode bits 0o077 cleared; gunj-mesh creates files on its
+    // main thread only.
+    unsafe {
+        let mask = libc::umask(0o077);
+        libc::umask(mask);
+        mask
+    }
+}
+
+/// The effective user id.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid(2) cannot fail and touches no memory.
+    unsafe { libc::geteuid() }
+}
+
+/// The temporary file the signal handler removes: a NUL-terminated path, valid while
+/// [`ARMED`], and written only while not.
+static TEMP_PATH: [AtomicU8; libc::PATH_MAX as usize] =
+    [const { AtomicU8::new(0) }; libc::PATH_MAX as usize];
+static ARMED: AtomicBool = AtomicBool::new(false);
+
+/// Has SIGTERM, SIGINT and SIGHUP remove `path` (a temporary file) before they end the
+/// process. False when it
+/// cannot: a path too long, or another one armed.
+pub fn remove_on_signal(path: &Path) -> bool {
+    let bytes = path.as_os_str().as_bytes();
+    if bytes.len() >= TEMP_PATH.len() || ARMED.load(Ordering::Acquire) {
+        return false;
+    }
+    install_handlers();
+    for (slot, &byte) in TEMP_PATH.iter().zip(bytes.iter().chain([&0])) {
+        slot.store(byte, Ordering::Relaxed);
+    }
+    ARMED.store(true, Ordering::Release);
+    true
+}
+
+/// Keeps the file [`remove_on_signal`] named: it was renamed into place, or removed.
+pub fn keep_on_signal() {
+    ARMED.store(false, Ordering::Release);
+}
+
+/// Installs [`on_signal`] for the signals that end a run, except those the parent had
+/// ignored (a background job's SIGINT) or that have a handler already.
+fn install_handlers() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for signal in [libc::SIGHUP, libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: sigaction(2) reads `action` and writes `old`, both live locals of the
+            // type it expects (zeroed is a valid sigaction: no handler, empty mask). The
+            // handler installed is async-signal-safe ([`on_signal`]).
+            unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(signal, std::ptr::null(), &mut old) != 0
+                    || old.sa_sigaction != libc::SIG_DFL
+                {
+                    continue;
+                }
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_signal as extern "C" fn(c_int) as libc::sighandler_t;
+                // Back to the default action on entry, for the re-raise.
+                action.sa_flags = libc::SA_RESETHAND;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(signal, &action, std::ptr::null_mut());
+            }
+        }
+    });
+}
+
+/// Removes the armed temporary file, then raises `signal` again: with the default action
+/// back (SA_RESETHAND), it ends the process once this handler returns and unblocks it.
+extern "C" fn on_signal(signal: c_int) {
+    if ARMED.load(Ordering::Acquire) {
+        // SAFETY: while ARMED, TEMP_PATH holds a NUL-terminated path and nothing writes it;
+        // AtomicU8 has the layout of u8. unlink(2) is async-signal-safe.
+        unsafe { libc::unlink(TEMP_PATH.as_ptr().cast()) };
+    }
+    // SAFETY: raise(3) is async-signal-safe.
+    unsafe { libc::raise(signal) };
+}
