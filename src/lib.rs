@@ -34,6 +34,7 @@ mod parallel;
 mod pipeline;
 mod plan;
 mod report;
+mod verify;
 mod yaml;
 
 pub use config::{ConfigError, MeshType, ServiceMesh, reference, schema};

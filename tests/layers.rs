@@ -15,6 +15,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("model", 3),
     ("decide", 4),
     ("generate", 4),
+    ("verify", 4),
     ("report", 5),
     ("plan", 6),
     ("krm", 7),

@@ -3,6 +3,7 @@
 //! of the stack. Reads the config and the YAML trees; imports no stage.
 
 pub mod catalog;
+pub mod graph;
 pub mod kinds;
 pub mod mesh;
 pub mod object;
