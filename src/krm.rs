@@ -281,11 +281,15 @@ fn results(report: &Report, items: &[Node]) -> Vec<Value> {
             r
         })
         .chain(report.generated.iter().filter(|g| g.action != GeneratedAction::Present).map(|g| {
-            json!({
+            let mut r = json!({
                 "message": format!("{}: {}", g.object(), g.detail),
                 "severity": if g.action == GeneratedAction::Conflict { "warning" } else { "info" },
-                "resourceRef": {"apiVersion": g.api_version, "kind": g.kind, "name": g.name, "namespace": g.namespace},
-            })
+                "resourceRef": {"apiVersion": g.api_version, "kind": g.kind, "name": g.name},
+            });
+            if let Some(ns) = &g.namespace {
+                r["resourceRef"]["namespace"] = json!(ns);
+            }
+            r
         }))
         .chain(report.notes.iter().map(|n| json!({"message": n, "severity": "warning"})))
         .collect()

@@ -55,7 +55,7 @@ pub fn dashboard(mesh: &Mesh, components: &[Component]) -> Value {
 /// Grafana sidecar's `label` and the dashboard pretty-printed under `<name>.json`.
 pub fn config_map(
     mesh: &Mesh,
-    namespace: &str,
+    namespace: Option<&str>,
     label: (&str, &str),
     components: &[Component],
 ) -> Value {
@@ -65,7 +65,7 @@ pub fn config_map(
     let config_map = ConfigMap {
         metadata: ObjectMeta {
             name: Some(name.clone()),
-            namespace: Some(namespace.to_string()),
+            namespace: namespace.map(str::to_string),
             labels: Some(BTreeMap::from([
                 (label.0.to_string(), label.1.to_string()),
                 (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
@@ -700,8 +700,18 @@ mod tests {
 
     #[test]
     fn output_is_stable_and_uid_follows_namespaces() {
-        let a = config_map(&ISTIO, "monitoring", ("grafana_dashboard", "1"), &stack());
-        let b = config_map(&ISTIO, "monitoring", ("grafana_dashboard", "1"), &stack());
+        let a = config_map(
+            &ISTIO,
+            Some("monitoring"),
+            ("grafana_dashboard", "1"),
+            &stack(),
+        );
+        let b = config_map(
+            &ISTIO,
+            Some("monitoring"),
+            ("grafana_dashboard", "1"),
+            &stack(),
+        );
         assert_eq!(a.to_string(), b.to_string());
         let uid = |components: &[Component]| dashboard(&ISTIO, components)["uid"].clone();
         let more = [stack(), vec![component("mimir", "logging", &["mimir"])]].concat();
@@ -720,7 +730,7 @@ mod tests {
     fn config_map_carries_the_dashboard() {
         let cm = config_map(
             &Mesh::Linkerd,
-            "monitoring",
+            Some("monitoring"),
             ("grafana_dashboard", "1"),
             &stack(),
         );

@@ -40,7 +40,8 @@ pub struct Generated {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub name: String,
-    pub namespace: String,
+    /// `None`: written without a namespace, to land where the stream is applied.
+    pub namespace: Option<String>,
     /// The component it serves (`stack` for namespace-wide resources).
     pub component: String,
     /// Why it is generated.
@@ -66,7 +67,7 @@ pub struct Additions {
     /// Things the user must know or do (UDP gossip, settings a mesh cannot express).
     pub notes: Vec<String>,
     /// Namespaces whose Services use an ambient waypoint.
-    pub waypoints: std::collections::BTreeSet<String>,
+    pub waypoints: std::collections::BTreeSet<Option<String>>,
     /// Where each object's edit is in `edits`.
     edit_of: std::collections::HashMap<usize, usize>,
     noted: std::collections::HashSet<String>,
@@ -101,14 +102,14 @@ impl Additions {
         api_version: &'static str,
         kind: &'static str,
         name: &str,
-        namespace: &str,
+        namespace: Option<&str>,
         object: impl Emit + 'static,
     ) {
         self.resources.push(Generated {
             api_version,
             kind,
             name: name.to_string(),
-            namespace: namespace.to_string(),
+            namespace: namespace.map(str::to_string),
             component: component.to_string(),
             reason,
             object: Box::new(object),
@@ -152,7 +153,7 @@ pub struct Resource<T> {
 #[derive(Debug, Clone)]
 pub struct Meta {
     pub name: String,
-    pub namespace: String,
+    pub namespace: Option<String>,
     component: String,
 }
 
@@ -161,11 +162,13 @@ const COMPONENT: &str = "mesh.gunj.io/component";
 impl Serialize for Meta {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         // ObjectMeta's field order.
-        let mut m = s.serialize_struct("ObjectMeta", 4)?;
+        let mut m = s.serialize_struct("ObjectMeta", 3 + usize::from(self.namespace.is_some()))?;
         m.serialize_field("annotations", &OneEntryMap(COMPONENT, &self.component))?;
         m.serialize_field("labels", &OneEntryMap(MANAGED_BY.0, MANAGED_BY.1))?;
         m.serialize_field("name", &self.name)?;
-        m.serialize_field("namespace", &self.namespace)?;
+        if let Some(ns) = &self.namespace {
+            m.serialize_field("namespace", ns)?;
+        }
         m.end()
     }
 }
@@ -174,7 +177,7 @@ impl From<Meta> for ObjectMeta {
     fn from(meta: Meta) -> Self {
         ObjectMeta {
             name: Some(meta.name),
-            namespace: Some(meta.namespace),
+            namespace: meta.namespace,
             labels: Some(BTreeMap::from([(
                 MANAGED_BY.0.to_string(),
                 MANAGED_BY.1.to_string(),
@@ -197,10 +200,10 @@ impl Serialize for OneEntryMap<'_> {
 }
 
 /// The metadata of a generated resource: managed-by label, component annotation.
-pub fn metadata(name: &str, namespace: &str, component: &str) -> Meta {
+pub fn metadata(name: &str, namespace: Option<&str>, component: &str) -> Meta {
     Meta {
         name: dns_name(name),
-        namespace: namespace.to_string(),
+        namespace: namespace.map(str::to_string),
         component: component.to_string(),
     }
 }
@@ -234,7 +237,7 @@ mod tests {
     /// Generated metadata writes exactly what the k8s-openapi ObjectMeta it stands for does.
     #[test]
     fn meta_serializes_as_its_object_meta() {
-        let meta = metadata("Grafana_Ingress", "monitoring", "grafana");
+        let meta = metadata("Grafana_Ingress", Some("monitoring"), "grafana");
         let full = ObjectMeta::from(meta.clone());
         assert_eq!(crate::yaml::to_string(&meta), crate::yaml::to_string(&full));
         assert_eq!(meta.json(), full.json());

@@ -386,7 +386,7 @@ fn istio_telemetry(
             Resource {
                 api_version: "telemetry.istio.io/v1",
                 kind: "Telemetry",
-                metadata: metadata("gunj-mesh", ns, "stack"),
+                metadata: metadata("gunj-mesh", ns.as_deref(), "stack"),
                 spec: spec.clone(),
             },
         );
@@ -416,7 +416,7 @@ fn pod_monitors(stack: &Stack, mesh: &Mesh, out: &mut Additions) {
             Resource {
                 api_version: "monitoring.coreos.com/v1",
                 kind: "PodMonitor",
-                metadata: metadata(name, ns, "prometheus"),
+                metadata: metadata(name, ns.as_deref(), "prometheus"),
                 spec: PodMonitor {
                     selector: Selector {
                         match_expressions: vec![Expression {
@@ -436,15 +436,16 @@ const MAX_NAMESPACE_ROWS: usize = 8;
 
 fn dashboard(stack: &Stack, mesh: &Mesh, d: &crate::config::Dashboards, out: &mut Additions) {
     let mut components: Vec<dashboards::Component> = Vec::new();
-    let mut index: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut index: HashMap<(&str, Option<&str>), usize> = HashMap::new();
     for m in stack.servers() {
-        match index.entry((&m.component, &m.namespace)) {
+        match index.entry((&m.component, m.namespace.as_deref())) {
             Entry::Occupied(i) => components[*i.get()].workloads.push(m.name.clone()),
             Entry::Vacant(v) => {
                 v.insert(components.len());
                 components.push(dashboards::Component {
                     name: m.component.clone(),
-                    namespace: m.namespace.clone(),
+                    // Empty: every namespace the dashboard's variable selects.
+                    namespace: m.namespace.clone().unwrap_or_default(),
                     workloads: vec![m.name.clone()],
                 });
             }
@@ -473,13 +474,14 @@ fn dashboard(stack: &Stack, mesh: &Mesh, d: &crate::config::Dashboards, out: &mu
     let Some(namespace) = d
         .namespace
         .clone()
+        .map(Some)
         .or_else(|| stack.of("grafana").next().map(|g| g.namespace.clone()))
         .or_else(|| stack.namespaces.iter().next().cloned())
     else {
         return;
     };
     let (key, value) = d.label.iter().next().expect("validated: one label");
-    let config_map = dashboards::config_map(mesh, &namespace, (key, value), &components);
+    let config_map = dashboards::config_map(mesh, namespace.as_deref(), (key, value), &components);
     let name = config_map["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
@@ -493,7 +495,7 @@ fn dashboard(stack: &Stack, mesh: &Mesh, d: &crate::config::Dashboards, out: &mu
         "v1",
         "ConfigMap",
         &name,
-        &namespace,
+        namespace.as_deref(),
         config_map,
     );
 }

@@ -5,6 +5,7 @@
 use super::ports::Port;
 use crate::config;
 use crate::io::stream::Doc;
+use crate::yaml::Node;
 use std::collections::BTreeMap;
 
 /// A kind whose pods gunj-mesh can put in the mesh.
@@ -18,14 +19,24 @@ pub struct PodKind {
     pub finishes: bool,
     /// `spec.selector.matchLabels` selects its pods.
     pub selector: bool,
-    /// For an operator's custom resource: the labels the operator puts on the pods of the
-    /// resource named `name` in a namespace, and their default ports. The operator changes
-    /// the pods through the resource itself.
-    pub operator: Option<OperatorPods>,
+    /// For an operator's custom resource: what the operator makes of the resource (`None`
+    /// from the function when it runs no pods of its own). The operator changes the pods
+    /// through the resource itself.
+    pub operator: Option<Operator>,
 }
 
-/// The labels and ports of an operator's pods, from the resource's name and namespace.
-pub type OperatorPods = fn(&str, Option<&str>) -> (BTreeMap<String, String>, Vec<Port>);
+/// What an operator makes of its resource `node` named `name` in a namespace.
+pub type Operator = fn(node: &Node, name: &str, namespace: Option<&str>) -> Option<OperatorPods>;
+
+/// The pods an operator runs for a resource.
+pub struct OperatorPods {
+    /// The labels it puts on them, which select them.
+    pub labels: BTreeMap<String, String>,
+    /// The container ports of its containers.
+    pub ports: Vec<Port>,
+    /// Their ServiceAccount, when the resource says or implies one.
+    pub service_account: Option<String>,
+}
 
 const TEMPLATE_LABELS: &[&str] = &["spec", "template", "metadata", "labels"];
 const TEMPLATE_ANNOTATIONS: &[&str] = &["spec", "template", "metadata", "annotations"];
@@ -47,7 +58,7 @@ const fn template(kind: &'static str, finishes: bool, selector: bool) -> PodKind
     }
 }
 
-const fn prometheus_operator(kind: &'static str, pods: OperatorPods) -> PodKind {
+const fn prometheus_operator(kind: &'static str, pods: Operator) -> PodKind {
     PodKind {
         kind,
         labels: POD_METADATA_LABELS,
@@ -99,52 +110,35 @@ pub static POD_KINDS: &[PodKind] = &[
         operator: None,
     },
     template("ReplicationController", false, true),
-    prometheus_operator("Prometheus", |name, _| {
-        (
-            labels(&[
-                ("app.kubernetes.io/name", "prometheus"),
-                ("app.kubernetes.io/instance", name),
-            ]),
-            vec![Port::tcp("web", 9090)],
-        )
+    prometheus_operator("Prometheus", |node, name, _| {
+        Some(prometheus_pods(node, "prometheus", name))
     }),
-    prometheus_operator("PrometheusAgent", |name, _| {
-        (
-            labels(&[
-                ("app.kubernetes.io/name", "prometheus-agent"),
-                ("app.kubernetes.io/instance", name),
-            ]),
-            vec![Port::tcp("web", 9090)],
-        )
+    prometheus_operator("PrometheusAgent", |node, name, _| {
+        Some(prometheus_pods(node, "prometheus-agent", name))
     }),
-    prometheus_operator("Alertmanager", |name, _| {
-        (
-            labels(&[
-                ("app.kubernetes.io/name", "alertmanager"),
-                ("app.kubernetes.io/instance", name),
-            ]),
-            vec![
-                Port::tcp("web", 9093),
-                Port::tcp("mesh-tcp", 9094),
-                Port {
-                    protocol: "UDP".into(),
-                    ..Port::tcp("mesh-udp", 9094)
-                },
-            ],
-        )
+    prometheus_operator("Alertmanager", |node, name, _| {
+        let mut pods = prometheus_pods(node, "alertmanager", name);
+        pods.ports = vec![
+            Port::tcp(port_name(node), 9093),
+            Port::tcp("mesh-tcp", 9094),
+            Port {
+                protocol: "UDP".into(),
+                ..Port::tcp("mesh-udp", 9094)
+            },
+            Port::tcp("reloader-web", 8080),
+        ];
+        Some(pods)
     }),
-    prometheus_operator("ThanosRuler", |name, _| {
-        (
-            labels(&[
-                ("app.kubernetes.io/name", "thanos-ruler"),
-                ("app.kubernetes.io/instance", name),
-            ]),
-            vec![Port::tcp("grpc", 10901), Port::tcp("web", 10902)],
-        )
+    prometheus_operator("ThanosRuler", |node, name, _| {
+        let mut pods = prometheus_pods(node, "thanos-ruler", name);
+        pods.ports = vec![Port::tcp("grpc", 10901), Port::tcp("web", 10902)];
+        Some(pods)
     }),
     // The OpenTelemetry operator copies `spec.podAnnotations`, and the resource's own
     // labels, to the collector pods, labelled `app.kubernetes.io/instance:
-    // <namespace>.<name>`.
+    // <namespace>.<name>`; they run as `spec.serviceAccount`, else `<name>-collector`, and
+    // expose the collector's own metrics on 8888. A collector in `mode: sidecar` runs in
+    // other workloads' pods (<https://github.com/open-telemetry/opentelemetry-operator#deployment-modes>).
     PodKind {
         kind: "OpenTelemetryCollector",
         labels: &["metadata", "labels"],
@@ -152,18 +146,60 @@ pub static POD_KINDS: &[PodKind] = &[
         spec: &["spec"],
         finishes: false,
         selector: false,
-        operator: Some(|name, namespace| {
+        operator: Some(|node, name, namespace| {
+            if node.at(&["spec", "mode"]).and_then(Node::scalar) == Some("sidecar") {
+                return None;
+            }
             let instance = format!("{}.{name}", namespace.unwrap_or("default"));
-            (
-                labels(&[
+            Some(OperatorPods {
+                labels: labels(&[
                     ("app.kubernetes.io/component", "opentelemetry-collector"),
                     ("app.kubernetes.io/instance", &instance),
                 ]),
-                vec![Port::tcp("otlp-grpc", 4317), Port::tcp("otlp-http", 4318)],
-            )
+                ports: vec![
+                    Port::tcp("otlp-grpc", 4317),
+                    Port::tcp("otlp-http", 4318),
+                    Port::tcp("metrics", 8888),
+                ],
+                service_account: Some(
+                    node.at(&["spec", "serviceAccount"])
+                        .and_then(Node::scalar)
+                        .map_or_else(|| format!("{name}-collector"), str::to_string),
+                ),
+            })
         }),
     },
 ];
+
+/// The pods prometheus-operator runs for a Prometheus-like resource: labelled
+/// `app.kubernetes.io/name: <app>` and `app.kubernetes.io/instance: <name>`; the main
+/// container's port is `spec.portName` (default `web`), the config reloader's
+/// `reloader-web` (8080), a Thanos sidecar's `grpc` (10901) and `http` (10902); they run as
+/// `spec.serviceAccountName` (<https://prometheus-operator.dev/docs/api-reference/api/>).
+fn prometheus_pods(node: &Node, app: &str, name: &str) -> OperatorPods {
+    let mut ports = vec![
+        Port::tcp(port_name(node), 9090),
+        Port::tcp("reloader-web", 8080),
+    ];
+    if node.at(&["spec", "thanos"]).is_some_and(|t| !t.is_null()) {
+        ports.extend([Port::tcp("grpc", 10901), Port::tcp("http", 10902)]);
+    }
+    OperatorPods {
+        labels: labels(&[
+            ("app.kubernetes.io/name", app),
+            ("app.kubernetes.io/instance", name),
+        ]),
+        ports,
+        service_account: None,
+    }
+}
+
+/// A prometheus-operator resource's `spec.portName`, default `web`.
+fn port_name<'n>(node: &'n Node) -> &'n str {
+    node.at(&["spec", "portName"])
+        .and_then(Node::scalar)
+        .unwrap_or("web")
+}
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs

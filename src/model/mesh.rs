@@ -64,7 +64,13 @@ pub const MESH_LABELS: [&str; 3] = [
     "istio.io/dataplane-mode",
 ];
 
-/// The SPIFFE-style identity Istio derives from a ServiceAccount.
-pub fn istio_principal(namespace: &str, service_account: &str) -> String {
-    format!("cluster.local/ns/{namespace}/sa/{service_account}")
+/// The SPIFFE-style identity Istio derives from a ServiceAccount
+/// (<https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source>).
+/// Without a namespace (an object that names none, placed by whoever applies it), the
+/// ServiceAccount is matched in any namespace: a suffix match on `/sa/<name>`.
+pub fn istio_principal(namespace: Option<&str>, service_account: &str) -> String {
+    match namespace {
+        Some(ns) => format!("cluster.local/ns/{ns}/sa/{service_account}"),
+        None => format!("*/sa/{service_account}"),
+    }
 }

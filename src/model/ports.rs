@@ -21,7 +21,7 @@ pub struct Port {
 
 impl Port {
     /// A named TCP port.
-    pub fn tcp(name: &str, number: u16) -> Port {
+    pub fn tcp(name: impl Into<String>, number: u16) -> Port {
         Port {
             name: Some(name.into()),
             number,

@@ -17,7 +17,9 @@ pub struct Member {
     pub component: String,
     pub kind: String,
     pub name: String,
-    pub namespace: String,
+    /// `None`: the object names no namespace and none was given (`--namespace`); it lands
+    /// in the namespace it is applied to (Helm's release namespace).
+    pub namespace: Option<String>,
     /// The pods' ServiceAccount (`default` when the pod spec names none).
     pub service_account: String,
     pub selector: Labels,
@@ -33,13 +35,13 @@ pub struct Member {
 
 impl Member {
     /// The member a workload put in the mesh makes, in `namespace` (its own, or the one
-    /// objects without a namespace are in).
-    pub fn of(component: &str, w: &Workload, namespace: &str) -> Member {
+    /// objects without a namespace are in, if known).
+    pub fn of(component: &str, w: &Workload, namespace: Option<&str>) -> Member {
         Member {
             component: component.to_string(),
             kind: w.kind.clone(),
             name: w.name.clone(),
-            namespace: namespace.to_string(),
+            namespace: namespace.map(str::to_string),
             service_account: w
                 .service_account
                 .clone()
@@ -55,6 +57,14 @@ impl Member {
             serves: !w.runs_to_completion,
             hook: w.is_hook(),
         }
+    }
+}
+
+/// `namespace/name`, or just `name` for an object that names no namespace.
+pub fn qualified(namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
     }
 }
 
@@ -89,7 +99,7 @@ pub struct Service {
     /// Index into the objects the stack was built from.
     pub object: usize,
     pub name: String,
-    pub namespace: String,
+    pub namespace: Option<String>,
     pub ports: Vec<ServicePort>,
     pub headless: bool,
     /// The component of the members the selector matches, if any.
@@ -99,7 +109,12 @@ pub struct Service {
 
 impl Service {
     pub fn host(&self) -> String {
-        format!("{}.{}.svc.cluster.local", self.name, self.namespace)
+        match &self.namespace {
+            Some(ns) => format!("{}.{ns}.svc.cluster.local", self.name),
+            // Short names resolve in the namespace of whoever names them: here the release
+            // namespace that both the Service and the resource naming it land in.
+            None => self.name.clone(),
+        }
     }
 }
 
@@ -130,12 +145,12 @@ pub struct Stack {
     pub members: Vec<Member>,
     pub services: Vec<Service>,
     /// Namespaces that hold members, sorted.
-    pub namespaces: BTreeSet<String>,
+    pub namespaces: BTreeSet<Option<String>>,
     /// Mesh policies already in the stream: (kind, namespace, name) → managed by gunj-mesh.
-    pub existing: BTreeMap<(String, String, String), bool>,
+    pub existing: BTreeMap<(String, Option<String>, String), bool>,
     /// Component → indexes of its members, and (component, namespace) → the same.
     by_component: BTreeMap<String, Vec<usize>>,
-    by_place: BTreeMap<(String, String), Vec<usize>>,
+    by_place: BTreeMap<(String, Option<String>), Vec<usize>>,
 }
 
 /// The label every generated resource carries.
@@ -143,12 +158,12 @@ pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "gunj-mesh
 
 impl Stack {
     /// Builds the inventory. `members` are the in-mesh workloads decided by the filter;
-    /// `default_ns` is the namespace of objects that name none.
-    pub fn build(objects: &[Object], members: Vec<Member>, default_ns: &str) -> Stack {
-        let mut by_namespace: BTreeMap<&str, Vec<&Member>> = BTreeMap::new();
+    /// `default_ns` is the namespace of objects that name none, if known.
+    pub fn build(objects: &[Object], members: Vec<Member>, default_ns: Option<&str>) -> Stack {
+        let mut by_namespace: BTreeMap<Option<&str>, Vec<&Member>> = BTreeMap::new();
         for m in &members {
             by_namespace
-                .entry(m.namespace.as_str())
+                .entry(m.namespace.as_deref())
                 .or_default()
                 .push(m);
         }
@@ -161,7 +176,7 @@ impl Stack {
                     .and_then(Node::scalar)
                     .map(str::to_string)
             };
-            let namespace = meta("namespace").unwrap_or_else(|| default_ns.to_string());
+            let namespace = meta("namespace").or_else(|| default_ns.map(str::to_string));
             let name = meta("name").unwrap_or_default();
             if o.kind == "Service" {
                 services.push(Stack::service(&by_namespace, i, o.node, name, namespace));
@@ -175,7 +190,7 @@ impl Stack {
             }
         }
         let mut by_component: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        let mut by_place: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        let mut by_place: BTreeMap<(String, Option<String>), Vec<usize>> = BTreeMap::new();
         for (i, m) in members.iter().enumerate() {
             by_component.entry(m.component.clone()).or_default().push(i);
             by_place
@@ -194,11 +209,11 @@ impl Stack {
     }
 
     fn service(
-        by_namespace: &BTreeMap<&str, Vec<&Member>>,
+        by_namespace: &BTreeMap<Option<&str>, Vec<&Member>>,
         object: usize,
         node: &Node,
         name: String,
-        namespace: String,
+        namespace: Option<String>,
     ) -> Service {
         let map = |path: &[&str]| -> BTreeMap<String, String> {
             node.at(path)
@@ -212,7 +227,7 @@ impl Stack {
         let component = (!selector.is_empty())
             .then(|| {
                 by_namespace
-                    .get(namespace.as_str())?
+                    .get(&namespace.as_deref())?
                     .iter()
                     .find(|m| selector.iter().all(|(k, v)| m.pod_labels.get(k) == Some(v)))
             })
@@ -259,10 +274,10 @@ impl Stack {
     /// The pods of a component that call into namespace `ns`: those in `ns` when it has
     /// some (one stack per namespace), else those of every namespace (one stack across
     /// namespaces). Hook and test pods are not callers.
-    pub fn callers(&self, component: &str, ns: &str) -> Vec<&Member> {
+    pub fn callers(&self, component: &str, ns: Option<&str>) -> Vec<&Member> {
         let local: Vec<&Member> = self
             .by_place
-            .get(&(component.to_string(), ns.to_string()))
+            .get(&(component.to_string(), ns.map(str::to_string)))
             .into_iter()
             .flatten()
             .map(|&i| &self.members[i])

@@ -38,6 +38,18 @@ pub struct Workload {
     pub volumes: Vec<String>,
     /// Operator CRs: the names of `spec.volumeMounts` (added to the main container).
     pub spec_mounts: Vec<String>,
+    /// The containers' liveness, readiness and startup probes that reach a port.
+    pub probes: Vec<Probe>,
+}
+
+/// A probe the kubelet sends to a port of the pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// The container port, resolved from a name against the container's ports.
+    pub port: u16,
+    /// `httpGet` with scheme HTTP: its path (default `/`). `None` for HTTPS, TCP and gRPC
+    /// probes.
+    pub http_path: Option<String>,
 }
 
 /// A field of the object has the wrong shape.
@@ -81,6 +93,7 @@ impl Workload {
         let mut containers = Vec::new();
         let mut ports = Vec::new();
         let mut app_containers = Vec::new();
+        let mut probes = Vec::new();
         if let Some(spec) = pod_spec {
             if let Some(image) = spec.get("image").and_then(Node::str) {
                 images.push(image.to_string());
@@ -109,13 +122,15 @@ impl Workload {
                                 .filter_map(name)
                                 .collect(),
                         ));
-                        ports.extend(
-                            c.get("ports")
-                                .and_then(Node::items)
-                                .unwrap_or_default()
-                                .iter()
-                                .filter_map(port),
-                        );
+                        let own: Vec<Port> = c
+                            .get("ports")
+                            .and_then(Node::items)
+                            .unwrap_or_default()
+                            .iter()
+                            .filter_map(port)
+                            .collect();
+                        probes.extend(container_probes(c, &own));
+                        ports.extend(own);
                     }
                 }
             }
@@ -133,13 +148,20 @@ impl Workload {
             .and_then(Node::scalar)
             .map(str::to_string);
         let pod_labels = meta(labels_path, &labels_path.join("."))?;
-        let operator = pod_kind
-            .operator
-            .map(|pods| pods(&name, namespace.as_deref().or(default_ns)));
+        let operator = match pod_kind.operator {
+            Some(pods) => match pods(node, &name, namespace.as_deref().or(default_ns)) {
+                Some(pods) => Some(pods),
+                // Its pods are someone else's.
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let mut operator_account = None;
         let selector = match operator {
-            Some((selector, defaults)) => {
-                ports = defaults;
-                selector
+            Some(pods) => {
+                ports = pods.ports;
+                operator_account = pods.service_account;
+                pods.labels
             }
             None => match node.at(&["spec", "selector", "matchLabels"]) {
                 Some(m) if pod_kind.selector => m
@@ -171,10 +193,12 @@ impl Workload {
                 .is_some_and(|h| h.to_json() == serde_json::Value::Bool(true)),
             runs_to_completion: pod_kind.finishes
                 || (kind == "Pod" && matches!(restart, Some("Never" | "OnFailure"))),
-            service_account: pod_spec
-                .and_then(|s| s.get("serviceAccountName"))
-                .and_then(Node::scalar)
-                .map(str::to_string),
+            service_account: operator_account.or_else(|| {
+                pod_spec
+                    .and_then(|s| s.get("serviceAccountName"))
+                    .and_then(Node::scalar)
+                    .map(str::to_string)
+            }),
             selector,
             ports,
             pod_spec_path: spec_path,
@@ -186,6 +210,7 @@ impl Workload {
                 .iter()
                 .filter_map(|v| v.get("name").and_then(Node::scalar).map(str::to_string))
                 .collect(),
+            probes,
             spec_mounts: node
                 .at(&["spec", "volumeMounts"])
                 .filter(|_| pod_kind.operator.is_some())
@@ -228,6 +253,43 @@ fn port(node: &Node) -> Option<Port> {
             .unwrap_or("TCP")
             .to_string(),
     })
+}
+
+/// A container's probes that reach a port (`exec` probes run inside it).
+fn container_probes(container: &Node, ports: &[Port]) -> Vec<Probe> {
+    let mut probes = Vec::new();
+    for kind in ["livenessProbe", "readinessProbe", "startupProbe"] {
+        let Some(probe) = container.get(kind) else {
+            continue;
+        };
+        for (handler, http) in [("httpGet", true), ("tcpSocket", false), ("grpc", false)] {
+            let Some(h) = probe.get(handler) else {
+                continue;
+            };
+            let Some(target) = h.get("port").and_then(Node::scalar) else {
+                continue;
+            };
+            let number = target.parse::<u16>().ok().or_else(|| {
+                ports
+                    .iter()
+                    .find(|p| p.name.as_deref() == Some(target))
+                    .map(|p| p.number)
+            });
+            let Some(port) = number else { continue };
+            let scheme = h.get("scheme").and_then(Node::scalar).unwrap_or("HTTP");
+            let http_path = (http && scheme.eq_ignore_ascii_case("HTTP")).then(|| {
+                h.get("path")
+                    .and_then(Node::scalar)
+                    .unwrap_or("/")
+                    .to_string()
+            });
+            let probe = Probe { port, http_path };
+            if !probes.contains(&probe) {
+                probes.push(probe);
+            }
+        }
+    }
+    probes
 }
 
 /// Reads labels or annotations; a missing or null map is empty.

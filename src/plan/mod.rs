@@ -14,7 +14,7 @@ use crate::io::stream::Doc;
 use crate::model::catalog::{self, Match};
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
-use crate::model::stack::{Member, Stack};
+use crate::model::stack::{Member, Stack, qualified};
 use crate::model::workload::{self, Workload};
 use crate::parallel;
 use crate::report::{Entry, GeneratedAction, GeneratedEntry, Report, Subject};
@@ -126,13 +126,12 @@ pub fn plan(
         |object| decide(object, config, mesh, options, &docs[object.doc]),
     )?;
     // Inventory.
-    let default_ns = options.namespace.as_deref().unwrap_or("default");
     let members = decided
         .iter_mut()
         .flatten()
         .filter_map(|d| d.member.take())
         .collect();
-    let stack = Stack::build(objects, members, default_ns);
+    let stack = Stack::build(objects, members, options.namespace.as_deref());
     // Telemetry the pods need once the stack is known: where traces go.
     let operator = |v: &str| v.starts_with("monitoring.coreos.com/");
     let ctx = telemetry::context(
@@ -191,10 +190,10 @@ pub fn plan(
     for d in decided.into_iter().flatten() {
         d.object.place(&mut patches[d.object.doc], d.patch);
     }
-    let namespaces: std::collections::HashMap<usize, &str> = stack
+    let namespaces: std::collections::HashMap<usize, Option<&str>> = stack
         .services
         .iter()
-        .map(|s| (s.object, s.namespace.as_str()))
+        .map(|s| (s.object, s.namespace.as_deref()))
         .collect();
     let entries = parallel::map(
         &out.edits,
@@ -205,7 +204,11 @@ pub fn plan(
             let subject = Subject {
                 kind: object.kind.clone(),
                 name: object.name().to_string(),
-                namespace: namespaces.get(&edit.object).map(|ns| ns.to_string()),
+                namespace: namespaces
+                    .get(&edit.object)
+                    .copied()
+                    .flatten()
+                    .map(str::to_string),
             };
             let m = Match {
                 component: edit.component.clone(),
@@ -234,8 +237,10 @@ pub fn plan(
             Some(false) => (
                 GeneratedAction::Conflict,
                 format!(
-                    "the stream already has {} {}/{} not managed by gunj-mesh; not generated ({})",
-                    g.kind, g.namespace, g.name, g.reason
+                    "the stream already has {} {} not managed by gunj-mesh; not generated ({})",
+                    g.kind,
+                    qualified(g.namespace.as_deref(), &g.name),
+                    g.reason
                 ),
             ),
             None if !seen.insert(key) => continue,
@@ -320,7 +325,7 @@ fn decide<'o, 'a>(
     }
     let namespace = w.namespace.clone().or_else(|| options.namespace.clone());
     let member = matches!(action, Action::Inject(_))
-        .then(|| Member::of(&m.component, &w, namespace.as_deref().unwrap_or("default")));
+        .then(|| Member::of(&m.component, &w, namespace.as_deref()));
     Ok(Some(Decided {
         object,
         subject: Subject {

@@ -10,6 +10,7 @@ use crate::decide::Action;
 use crate::io::stream::Doc;
 use crate::model::catalog::Match;
 use crate::model::object::Object;
+use crate::model::stack::qualified;
 use crate::yaml::patch::Patch;
 use changes::{changes_any, changes_to};
 use serde::Serialize;
@@ -81,7 +82,8 @@ pub struct GeneratedEntry {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub name: String,
-    pub namespace: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     pub component: String,
     pub action: GeneratedAction,
     /// Why it is generated.
@@ -91,10 +93,9 @@ pub struct GeneratedEntry {
 impl GeneratedEntry {
     pub fn object(&self) -> String {
         format!(
-            "{} {}/{}",
+            "{} {}",
             self.kind.to_lowercase(),
-            self.namespace,
-            self.name
+            qualified(self.namespace.as_deref(), &self.name)
         )
     }
 }

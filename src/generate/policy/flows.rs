@@ -29,14 +29,14 @@ impl Source {
 
     /// The ServiceAccounts (`namespace`, `name`) that call into namespace `ns` (see
     /// [`Stack::callers`]); empty for `Any`.
-    pub fn accounts(&self, stack: &Stack, ns: &str) -> Vec<(String, String)> {
-        let mut accounts: Vec<(String, String)> = match self {
+    pub fn accounts(&self, stack: &Stack, ns: Option<&str>) -> Vec<(Option<String>, String)> {
+        let mut accounts: Vec<(Option<String>, String)> = match self {
             Source::Component(c) => stack
                 .callers(c, ns)
                 .into_iter()
                 .map(|m| (m.namespace.clone(), m.service_account.clone()))
                 .collect(),
-            Source::Account(ns, sa) => vec![(ns.clone(), sa.clone())],
+            Source::Account(ns, sa) => vec![(Some(ns.clone()), sa.clone())],
             Source::Any => Vec::new(),
         };
         accounts.sort();

@@ -11,7 +11,7 @@ mod netpol;
 use super::Additions;
 use crate::config::ServiceMesh;
 use crate::model::mesh::Mesh;
-use crate::model::stack::Stack;
+use crate::model::stack::{Stack, qualified};
 
 /// Generates the policies the config asks for.
 pub fn generate(stack: &Stack, config: &ServiceMesh, mesh: &Mesh) -> Additions {
@@ -60,12 +60,11 @@ pub fn generate(stack: &Stack, config: &ServiceMesh, mesh: &Mesh) -> Additions {
             .filter(|m| !m.hook && m.service_account == "default")
         {
             out.note(format!(
-                "{} {}/{} ({}) runs as ServiceAccount default: every pod of namespace {} without its own ServiceAccount gets its access; give it its own",
+                "{} {} ({}) runs as ServiceAccount default: every pod of namespace {} without its own ServiceAccount gets its access; give it its own",
                 m.kind.to_lowercase(),
-                m.namespace,
-                m.name,
+                qualified(m.namespace.as_deref(), &m.name),
                 m.component,
-                m.namespace
+                m.namespace.as_deref().unwrap_or("(the release namespace)")
             ));
         }
     }

@@ -50,10 +50,13 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
         for flow in &reached {
             match &flow.from {
                 Source::Any => add(Peer::Any),
-                Source::Account(ns, _) => add(Peer::Namespace(ns, None)),
+                Source::Account(ns, _) => add(Peer::Namespace(Some(ns), None)),
                 Source::Component(c) => {
-                    for src in stack.callers(c, &m.namespace) {
-                        add(Peer::Namespace(&src.namespace, Some(&*src.selector)));
+                    for src in stack.callers(c, m.namespace.as_deref()) {
+                        add(Peer::Namespace(
+                            src.namespace.as_deref(),
+                            Some(&*src.selector),
+                        ));
                     }
                 }
             }
@@ -61,7 +64,7 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
         if matches!(mesh, Mesh::Istio { ambient: true, .. }) {
             add(Peer::Kubelet);
             if out.waypoints.contains(&m.namespace) {
-                add(Peer::Namespace(&m.namespace, Some(&waypoint)));
+                add(Peer::Namespace(m.namespace.as_deref(), Some(&waypoint)));
             }
         }
         let peers: Vec<NetworkPolicyPeer> = keys.into_iter().map(Peer::build).collect();
@@ -83,7 +86,11 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
             .copied()
             .filter(|p| exceptions.contains(p))
             .collect();
-        let meta = metadata(&format!("{}-ingress", m.name), &m.namespace, &m.component);
+        let meta = metadata(
+            &format!("{}-ingress", m.name),
+            m.namespace.as_deref(),
+            &m.component,
+        );
         let name = meta.name.clone();
         let policy = NetworkPolicy {
             metadata: meta.into(),
@@ -122,7 +129,7 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
             "networking.k8s.io/v1",
             "NetworkPolicy",
             &name,
-            &m.namespace,
+            m.namespace.as_deref(),
             policy,
         );
     }
@@ -134,7 +141,8 @@ enum Peer<'a> {
     /// Every namespace.
     Any,
     /// The pods of a namespace (all of them without a selector).
-    Namespace(&'a str, Option<&'a BTreeMap<String, String>>),
+    /// `None`: the release namespace, which the policy lands in too.
+    Namespace(Option<&'a str>, Option<&'a BTreeMap<String, String>>),
     /// Where kubelet probes come from in ambient mode.
     Kubelet,
 }
@@ -169,19 +177,23 @@ fn tcp(ports: Vec<u16>) -> Vec<NetworkPolicyPort> {
         .collect()
 }
 
-fn namespace_peer(ns: &str, pods: Option<&BTreeMap<String, String>>) -> NetworkPolicyPeer {
+/// The pods of namespace `ns` (by its `kubernetes.io/metadata.name` label), all of them or
+/// those `pods` selects; without a namespace, those of the policy's own namespace.
+fn namespace_peer(ns: Option<&str>, pods: Option<&BTreeMap<String, String>>) -> NetworkPolicyPeer {
+    let pods = pods.map(|labels| LabelSelector {
+        match_labels: Some(labels.clone()),
+        match_expressions: None,
+    });
     NetworkPolicyPeer {
-        namespace_selector: Some(LabelSelector {
+        namespace_selector: ns.map(|ns| LabelSelector {
             match_labels: Some(BTreeMap::from([(
                 "kubernetes.io/metadata.name".to_string(),
                 ns.to_string(),
             )])),
             match_expressions: None,
         }),
-        pod_selector: pods.map(|labels| LabelSelector {
-            match_labels: Some(labels.clone()),
-            match_expressions: None,
-        }),
+        // A peer with neither selector would be invalid: the policy's namespace, all pods.
+        pod_selector: pods.or_else(|| ns.is_none().then(LabelSelector::default)),
         ip_block: None,
     }
 }

@@ -18,7 +18,7 @@ use crate::config::{Algorithm, MtlsMode, Spec, Traffic};
 use crate::generate::{Additions, ObjectEdit, Resource, metadata};
 use crate::model::mesh::istio_principal;
 use crate::model::ports::{self, Proto};
-use crate::model::stack::{Member, Service, Stack};
+use crate::model::stack::{Member, Service, Stack, qualified};
 use crate::yaml::patch::Patch;
 use std::collections::BTreeMap;
 use types::*;
@@ -59,10 +59,12 @@ pub fn generate(stack: &Stack, spec: &Spec, ambient: bool, flows: &[Flow], out: 
                 patch,
             });
             out.waypoints.insert(service.namespace.clone());
-            out.note(format!(
-                "deploy a waypoint in namespace {}: `istioctl waypoint apply -n {} --name waypoint`",
-                service.namespace, service.namespace
-            ));
+            out.note(match &service.namespace {
+                Some(ns) => format!(
+                    "deploy a waypoint in namespace {ns}: `istioctl waypoint apply -n {ns} --name waypoint`"
+                ),
+                None => "deploy a waypoint in the release namespace: `istioctl waypoint apply -n <namespace> --name waypoint`".into(),
+            });
             waypointed.push(service);
         }
     }
@@ -75,7 +77,7 @@ pub fn generate(stack: &Stack, spec: &Spec, ambient: bool, flows: &[Flow], out: 
                     Resource {
                         api_version: SECURITY,
                         kind: "AuthorizationPolicy",
-                        metadata: metadata("allow-nothing", ns, "stack"),
+                        metadata: metadata("allow-nothing", ns.as_deref(), "stack"),
                         spec: AuthorizationPolicy::default(),
                     },
                 );
@@ -116,8 +118,9 @@ fn protocol_hints(stack: &Stack, out: &mut Additions) {
             if port.protocol == "UDP" {
                 if numbers.iter().any(|n| ports::GOSSIP.contains(n)) {
                     out.note(format!(
-                        "service {}/{} port {} is UDP gossip: Istio does not proxy UDP, so it stays outside the mesh (Alertmanager clustering also needs TCP 9094)",
-                        service.namespace, service.name, port.port
+                        "service {} port {} is UDP gossip: Istio does not proxy UDP, so it stays outside the mesh (Alertmanager clustering also needs TCP 9094)",
+                        qualified(service.namespace.as_deref(), &service.name),
+                        port.port
                     ));
                 }
                 continue;
@@ -172,7 +175,7 @@ fn peer_authentications(stack: &Stack, mtls: &crate::config::Mtls, out: &mut Add
             Resource {
                 api_version: SECURITY,
                 kind: "PeerAuthentication",
-                metadata: metadata("default", ns, "stack"),
+                metadata: metadata("default", ns.as_deref(), "stack"),
                 spec: PeerAuthentication {
                     selector: None,
                     mtls: Mode {
@@ -209,7 +212,7 @@ fn peer_authentications(stack: &Stack, mtls: &crate::config::Mtls, out: &mut Add
                 kind: "PeerAuthentication",
                 metadata: metadata(
                     &format!("{}-port-exceptions", m.name),
-                    &m.namespace,
+                    m.namespace.as_deref(),
                     &m.component,
                 ),
                 spec: PeerAuthentication {
@@ -317,7 +320,7 @@ fn destination_rule(
         Resource {
             api_version: NETWORKING,
             kind: "DestinationRule",
-            metadata: metadata(&service.name, &service.namespace, component),
+            metadata: metadata(&service.name, service.namespace.as_deref(), component),
             spec: DestinationRule {
                 host: service.host(),
                 traffic_policy: (!empty).then_some(policy),
@@ -381,7 +384,7 @@ fn virtual_service(service: &Service, component: &str, traffic: &Traffic, out: &
         Resource {
             api_version: NETWORKING,
             kind: "VirtualService",
-            metadata: metadata(&service.name, &service.namespace, component),
+            metadata: metadata(&service.name, service.namespace.as_deref(), component),
             spec: VirtualService {
                 hosts: vec![host],
                 http: vec![HttpRoute {
@@ -415,36 +418,36 @@ fn authorization_policies(
         }],
         to: Vec::new(),
     };
-    let principals = |from: &Source, ns: &str| -> Vec<String> {
+    let principals = |from: &Source, ns: Option<&str>| -> Vec<String> {
         match from {
             Source::Any => vec!["*".into()],
             from => from
                 .accounts(stack, ns)
                 .into_iter()
-                .map(|(ns, sa)| istio_principal(&ns, &sa))
+                .map(|(ns, sa)| istio_principal(ns.as_deref(), &sa))
                 .collect(),
         }
     };
     // Workloads some flow reaches but no policy allowed anything to: like Linkerd's Servers
     // with no authorization, they admit nobody.
-    let mut unreached: std::collections::BTreeMap<(&str, &str), &Member> = flows
+    let mut unreached: std::collections::BTreeMap<(Option<&str>, &str), &Member> = flows
         .iter()
         .flat_map(|f| {
             stack
                 .of(&f.to)
                 .filter(|m| m.serves && !m.selector.is_empty())
         })
-        .map(|m| ((m.namespace.as_str(), m.name.as_str()), m))
+        .map(|m| ((m.namespace.as_deref(), m.name.as_str()), m))
         .collect();
     for flow in flows {
         let reason = format!("allow {}: {}", flow.from.slug(), flow.reason);
         let suffix = format!("from-{}", flow.from.slug());
         for target in stack.of(&flow.to).filter(|m| m.serves) {
-            let principals = principals(&flow.from, &target.namespace);
+            let principals = principals(&flow.from, target.namespace.as_deref());
             if target.selector.is_empty() || principals.is_empty() {
                 continue;
             }
-            unreached.remove(&(target.namespace.as_str(), target.name.as_str()));
+            unreached.remove(&(target.namespace.as_deref(), target.name.as_str()));
             let rules = vec![allow(principals)];
             workload_policy(out, target, &suffix, reason.clone(), rules);
         }
@@ -452,7 +455,7 @@ fn authorization_policies(
             .iter()
             .filter(|s| s.component.as_deref() == Some(&flow.to))
         {
-            let principals = principals(&flow.from, &service.namespace);
+            let principals = principals(&flow.from, service.namespace.as_deref());
             if principals.is_empty() {
                 continue;
             }
@@ -464,7 +467,7 @@ fn authorization_policies(
                     kind: "AuthorizationPolicy",
                     metadata: metadata(
                         &format!("{}-service-from-{}", service.name, flow.from.slug()),
-                        &service.namespace,
+                        service.namespace.as_deref(),
                         &flow.to,
                     ),
                     spec: AuthorizationPolicy {
@@ -494,7 +497,10 @@ fn authorization_policies(
         {
             continue;
         }
-        let waypoint = vec![allow(vec![istio_principal(&target.namespace, "waypoint")])];
+        let waypoint = vec![allow(vec![istio_principal(
+            target.namespace.as_deref(),
+            "waypoint",
+        )])];
         let reason = "the waypoint forwards the Service's traffic";
         workload_policy(out, target, "from-waypoint", reason.into(), waypoint);
     }
@@ -541,7 +547,11 @@ fn workload_policy(
         Resource {
             api_version: SECURITY,
             kind: "AuthorizationPolicy",
-            metadata: metadata(&format!("{}-{suffix}", m.name), &m.namespace, &m.component),
+            metadata: metadata(
+                &format!("{}-{suffix}", m.name),
+                m.namespace.as_deref(),
+                &m.component,
+            ),
             spec: AuthorizationPolicy {
                 selector: Some(Selector {
                     match_labels: m.selector.clone(),

@@ -20,7 +20,7 @@ use super::flows::{Flow, Source};
 use crate::config::{Spec, Traffic};
 use crate::generate::{Additions, ObjectEdit, Resource, dns_name, metadata};
 use crate::model::ports::{self, Port, Proto};
-use crate::model::stack::{Labels, Member, Service, Stack};
+use crate::model::stack::{Labels, Member, Service, Stack, qualified};
 use crate::yaml::patch::Patch;
 use std::collections::BTreeMap;
 use types::*;
@@ -201,7 +201,7 @@ fn service_profile(service: &Service, component: &str, t: &Traffic, out: &mut Ad
         Resource {
             api_version: "linkerd.io/v1alpha2",
             kind: "ServiceProfile",
-            metadata: metadata(&service.host(), &service.namespace, component),
+            metadata: metadata(&service.host(), service.namespace.as_deref(), component),
             spec: ServiceProfile {
                 routes: vec![ProfileRoute {
                     name: "all".into(),
@@ -248,8 +248,8 @@ fn canary_route(
             .any(|s| s.name == b.name && s.namespace == service.namespace)
         {
             out.note(format!(
-                "canary: Linkerd splits traffic between Services; create Service {}/{} selecting the subset's pods",
-                service.namespace, b.name
+                "canary: Linkerd splits traffic between Services; create Service {} selecting the subset's pods",
+                qualified(service.namespace.as_deref(), &b.name)
             ));
         }
     }
@@ -261,7 +261,7 @@ fn canary_route(
             kind: "HTTPRoute",
             metadata: metadata(
                 &format!("{}-canary", service.name),
-                &service.namespace,
+                service.namespace.as_deref(),
                 component,
             ),
             spec: HttpRoute {
@@ -283,7 +283,7 @@ fn canary_route(
 /// A Server per port of every component some flow reaches (or every component, with
 /// `defaultDeny`), and per flow an AuthorizationPolicy naming a MeshTLSAuthentication.
 fn servers(stack: &Stack, default_deny: bool, flows: &[Flow], out: &mut Additions) {
-    let mut authentications: BTreeMap<(String, String), Vec<Ref>> = BTreeMap::new();
+    let mut authentications: BTreeMap<(Option<String>, String), Vec<Ref>> = BTreeMap::new();
     for m in stack.servers() {
         let reached: Vec<&Flow> = flows.iter().filter(|f| f.to == m.component).collect();
         if (reached.is_empty() && !default_deny) || m.selector.is_empty() {
@@ -291,10 +291,9 @@ fn servers(stack: &Stack, default_deny: bool, flows: &[Flow], out: &mut Addition
         }
         if m.ports.is_empty() {
             out.note(format!(
-                "{} {}/{} declares no container ports: Linkerd Servers need them, so its inbound traffic is not restricted",
+                "{} {} declares no container ports: Linkerd Servers need them, so its inbound traffic is not restricted",
                 m.kind.to_lowercase(),
-                m.namespace,
-                m.name
+                qualified(m.namespace.as_deref(), &m.name)
             ));
         }
         for port in m.ports.iter().filter(|p| p.protocol != "UDP") {
@@ -304,13 +303,13 @@ fn servers(stack: &Stack, default_deny: bool, flows: &[Flow], out: &mut Addition
                 let refs = match &flow.from {
                     Source::Any => Vec::new(),
                     from => from
-                        .accounts(stack, &m.namespace)
+                        .accounts(stack, m.namespace.as_deref())
                         .into_iter()
                         .map(|(ns, sa)| Ref {
                             group: None,
                             kind: "ServiceAccount",
                             name: sa,
-                            namespace: Some(ns),
+                            namespace: ns,
                         })
                         .collect(),
                 };
@@ -326,7 +325,7 @@ fn servers(stack: &Stack, default_deny: bool, flows: &[Flow], out: &mut Addition
                         kind: "AuthorizationPolicy",
                         metadata: metadata(
                             &format!("{server}-from-{}", flow.from.slug()),
-                            &m.namespace,
+                            m.namespace.as_deref(),
                             &m.component,
                         ),
                         spec: AuthorizationPolicy {
@@ -359,7 +358,7 @@ fn servers(stack: &Stack, default_deny: bool, flows: &[Flow], out: &mut Addition
             Resource {
                 api_version: POLICY,
                 kind: "MeshTLSAuthentication",
-                metadata: metadata(&name, &ns, "stack"),
+                metadata: metadata(&name, ns.as_deref(), "stack"),
                 spec: MeshTlsAuthentication {
                     identities: if any { vec!["*".into()] } else { Vec::new() },
                     identity_refs: refs,
@@ -383,7 +382,7 @@ fn server(m: &Member, port: &Port, out: &mut Additions) -> String {
         Resource {
             api_version: SERVER,
             kind: "Server",
-            metadata: metadata(&name, &m.namespace, &m.component),
+            metadata: metadata(&name, m.namespace.as_deref(), &m.component),
             spec: Server {
                 pod_selector: PodSelector {
                     match_labels: m.selector.clone(),
@@ -407,8 +406,8 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
     // The stack's Prometheus and linkerd-viz's own; `identityRefs` match any of them, where
     // several `requiredAuthenticationRefs` would all have to match.
     for ns in &stack.namespaces {
-        let mut scrapers = Source::Component("prometheus".into()).accounts(stack, ns);
-        scrapers.push(("linkerd-viz".into(), "prometheus".into()));
+        let mut scrapers = Source::Component("prometheus".into()).accounts(stack, ns.as_deref());
+        scrapers.push((Some("linkerd-viz".into()), "prometheus".into()));
         scrapers.sort();
         scrapers.dedup();
         out.add(
@@ -417,7 +416,7 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
             Resource {
                 api_version: POLICY,
                 kind: "MeshTLSAuthentication",
-                metadata: metadata("prometheus-scrapers", ns, "prometheus"),
+                metadata: metadata("prometheus-scrapers", ns.as_deref(), "prometheus"),
                 spec: MeshTlsAuthentication {
                     identities: Vec::new(),
                     identity_refs: scrapers
@@ -426,7 +425,7 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
                             group: None,
                             kind: "ServiceAccount",
                             name: sa.clone(),
-                            namespace: Some(ns.clone()),
+                            namespace: ns.clone(),
                         })
                         .collect(),
                 },
@@ -439,7 +438,7 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
             Resource {
                 api_version: SERVER,
                 kind: "Server",
-                metadata: metadata("proxy-admin", ns, "prometheus"),
+                metadata: metadata("proxy-admin", ns.as_deref(), "prometheus"),
                 spec: Server {
                     pod_selector: PodSelector {
                         match_labels: Labels::default(),
@@ -464,7 +463,7 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
                 Resource {
                     api_version: SERVER,
                     kind: "HTTPRoute",
-                    metadata: metadata(route, ns, "prometheus"),
+                    metadata: metadata(route, ns.as_deref(), "prometheus"),
                     spec: HttpRoute {
                         parent_refs: vec![ParentRef {
                             group: GROUP,
@@ -491,7 +490,7 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
             Resource {
                 api_version: POLICY,
                 kind: "NetworkAuthentication",
-                metadata: metadata("kubelet", ns, "prometheus"),
+                metadata: metadata("kubelet", ns.as_deref(), "prometheus"),
                 spec: NetworkAuthentication {
                     networks: probe_networks
                         .iter()
@@ -526,7 +525,7 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
                 Resource {
                     api_version: POLICY,
                     kind: "AuthorizationPolicy",
-                    metadata: metadata(name, ns, "prometheus"),
+                    metadata: metadata(name, ns.as_deref(), "prometheus"),
                     spec: AuthorizationPolicy {
                         target_ref: Ref {
                             group: Some(GROUP),
