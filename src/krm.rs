@@ -141,7 +141,7 @@ fn process(
         report,
         patches,
         generated,
-        ..
+        traffic,
     } = plan::plan(&objects, &headers, &config, &mesh, options, docs)?;
     let patch = patches
         .into_iter()
@@ -174,6 +174,7 @@ fn process(
         output: format!("{head}{output}").into(),
         report,
         failure: None,
+        traffic,
         _spare: Default::default(),
     })
 }
@@ -320,6 +321,7 @@ fn error_outcome(doc: &Doc, node: Option<&Node>, failure: Failure) -> Outcome<'s
         output: output.into(),
         report: Report::default(),
         failure: Some(failure),
+        traffic: Default::default(),
         _spare: Default::default(),
     }
 }

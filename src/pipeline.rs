@@ -43,7 +43,7 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         report,
         patches,
         generated,
-        stack,
+        traffic,
     } = plan::plan(&objects, &api_versions, &config, &mesh, options, &docs)?;
     let edited = patch(&docs, &parsed, &patches, &config_docs)?;
     drop(parsed);
@@ -52,7 +52,8 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         output,
         report,
         failure: None,
-        _spare: Plan::spare(stack, patches, generated),
+        traffic,
+        _spare: Plan::spare(patches, generated),
     })
 }
 

@@ -204,6 +204,11 @@ pub struct Authorization {
     /// Linkerd: the networks kubelet probes come from (a NetworkAuthentication).
     #[serde(default = "all_networks")]
     pub probe_networks: Vec<String>,
+    /// The networks the kube-apiserver connects from, to reach webhooks and aggregated APIs
+    /// in the mesh: a Linkerd NetworkAuthentication and a NetworkPolicy `ipBlock` per
+    /// network (the apiserver is outside the mesh and usually outside the pod network).
+    #[serde(default = "all_networks")]
+    pub api_server_networks: Vec<String>,
 }
 
 /// One flow: `from` is a component name, `namespace/serviceaccount`, or `*` (any mesh

@@ -168,10 +168,17 @@ pub fn trace_patch(
     Some((patch, "traces to the collector"))
 }
 
-/// The documented pattern, on the pod template or the Prometheus CR.
+/// The documented pattern, on the pod template or the Prometheus CR, with inbound capture
+/// left on: the page also turns it off (`includeInboundPorts: ""`), but the pod keeps the
+/// `security.istio.io/tlsMode: istio` label, so callers in the mesh (Grafana, the adapter)
+/// send it mTLS that nothing decrypts (istio/istio#30311). With capture on, they reach it
+/// like any workload; an earlier run's `""` becomes Istio's default, `*`.
 fn prometheus_certificates(w: &Workload, patch: &mut Patch) {
+    let inbound = "traffic.sidecar.istio.io/includeInboundPorts";
+    if w.pod_annotations.get(inbound).is_some_and(String::is_empty) {
+        patch.set(&w.pod_annotation(inbound), "*");
+    }
     let mut at = |key: &str, value: &str| patch.set(&w.pod_annotation(key), value);
-    at("traffic.sidecar.istio.io/includeInboundPorts", "");
     at("traffic.sidecar.istio.io/includeOutboundIPRanges", "");
     at(
         "proxy.istio.io/config",
@@ -322,7 +329,7 @@ pub fn generate(stack: &Stack, spec: &Spec, mesh: &Mesh, ctx: &Context, out: &mu
         && matches!(mesh, Mesh::Istio { ambient: false, .. })
         && stack.of("prometheus").next().is_some()
     {
-        out.note("prometheus: scrape jobs of meshed targets need `scheme: https` and `tls_config: {ca_file: /etc/prom-certs/root-cert.pem, cert_file: /etc/prom-certs/cert-chain.pem, key_file: /etc/prom-certs/key.pem, insecure_skip_verify: true}`".into());
+        out.note("prometheus: under STRICT mTLS it scrapes outside its sidecar with the Istio certificate: the ServiceMonitors and Alertmanager endpoints of the stream that reach workloads in the mesh get `scheme: https` and `tlsConfig` with the files in /etc/prom-certs/; the ports other scrapes reach (PodMonitors, prometheus.yml jobs, targets with their own TLS) accept plaintext. A scrape job written by hand needs `scheme: https` and `tls_config: {ca_file: /etc/prom-certs/root-cert.pem, cert_file: /etc/prom-certs/cert-chain.pem, key_file: /etc/prom-certs/key.pem, insecure_skip_verify: true}`".into());
     }
     if let Some(d) = obs.dashboards.as_ref().filter(|d| d.enabled) {
         dashboard(stack, mesh, d, out);

@@ -236,8 +236,17 @@ pub const GENERATED_KINDS: &[&str] = &[
     "PodMonitor",
 ];
 
-/// Documents the filter may change or must read, judged by the header scan (and, for
-/// ConfigMaps, whether gunj-mesh wrote them: its dashboards).
+/// Kinds the traffic graph reads: the kube-apiserver's callers and Prometheus's targets.
+const GRAPH_KINDS: &[&str] = &[
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "APIService",
+    "ServiceMonitor",
+];
+
+/// Documents the filter may change or must read, judged by the header scan and a look for
+/// a few words: ConfigMaps that gunj-mesh wrote (its dashboards) or that may name a
+/// Service (a URL, a `.svc` name), and CRDs with a conversion webhook.
 pub fn is_candidate(doc: &Doc) -> bool {
     let h = &doc.header;
     if h.empty {
@@ -246,13 +255,15 @@ pub fn is_candidate(doc: &Doc) -> bool {
     if h.opaque {
         return true;
     }
+    let has = |word: &str| memchr::memmem::find(doc.text.as_bytes(), word.as_bytes()).is_some();
     let kind = h.kind.unwrap_or_default();
     pod_kind(kind).is_some()
         || kind == "Namespace"
         || kind == "Service"
         || GENERATED_KINDS.contains(&kind)
-        || (kind == "ConfigMap"
-            && memchr::memmem::find(doc.text.as_bytes(), b"gunj-mesh").is_some())
+        || GRAPH_KINDS.contains(&kind)
+        || (kind == "ConfigMap" && (has("gunj-mesh") || has("://") || has(".svc")))
+        || (kind == "CustomResourceDefinition" && has("conversion:") && has("webhook"))
         || kind == config::KIND
         || kind.ends_with("List")
 }

@@ -104,6 +104,9 @@ pub struct Service {
     pub headless: bool,
     /// The component of the members the selector matches, if any.
     pub component: Option<String>,
+    /// `spec.selector`: the labels of the pods it fronts (none: no pods of the stream).
+    pub selector: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -258,6 +261,8 @@ impl Stack {
             ports,
             headless: node.at(&["spec", "clusterIP"]).and_then(Node::scalar) == Some("None"),
             component,
+            selector,
+            labels: map(&["metadata", "labels"]),
             annotations: map(&["metadata", "annotations"]),
         }
     }

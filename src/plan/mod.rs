@@ -1,7 +1,7 @@
 //! What the filter will do to a stream, stage by stage: decide every object, take the
-//! inventory of the stack, wire telemetry into the pods, generate the policies, and report
-//! it all. The stream and KRM modes both plan through here; [`setup`] chooses the config
-//! and resolves the mesh first.
+//! inventory of the stack, draw its traffic graph, wire telemetry into the pods, generate
+//! the policies from the graph, and report it all. The stream and KRM modes both plan
+//! through here; [`setup`] chooses the config and resolves the mesh first.
 
 pub mod setup;
 
@@ -12,6 +12,8 @@ use crate::generate::{Emit, policy, telemetry};
 use crate::io::output::Output;
 use crate::io::stream::Doc;
 use crate::model::catalog::{self, Match};
+use crate::model::graph::flows::{self, Flow};
+use crate::model::graph::{Graph, Pods, Sources};
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
 use crate::model::stack::{Member, Stack, qualified};
@@ -34,6 +36,8 @@ pub struct Options {
     /// List the fields each report entry changes (`check`, `explain`); the filter only
     /// needs to know whether an entry changes any, and listing costs time and memory.
     pub list_changes: bool,
+    /// Draw the traffic graph even when no policy needs it (`flows`, `check`).
+    pub traffic_graph: bool,
 }
 
 /// The filtered stream and what was done.
@@ -46,13 +50,38 @@ pub struct Outcome<'a> {
     /// What the run built and no longer needs. Dropping the outcome frees it; the binary
     /// ends without freeing, which skips one free per allocation (about 4% of a 10 MB run).
     pub(crate) _spare: Spare,
+    /// The stack's traffic graph (empty when neither the config nor the options needed it).
+    pub(crate) traffic: Traffic,
+}
+
+/// The traffic graph as planned: the flows read from the stream, the flows between
+/// components, and what they refer to.
+#[derive(Debug, Default)]
+pub(crate) struct Traffic {
+    pub(crate) graph: Graph,
+    pub(crate) flows: Vec<Flow>,
+    pub(crate) pods: Vec<Pods>,
+    pub(crate) stack: Option<Stack>,
+    pub(crate) release: Option<String>,
+}
+
+impl Outcome<'_> {
+    /// Every flow the stack needs: those read from the stream, and the flows between
+    /// components (read, configured or inferred) on the ports their targets serve.
+    pub fn traffic_graph(&self) -> Graph {
+        let t = &self.traffic;
+        let mut graph = t.graph.clone();
+        if let Some(stack) = &t.stack {
+            graph.add_flows(&t.flows, stack, &t.pods, t.release.as_deref());
+        }
+        graph
+    }
 }
 
 /// The inventory, each document's patch and the generated resources, kept until the
 /// outcome is dropped.
 #[derive(Debug, Default)]
 pub(crate) struct Spare {
-    pub(crate) _stack: Option<Stack>,
     pub(crate) _patches: Vec<Patch>,
     pub(crate) _generated: Vec<Box<dyn Emit>>,
 }
@@ -62,19 +91,14 @@ pub struct Plan {
     pub report: Report,
     pub patches: Vec<Patch>,
     pub generated: Vec<Box<dyn Emit>>,
-    /// The inventory the policies were generated from (`None` when the mesh is disabled).
-    pub stack: Option<Stack>,
+    /// The traffic graph the policies were generated from.
+    pub(crate) traffic: Traffic,
 }
 
 impl Plan {
     /// The parts of the plan an outcome keeps until it is dropped.
-    pub(crate) fn spare(
-        stack: Option<Stack>,
-        patches: Vec<Patch>,
-        generated: Vec<Box<dyn Emit>>,
-    ) -> Spare {
+    pub(crate) fn spare(patches: Vec<Patch>, generated: Vec<Box<dyn Emit>>) -> Spare {
         Spare {
-            _stack: stack,
             _patches: patches,
             _generated: generated,
         }
@@ -93,6 +117,10 @@ struct Decided<'o, 'a> {
     /// Where its pod annotations are (`None` for a Namespace).
     pod_annotations: Option<&'static [&'static str]>,
 }
+
+/// What the decision stage makes of one object: a decision when it is ours to touch, and
+/// its pods for the traffic graph when it runs some.
+type Seen<'o, 'a> = (Option<Decided<'o, 'a>>, Option<Pods>);
 
 /// Decides every object, then generates the policies for the components in the mesh.
 /// `api_versions` are those the header scan read (documents left in the files included).
@@ -115,23 +143,52 @@ pub fn plan(
             report,
             patches,
             generated,
-            stack: None,
+            traffic: Traffic::default(),
         });
     }
     // Decide: one slot per object (`None`: not recognised), used in place.
-    let mut decided = parallel::try_map(
-        objects,
+    let indices: Vec<usize> = (0..objects.len()).collect();
+    let seen = parallel::try_map(
+        &indices,
         |_| 1,
         256,
-        |object| decide(object, config, mesh, options, &docs[object.doc]),
+        |&i| decide(i, &objects[i], config, mesh, options, &docs[objects[i].doc]),
     )?;
+    let (mut decided, pods): (Vec<Option<Decided>>, Vec<Option<Pods>>) = seen.into_iter().unzip();
+    let pods: Vec<Pods> = pods.into_iter().flatten().collect();
     // Inventory.
     let members = decided
         .iter_mut()
         .flatten()
         .filter_map(|d| d.member.take())
         .collect();
-    let stack = Stack::build(objects, members, options.namespace.as_deref());
+    let release = options.namespace.as_deref();
+    let stack = Stack::build(objects, members, release);
+    // The traffic graph, and the flows between components it and the config give.
+    let graph = if options.traffic_graph
+        || config.spec.authorization.is_some()
+        || config.spec.mtls.is_some()
+    {
+        Graph::build(&Sources {
+            objects,
+            pods: &pods,
+            services: &stack.services,
+            release,
+            mesh,
+            merge_metrics: config
+                .spec
+                .observability
+                .as_ref()
+                .and_then(|o| o.metrics.merge_metrics)
+                .unwrap_or(true),
+        })
+    } else {
+        Graph::default()
+    };
+    let flows = match &config.spec.authorization {
+        Some(auth) => flows::flows(&stack, auth, mesh, &graph.component_flows(&pods)),
+        None => Vec::new(),
+    };
     // Telemetry the pods need once the stack is known: where traces go.
     let operator = |v: &str| v.starts_with("monitoring.coreos.com/");
     let ctx = telemetry::context(
@@ -155,7 +212,17 @@ pub fn plan(
         }
     }
     // Policies and telemetry resources.
-    let mut out = policy::generate(&stack, config, mesh);
+    let mut out = policy::generate(
+        &policy::Inputs {
+            stack: &stack,
+            graph: &graph,
+            pods: &pods,
+            objects,
+            flows: &flows,
+        },
+        config,
+        mesh,
+    );
     telemetry::generate(&stack, &config.spec, mesh, &ctx, &mut out);
     // Report: each object's entry compares its patch with the object, on every core.
     let entries = parallel::map(
@@ -204,15 +271,24 @@ pub fn plan(
             let subject = Subject {
                 kind: object.kind.clone(),
                 name: object.name().to_string(),
-                namespace: namespaces
-                    .get(&edit.object)
-                    .copied()
-                    .flatten()
-                    .map(str::to_string),
+                namespace: match namespaces.get(&edit.object) {
+                    Some(ns) => ns.map(str::to_string),
+                    None => object
+                        .node
+                        .at(&["metadata", "namespace"])
+                        .and_then(Node::scalar)
+                        .map(str::to_string)
+                        .or_else(|| options.namespace.clone()),
+                },
             };
             let m = Match {
                 component: edit.component.clone(),
-                rule: "service selector".into(),
+                rule: if object.kind == "Service" {
+                    "service selector"
+                } else {
+                    "traffic graph"
+                }
+                .into(),
                 custom: false,
             };
             let action = Action::Edit(edit.reason.clone());
@@ -264,18 +340,25 @@ pub fn plan(
         report,
         patches,
         generated,
-        stack: Some(stack),
+        traffic: Traffic {
+            graph,
+            flows,
+            pods,
+            stack: Some(stack),
+            release: options.namespace.clone(),
+        },
     })
 }
 
 /// The decision and patch for one object, or `None` when it is not ours to touch.
 fn decide<'o, 'a>(
+    index: usize,
     object: &'o Object<'a>,
     config: &ServiceMesh,
     mesh: &Mesh,
     options: &Options,
     doc: &Doc,
-) -> Result<Option<Decided<'o, 'a>>, Failure> {
+) -> Result<Seen<'o, 'a>, Failure> {
     let node = object.node;
     let shape = |e: workload::ShapeError| {
         doc.fail(Some(e.at), format!("{} must be {}", e.field, e.expected))
@@ -289,7 +372,7 @@ fn decide<'o, 'a>(
             .map(|(k, v)| (k.as_str(), Some(v.as_str())))
             .collect();
         let name = object.name();
-        return Ok(
+        let decided =
             decide::namespace(name, &labels, &config.spec, mesh).map(|(action, patch)| Decided {
                 object,
                 subject: Subject {
@@ -302,16 +385,20 @@ fn decide<'o, 'a>(
                 patch,
                 member: None,
                 pod_annotations: None,
-            }),
-        );
+            });
+        return Ok((decided, None));
     }
     let Some(w) =
         Workload::from_node(node, &object.kind, options.namespace.as_deref()).map_err(shape)?
     else {
-        return Ok(None);
+        return Ok((None, None));
     };
+    let namespace = w.namespace.clone().or_else(|| options.namespace.clone());
     let Some(m) = catalog::recognise(&w, node, &config.spec.components.custom) else {
-        return Ok(None);
+        return Ok((
+            None,
+            Some(Pods::of(index, &w, namespace.as_deref(), None, false)),
+        ));
     };
     let (mut action, mut patch) =
         decide::workload(&w, &m, &config.spec, mesh, options.namespace.as_deref());
@@ -323,10 +410,16 @@ fn decide<'o, 'a>(
             how.push_str(w);
         }
     }
-    let namespace = w.namespace.clone().or_else(|| options.namespace.clone());
     let member = matches!(action, Action::Inject(_))
         .then(|| Member::of(&m.component, &w, namespace.as_deref()));
-    Ok(Some(Decided {
+    let pods = Pods::of(
+        index,
+        &w,
+        namespace.as_deref(),
+        Some(&m.component),
+        member.is_some(),
+    );
+    let decided = Decided {
         object,
         subject: Subject {
             kind: w.kind.clone(),
@@ -338,5 +431,6 @@ fn decide<'o, 'a>(
         patch,
         member,
         pod_annotations: Some(w.pod_annotations_path),
-    }))
+    };
+    Ok((Some(decided), Some(pods)))
 }

@@ -20,6 +20,7 @@ pub struct Change {
 pub fn changes_any(patch: &Patch, node: Option<&Node>) -> bool {
     match patch {
         Patch::Str(s) => node.and_then(Node::str) != Some(s),
+        Patch::Value(v) => node.map(Node::to_json).as_ref() != Some(v),
         Patch::Push(items) => !items.is_empty(),
         Patch::Fields(fields) => fields
             .iter()
@@ -42,6 +43,8 @@ pub fn changes_to(patch: &Patch, node: Option<&Node>, field: &mut String, out: &
     match patch {
         Patch::Str(s) if node.and_then(Node::str) == Some(s) => {}
         Patch::Str(s) => out.push(change(field, Value::String(s.clone()))),
+        Patch::Value(v) if node.map(Node::to_json).as_ref() == Some(v) => {}
+        Patch::Value(v) => out.push(change(field, v.clone())),
         Patch::Push(items) if items.is_empty() => {}
         Patch::Push(items) => out.push(change(field, Value::Array(items.clone()))),
         Patch::Fields(fields) => {
@@ -103,6 +106,9 @@ mod tests {
                 field("b", Patch::Items(vec![(5, Patch::Str("q".into()))])),
                 true,
             ),
+            (field("a", Patch::Value("x".into())), false),
+            (field("a", Patch::Value(true.into())), true),
+            (field("c", Patch::Value(serde_json::json!({"k": 1}))), true),
             (Patch::new(), false),
         ];
         for (patch, expected) in cases {

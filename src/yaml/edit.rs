@@ -165,6 +165,24 @@ impl Editor<'_> {
                 });
                 Ok(())
             }
+            (Patch::Value(want), Kind::Scalar { style, .. })
+                if !want.is_object() && !want.is_array() =>
+            {
+                if node.to_json() == *want {
+                    return Ok(());
+                }
+                if *style == Style::Block || node.start == node.end {
+                    return Err(EditError::Unsupported("a value to replace".into()));
+                }
+                out.push(Splice {
+                    start: node.start,
+                    end: node.end,
+                    with: flow_text(want),
+                });
+                Ok(())
+            }
+            (Patch::Value(want), _) if node.to_json() == *want => Ok(()),
+            (Patch::Value(_), _) => Err(EditError::Unsupported("a value to replace".into())),
             (Patch::Fields(fields), Kind::Map { flow, entries }) => {
                 if entries.iter().any(|(k, _)| k.scalar() == Some("<<")) {
                     return Err(EditError::Unsupported("a merge key (`<<`)".into()));
@@ -429,6 +447,21 @@ fn render_entry(out: &mut String, key: &str, patch: &Patch, indent: usize, step:
             }
         }
         Patch::Items(_) => out.push_str(&format!("{pad}{key}: []{nl}")),
+        Patch::Value(v) if !v.is_object() && !v.is_array() => {
+            out.push_str(&format!("{pad}{key}: {}{nl}", flow_text(v)))
+        }
+        Patch::Value(v) => {
+            // Written as the emitter writes it, one level in.
+            let body = super::to_string(v);
+            out.push_str(&format!("{pad}{key}:{nl}"));
+            let inner = " ".repeat(indent + step);
+            for line in body.trim_end_matches('\n').lines() {
+                match v {
+                    Value::Array(_) => out.push_str(&format!("{pad}{line}{nl}")),
+                    _ => out.push_str(&format!("{inner}{line}{nl}")),
+                }
+            }
+        }
     }
 }
 
@@ -509,6 +542,37 @@ mod tests {
             "not idempotent:\n{out}"
         );
         out
+    }
+
+    /// Values of any type: written as YAML where missing, scalars replaced, equal ones kept.
+    #[test]
+    fn values_of_any_type() {
+        let mut patch = Patch::new();
+        *patch.field("spec").field("tls") = Patch::Value(serde_json::json!({
+            "caFile": "/etc/prom-certs/root-cert.pem",
+            "insecureSkipVerify": true,
+        }));
+        *patch.field("spec").field("scheme") = Patch::Value("https".into());
+        *patch.field("spec").field("count") = Patch::Value(3.into());
+        let out = edit(
+            "spec:
+  scheme: http
+  port: web
+",
+            &patch,
+        );
+        assert_eq!(
+            out,
+            "spec:\n  scheme: \"https\"\n  port: web\n  tls:\n    caFile: /etc/prom-certs/root-cert.pem\n    insecureSkipVerify: true\n  count: 3\n"
+        );
+        let flow = edit("spec: {port: web}\n", &patch);
+        assert_eq!(
+            flow,
+            "spec: {port: web, \"tls\": {\"caFile\": \"/etc/prom-certs/root-cert.pem\", \"insecureSkipVerify\": true}, \"scheme\": \"https\", \"count\": 3}\n"
+        );
+        let mut list = Patch::new();
+        *list.field("a") = Patch::Value(serde_json::json!(["x", 1]));
+        assert_eq!(edit("b: 1\n", &list), "b: 1\na:\n- x\n- 1\n");
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub enum Patch {
     Items(Vec<(usize, Patch)>),
     /// A sequence to which these items are appended (the caller checks they are missing).
     Push(Vec<Value>),
+    /// This value, whatever its type (a boolean, a number, a mapping): written as YAML when
+    /// missing; a different scalar is replaced.
+    Value(Value),
 }
 
 impl Patch {
@@ -86,7 +89,7 @@ impl Patch {
             Patch::Fields(f) => f.is_empty(),
             Patch::Items(i) => i.is_empty(),
             Patch::Push(p) => p.is_empty(),
-            Patch::Str(_) => false,
+            Patch::Str(_) | Patch::Value(_) => false,
         }
     }
 }
@@ -101,6 +104,7 @@ impl Default for Patch {
 pub fn apply_json(value: &mut Value, patch: &Patch) {
     match patch {
         Patch::Str(s) => *value = Value::String(s.clone()),
+        Patch::Value(v) => *value = v.clone(),
         Patch::Fields(fields) => {
             if !value.is_object() {
                 *value = Value::Object(Default::default());

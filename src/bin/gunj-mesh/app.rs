@@ -230,6 +230,7 @@ fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options), Failur
             max_key_length: args.max_key_length,
         },
         list_changes: false,
+        traffic_graph: false,
     };
     Ok((inputs, options))
 }

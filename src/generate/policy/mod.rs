@@ -3,33 +3,76 @@
 //! built from the flows the stack needs ([`flows`]) by one module per mesh, and Kubernetes
 //! NetworkPolicies beside them ([`netpol`]).
 
-pub mod flows;
 mod istio;
 mod linkerd;
 mod netpol;
+mod open;
 
 use super::Additions;
 use crate::config::ServiceMesh;
+use crate::generate::dns_name;
+use crate::model::graph::flows::{Flow, Source};
+use crate::model::graph::{Graph, Party, Pods};
 use crate::model::mesh::Mesh;
+use crate::model::object::Object;
 use crate::model::stack::{Stack, qualified};
+use std::collections::BTreeMap;
+
+/// What the policies are derived from: the stack, its traffic graph and the flows between
+/// its components.
+pub struct Inputs<'i, 'a> {
+    pub stack: &'i Stack,
+    pub graph: &'i Graph,
+    pub pods: &'i [Pods],
+    pub objects: &'i [Object<'a>],
+    pub flows: &'i [Flow],
+}
 
 /// Generates the policies the config asks for.
-pub fn generate(stack: &Stack, config: &ServiceMesh, mesh: &Mesh) -> Additions {
-    let flows = config
-        .spec
-        .authorization
-        .as_ref()
-        .map(|a| flows::flows(stack, a, mesh))
-        .unwrap_or_default();
+pub fn generate(inputs: &Inputs, config: &ServiceMesh, mesh: &Mesh) -> Additions {
+    let Inputs {
+        stack,
+        graph,
+        pods,
+        objects,
+        flows,
+    } = *inputs;
+    let mut out = Additions::default();
+    let openings = open::openings(stack, graph, pods, objects, &config.spec, mesh, &mut out);
     let mesh_policies = |out: &mut Additions| match mesh {
-        Mesh::Istio { ambient, .. } => istio::generate(stack, &config.spec, *ambient, &flows, out),
-        Mesh::Linkerd => linkerd::generate(stack, &config.spec, &flows, out),
+        Mesh::Istio { ambient, .. } => {
+            istio::generate(stack, &config.spec, *ambient, flows, &openings, out)
+        }
+        Mesh::Linkerd => linkerd::generate(stack, &config.spec, flows, &openings, out),
     };
     let network_policies = config
         .spec
         .authorization
         .as_ref()
         .is_some_and(|a| a.network_policies);
+    // The ports the graph's flows from pods reach on each member.
+    let mut reached: BTreeMap<usize, Vec<u16>> = BTreeMap::new();
+    for e in graph
+        .edges
+        .iter()
+        .filter(|e| matches!(e.from, Party::Workload { .. }))
+    {
+        if let Some(m) = open::member(stack, &e.to) {
+            reached.entry(m).or_default().push(e.port);
+        }
+    }
+    let netpol = |out: &mut Additions| {
+        netpol::generate(
+            stack,
+            mesh,
+            &config.spec,
+            flows,
+            &openings,
+            &reached,
+            pods,
+            out,
+        )
+    };
     // On a large stack the NetworkPolicies are built on another core meanwhile: they need
     // only the stack and the flows, unless ambient Istio's waypoints change them. Below
     // that size the second thread's heap costs a fresh 2 MiB page and saves no time
@@ -38,12 +81,11 @@ pub fn generate(stack: &Stack, config: &ServiceMesh, mesh: &Mesh) -> Additions {
         && stack.members.len() >= CONCURRENT_MEMBERS
         && !matches!(mesh, Mesh::Istio { ambient: true, .. })
         && crate::parallel::threads() > 1;
-    let mut out = Additions::default();
     let netpols = if concurrent {
         std::thread::scope(|scope| {
             let worker = scope.spawn(|| {
                 let mut netpols = Additions::default();
-                netpol::generate(stack, mesh, &config.spec, &flows, &mut netpols);
+                netpol(&mut netpols);
                 netpols
             });
             mesh_policies(&mut out);
@@ -73,10 +115,20 @@ pub fn generate(stack: &Stack, config: &ServiceMesh, mesh: &Mesh) -> Additions {
             debug_assert!(netpols.edits.is_empty() && netpols.notes.is_empty());
             out.resources.extend(netpols.resources);
         }
-        None if network_policies => netpol::generate(stack, mesh, &config.spec, &flows, &mut out),
+        None if network_policies => netpol(&mut out),
         None => {}
     }
     out
+}
+
+/// A short name for resource names: `grafana`, `sa-istio-system-istio-ingressgateway`,
+/// `any`.
+pub fn slug(source: &Source) -> String {
+    match source {
+        Source::Component(c) => c.clone(),
+        Source::Account(ns, sa) => dns_name(&format!("sa-{ns}-{sa}")),
+        Source::Any => "any".into(),
+    }
 }
 
 /// The stack size from which NetworkPolicies are built concurrently (the 10 MB benchmark

@@ -7,9 +7,12 @@
 //! - Linkerd: opaque traffic arrives on the proxy's inbound port 4143; Prometheus scrapes
 //!   the proxy on 4191 (<https://linkerd.io/2-edge/features/protocol-detection/>).
 
-use super::flows::{Flow, Source};
+use super::open::{Caller, Openings};
+use super::slug;
 use crate::config::Spec;
 use crate::generate::{Additions, metadata};
+use crate::model::graph::Pods;
+use crate::model::graph::flows::{Flow, Source};
 use crate::model::mesh::Mesh;
 use crate::model::stack::Stack;
 use k8s_openapi::api::networking::v1::{
@@ -20,7 +23,18 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
-pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &mut Additions) {
+/// `openings` are the ports callers without a mesh identity reach (from `pods`); `reached`
+/// the other ports the graph's flows reach per member (ports its pods may not declare).
+pub fn generate(
+    stack: &Stack,
+    mesh: &Mesh,
+    spec: &Spec,
+    flows: &[Flow],
+    openings: &Openings,
+    reached_ports: &BTreeMap<usize, Vec<u16>>,
+    pods: &[Pods],
+    out: &mut Additions,
+) {
     // The waypoint forwards Service traffic (label set by Gateway API).
     let waypoint = BTreeMap::from([(
         "gateway.networking.k8s.io/gateway-name".to_string(),
@@ -35,11 +49,16 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
         Mesh::Istio { .. } => &[15020, 15090],
         Mesh::Linkerd => &[4143, 4191],
     };
-    for m in stack.servers() {
+    let api_server_networks: &[String] = spec
+        .authorization
+        .as_ref()
+        .map_or(&[], |a| a.api_server_networks.as_slice());
+    for (i, m) in stack.members.iter().enumerate().filter(|(_, m)| m.serves) {
         let reached: Vec<&Flow> = flows.iter().filter(|f| f.to == m.component).collect();
         if reached.is_empty() || m.selector.is_empty() {
             continue;
         }
+        let open = openings.get(&i).map(Vec::as_slice).unwrap_or_default();
         // Deduplicated by what they are built from (callers repeat across flows).
         let mut keys: Vec<Peer> = Vec::new();
         let mut add = |peer| {
@@ -61,6 +80,15 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
                 }
             }
         }
+        // Workloads that call without a mesh identity (not in the mesh, or scraping outside
+        // their sidecar).
+        for o in open {
+            if let Caller::Workload(party) = &o.caller
+                && let Some(p) = pods.iter().find(|p| &p.party == party)
+            {
+                add(Peer::Namespace(p.namespace(), Some(&p.labels)));
+            }
+        }
         if matches!(mesh, Mesh::Istio { ambient: true, .. }) {
             add(Peer::Kubelet);
             if out.waypoints.contains(&m.namespace) {
@@ -76,11 +104,25 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
             .map(|p| p.number)
             .collect();
         let ports = (!declared.is_empty()).then(|| {
-            let mut ports: Vec<u16> = declared.iter().chain(mesh_ports).copied().collect();
+            let mut ports: Vec<u16> = declared
+                .iter()
+                .chain(mesh_ports)
+                .chain(reached_ports.get(&i).into_iter().flatten())
+                .chain(open.iter().map(|o| &o.port))
+                .copied()
+                .collect();
             ports.sort();
             ports.dedup();
             ports
         });
+        // The kube-apiserver connects from outside the pod network.
+        let mut api_server: Vec<u16> = open
+            .iter()
+            .filter(|o| o.caller == Caller::ApiServer)
+            .map(|o| o.port)
+            .collect();
+        api_server.sort();
+        api_server.dedup();
         let plaintext: Vec<u16> = declared
             .iter()
             .copied()
@@ -113,12 +155,32 @@ pub fn generate(stack: &Stack, mesh: &Mesh, spec: &Spec, flows: &[Flow], out: &m
                             from: None,
                             ports: Some(tcp(plaintext)),
                         }))
+                        .chain((!api_server.is_empty()).then(|| {
+                            NetworkPolicyIngressRule {
+                                from: Some(
+                                    api_server_networks
+                                        .iter()
+                                        .map(|cidr| NetworkPolicyPeer {
+                                            ip_block: Some(IPBlock {
+                                                cidr: cidr.clone(),
+                                                except: None,
+                                            }),
+                                            ..Default::default()
+                                        })
+                                        .collect(),
+                                ),
+                                ports: Some(tcp(api_server.clone())),
+                            }
+                        }))
                         .collect(),
                 ),
                 egress: None,
             }),
         };
-        let callers: Vec<String> = reached.iter().map(|f| f.from.slug()).collect();
+        let mut callers: Vec<String> = reached.iter().map(|f| slug(&f.from)).collect();
+        if !api_server.is_empty() {
+            callers.push("kube-apiserver".into());
+        }
         out.add_value(
             &m.component,
             format!(

@@ -13,9 +13,11 @@
 
 mod types;
 
-use super::flows::{Flow, Source};
+use super::open::{Opening, Openings};
+use super::slug;
 use crate::config::{Algorithm, MtlsMode, Spec, Traffic};
 use crate::generate::{Additions, ObjectEdit, Resource, metadata};
+use crate::model::graph::flows::{Flow, Source};
 use crate::model::mesh::istio_principal;
 use crate::model::ports::{self, Proto};
 use crate::model::stack::{Member, Service, Stack, qualified};
@@ -26,10 +28,17 @@ use types::*;
 const SECURITY: &str = "security.istio.io/v1";
 const NETWORKING: &str = "networking.istio.io/v1";
 
-pub fn generate(stack: &Stack, spec: &Spec, ambient: bool, flows: &[Flow], out: &mut Additions) {
+pub fn generate(
+    stack: &Stack,
+    spec: &Spec,
+    ambient: bool,
+    flows: &[Flow],
+    openings: &Openings,
+    out: &mut Additions,
+) {
     protocol_hints(stack, out);
     if let Some(mtls) = &spec.mtls {
-        peer_authentications(stack, mtls, out);
+        peer_authentications(stack, mtls, openings, out);
     }
     let global = spec.traffic_management.clone().unwrap_or_default();
     // Services whose traffic goes through a waypoint (ambient mode with L7 settings).
@@ -84,9 +93,7 @@ pub fn generate(stack: &Stack, spec: &Spec, ambient: bool, flows: &[Flow], out: 
             }
         }
         authorization_policies(stack, flows, &waypointed, out);
-        if let Some(mtls) = &spec.mtls {
-            plaintext_ports(stack, mtls, out);
-        }
+        plaintext_ports(stack, spec.mtls.as_ref(), openings, out);
     }
     if let Some(mc) = spec.multi_cluster.as_ref().filter(|m| m.enabled) {
         if let Some(cluster) = &mc.cluster_name {
@@ -167,7 +174,12 @@ fn has_l7_port(service: &Service) -> bool {
     })
 }
 
-fn peer_authentications(stack: &Stack, mtls: &crate::config::Mtls, out: &mut Additions) {
+fn peer_authentications(
+    stack: &Stack,
+    mtls: &crate::config::Mtls,
+    openings: &Openings,
+    out: &mut Additions,
+) {
     for ns in &stack.namespaces {
         out.add(
             "stack",
@@ -186,26 +198,23 @@ fn peer_authentications(stack: &Stack, mtls: &crate::config::Mtls, out: &mut Add
             },
         );
     }
-    if mtls.mode != MtlsMode::Strict || mtls.port_exceptions.is_empty() {
+    if mtls.mode != MtlsMode::Strict {
         return;
     }
-    for m in stack.servers() {
-        let ports: BTreeMap<String, Mode> = m
-            .ports
-            .iter()
-            .filter(|p| mtls.port_exceptions.contains(&p.number))
-            .map(|p| (p.number.to_string(), Mode { mode: "PERMISSIVE" }))
-            .collect();
+    for (i, m) in stack.members.iter().enumerate().filter(|(_, m)| m.serves) {
+        let ports = plaintext(m, Some(mtls), openings.get(&i));
         if ports.is_empty() || m.selector.is_empty() {
             continue;
         }
-        let list: Vec<&str> = ports.keys().map(String::as_str).collect();
+        let list: Vec<String> = ports.iter().map(|(p, _)| p.to_string()).collect();
+        let why: Vec<&str> = ports.iter().map(|(_, why)| why.as_str()).collect();
         out.add(
             &m.component,
             format!(
-                "mtls.portExceptions: ports {} of {} also accept plaintext",
+                "ports {} of {} also accept plaintext ({})",
                 list.join(", "),
-                m.name
+                m.name,
+                why.join("; ")
             ),
             Resource {
                 api_version: SECURITY,
@@ -220,11 +229,43 @@ fn peer_authentications(stack: &Stack, mtls: &crate::config::Mtls, out: &mut Add
                         match_labels: m.selector.clone(),
                     }),
                     mtls: Mode { mode: "STRICT" },
-                    port_level_mtls: ports,
+                    port_level_mtls: list
+                        .into_iter()
+                        .map(|p| (p, Mode { mode: "PERMISSIVE" }))
+                        .collect(),
                 },
             },
         );
     }
+}
+
+/// The ports of a member that accept plaintext: `mtls.portExceptions` it declares, and the
+/// ports callers without a mesh identity reach ([`Openings`]); each with why, in port order.
+fn plaintext(
+    m: &Member,
+    mtls: Option<&crate::config::Mtls>,
+    openings: Option<&Vec<Opening>>,
+) -> Vec<(u16, String)> {
+    let mut ports: BTreeMap<u16, Vec<String>> = BTreeMap::new();
+    for p in &m.ports {
+        if mtls.is_some_and(|t| t.port_exceptions.contains(&p.number)) {
+            ports
+                .entry(p.number)
+                .or_default()
+                .push("mtls.portExceptions".into());
+        }
+    }
+    for o in openings.into_iter().flatten() {
+        let why = format!("{} calls it: {}", o.caller.slug(), o.why);
+        let list = ports.entry(o.port).or_default();
+        if !list.contains(&why) {
+            list.push(why);
+        }
+    }
+    ports
+        .into_iter()
+        .map(|(p, why)| (p, why.join(", ")))
+        .collect()
 }
 
 /// A DestinationRule when some setting asks for one; true when it holds settings that an
@@ -440,8 +481,8 @@ fn authorization_policies(
         .map(|m| ((m.namespace.as_deref(), m.name.as_str()), m))
         .collect();
     for flow in flows {
-        let reason = format!("allow {}: {}", flow.from.slug(), flow.reason);
-        let suffix = format!("from-{}", flow.from.slug());
+        let reason = format!("allow {}: {}", slug(&flow.from), flow.reason);
+        let suffix = format!("from-{}", slug(&flow.from));
         for target in stack.of(&flow.to).filter(|m| m.serves) {
             let principals = principals(&flow.from, target.namespace.as_deref());
             if target.selector.is_empty() || principals.is_empty() {
@@ -466,7 +507,7 @@ fn authorization_policies(
                     api_version: SECURITY,
                     kind: "AuthorizationPolicy",
                     metadata: metadata(
-                        &format!("{}-service-from-{}", service.name, flow.from.slug()),
+                        &format!("{}-service-from-{}", service.name, slug(&flow.from)),
                         service.namespace.as_deref(),
                         &flow.to,
                     ),
@@ -506,27 +547,31 @@ fn authorization_policies(
     }
 }
 
-/// `mtls.portExceptions` accept plaintext, which carries no identity: with authorization on,
-/// those ports are allowed to anyone, or the exception would be dead.
-fn plaintext_ports(stack: &Stack, mtls: &crate::config::Mtls, out: &mut Additions) {
-    for m in stack.servers() {
-        let ports: Vec<String> = m
-            .ports
-            .iter()
-            .filter(|p| mtls.port_exceptions.contains(&p.number))
-            .map(|p| p.number.to_string())
-            .collect();
+/// Ports that accept plaintext carry no identity: with authorization on, they are allowed
+/// to anyone (NetworkPolicies, when generated, still limit who reaches them), or the
+/// exception would be dead and the callers outside the mesh denied.
+fn plaintext_ports(
+    stack: &Stack,
+    mtls: Option<&crate::config::Mtls>,
+    openings: &Openings,
+    out: &mut Additions,
+) {
+    for (i, m) in stack.members.iter().enumerate().filter(|(_, m)| m.serves) {
+        let ports = plaintext(m, mtls, openings.get(&i));
         if ports.is_empty() || m.selector.is_empty() {
             continue;
         }
+        let list: Vec<String> = ports.iter().map(|(p, _)| p.to_string()).collect();
+        let why: Vec<&str> = ports.iter().map(|(_, why)| why.as_str()).collect();
         let reason = format!(
-            "mtls.portExceptions: anyone may reach port(s) {} in plaintext",
-            ports.join(", ")
+            "anyone may reach port(s) {} without a mesh identity ({})",
+            list.join(", "),
+            why.join("; ")
         );
         let rules = vec![Rule {
             from: Vec::new(),
             to: vec![To {
-                operation: Operation { ports },
+                operation: Operation { ports: list },
             }],
         }];
         workload_policy(out, m, "plaintext-ports", reason, rules);

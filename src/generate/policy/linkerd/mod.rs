@@ -16,9 +16,11 @@
 
 mod types;
 
-use super::flows::{Flow, Source};
-use crate::config::{Spec, Traffic};
+use super::open::{Caller, Opening, Openings};
+use super::slug;
+use crate::config::{Authorization, Spec, Traffic};
 use crate::generate::{Additions, ObjectEdit, Resource, dns_name, metadata};
+use crate::model::graph::flows::{Flow, Source};
 use crate::model::ports::{self, Port, Proto};
 use crate::model::stack::{Labels, Member, Service, Stack, qualified};
 use crate::yaml::patch::Patch;
@@ -29,7 +31,13 @@ const POLICY: &str = "policy.linkerd.io/v1alpha1";
 const SERVER: &str = "policy.linkerd.io/v1beta3";
 const GROUP: &str = "policy.linkerd.io";
 
-pub fn generate(stack: &Stack, spec: &Spec, flows: &[Flow], out: &mut Additions) {
+pub fn generate(
+    stack: &Stack,
+    spec: &Spec,
+    flows: &[Flow],
+    openings: &Openings,
+    out: &mut Additions,
+) {
     let global = spec.traffic_management.clone().unwrap_or_default();
     for service in &stack.services {
         let Some(component) = &service.component else {
@@ -61,7 +69,7 @@ pub fn generate(stack: &Stack, spec: &Spec, flows: &[Flow], out: &mut Additions)
         }
     }
     if let Some(auth) = &spec.authorization {
-        servers(stack, auth.default_deny, flows, out);
+        servers(stack, auth, flows, openings, out);
     }
     // Prometheus must still reach the proxies' metrics when inbound policy denies by
     // default: with authorization, or when the stack's mesh metrics are asked for.
@@ -281,12 +289,23 @@ fn canary_route(
 }
 
 /// A Server per port of every component some flow reaches (or every component, with
-/// `defaultDeny`), and per flow an AuthorizationPolicy naming a MeshTLSAuthentication.
-fn servers(stack: &Stack, default_deny: bool, flows: &[Flow], out: &mut Additions) {
+/// `defaultDeny`), and per flow an AuthorizationPolicy naming a MeshTLSAuthentication. The
+/// ports callers without a mesh identity reach ([`Openings`]) are authorized by network:
+/// a NetworkAuthentication of the kube-apiserver's, the kubelet's (probe) or every network,
+/// as Linkerd's own charts do for their webhooks (`linkerd-viz` tap-injector).
+fn servers(
+    stack: &Stack,
+    auth: &Authorization,
+    flows: &[Flow],
+    openings: &Openings,
+    out: &mut Additions,
+) {
     let mut authentications: BTreeMap<(Option<String>, String), Vec<Ref>> = BTreeMap::new();
-    for m in stack.servers() {
+    let mut networks: BTreeMap<(Option<String>, String), Vec<String>> = BTreeMap::new();
+    for (i, m) in stack.members.iter().enumerate().filter(|(_, m)| m.serves) {
         let reached: Vec<&Flow> = flows.iter().filter(|f| f.to == m.component).collect();
-        if (reached.is_empty() && !default_deny) || m.selector.is_empty() {
+        let open = openings.get(&i).map(Vec::as_slice).unwrap_or_default();
+        if (reached.is_empty() && open.is_empty() && !auth.default_deny) || m.selector.is_empty() {
             continue;
         }
         if m.ports.is_empty() {
@@ -296,10 +315,29 @@ fn servers(stack: &Stack, default_deny: bool, flows: &[Flow], out: &mut Addition
                 qualified(m.namespace.as_deref(), &m.name)
             ));
         }
-        for port in m.ports.iter().filter(|p| p.protocol != "UDP") {
-            let server = server(m, port, out);
+        // The declared ports, and the ports callers outside the mesh reach that it does not
+        // declare (an operator's health port, say).
+        let mut ports: Vec<Port> = m
+            .ports
+            .iter()
+            .filter(|p| p.protocol != "UDP")
+            .cloned()
+            .collect();
+        for o in open {
+            if !ports.iter().any(|p| p.number == o.port) {
+                ports.push(Port {
+                    name: None,
+                    number: o.port,
+                    protocol: "TCP".into(),
+                });
+            }
+        }
+        for port in &ports {
+            let here: Vec<&Opening> = open.iter().filter(|o| o.port == port.number).collect();
+            let tls = here.iter().any(|o| o.tls && o.caller == Caller::ApiServer);
+            let server = server(m, port, tls, out);
             for flow in &reached {
-                let authn = format!("from-{}", flow.from.slug());
+                let authn = format!("from-{}", slug(&flow.from));
                 let refs = match &flow.from {
                     Source::Any => Vec::new(),
                     from => from
@@ -317,32 +355,39 @@ fn servers(stack: &Stack, default_deny: bool, flows: &[Flow], out: &mut Addition
                     continue;
                 }
                 authentications.insert((m.namespace.clone(), authn.clone()), refs);
-                out.add(
-                    &m.component,
-                    format!("allow {}: {}", flow.from.slug(), flow.reason),
-                    Resource {
-                        api_version: POLICY,
-                        kind: "AuthorizationPolicy",
-                        metadata: metadata(
-                            &format!("{server}-from-{}", flow.from.slug()),
-                            m.namespace.as_deref(),
-                            &m.component,
-                        ),
-                        spec: AuthorizationPolicy {
-                            target_ref: Ref {
-                                group: Some(GROUP),
-                                kind: "Server",
-                                name: server.clone(),
-                                namespace: None,
-                            },
-                            required_authentication_refs: vec![Ref {
-                                group: Some(GROUP),
-                                kind: "MeshTLSAuthentication",
-                                name: authn,
-                                namespace: None,
-                            }],
-                        },
-                    },
+                authorize(
+                    m,
+                    &server,
+                    &slug(&flow.from),
+                    format!("allow {}: {}", slug(&flow.from), flow.reason),
+                    "MeshTLSAuthentication",
+                    &authn,
+                    out,
+                );
+            }
+            let mut callers: Vec<&Caller> = here.iter().map(|o| &o.caller).collect();
+            callers.sort();
+            callers.dedup_by(|a, b| a.slug() == b.slug());
+            for caller in callers {
+                let (name, cidrs) = match caller {
+                    Caller::ApiServer => ("kube-apiserver", auth.api_server_networks.clone()),
+                    Caller::Kubelet => ("kubelet", auth.probe_networks.clone()),
+                    Caller::Workload(_) => ("plaintext", crate::config::all_networks()),
+                };
+                networks.insert((m.namespace.clone(), name.into()), cidrs);
+                let why: Vec<&str> = here
+                    .iter()
+                    .filter(|o| o.caller.slug() == caller.slug())
+                    .map(|o| o.why.as_str())
+                    .collect();
+                authorize(
+                    m,
+                    &server,
+                    name,
+                    format!("allow {name} without a mesh identity: {}", why.join("; ")),
+                    "NetworkAuthentication",
+                    name,
+                    out,
                 );
             }
         }
@@ -366,12 +411,69 @@ fn servers(stack: &Stack, default_deny: bool, flows: &[Flow], out: &mut Addition
             },
         );
     }
+    for ((ns, name), cidrs) in networks {
+        out.add(
+            "stack",
+            format!("the networks {name} connects from"),
+            Resource {
+                api_version: POLICY,
+                kind: "NetworkAuthentication",
+                metadata: metadata(&name, ns.as_deref(), "stack"),
+                spec: NetworkAuthentication {
+                    networks: cidrs.into_iter().map(|cidr| Network { cidr }).collect(),
+                },
+            },
+        );
+    }
 }
 
-fn server(m: &Member, port: &Port, out: &mut Additions) -> String {
+/// An AuthorizationPolicy on a Server requiring one authentication, named
+/// `<server>-from-<who>`.
+fn authorize(
+    m: &Member,
+    server: &str,
+    who: &str,
+    reason: String,
+    kind: &'static str,
+    authn: &str,
+    out: &mut Additions,
+) {
+    out.add(
+        &m.component,
+        reason,
+        Resource {
+            api_version: POLICY,
+            kind: "AuthorizationPolicy",
+            metadata: metadata(
+                &format!("{server}-from-{who}"),
+                m.namespace.as_deref(),
+                &m.component,
+            ),
+            spec: AuthorizationPolicy {
+                target_ref: Ref {
+                    group: Some(GROUP),
+                    kind: "Server",
+                    name: server.to_string(),
+                    namespace: None,
+                },
+                required_authentication_refs: vec![Ref {
+                    group: Some(GROUP),
+                    kind,
+                    name: authn.to_string(),
+                    namespace: None,
+                }],
+            },
+        },
+    );
+}
+
+/// The Server of one port of a member: `TLS` where the kube-apiserver calls it (webhooks
+/// and aggregated APIs terminate their own TLS), else by the port's protocol.
+fn server(m: &Member, port: &Port, tls: bool, out: &mut Additions) -> String {
     let label = port.name.clone().unwrap_or_else(|| port.number.to_string());
     let name = dns_name(&format!("{}-{label}", m.name));
     let proto = match ports::classify(&[port.number], port.name.as_deref()) {
+        _ if tls => "TLS",
         Proto::Tcp => "opaque",
         Proto::Grpc => "gRPC",
         _ => "unknown",

@@ -1,7 +1,9 @@
-//! Who may call whom: the flows an observability stack needs, plus the config's own.
+//! Who may call whom, between components: the catalog's default flows of an observability
+//! stack (the fallback where no config can be read), the config's own, and those the graph
+//! read from the stream.
 
+use super::Found;
 use crate::config::Authorization;
-use crate::generate::dns_name;
 use crate::model::mesh::Mesh;
 use crate::model::stack::Stack;
 
@@ -17,16 +19,6 @@ pub enum Source {
 }
 
 impl Source {
-    /// A short name for resource names: `grafana`, `sa-istio-system-istio-ingressgateway`,
-    /// `any`.
-    pub fn slug(&self) -> String {
-        match self {
-            Source::Component(c) => c.clone(),
-            Source::Account(ns, sa) => dns_name(&format!("sa-{ns}-{sa}")),
-            Source::Any => "any".into(),
-        }
-    }
-
     /// The ServiceAccounts (`namespace`, `name`) that call into namespace `ns` (see
     /// [`Stack::callers`]); empty for `Any`.
     pub fn accounts(&self, stack: &Stack, ns: Option<&str>) -> Vec<(Option<String>, String)> {
@@ -51,6 +43,7 @@ pub struct Flow {
     pub to: String,
     pub from: Source,
     pub reason: String,
+    pub found: Found,
 }
 
 const DATASOURCES: &[&str] = &[
@@ -73,27 +66,28 @@ const AGENTS: &[&str] = &[
 const SINKS: &[&str] = &["loki", "tempo", "mimir", "prometheus"];
 const RULERS: &[&str] = &["loki", "mimir", "thanos", "prometheus"];
 
-/// The flows for the components present in the stack, sorted and without duplicates.
-pub fn flows(stack: &Stack, auth: &Authorization, mesh: &Mesh) -> Vec<Flow> {
+/// The flows for the components present in the stack, sorted and without duplicates:
+/// those `read` from the stream (between components in the mesh), the catalog's defaults
+/// (`authorization.defaults`), the ingress and the config's `allow` rules. Where two say the
+/// same, the first kept is the one read, then configured, then inferred.
+pub fn flows(
+    stack: &Stack,
+    auth: &Authorization,
+    mesh: &Mesh,
+    read: &[(Source, String, String)],
+) -> Vec<Flow> {
     let present = stack.components();
-    let mut flows = Vec::new();
-    let mut add = |from: Source, to: &str, reason: String| {
-        let known = match &from {
-            Source::Component(c) => present.contains(c.as_str()),
-            _ => true,
-        };
-        if known && present.contains(to) {
-            flows.push(Flow {
-                to: to.to_string(),
-                from,
-                reason,
-            });
-        }
-    };
+    let mut wanted: Vec<(Source, String, String, Found)> = read
+        .iter()
+        .map(|(from, to, why)| (from.clone(), to.clone(), why.clone(), Found::Read))
+        .collect();
     let component = |c: &str| Source::Component(c.to_string());
+    let mut inferred = |from: Source, to: &str, reason: String| {
+        wanted.push((from, to.to_string(), reason, Found::Inferred));
+    };
     if auth.defaults {
         for to in DATASOURCES {
-            add(
+            inferred(
                 component("grafana"),
                 to,
                 format!("Grafana queries its {to} datasource"),
@@ -101,13 +95,13 @@ pub fn flows(stack: &Stack, auth: &Authorization, mesh: &Mesh) -> Vec<Flow> {
         }
         for to in &present {
             if *to != "prometheus" {
-                add(
+                inferred(
                     component("prometheus"),
                     to,
                     format!("Prometheus scrapes {to}"),
                 );
             }
-            add(
+            inferred(
                 component(to),
                 to,
                 format!("{to} talks to its peers (rings, gossip, replication)"),
@@ -116,7 +110,7 @@ pub fn flows(stack: &Stack, auth: &Authorization, mesh: &Mesh) -> Vec<Flow> {
         for from in AGENTS {
             for to in SINKS {
                 if from != to {
-                    add(
+                    inferred(
                         component(from),
                         to,
                         format!("{from} ships telemetry to {to}"),
@@ -125,57 +119,53 @@ pub fn flows(stack: &Stack, auth: &Authorization, mesh: &Mesh) -> Vec<Flow> {
             }
         }
         for from in RULERS {
-            add(
+            inferred(
                 component(from),
                 "alertmanager",
                 format!("{from} sends alerts to Alertmanager"),
             );
         }
-        add(
+        inferred(
             component("thanos"),
             "prometheus",
             "Thanos Query reads the Prometheus sidecar".into(),
         );
-        add(
+        inferred(
             component("prometheus-adapter"),
             "prometheus",
             "prometheus-adapter queries Prometheus".into(),
         );
         if matches!(mesh, Mesh::Istio { .. }) {
             for to in ["prometheus", "grafana", "tempo", "jaeger"] {
-                add(component("kiali"), to, format!("Kiali reads {to}"));
+                inferred(component("kiali"), to, format!("Kiali reads {to}"));
             }
         }
-        add(
+        inferred(
             Source::Any,
             "opentelemetry-collector",
             "applications send telemetry to the OpenTelemetry Collector".into(),
         );
-        let ingress = match (&auth.ingress, mesh) {
-            (Some(list), _) => list.clone(),
-            (None, Mesh::Istio { .. }) => {
-                vec!["istio-system/istio-ingressgateway-service-account".into()]
-            }
-            (None, _) => Vec::new(),
-        };
-        for id in ingress {
-            if let Some((ns, sa)) = id.split_once('/') {
-                add(
-                    Source::Account(ns.into(), sa.into()),
-                    "grafana",
-                    "the ingress gateway serves Grafana".into(),
-                );
-            }
+    }
+    let ingress = match (&auth.ingress, mesh) {
+        (Some(list), _) => list.clone(),
+        (None, Mesh::Istio { .. }) if auth.defaults => {
+            vec!["istio-system/istio-ingressgateway-service-account".into()]
         }
-    } else if let Some(list) = &auth.ingress {
-        for id in list {
-            if let Some((ns, sa)) = id.split_once('/') {
-                add(
-                    Source::Account(ns.into(), sa.into()),
-                    "grafana",
-                    "the ingress gateway serves Grafana".into(),
-                );
-            }
+        (None, _) => Vec::new(),
+    };
+    for id in ingress {
+        if let Some((ns, sa)) = id.split_once('/') {
+            let found = if auth.ingress.is_some() {
+                Found::Configured
+            } else {
+                Found::Inferred
+            };
+            wanted.push((
+                Source::Account(ns.into(), sa.into()),
+                "grafana".into(),
+                "the ingress gateway serves Grafana".into(),
+                found,
+            ));
         }
     }
     for rule in &auth.allow {
@@ -184,9 +174,31 @@ pub fn flows(stack: &Stack, auth: &Authorization, mesh: &Mesh) -> Vec<Flow> {
             Some((ns, sa)) => Source::Account(ns.into(), sa.into()),
             None => component(&rule.from),
         };
-        add(from, &rule.to, "spec.authorization.allow".into());
+        wanted.push((
+            from,
+            rule.to.clone(),
+            "spec.authorization.allow".into(),
+            Found::Configured,
+        ));
     }
-    flows.sort();
+    let mut flows: Vec<Flow> = wanted
+        .into_iter()
+        .filter(|(from, to, _, _)| {
+            let known = match from {
+                Source::Component(c) => present.contains(c.as_str()),
+                _ => true,
+            };
+            known && present.contains(to.as_str())
+        })
+        .map(|(from, to, reason, found)| Flow {
+            to,
+            from,
+            reason,
+            found,
+        })
+        .collect();
+    // Stable: among flows between the same two ends, the first one wanted stays.
+    flows.sort_by(|a, b| (&a.to, &a.from).cmp(&(&b.to, &b.from)));
     flows.dedup_by(|a, b| a.to == b.to && a.from == b.from);
     flows
 }

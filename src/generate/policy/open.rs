@@ -1,0 +1,234 @@
+//! The flows that reach a workload in the mesh without a mesh identity, and what makes them
+//! work: callers outside the mesh (the kube-apiserver, the kubelet where the mesh does not
+//! take its probes, workloads that are not in the mesh) and Prometheus scraping with the
+//! Istio certificate pattern.
+//!
+//! - The kube-apiserver is not in the mesh: under STRICT mTLS it cannot reach webhooks or
+//!   aggregated APIs unless their ports accept plaintext ("You must use PERMISSIVE mode",
+//!   istio/istio#39290; <https://istio.io/latest/about/faq/> "non-Istio workloads cannot
+//!   communicate to Istio services").
+//! - Istio rewrites HTTP, TCP and gRPC probes to its agent unless a pod turns that off
+//!   (`sidecar.istio.io/rewriteAppHTTPProbers: "false"`,
+//!   <https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/>); ambient
+//!   lets node-local probes bypass ztunnel. Linkerd authorizes plain HTTP probes itself, but
+//!   not HTTPS, TCP or gRPC ones
+//!   (<https://linkerd.io/2-edge/features/server-policy/#default-authorizations>).
+//! - Prometheus with the certificate pattern scrapes outside its sidecar: it presents the
+//!   Istio certificate only where its scrape config says so (`scheme: https` and the
+//!   certificate files, <https://istio.io/latest/docs/ops/integrations/prometheus/#tls-settings>).
+//!   A ServiceMonitor endpoint or an Alertmanager endpoint in plain HTTP to workloads in the
+//!   mesh is given those settings; other scrapes (PodMonitors, whose TLS settings take no
+//!   files; targets with their own TLS; `prometheus.yml` jobs) reach ports that accept
+//!   plaintext.
+
+use crate::config::{MtlsMode, Spec};
+use crate::generate::{Additions, ObjectEdit};
+use crate::model::graph::{Edge, Graph, Party, Pods, Protocol, Via};
+use crate::model::mesh::Mesh;
+use crate::model::object::Object;
+use crate::model::stack::{Member, Stack};
+use crate::yaml::Node;
+use crate::yaml::patch::Patch;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Who reaches a port without a mesh identity.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Caller {
+    ApiServer,
+    Kubelet,
+    /// A workload of the stream that sends plaintext: not in the mesh, or scraping outside
+    /// its sidecar.
+    Workload(Party),
+}
+
+impl Caller {
+    /// A short name for resource names and reasons.
+    pub fn slug(&self) -> String {
+        match self {
+            Caller::ApiServer => "kube-apiserver".into(),
+            Caller::Kubelet => "kubelet".into(),
+            Caller::Workload(_) => "plaintext".into(),
+        }
+    }
+}
+
+/// A port of a workload in the mesh that some caller reaches without a mesh identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opening {
+    pub port: u16,
+    pub port_name: Option<String>,
+    pub caller: Caller,
+    /// The application's own TLS (webhooks, aggregated APIs).
+    pub tls: bool,
+    pub why: String,
+}
+
+/// Per member (index into the stack's members), the ports to open, in order.
+pub type Openings = BTreeMap<usize, Vec<Opening>>;
+
+/// The member a party is, if any.
+pub fn member(stack: &Stack, party: &Party) -> Option<usize> {
+    let Party::Workload {
+        kind,
+        namespace,
+        name,
+    } = party
+    else {
+        return None;
+    };
+    stack
+        .members
+        .iter()
+        .position(|m| &m.kind == kind && &m.name == name && &m.namespace == namespace)
+}
+
+/// Whether a member scrapes with the Istio certificate pattern (see
+/// `generate::telemetry::pod_patch`).
+fn with_certificates(m: &Member, spec: &Spec, mesh: &Mesh) -> bool {
+    m.component == "prometheus"
+        && matches!(mesh, Mesh::Istio { ambient: false, .. })
+        && spec
+            .mtls
+            .as_ref()
+            .is_some_and(|t| t.mode == MtlsMode::Strict)
+}
+
+/// The ports to open, and the scrape configs to give the Istio certificate (as edits).
+pub fn openings(
+    stack: &Stack,
+    graph: &Graph,
+    pods: &[Pods],
+    objects: &[Object],
+    spec: &Spec,
+    mesh: &Mesh,
+    out: &mut Additions,
+) -> Openings {
+    let mut openings = Openings::new();
+    let meshed = |party: &Party| member(stack, party);
+    // Scrape configs that can carry the certificate: every caller with that config scrapes
+    // with it, and every target is in the mesh, in plain HTTP.
+    let mut configs: BTreeMap<&Via, bool> = BTreeMap::new();
+    for e in &graph.edges {
+        let Some(via) = &e.via else { continue };
+        let certified = meshed(&e.from)
+            .is_some_and(|i| with_certificates(&stack.members[i], spec, mesh))
+            && meshed(&e.to).is_some()
+            && e.protocol == Protocol::Http
+            && !matches!(via, Via::PodMonitor { .. })
+            && e.via_object
+                .and_then(|o| endpoint(&objects[o], via))
+                .is_some_and(|ep| ep.get("tlsConfig").is_none());
+        let ok = configs.entry(via).or_insert(true);
+        *ok &= certified;
+    }
+    for e in &graph.edges {
+        let Some(to) = meshed(&e.to) else { continue };
+        let caller = match &e.from {
+            Party::ApiServer => Some(Caller::ApiServer),
+            Party::Kubelet => kubelet(e, &stack.members[to], pods, mesh).then_some(Caller::Kubelet),
+            from @ Party::Workload { .. } => match meshed(from) {
+                None => Some(Caller::Workload(from.clone())),
+                Some(i) if with_certificates(&stack.members[i], spec, mesh) => {
+                    let certified = e
+                        .via
+                        .as_ref()
+                        .is_some_and(|v| configs.get(v) == Some(&true));
+                    (!certified).then(|| Caller::Workload(from.clone()))
+                }
+                Some(_) => None,
+            },
+            Party::Ingress { .. } | Party::AnyWorkload => None,
+        };
+        let Some(caller) = caller else { continue };
+        let list = openings.entry(to).or_default();
+        let opening = Opening {
+            port: e.port,
+            port_name: e.port_name.clone(),
+            caller,
+            tls: e.protocol == Protocol::Tls,
+            why: e.evidence.clone(),
+        };
+        if !list
+            .iter()
+            .any(|o| o.port == opening.port && o.caller == opening.caller)
+        {
+            list.push(opening);
+        }
+    }
+    for (via, ok) in configs {
+        let (Some(object), true) = (
+            graph
+                .edges
+                .iter()
+                .find(|e| e.via.as_ref() == Some(via))
+                .and_then(|e| e.via_object),
+            ok,
+        ) else {
+            continue;
+        };
+        certificates(objects, object, via, out);
+    }
+    openings
+}
+
+/// Whether the kubelet's probe needs an opening: where the mesh does not take it.
+fn kubelet(e: &Edge, m: &Member, pods: &[Pods], mesh: &Mesh) -> bool {
+    match mesh {
+        Mesh::Istio { ambient: true, .. } => false,
+        Mesh::Istio { .. } => pods
+            .iter()
+            .find(|p| p.party == e.to)
+            .and_then(|p| p.annotations.get("sidecar.istio.io/rewriteAppHTTPProbers"))
+            .is_some_and(|v| v == "false"),
+        Mesh::Linkerd => e.probe_path.is_none() && !m.ports.is_empty(),
+    }
+}
+
+/// The endpoint a scrape or alerting config names in its object.
+fn endpoint<'o>(object: &'o Object, via: &Via) -> Option<&'o Node<'o>> {
+    let (path, i): (&[&str], usize) = match via {
+        Via::ServiceMonitor { endpoint, .. } => (&["spec", "endpoints"], *endpoint),
+        Via::PodMonitor { endpoint, .. } => (&["spec", "podMetricsEndpoints"], *endpoint),
+        Via::Alerting { endpoint, .. } => (&["spec", "alerting", "alertmanagers"], *endpoint),
+    };
+    object.node.at(path)?.items()?.get(i)
+}
+
+/// The Istio certificate pattern's client settings on a ServiceMonitor or alerting endpoint.
+fn certificates(objects: &[Object], object: usize, via: &Via, out: &mut Additions) {
+    let (path, i): (&[&str], usize) = match via {
+        Via::ServiceMonitor { endpoint, .. } => (&["spec", "endpoints"], *endpoint),
+        Via::Alerting { endpoint, .. } => (&["spec", "alerting", "alertmanagers"], *endpoint),
+        Via::PodMonitor { .. } => return,
+    };
+    let mut patch = Patch::new();
+    let mut at = &mut patch;
+    for key in path {
+        at = at.field(key);
+    }
+    let ep = at.item(i);
+    *ep.field("scheme") = Patch::Str("https".into());
+    *ep.field("tlsConfig") = Patch::Value(json!({
+        "caFile": "/etc/prom-certs/root-cert.pem",
+        "certFile": "/etc/prom-certs/cert-chain.pem",
+        "keyFile": "/etc/prom-certs/key.pem",
+        "insecureSkipVerify": true,
+    }));
+    let o = &objects[object];
+    let what = if matches!(via, Via::Alerting { .. }) {
+        "alerts"
+    } else {
+        "scrapes"
+    };
+    out.edit(ObjectEdit {
+        object,
+        component: "prometheus".into(),
+        reason: format!(
+            "Prometheus {what} workloads in the mesh under STRICT mTLS with the Istio certificate ({} {})",
+            o.kind,
+            o.name()
+        ),
+        patch,
+    });
+}

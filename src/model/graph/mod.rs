@@ -1,0 +1,413 @@
+//! The traffic graph of a stack: who calls whom, on which port, and how we know.
+//!
+//! Nodes are the workloads of the stream (operator resources standing for their pods) and
+//! the callers outside the mesh: the kube-apiserver (admission and conversion webhooks,
+//! aggregated APIs), the kubelet (probes), ingress gateways and any workload of the cluster.
+//! Edges are the flows the stack needs, each with the container port it reaches, its
+//! protocol and the evidence it came from: read from the stream (a webhook configuration, a
+//! ServiceMonitor, a datasource URL), or inferred from the catalog's defaults.
+
+mod callers;
+pub mod flows;
+mod scrapes;
+mod services;
+mod urls;
+
+use super::mesh::Mesh;
+use super::object::Object;
+use super::ports::{self, Port};
+use super::stack::{Service, Stack};
+use super::workload::{Probe, Workload};
+use flows::{Flow, Source};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One end of a flow.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Party {
+    /// A workload of the stream, or an operator resource standing for its pods. A workload
+    /// without `metadata.namespace` is in the release namespace (`namespace: None`).
+    Workload {
+        kind: String,
+        namespace: Option<String>,
+        name: String,
+    },
+    /// The Kubernetes API server, which is never in the mesh.
+    ApiServer,
+    /// The kubelet on the pod's node, which sends probes and is never in the mesh.
+    Kubelet,
+    /// An ingress gateway's identity.
+    Ingress {
+        namespace: String,
+        service_account: String,
+    },
+    /// Any workload of the cluster, meshed or not (applications that send telemetry).
+    AnyWorkload,
+}
+
+impl Party {
+    /// `deployment monitoring/grafana`, `kube-apiserver`, `kubelet`, `ingress
+    /// istio-system/istio-ingressgateway-service-account`, `any workload`.
+    pub fn label(&self) -> String {
+        match self {
+            Party::Workload {
+                kind,
+                namespace,
+                name,
+            } => match namespace {
+                Some(ns) => format!("{} {ns}/{name}", kind.to_lowercase()),
+                None => format!("{} {name}", kind.to_lowercase()),
+            },
+            Party::ApiServer => "kube-apiserver".into(),
+            Party::Kubelet => "kubelet".into(),
+            Party::Ingress {
+                namespace,
+                service_account,
+            } => format!("ingress {namespace}/{service_account}"),
+            Party::AnyWorkload => "any workload".into(),
+        }
+    }
+
+    /// True for the callers that are never in the mesh and carry no mesh identity.
+    pub fn outside_mesh(&self) -> bool {
+        matches!(self, Party::ApiServer | Party::Kubelet)
+    }
+}
+
+/// What a flow carries, as far as the meshes care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Http,
+    Grpc,
+    /// TLS the application terminates itself (webhooks, kube-rbac-proxy, HTTPS metrics).
+    Tls,
+    /// Other TCP: gossip, memcached, server-first protocols, or not known.
+    Tcp,
+    Udp,
+}
+
+/// Where an edge was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Found {
+    /// Read from the stream: a webhook configuration, a ServiceMonitor, a URL in a config.
+    Read,
+    /// Named by the config (`authorization.allow`, `authorization.ingress`).
+    Configured,
+    /// The catalog's default flows between components (no config could be read).
+    Inferred,
+}
+
+/// How a scraper or alert sender configures the client side of a flow, when an object of the
+/// stream does: the evaluator reads that object's TLS settings in the output.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind")]
+pub enum Via {
+    /// `ServiceMonitor namespace/name`, `spec.endpoints[endpoint]`.
+    ServiceMonitor {
+        namespace: Option<String>,
+        name: String,
+        endpoint: usize,
+    },
+    /// `PodMonitor namespace/name`, `spec.podMetricsEndpoints[endpoint]`.
+    PodMonitor {
+        namespace: Option<String>,
+        name: String,
+        endpoint: usize,
+    },
+    /// A `Prometheus` resource's `spec.alerting.alertmanagers[endpoint]`.
+    Alerting {
+        namespace: Option<String>,
+        name: String,
+        endpoint: usize,
+    },
+}
+
+/// One flow the stack needs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Edge {
+    pub from: Party,
+    /// Always a [`Party::Workload`].
+    pub to: Party,
+    /// The container (target) port the flow reaches: what the meshes and NetworkPolicies
+    /// match on.
+    pub port: u16,
+    /// The container port's name, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_name: Option<String>,
+    pub protocol: Protocol,
+    pub found: Found,
+    /// Why the flow exists, naming the object it was read from.
+    pub evidence: String,
+    /// The object that configures the caller's side, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
+    /// The index of that object among the objects the graph was built from.
+    #[serde(skip)]
+    pub via_object: Option<usize>,
+    /// For a kubelet probe: `httpGet` with scheme HTTP, which the meshes' probe handling
+    /// covers (Istio's probe rewrite, Linkerd's default probe routes), with its path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe_path: Option<String>,
+}
+
+/// A node of the graph: a party and what is known of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Node {
+    pub party: Party,
+    /// The catalog component of a workload, when recognised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// A workload the filter puts in (or finds in) the mesh.
+    pub in_mesh: bool,
+}
+
+/// The traffic graph.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Graph {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+}
+
+/// What the generated policies do to a flow, as the evaluator of mesh semantics finds it in
+/// the emitted YAML.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every layer lets it through; `by` names what admits it at each layer that applies
+    /// (`NetworkPolicy monitoring/grafana-ingress`, `no AuthorizationPolicy applies`, …).
+    Allowed { by: Vec<String> },
+    /// A layer stops it: the resource (`PeerAuthentication monitoring/default`) and the rule
+    /// (with the semantic rule's id, such as `ISTIO-PA-5: STRICT rejects plaintext`).
+    Denied { resource: String, rule: String },
+    /// The outcome depends on something the manifests do not say (a CNI, an IP address, an
+    /// external authorizer).
+    Unknown { why: String },
+}
+
+/// The pods of one workload of the stream, as the graph sees them.
+#[derive(Debug, Clone)]
+pub struct Pods {
+    pub party: Party,
+    /// Index into the objects the graph is built from.
+    pub object: usize,
+    pub component: Option<String>,
+    /// Put in (or found in) the mesh by the filter.
+    pub in_mesh: bool,
+    /// Every label the pods carry that the stream shows.
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub ports: Vec<Port>,
+    pub probes: Vec<Probe>,
+    pub service_account: String,
+}
+
+impl Pods {
+    /// The pods of workload `w` (object `object`), in `namespace` (its own or the release
+    /// namespace, if known).
+    pub fn of(
+        object: usize,
+        w: &Workload,
+        namespace: Option<&str>,
+        component: Option<&str>,
+        in_mesh: bool,
+    ) -> Pods {
+        Pods {
+            party: Party::Workload {
+                kind: w.kind.clone(),
+                namespace: namespace.map(str::to_string),
+                name: w.name.clone(),
+            },
+            object,
+            component: component.map(str::to_string),
+            in_mesh,
+            labels: w
+                .pod_labels
+                .iter()
+                .chain(&w.selector)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            annotations: w.pod_annotations.clone(),
+            ports: w.ports.clone(),
+            probes: w.probes.clone(),
+            service_account: w
+                .service_account
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+        }
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        match &self.party {
+            Party::Workload { namespace, .. } => namespace.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// What the graph is built from.
+pub struct Sources<'s, 'a> {
+    pub objects: &'s [Object<'a>],
+    pub pods: &'s [Pods],
+    pub services: &'s [Service],
+    /// The namespace of objects that name none, if known.
+    pub release: Option<&'s str>,
+    pub mesh: &'s Mesh,
+    /// Istio merges the application's metrics into the agent's (`enablePrometheusMerge`,
+    /// on unless the config turns it off).
+    pub merge_metrics: bool,
+}
+
+impl Graph {
+    /// The flows read from the stream: the kube-apiserver's, the kubelet's, Prometheus's
+    /// scrapes and alerts, and those the workloads' configurations name.
+    pub fn build(src: &Sources) -> Graph {
+        let mut edges = Vec::new();
+        callers::api_server(src, &mut edges);
+        callers::kubelet(src, &mut edges);
+        scrapes::prometheus(src, &mut edges);
+        urls::named(src, &mut edges);
+        edges.sort();
+        edges.dedup();
+        let mut nodes: Vec<Node> = src
+            .pods
+            .iter()
+            .map(|p| Node {
+                party: p.party.clone(),
+                component: p.component.clone(),
+                in_mesh: p.in_mesh,
+            })
+            .collect();
+        for caller in [Party::ApiServer, Party::Kubelet] {
+            if edges.iter().any(|e| e.from == caller) {
+                nodes.push(Node {
+                    party: caller,
+                    component: None,
+                    in_mesh: false,
+                });
+            }
+        }
+        Graph { nodes, edges }
+    }
+
+    /// The read flows between components in the mesh, as component flows: `(from, to, why)`.
+    pub fn component_flows(&self, pods: &[Pods]) -> Vec<(Source, String, String)> {
+        let member = |party: &Party| {
+            pods.iter()
+                .find(|p| &p.party == party && p.in_mesh)
+                .and_then(|p| p.component.clone())
+        };
+        let mut out: Vec<(Source, String, String)> = Vec::new();
+        for e in &self.edges {
+            if let (Some(from), Some(to)) = (member(&e.from), member(&e.to))
+                && !out
+                    .iter()
+                    .any(|(f, t, _)| *f == Source::Component(from.clone()) && *t == to)
+            {
+                out.push((Source::Component(from), to, e.evidence.clone()));
+            }
+        }
+        out
+    }
+
+    /// Adds the component flows' edges the graph does not have yet: from each calling
+    /// workload (or identity) to each serving workload of the target component, on the ports
+    /// a Service of the stream exposes (all its declared TCP ports when none does).
+    pub fn add_flows(
+        &mut self,
+        flows: &[Flow],
+        stack: &Stack,
+        pods: &[Pods],
+        release: Option<&str>,
+    ) {
+        let mut added = Vec::new();
+        for flow in flows {
+            let callers: Vec<Party> = match &flow.from {
+                Source::Component(c) => pods
+                    .iter()
+                    .filter(|p| p.in_mesh && p.component.as_deref() == Some(c))
+                    .filter(|p| stack.members.iter().any(|m| m.name == p.name() && !m.hook))
+                    .map(|p| p.party.clone())
+                    .collect(),
+                Source::Account(ns, sa) => vec![Party::Ingress {
+                    namespace: ns.clone(),
+                    service_account: sa.clone(),
+                }],
+                Source::Any => vec![Party::AnyWorkload],
+            };
+            for target in pods
+                .iter()
+                .filter(|p| p.in_mesh && p.component.as_deref() == Some(flow.to.as_str()))
+                .filter(|p| stack.servers().any(|m| m.name == p.name()))
+            {
+                let exposed: Vec<(u16, Option<String>)> = stack
+                    .services
+                    .iter()
+                    .flat_map(|s| services::through(s, None, std::slice::from_ref(target), release))
+                    .map(|t| (t.port, t.port_name))
+                    .collect();
+                let ports: Vec<(u16, Option<String>)> = if exposed.is_empty() {
+                    target
+                        .ports
+                        .iter()
+                        .filter(|p| p.protocol != "UDP")
+                        .map(|p| (p.number, p.name.clone()))
+                        .collect()
+                } else {
+                    exposed
+                };
+                for from in &callers {
+                    for (port, port_name) in &ports {
+                        let known = self.edges.iter().chain(&added).any(|e: &Edge| {
+                            &e.from == from && e.to == target.party && e.port == *port
+                        });
+                        if known {
+                            continue;
+                        }
+                        added.push(Edge {
+                            from: from.clone(),
+                            to: target.party.clone(),
+                            port: *port,
+                            port_name: port_name.clone(),
+                            protocol: match ports::classify(&[*port], port_name.as_deref()) {
+                                ports::Proto::Grpc => Protocol::Grpc,
+                                ports::Proto::Http => Protocol::Http,
+                                _ => Protocol::Tcp,
+                            },
+                            found: flow.found,
+                            evidence: flow.reason.clone(),
+                            via: None,
+                            via_object: None,
+                            probe_path: None,
+                        });
+                    }
+                }
+            }
+        }
+        for e in &added {
+            for party in [&e.from, &e.to] {
+                if !self.nodes.iter().any(|n| &n.party == party) {
+                    self.nodes.push(Node {
+                        party: party.clone(),
+                        component: None,
+                        in_mesh: !matches!(party, Party::AnyWorkload),
+                    });
+                }
+            }
+        }
+        self.edges.extend(added);
+        self.edges.sort();
+        self.edges.dedup();
+    }
+}
+
+impl Pods {
+    fn name(&self) -> &str {
+        match &self.party {
+            Party::Workload { name, .. } => name,
+            _ => "",
+        }
+    }
+}
