@@ -1,6 +1,6 @@
 //! `gunj-mesh check`: exit codes, and each output format is what its consumer expects.
 
-mod common;
+use crate::common;
 use std::path::{Path, PathBuf};
 
 const STREAM: &str = "examples/stream/observability.yaml";

@@ -1,5 +1,5 @@
 //! The README's config reference is generated from the config types; this keeps them equal.
-//! `UPDATE_README=1 cargo test --test readme` rewrites the block.
+//! `UPDATE_README=1 cargo test --test it readme::` rewrites the block.
 
 const BEGIN: &str = "<!-- config-reference:begin -->\n";
 const END: &str = "<!-- config-reference:end -->";
@@ -24,6 +24,6 @@ fn readme_config_reference_is_generated_from_the_types() {
     assert_eq!(
         &readme[start..end],
         generated,
-        "README config reference is stale: run UPDATE_README=1 cargo test --test readme"
+        "README config reference is stale: run UPDATE_README=1 cargo test --test it readme::"
     );
 }

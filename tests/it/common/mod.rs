@@ -1,6 +1,4 @@
-//! What the test files share: running the built binary, finding YAML files.
-// Each test file is its own crate and uses only part of this module.
-#![allow(dead_code)]
+//! What the test modules share: running the built binary, finding YAML files.
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Every example config on the example stream: the summary and the diff of the output
 //! against the input, as reviewed snapshots. Each run is also checked to be idempotent.
 
-mod common;
+use crate::common;
 use std::path::Path;
 
 const STREAM: &str = "examples/stream/observability.yaml";

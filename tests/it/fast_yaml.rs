@@ -3,7 +3,7 @@
 //! every document of the corpus (`../shared/corpus`, skipped when missing), on hand-written
 //! edge cases, and on generated block documents full of YAML's traps.
 
-mod common;
+use crate::common;
 
 use gunj_mesh::yaml::{self, Kind, Limits, Node, fast};
 use proptest::prelude::*;

@@ -7,8 +7,8 @@
 //!
 //! Each example is copied to a fresh temporary directory and run there, twice, from two
 //! fresh copies: the output must match byte for byte both times and the package must be left
-//! as it was. `GUNJ_MESH_BLESS=1 cargo test --test krm_examples` rewrites `output.yaml` (read
-//! the diff before keeping it).
+//! as it was. `GUNJ_MESH_BLESS=1 cargo test --test it krm_examples::` rewrites
+//! `output.yaml` (read the diff before keeping it).
 
 use assert_cmd::Command;
 use serde_json::Value;

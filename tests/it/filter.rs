@@ -1,7 +1,7 @@
 //! Filter behaviours not covered by the examples: List items, in-stream configs and their
 //! precedence, `type: auto`, namespaces, and the re-emit path for anchors.
 
-mod common;
+use crate::common;
 
 fn gunj(args: &[&str], stdin: &str) -> (i32, String, String) {
     common::gunj(args, stdin)

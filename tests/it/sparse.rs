@@ -2,7 +2,7 @@
 //! files) changes nothing: the same output, report and errors as reading it whole, whatever
 //! the buffer size, while the documents the filter never reads stay in the file.
 
-mod common;
+use crate::common;
 
 use gunj_mesh::config::MeshType;
 use gunj_mesh::input::{read_file, read_whole};
