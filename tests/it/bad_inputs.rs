@@ -14,7 +14,7 @@
 //! Whatever the case, stderr never contains `panicked at`, and each case finishes in a few
 //! seconds (alias bombs and deep nesting must fail fast).
 
-use assert_cmd::Command;
+use crate::common;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -125,8 +125,7 @@ fn check(expect_file: &Path) -> Vec<String> {
     let e = parse_expect(expect_file);
     let input = input_of(&stem);
     let started = Instant::now();
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
+    let out = common::gunj_cmd()
         .args(&e.args)
         .write_stdin(input.clone())
         .timeout(Duration::from_secs(60))
@@ -275,7 +274,7 @@ fn big_stream() -> String {
 #[test]
 fn a_closed_stdout_is_not_a_panic() {
     let input = big_stream();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("gunj-mesh"))
+    let mut child = common::gunj_process()
         .arg("-q")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -331,15 +330,13 @@ fn listing(dir: &Path) -> Vec<String> {
 fn output_file_is_written_whole_and_alone() {
     let dir = temp_dir("ok");
     let file = dir.join("out.yaml");
-    let to_stdout = Command::cargo_bin("gunj-mesh")
-        .unwrap()
+    let to_stdout = common::gunj_cmd()
         .arg("-q")
         .write_stdin(GRAFANA)
         .output()
         .unwrap();
     assert_eq!(to_stdout.status.code(), Some(0));
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
+    let out = common::gunj_cmd()
         .args(["-q", "-o"])
         .arg(&file)
         .write_stdin(GRAFANA)
@@ -366,8 +363,7 @@ fn output_file_is_not_created_or_touched_on_error() {
     let dir = temp_dir("err");
     let bad = std::fs::read(format!("{DIR}/07-duplicate-keys.yaml")).unwrap();
     let file = dir.join("out.yaml");
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
+    let out = common::gunj_cmd()
         .arg("-o")
         .arg(&file)
         .write_stdin(bad.clone())
@@ -378,8 +374,7 @@ fn output_file_is_not_created_or_touched_on_error() {
 
     // An existing file keeps its content.
     std::fs::write(&file, "previous\n").unwrap();
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
+    let out = common::gunj_cmd()
         .arg("-o")
         .arg(&file)
         .write_stdin(bad)

@@ -4,6 +4,7 @@
 //! (see its `SOURCES.md` for provenance). It is read, never copied; when the folder is
 //! missing, every test here that needs it says so on stderr and passes.
 
+use crate::common;
 use gunj_mesh::config::MeshType;
 use gunj_mesh::report::{Entry, Report};
 use gunj_mesh::stream::{self, Doc};
@@ -892,8 +893,7 @@ fn explain_json_lists_each_recognised_component_with_its_rule() {
     };
     let file = "postrender-stdin/helm3-kube-prometheus-stack.yaml";
     let path = corpus.join(file);
-    let assert = assert_cmd::Command::cargo_bin("gunj-mesh")
-        .expect("the gunj-mesh binary")
+    let assert = common::gunj_cmd()
         .args(["explain", "--output", "json"])
         .arg(&path)
         .assert()

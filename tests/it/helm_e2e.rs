@@ -9,6 +9,7 @@
 //! A test whose tool is missing is skipped with a message, except when `CI` is set: CI
 //! installs the tools, so there a missing tool is a failure.
 
+use crate::common;
 use gunj_mesh::stream;
 use gunj_mesh::yaml::{self, Limits, Node};
 use std::path::{Path, PathBuf};
@@ -27,10 +28,6 @@ const UNKNOWN_FIELD: &str = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMes
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn gunj_mesh() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_gunj-mesh"))
 }
 
 /// `.tools/bin/<name>`, or `None` after saying why the test is skipped. Under `CI` a
@@ -103,7 +100,7 @@ impl Helm {
         for sub in ["data/plugins", "config", "cache", "bin", "tmp"] {
             std::fs::create_dir_all(dir.path().join(sub)).expect("create helm dirs");
         }
-        std::os::unix::fs::symlink(gunj_mesh(), dir.path().join("bin/gunj-mesh"))
+        std::os::unix::fs::symlink(common::run::bin(), dir.path().join("bin/gunj-mesh"))
             .expect("symlink gunj-mesh");
         Some(Helm { exe, dir })
     }
@@ -128,9 +125,9 @@ impl Helm {
         let path = std::env::var_os("PATH").unwrap_or_default();
         let mut paths = vec![d.join("bin")];
         paths.extend(std::env::split_paths(&path));
-        let mut cmd = Command::new(&self.exe);
+        // A cleared environment: none of the developer's HELM_* or GUNJ_MESH_* variables.
+        let mut cmd = common::run::command(&self.exe);
         cmd.args(args)
-            .current_dir(repo())
             .env("HELM_DATA_HOME", d.join("data"))
             .env("HELM_CONFIG_HOME", d.join("config"))
             .env("HELM_CACHE_HOME", d.join("cache"))
@@ -138,12 +135,6 @@ impl Helm {
             .env("HELM_PLUGINS", d.join("data/plugins"))
             .env("PATH", std::env::join_paths(paths).expect("PATH"))
             .env("TMPDIR", d.join("tmp"))
-            .env_remove("HELM_NAMESPACE")
-            .env_remove("HELM_DEBUG")
-            .env_remove("HELM_PLUGIN_NAME")
-            .env_remove("HELM_PLUGIN_DIR")
-            .env_remove("GUNJ_MESH_BIN")
-            .env_remove("GUNJ_MESH_LOG")
             .stdin(Stdio::null());
         cmd
     }
@@ -372,7 +363,7 @@ fn helm3_case(mesh: Mesh, config: &str) {
         return;
     };
     let config = helm.config("mesh.yaml", config);
-    let bin = gunj_mesh().display().to_string();
+    let bin = common::run::bin().display().to_string();
     let arg = format!("--post-renderer-args={config}");
     let post = [
         "--post-renderer",
@@ -634,20 +625,11 @@ fn nothing_to_do_comes_back_unchanged() {
     for only in ["templates/configmap.yaml", "templates/node-exporter.yaml"] {
         let rendered = helm.template(&["--show-only", only]);
         assert!(!rendered.trim().is_empty());
-        let mut child = Command::new(gunj_mesh())
+        let out = common::gunj_cmd()
             .arg("--quiet")
-            .env_remove("HELM_PLUGIN_NAME")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
+            .write_stdin(rendered.as_bytes())
+            .output()
             .expect("run gunj-mesh");
-        {
-            use std::io::Write;
-            let mut stdin = child.stdin.take().expect("stdin");
-            stdin.write_all(rendered.as_bytes()).expect("write stdin");
-        }
-        let out = child.wait_with_output().expect("gunj-mesh output");
         assert_ok(&out, &format!("gunj-mesh on --show-only {only}"));
         assert_eq!(stdout(&out), rendered, "{only} changed");
     }

@@ -436,7 +436,7 @@ fn the_binary_reads_a_file_argument_sparsely_and_may_overwrite_it() {
     // Appended to a file (`>>`), which `sendfile(2)` refuses: copied through memory.
     let input = file("appended-input.yaml", stream.as_bytes());
     let appended = file("appended.yaml", b"# before\n");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_gunj-mesh"))
+    let status = common::gunj_process()
         .args(["-q", "-c", config])
         .arg(&input)
         .stdout(

@@ -1,23 +1,10 @@
-//! What the test modules share: running the built binary, finding YAML files.
+//! What the test modules share: starting the built binary ([`run`]), finding YAML files.
 
-use assert_cmd::Command;
+pub mod run;
+
+pub use run::{gunj, gunj_cmd, gunj_process};
+
 use std::path::{Path, PathBuf};
-
-/// Runs `gunj-mesh args` with `stdin`; returns the exit code, stdout and stderr.
-pub fn gunj(args: &[&str], stdin: impl Into<Vec<u8>>) -> (i32, String, String) {
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
-        .args(args)
-        .write_stdin(stdin.into())
-        .output()
-        .unwrap();
-    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    (
-        out.status.code().unwrap(),
-        text(out.stdout),
-        text(out.stderr),
-    )
-}
 
 /// The `.yaml` and `.yml` files under `dir`, at any depth.
 pub fn yaml_files(dir: &Path) -> Vec<PathBuf> {
