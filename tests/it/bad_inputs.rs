@@ -15,6 +15,7 @@
 //! seconds (alias bombs and deep nesting must fail fast).
 
 use crate::common;
+use crate::common::fixtures::GRAFANA_HELM as GRAFANA;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -24,23 +25,6 @@ const DIR: &str = "tests/bad_inputs";
 
 /// The budget per case; generous for a debug build on a loaded CI machine.
 const FAST: Duration = Duration::from_secs(10);
-
-const GRAFANA: &str = "# Source: grafana/templates/deployment.yaml
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: grafana
-  namespace: monitoring
-spec:
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: grafana
-    spec:
-      containers:
-      - name: grafana
-        image: grafana/grafana:11.0.0
-";
 
 /// Inputs generated here instead of committed.
 fn generated(name: &str) -> Option<Vec<u8>> {

@@ -3,6 +3,7 @@
 //! the buffer size, while the documents the filter never reads stay in the file.
 
 use crate::common;
+use crate::common::fixtures::GRAFANA_HELM_WITH_SELECTOR_AND_PORT as GRAFANA;
 
 use gunj_mesh::config::MeshType;
 use gunj_mesh::input::{read_file, read_whole};
@@ -12,28 +13,6 @@ use std::path::{Path, PathBuf};
 
 /// Buffer sizes: one byte (every line and character cut), odd small ones, and the binary's.
 const CHUNKS: [usize; 4] = [1, 7, 4096, 1 << 20];
-
-const GRAFANA: &str = "# Source: grafana/templates/deployment.yaml
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: grafana
-  namespace: monitoring
-spec:
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: grafana
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: grafana
-    spec:
-      containers:
-      - name: grafana
-        image: grafana/grafana:11.0.0
-        ports:
-        - containerPort: 3000
-";
 
 const SERVICE: &str = "# Source: grafana/templates/service.yaml
 apiVersion: v1

@@ -1,5 +1,6 @@
 //! What the test modules share: starting the built binary ([`run`]), finding YAML files.
 
+pub mod fixtures;
 pub mod run;
 
 pub use run::{gunj, gunj_cmd, gunj_process};
