@@ -2,8 +2,8 @@
 //! two halves of the read, splitting, parsing, deciding, patching, emitting, and on a large
 //! stack the NetworkPolicies built beside the mesh's own policies) must each give what the
 //! one-thread path gives. `taskset -c 0` leaves the process one CPU, so
-//! `available_parallelism` is 1 and every stage runs on the main thread. Skips (saying so)
-//! without `taskset` (util-linux) or with a single CPU.
+//! `available_parallelism` is 1 and every stage runs on the main thread. Needs `taskset`
+//! (util-linux) and two CPUs ([`common::needs`]).
 
 use crate::common;
 use std::path::{Path, PathBuf};
@@ -60,8 +60,11 @@ fn run(prefix: &[&str], mesh: &str, stream: &Path) -> String {
 fn one_core_and_several_write_the_same_bytes() {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let taskset = Command::new("taskset").args(["-c", "0", "true"]).status();
-    if cpus < 2 || !taskset.is_ok_and(|s| s.success()) {
-        eprintln!("cores: SKIPPED: needs taskset and two CPUs ({cpus} here)");
+    if !common::needs::require(
+        &format!("taskset or a second CPU ({cpus} here)"),
+        "taskset is in util-linux",
+        cpus >= 2 && taskset.is_ok_and(|s| s.success()),
+    ) {
         return;
     }
     let stream = big_stream();

@@ -7,9 +7,6 @@ use crate::common;
 
 use gunj_mesh::yaml::{self, Kind, Limits, Node, fast};
 use proptest::prelude::*;
-use std::path::PathBuf;
-
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
 
 /// The first difference between two trees, as a path and what differs.
 fn diff(a: &Node, b: &Node, path: &str) -> Option<String> {
@@ -101,11 +98,9 @@ fn agrees(text: &str, what: &str) -> bool {
 
 #[test]
 fn corpus_documents_agree_and_most_workloads_take_the_fast_path() {
-    let dir = PathBuf::from(CORPUS);
-    if !dir.is_dir() {
-        eprintln!("SKIPPED: corpus folder {} is missing", dir.display());
+    let Some(dir) = common::corpus() else {
         return;
-    }
+    };
     let paths = common::yaml_files(&dir);
     let (mut docs, mut fast, mut workloads, mut fast_workloads) = (0, 0, 0, 0);
     for path in &paths {

@@ -6,8 +6,8 @@
 //! - Helm 4 runs the plugin in `functions/helm` (`helm plugin install`), whose wrapper finds
 //!   the binary as `gunj-mesh` on `PATH`; it sends hooks and tests too.
 //!
-//! A test whose tool is missing is skipped with a message, except when `CI` is set: CI
-//! installs the tools, so there a missing tool is a failure.
+//! Without the tools the tests are skipped, except under CI (the rule is in
+//! [`common::needs`]).
 
 use crate::common;
 use gunj_mesh::stream;
@@ -25,30 +25,6 @@ const LINKERD: &str =
 const ISTIO_HOOKS_INJECT: &str =
     "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  hooks: inject\n";
 const UNKNOWN_FIELD: &str = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  sidecarMode: strict\n";
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `.tools/bin/<name>`, or `None` after saying why the test is skipped. Under `CI` a
-/// missing tool fails the test.
-fn tool(name: &str) -> Option<PathBuf> {
-    let path = repo().join(".tools/bin").join(name);
-    if path.is_file() {
-        return Some(path);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "{} is missing, and CI is set: CI must run scripts/install-tools.sh first",
-            path.display()
-        );
-    }
-    eprintln!(
-        "skipping: {} not found; run scripts/install-tools.sh",
-        path.display()
-    );
-    None
-}
 
 /// A directory removed when dropped.
 struct TempDir(PathBuf);
@@ -95,7 +71,7 @@ struct Helm {
 impl Helm {
     /// `.tools/bin/<name>` set up in a fresh temp dir, or `None` when skipping.
     fn new(name: &str) -> Option<Helm> {
-        let exe = tool(name)?;
+        let exe = common::needs::tool(&format!("bin/{name}"))?;
         let dir = TempDir::new(name);
         for sub in ["data/plugins", "config", "cache", "bin", "tmp"] {
             std::fs::create_dir_all(dir.path().join(sub)).expect("create helm dirs");

@@ -378,11 +378,9 @@ fn the_examples_and_bad_inputs_read_alike() {
 
 #[test]
 fn the_corpus_reads_alike() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    if !corpus.is_dir() {
-        eprintln!("skipped: ../shared/corpus is missing");
+    let Some(corpus) = common::corpus() else {
         return;
-    }
+    };
     let files = common::yaml_files(&corpus);
     for path in &files {
         let bytes = std::fs::read(path).unwrap();

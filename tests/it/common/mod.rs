@@ -1,8 +1,10 @@
 //! What the test modules share: starting the built binary ([`run`]), finding YAML files.
 
 pub mod fixtures;
+pub mod needs;
 pub mod run;
 
+pub use needs::corpus;
 pub use run::{gunj, gunj_cmd, gunj_process};
 
 use std::path::{Path, PathBuf};
