@@ -273,6 +273,10 @@ fn check_stream(case: &Case, mesh: MeshType, problems: &mut Vec<String>) -> usiz
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn corpus_streams_keep_every_document_add_only_lines_and_are_idempotent() {
     let Some(corpus) = common::corpus() else {
         return;
@@ -349,6 +353,10 @@ fn pod_workloads(docs: &[Doc]) -> BTreeMap<(usize, Option<usize>), String> {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn recognised_workloads_are_decided_and_the_rest_are_listed() {
     let Some(corpus) = common::corpus() else {
         return;
@@ -424,6 +432,10 @@ fn recognised_workloads_are_decided_and_the_rest_are_listed() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn node_exporter_is_never_injected() {
     let Some(corpus) = common::corpus() else {
         return;
@@ -487,6 +499,10 @@ fn take(value: &mut Value, path: &[&str], key: &str) -> Option<Value> {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn prometheus_and_alertmanager_crs_get_injected_through_pod_metadata() {
     let Some(corpus) = common::corpus() else {
         return;
@@ -569,6 +585,10 @@ fn marked(text: &str, marker: &str) -> BTreeMap<String, usize> {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn helm_postrender_filename_annotations_and_source_comments_survive() {
     let Some(corpus) = common::corpus() else {
         return;
@@ -868,6 +888,10 @@ fn tricky_configmap_is_untouched_next_to_an_edited_grafana_deployment() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn explain_json_lists_each_recognised_component_with_its_rule() {
     let Some(corpus) = common::corpus() else {
         return;

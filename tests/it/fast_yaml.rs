@@ -97,6 +97,10 @@ fn agrees(text: &str, what: &str) -> bool {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn corpus_documents_agree_and_most_workloads_take_the_fast_path() {
     let Some(dir) = common::corpus() else {
         return;

@@ -381,11 +381,19 @@ fn helm3_case(mesh: Mesh, config: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
 fn helm3_post_renderer_istio() {
     helm3_case(Mesh::Istio, ISTIO);
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
 fn helm3_post_renderer_linkerd() {
     helm3_case(Mesh::Linkerd, LINKERD);
 }
@@ -419,6 +427,10 @@ fn helm4_show_only_loki(helm: &Helm, post: &[&str], mesh: Mesh) {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
 fn helm4_plugin_default_config_is_istio_and_opts_hooks_out() {
     let Some(helm) = Helm::with_plugin() else {
         return;
@@ -488,6 +500,10 @@ fn helm4_render(helm: &Helm, file: &str, config: &str) -> (Vec<String>, Vec<Doc>
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
 fn helm4_plugin_with_args_linkerd() {
     let Some(helm) = Helm::with_plugin() else {
         return;
@@ -509,6 +525,10 @@ fn helm4_plugin_with_args_linkerd() {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
 fn helm4_plugin_hooks_inject_gives_jobs_native_sidecars() {
     let Some(helm) = Helm::with_plugin() else {
         return;
@@ -541,6 +561,10 @@ fn helm4_plugin_hooks_inject_gives_jobs_native_sidecars() {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
 fn helm4_failure_is_logged_where_the_readme_says() {
     let Some(helm) = Helm::with_plugin() else {
         return;
@@ -594,6 +618,10 @@ fn helm4_failure_is_logged_where_the_readme_says() {
 /// A stream with nothing to do comes back byte for byte (never empty, which Helm 4 would
 /// reject).
 #[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
 fn nothing_to_do_comes_back_unchanged() {
     let Some(helm) = Helm::new("helm3") else {
         return;

@@ -377,6 +377,10 @@ fn the_examples_and_bad_inputs_read_alike() {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn the_corpus_reads_alike() {
     let Some(corpus) = common::corpus() else {
         return;

@@ -70,6 +70,10 @@ fn certificate_annotations() -> [(&'static str, Value); 4] {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn prometheus_cr_gets_the_certificate_pattern_and_nothing_else() {
     let Some(input) = corpus_file("kube-prometheus/prometheus-prometheus.yaml") else {
         return;
@@ -118,6 +122,10 @@ fn prometheus_cr_gets_the_certificate_pattern_and_nothing_else() {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn prometheus_chart_deployment_gets_the_certificate_pattern() {
     let Some(input) = corpus_file("helm-template/prometheus.yaml") else {
         return;
@@ -156,6 +164,10 @@ fn prometheus_chart_deployment_gets_the_certificate_pattern() {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn dashboard_config_map_is_valid_grafana_json_for_the_components_in_the_mesh() {
     let Some(input) = corpus_file("helm-template/prometheus.yaml") else {
         return;

@@ -7,16 +7,24 @@
 //!
 //! The rule ([`require`]): under CI (`CI` set and not empty, as GitHub Actions sets it and
 //! `.ci/run` exports it) a missing need fails the test, since CI installs everything.
-//! Anywhere else it is skipped: [`require`] writes `SKIPPED <test>: <what> is missing
-//! (<how to get it>)` straight to the process's stderr, which libtest does not capture, so
-//! the line shows in a normal `cargo test` run.
+//! Anywhere else the test is skipped, and says so where a run shows it:
+//!
+//! - A test that needs `../shared` or the Helm binaries carries
+//!   `#[cfg_attr(gunj_no_shared, ignore = "…")]` (or `gunj_no_tools`). `build.rs` sets
+//!   those cfgs when the need is missing at build time (never under CI), so `cargo test`
+//!   lists the test as `ignored, needs …`.
+//! - [`require`] checks again at run time (a test run with `--include-ignored`, a need that
+//!   went missing after the build, and the needs that no cfg covers) and writes
+//!   `SKIPPED <test>: <what> is missing (<how to get it>)` straight to the process's stderr,
+//!   which libtest does not capture, so the line shows in a normal `cargo test` run.
 
 use super::run::repo;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-/// Whether the tests run under CI: `CI` set to anything but the empty string.
+/// Whether the tests run under CI: `CI` set to anything but the empty string. `build.rs`
+/// reads it the same way.
 pub fn ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty())
 }
