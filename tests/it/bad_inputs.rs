@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-const DIR: &str = "tests/bad_inputs";
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bad_inputs");
 
 /// The budget per case; generous for a debug build on a loaded CI machine.
 const FAST: Duration = Duration::from_secs(10);

@@ -5,7 +5,7 @@ pub mod needs;
 pub mod run;
 
 pub use needs::corpus;
-pub use run::{gunj, gunj_cmd, gunj_process};
+pub use run::{gunj, gunj_cmd, gunj_process, repo};
 
 use std::path::{Path, PathBuf};
 
