@@ -1,4 +1,6 @@
-//! What the test modules share: starting the built binary ([`run`]), finding YAML files.
+//! What the test modules share: starting the built binary ([`run`]), the rule for what a
+//! test needs from outside the repository ([`needs`]), documents several modules use
+//! ([`fixtures`]), finding YAML files.
 
 pub mod fixtures;
 pub mod needs;
