@@ -1,7 +1,7 @@
 //! `gunj-mesh check`: exit codes, and each output format is what its consumer expects.
 
-mod common;
-use std::path::{Path, PathBuf};
+use crate::common;
+use std::path::PathBuf;
 
 const STREAM: &str = "examples/stream/observability.yaml";
 
@@ -97,19 +97,6 @@ fn github_prints_workflow_error_annotations() {
     assert!(lines[0].contains("%0Aset spec.template"), "{}", lines[0]);
 }
 
-fn sarif_schema() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/sarif-2.1.0.json");
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must install the SARIF schema (scripts/install-tools.sh)"
-    );
-    eprintln!("skipping SARIF schema validation: run scripts/install-tools.sh");
-    None
-}
-
 #[test]
 fn sarif_is_valid_sarif_2_1_0_pointing_at_file_and_line() {
     let (_, out, _) = gunj(&["check", "--output", "sarif", STREAM], b"");
@@ -124,7 +111,13 @@ fn sarif_is_valid_sarif_2_1_0_pointing_at_file_and_line() {
         result["locations"][0]["physicalLocation"]["region"]["startLine"],
         33
     );
-    let Some(schema) = sarif_schema() else { return };
+    // The rest validates against the schema.
+    let Some(schema) = common::needs::tool("sarif-2.1.0.json") else {
+        return;
+    };
+    if !common::needs::python3(&["jsonschema"]) {
+        return;
+    }
     let dir = tempdir();
     let log = dir.join("out.sarif");
     std::fs::write(&log, &out).unwrap();
@@ -150,12 +143,14 @@ fn tempdir() -> PathBuf {
 /// Over the corpus: check fails where the filter changes something and passes on the
 /// filter's own output, in both meshes.
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn corpus_fails_raw_and_passes_filtered() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    if !corpus.exists() {
-        eprintln!("skipping: ../shared/corpus is missing");
+    let Some(corpus) = common::corpus() else {
         return;
-    }
+    };
     let mut failed_raw = 0;
     for folder in [
         "helm-template",

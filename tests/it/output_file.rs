@@ -7,7 +7,7 @@
 //! symlinks are made there, never pointed at the machine's own files. The binary runs with
 //! an empty environment but `PATH`, and `TMPDIR` inside that directory.
 
-use assert_cmd::Command;
+use crate::common::run;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -87,19 +87,14 @@ impl Dir {
 
     /// The binary, hermetic: no environment but `PATH`, and `TMPDIR` in here.
     fn command(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gunj-mesh"));
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("TMPDIR", self.join("tmp"));
+        let mut cmd = run::gunj_process();
+        cmd.env("TMPDIR", self.join("tmp"));
         cmd
     }
 
     /// `gunj-mesh -q -o <out> EXAMPLE`.
     fn write_to(&self, out: &Path) -> std::process::Output {
-        Command::cargo_bin("gunj-mesh")
-            .unwrap()
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        run::gunj_cmd()
             .env("TMPDIR", self.join("tmp"))
             .args(["-q", "-o"])
             .arg(out)
@@ -117,8 +112,7 @@ impl Drop for Dir {
 
 /// What `gunj-mesh -q EXAMPLE` writes to stdout.
 fn expected() -> Vec<u8> {
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
+    let out = run::gunj_cmd()
         .args(["-q", EXAMPLE])
         .output()
         .unwrap();
@@ -158,7 +152,7 @@ fn skip(why: &str) {
 
 /// `mknod path <kind> major minor`; false (and skipped) where that is not permitted.
 fn mknod(path: &Path, kind: &str, major: u32, minor: u32) -> bool {
-    let out = std::process::Command::new("mknod")
+    let out = run::command("mknod")
         .arg(path)
         .args([kind, &major.to_string(), &minor.to_string()])
         .output()
@@ -173,7 +167,7 @@ fn mknod(path: &Path, kind: &str, major: u32, minor: u32) -> bool {
 }
 
 fn mkfifo(path: &Path) {
-    let status = std::process::Command::new("mkfifo")
+    let status = run::command("mkfifo")
         .arg(path)
         .status()
         .unwrap();
@@ -182,7 +176,7 @@ fn mkfifo(path: &Path) {
 
 /// Sends `signal` (`TERM`, `INT`) to a child of this test, by its id.
 fn kill(child: &Child, signal: &str) {
-    let status = std::process::Command::new("kill")
+    let status = run::command("kill")
         .arg(format!("-{signal}"))
         .arg(child.id().to_string())
         .status()
@@ -457,10 +451,7 @@ fn a_new_file_with_a_secret_is_private() {
     let dir = Dir::new("secret");
     let (file, secret) = (dir.join("out.yaml"), dir.join("secret.yaml"));
     fs::write(&secret, SECRET).unwrap();
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    let out = run::gunj_cmd()
         .args(["-q", "-o"])
         .arg(&file)
         .arg(EXAMPLE)
@@ -674,10 +665,7 @@ fn a_krm_failure_leaves_the_file_as_it_was() {
     let dir = Dir::new("krm");
     let file = dir.join("out.yaml");
     fs::write(&file, "previous\n").unwrap();
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    let out = run::gunj_cmd()
         .env("TMPDIR", dir.join("tmp"))
         .arg("-o")
         .arg(&file)
@@ -700,10 +688,8 @@ fn a_krm_failure_leaves_the_file_as_it_was() {
 
 /// A release whose config cannot be read: gunj-mesh fails under Helm 4 (`HELM_PLUGIN_NAME`).
 fn fail_under_helm(dir: &Dir, log: Option<&Path>) -> std::process::Output {
-    let mut cmd = Command::cargo_bin("gunj-mesh").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TMPDIR", dir.join("tmp"))
+    let mut cmd = run::gunj_cmd();
+    cmd.env("TMPDIR", dir.join("tmp"))
         .env("HELM_PLUGIN_NAME", "gunj-mesh")
         .args(["-c"])
         .arg(dir.join("missing-mesh.yaml"))
@@ -903,12 +889,11 @@ fn plugin_script_without_binary(dir: &Dir, log: Option<&Path>) -> std::process::
             .unwrap_or_else(|| panic!("{tool} is not on PATH"));
         std::os::unix::fs::symlink(found, bin.join(tool)).unwrap();
     }
-    let mut cmd = std::process::Command::new("/bin/sh");
+    let mut cmd = run::command("/bin/sh");
     cmd.arg(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/functions/helm/gunj-mesh.sh"
     ))
-    .env_clear()
     .env("PATH", &bin)
     .env("TMPDIR", dir.join("tmp"))
     .env("HELM_PLUGIN_NAME", "gunj-mesh");

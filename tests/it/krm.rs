@@ -6,7 +6,7 @@
 //! The ResourceLists are written here as kpt (kyaml) serialises them: compact sequences,
 //! reader annotations in single quotes, `functionConfig` after `items`.
 
-use assert_cmd::Command;
+use crate::common;
 use serde_json::{Value, json};
 
 struct Run {
@@ -16,11 +16,7 @@ struct Run {
 }
 
 fn run(input: &str) -> Run {
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
-        .write_stdin(input)
-        .output()
-        .unwrap();
+    let out = common::gunj_cmd().write_stdin(input).output().unwrap();
     Run {
         stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
         stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),

@@ -5,23 +5,13 @@
 //! k8s-openapi objects, a second pass adds nothing, and the gossip ports of Loki and Tempo
 //! get their protocol hints. Skips (saying so) when `../shared` is missing.
 
+use crate::common;
 use gunj_mesh::MeshType;
 use gunj_mesh::internals::stream;
 use gunj_mesh::{Input, Options};
 use std::path::{Path, PathBuf};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared");
 const CONFIGS: [&str; 4] = ["basic", "istio-advanced", "linkerd", "multi-cluster"];
-
-fn shared(test: &str) -> Option<PathBuf> {
-    let dir = PathBuf::from(SHARED);
-    if dir.join("corpus").is_dir() && dir.join("tools/validate-crs.py").is_file() {
-        Some(dir)
-    } else {
-        eprintln!("{test}: SKIPPED: {SHARED} (corpus and tools) is missing");
-        None
-    }
-}
 
 fn corpus_files(shared: &Path) -> Vec<Input> {
     let mut inputs = Vec::new();
@@ -86,10 +76,18 @@ fn check_network_policies(output: &str, label: &str) -> usize {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn generated_resources_validate_against_the_official_crds_on_every_corpus_file() {
-    let Some(shared) = shared("policies") else {
+    let Some(shared) = common::needs::shared() else {
         return;
     };
+    // validate-crs.py reads the schemas with these.
+    if !common::needs::python3(&["jsonschema", "yaml"]) {
+        return;
+    }
     let inputs = corpus_files(&shared);
     let dir = std::env::temp_dir().join(format!("gunj-mesh-policies-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -144,8 +142,12 @@ fn generated_resources_validate_against_the_official_crds_on_every_corpus_file()
 /// Loki's and Tempo's memberlist Services: `appProtocol: tcp` under Istio, opaque under
 /// Linkerd (as an annotation on the Service).
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn memberlist_ports_get_protocol_hints_in_both_meshes() {
-    let Some(shared) = shared("memberlist") else {
+    let Some(shared) = common::needs::shared() else {
         return;
     };
     for (file, service) in [

@@ -7,10 +7,10 @@
 //!
 //! Each example is copied to a fresh temporary directory and run there, twice, from two
 //! fresh copies: the output must match byte for byte both times and the package must be left
-//! as it was. `GUNJ_MESH_BLESS=1 cargo test --test krm_examples` rewrites `output.yaml` (read
-//! the diff before keeping it).
+//! as it was. `GUNJ_MESH_BLESS=1 cargo test --test it krm_examples::` rewrites
+//! `output.yaml` (read the diff before keeping it).
 
-use assert_cmd::Command;
+use crate::common;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -106,8 +106,7 @@ fn run(example: &Path, round: usize) -> (String, i32) {
     let before = snapshot(&copy.root);
     let input = std::fs::read(copy.root.join(".expected/resourcelist.yaml"))
         .expect(".expected/resourcelist.yaml exists");
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
+    let out = common::gunj_cmd()
         .current_dir(&copy.root)
         .write_stdin(input)
         .output()

@@ -6,9 +6,10 @@
 //! - Helm 4 runs the plugin in `functions/helm` (`helm plugin install`), whose wrapper finds
 //!   the binary as `gunj-mesh` on `PATH`; it sends hooks and tests too.
 //!
-//! A test whose tool is missing is skipped with a message, except when `CI` is set: CI
-//! installs the tools, so there a missing tool is a failure.
+//! Without the tools the tests are skipped, except under CI (the rule is in
+//! [`common::needs`]).
 
+use crate::common;
 use gunj_mesh::internals::stream;
 use gunj_mesh::internals::yaml::{self, Limits, Node};
 use std::path::{Path, PathBuf};
@@ -24,34 +25,6 @@ const LINKERD: &str =
 const ISTIO_HOOKS_INJECT: &str =
     "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  hooks: inject\n";
 const UNKNOWN_FIELD: &str = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  sidecarMode: strict\n";
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn gunj_mesh() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_gunj-mesh"))
-}
-
-/// `.tools/bin/<name>`, or `None` after saying why the test is skipped. Under `CI` a
-/// missing tool fails the test.
-fn tool(name: &str) -> Option<PathBuf> {
-    let path = repo().join(".tools/bin").join(name);
-    if path.is_file() {
-        return Some(path);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "{} is missing, and CI is set: CI must run scripts/install-tools.sh first",
-            path.display()
-        );
-    }
-    eprintln!(
-        "skipping: {} not found; run scripts/install-tools.sh",
-        path.display()
-    );
-    None
-}
 
 /// A directory removed when dropped.
 struct TempDir(PathBuf);
@@ -98,12 +71,12 @@ struct Helm {
 impl Helm {
     /// `.tools/bin/<name>` set up in a fresh temp dir, or `None` when skipping.
     fn new(name: &str) -> Option<Helm> {
-        let exe = tool(name)?;
+        let exe = common::needs::tool(&format!("bin/{name}"))?;
         let dir = TempDir::new(name);
         for sub in ["data/plugins", "config", "cache", "bin", "tmp"] {
             std::fs::create_dir_all(dir.path().join(sub)).expect("create helm dirs");
         }
-        std::os::unix::fs::symlink(gunj_mesh(), dir.path().join("bin/gunj-mesh"))
+        std::os::unix::fs::symlink(common::run::bin(), dir.path().join("bin/gunj-mesh"))
             .expect("symlink gunj-mesh");
         Some(Helm { exe, dir })
     }
@@ -128,9 +101,9 @@ impl Helm {
         let path = std::env::var_os("PATH").unwrap_or_default();
         let mut paths = vec![d.join("bin")];
         paths.extend(std::env::split_paths(&path));
-        let mut cmd = Command::new(&self.exe);
+        // A cleared environment: none of the developer's HELM_* or GUNJ_MESH_* variables.
+        let mut cmd = common::run::command(&self.exe);
         cmd.args(args)
-            .current_dir(repo())
             .env("HELM_DATA_HOME", d.join("data"))
             .env("HELM_CONFIG_HOME", d.join("config"))
             .env("HELM_CACHE_HOME", d.join("cache"))
@@ -138,12 +111,6 @@ impl Helm {
             .env("HELM_PLUGINS", d.join("data/plugins"))
             .env("PATH", std::env::join_paths(paths).expect("PATH"))
             .env("TMPDIR", d.join("tmp"))
-            .env_remove("HELM_NAMESPACE")
-            .env_remove("HELM_DEBUG")
-            .env_remove("HELM_PLUGIN_NAME")
-            .env_remove("HELM_PLUGIN_DIR")
-            .env_remove("GUNJ_MESH_BIN")
-            .env_remove("GUNJ_MESH_LOG")
             .stdin(Stdio::null());
         cmd
     }
@@ -372,7 +339,7 @@ fn helm3_case(mesh: Mesh, config: &str) {
         return;
     };
     let config = helm.config("mesh.yaml", config);
-    let bin = gunj_mesh().display().to_string();
+    let bin = common::run::bin().display().to_string();
     let arg = format!("--post-renderer-args={config}");
     let post = [
         "--post-renderer",
@@ -414,11 +381,19 @@ fn helm3_case(mesh: Mesh, config: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
 fn helm3_post_renderer_istio() {
     helm3_case(Mesh::Istio, ISTIO);
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
 fn helm3_post_renderer_linkerd() {
     helm3_case(Mesh::Linkerd, LINKERD);
 }
@@ -452,6 +427,10 @@ fn helm4_show_only_loki(helm: &Helm, post: &[&str], mesh: Mesh) {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
 fn helm4_plugin_default_config_is_istio_and_opts_hooks_out() {
     let Some(helm) = Helm::with_plugin() else {
         return;
@@ -521,6 +500,10 @@ fn helm4_render(helm: &Helm, file: &str, config: &str) -> (Vec<String>, Vec<Doc>
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
 fn helm4_plugin_with_args_linkerd() {
     let Some(helm) = Helm::with_plugin() else {
         return;
@@ -542,6 +525,10 @@ fn helm4_plugin_with_args_linkerd() {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
 fn helm4_plugin_hooks_inject_gives_jobs_native_sidecars() {
     let Some(helm) = Helm::with_plugin() else {
         return;
@@ -574,6 +561,10 @@ fn helm4_plugin_hooks_inject_gives_jobs_native_sidecars() {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
 fn helm4_failure_is_logged_where_the_readme_says() {
     let Some(helm) = Helm::with_plugin() else {
         return;
@@ -631,6 +622,10 @@ fn helm4_failure_is_logged_where_the_readme_says() {
 /// A stream with nothing to do comes back byte for byte (never empty, which Helm 4 would
 /// reject).
 #[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
 fn nothing_to_do_comes_back_unchanged() {
     let Some(helm) = Helm::new("helm3") else {
         return;
@@ -638,20 +633,11 @@ fn nothing_to_do_comes_back_unchanged() {
     for only in ["templates/configmap.yaml", "templates/node-exporter.yaml"] {
         let rendered = helm.template(&["--show-only", only]);
         assert!(!rendered.trim().is_empty());
-        let mut child = Command::new(gunj_mesh())
+        let out = common::gunj_cmd()
             .arg("--quiet")
-            .env_remove("HELM_PLUGIN_NAME")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
+            .write_stdin(rendered.as_bytes())
+            .output()
             .expect("run gunj-mesh");
-        {
-            use std::io::Write;
-            let mut stdin = child.stdin.take().expect("stdin");
-            stdin.write_all(rendered.as_bytes()).expect("write stdin");
-        }
-        let out = child.wait_with_output().expect("gunj-mesh output");
         assert_ok(&out, &format!("gunj-mesh on --show-only {only}"));
         assert_eq!(stdout(&out), rendered, "{only} changed");
     }

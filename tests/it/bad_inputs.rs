@@ -14,33 +14,17 @@
 //! Whatever the case, stderr never contains `panicked at`, and each case finishes in a few
 //! seconds (alias bombs and deep nesting must fail fast).
 
-use assert_cmd::Command;
+use crate::common;
+use crate::common::fixtures::GRAFANA_HELM as GRAFANA;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-const DIR: &str = "tests/bad_inputs";
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bad_inputs");
 
 /// The budget per case; generous for a debug build on a loaded CI machine.
 const FAST: Duration = Duration::from_secs(10);
-
-const GRAFANA: &str = "# Source: grafana/templates/deployment.yaml
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: grafana
-  namespace: monitoring
-spec:
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: grafana
-    spec:
-      containers:
-      - name: grafana
-        image: grafana/grafana:11.0.0
-";
 
 /// Inputs generated here instead of committed.
 fn generated(name: &str) -> Option<Vec<u8>> {
@@ -125,8 +109,7 @@ fn check(expect_file: &Path) -> Vec<String> {
     let e = parse_expect(expect_file);
     let input = input_of(&stem);
     let started = Instant::now();
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
+    let out = common::gunj_cmd()
         .args(&e.args)
         .write_stdin(input.clone())
         .timeout(Duration::from_secs(60))
@@ -275,7 +258,7 @@ fn big_stream() -> String {
 #[test]
 fn a_closed_stdout_is_not_a_panic() {
     let input = big_stream();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("gunj-mesh"))
+    let mut child = common::gunj_process()
         .arg("-q")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -331,15 +314,13 @@ fn listing(dir: &Path) -> Vec<String> {
 fn output_file_is_written_whole_and_alone() {
     let dir = temp_dir("ok");
     let file = dir.join("out.yaml");
-    let to_stdout = Command::cargo_bin("gunj-mesh")
-        .unwrap()
+    let to_stdout = common::gunj_cmd()
         .arg("-q")
         .write_stdin(GRAFANA)
         .output()
         .unwrap();
     assert_eq!(to_stdout.status.code(), Some(0));
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
+    let out = common::gunj_cmd()
         .args(["-q", "-o"])
         .arg(&file)
         .write_stdin(GRAFANA)
@@ -366,8 +347,7 @@ fn output_file_is_not_created_or_touched_on_error() {
     let dir = temp_dir("err");
     let bad = std::fs::read(format!("{DIR}/07-duplicate-keys.yaml")).unwrap();
     let file = dir.join("out.yaml");
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
+    let out = common::gunj_cmd()
         .arg("-o")
         .arg(&file)
         .write_stdin(bad.clone())
@@ -378,8 +358,7 @@ fn output_file_is_not_created_or_touched_on_error() {
 
     // An existing file keeps its content.
     std::fs::write(&file, "previous\n").unwrap();
-    let out = Command::cargo_bin("gunj-mesh")
-        .unwrap()
+    let out = common::gunj_cmd()
         .arg("-o")
         .arg(&file)
         .write_stdin(bad)

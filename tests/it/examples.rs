@@ -1,8 +1,7 @@
 //! Every example config on the example stream: the summary and the diff of the output
 //! against the input, as reviewed snapshots. Each run is also checked to be idempotent.
 
-mod common;
-use std::path::Path;
+use crate::common;
 
 const STREAM: &str = "examples/stream/observability.yaml";
 
@@ -16,7 +15,7 @@ fn gunj(args: &[&str], stdin: &[u8]) -> (String, String) {
 /// mesh forced by `--mesh`, so each config has an Istio and a Linkerd snapshot.
 fn check_example(name: &str, other: &str) {
     let config = format!("examples/{name}.yaml");
-    let input = std::fs::read_to_string(STREAM).unwrap();
+    let input = std::fs::read_to_string(common::repo().join(STREAM)).unwrap();
     for (snapshot, extra) in [
         (name.to_string(), vec![]),
         (format!("{name}@{other}"), vec!["--mesh", other]),
@@ -61,7 +60,7 @@ fn multi_cluster() {
 
 #[test]
 fn every_example_config_has_a_test() {
-    let mut configs: Vec<String> = std::fs::read_dir("examples")
+    let mut configs: Vec<String> = std::fs::read_dir(common::repo().join("examples"))
         .unwrap()
         .filter_map(|e| {
             Some(
@@ -84,7 +83,10 @@ fn every_example_config_has_a_test() {
 #[test]
 fn init_prints_a_valid_config_that_matches_the_defaults() {
     let (init, _) = gunj(&["init"], b"");
-    assert_eq!(init, std::fs::read_to_string("examples/init.yaml").unwrap());
+    assert_eq!(
+        init,
+        std::fs::read_to_string(common::repo().join("examples/init.yaml")).unwrap()
+    );
     let config = gunj_mesh::read_config("init.yaml", &init).unwrap();
     let default = gunj_mesh::ServiceMesh::embedded_default();
     assert_eq!(
@@ -150,5 +152,5 @@ fn explain_json_names_component_and_rule() {
     );
     let (table, _) = gunj(&["explain", "-c", "examples/basic.yaml", STREAM], b"");
     assert!(table.contains("skip: hostNetwork"), "{table}");
-    assert!(Path::new(STREAM).exists());
+    assert!(common::repo().join(STREAM).exists());
 }

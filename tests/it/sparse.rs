@@ -2,7 +2,8 @@
 //! files) changes nothing: the same output, report and errors as reading it whole, whatever
 //! the buffer size, while the documents the filter never reads stay in the file.
 
-mod common;
+use crate::common;
+use crate::common::fixtures::GRAFANA_HELM_WITH_SELECTOR_AND_PORT as GRAFANA;
 
 use gunj_mesh::MeshType;
 use gunj_mesh::{Input, Options};
@@ -12,28 +13,6 @@ use std::path::{Path, PathBuf};
 
 /// Buffer sizes: one byte (every line and character cut), odd small ones, and the binary's.
 const CHUNKS: [usize; 4] = [1, 7, 4096, 1 << 20];
-
-const GRAFANA: &str = "# Source: grafana/templates/deployment.yaml
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: grafana
-  namespace: monitoring
-spec:
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: grafana
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: grafana
-    spec:
-      containers:
-      - name: grafana
-        image: grafana/grafana:11.0.0
-        ports:
-        - containerPort: 3000
-";
 
 const SERVICE: &str = "# Source: grafana/templates/service.yaml
 apiVersion: v1
@@ -398,12 +377,14 @@ fn the_examples_and_bad_inputs_read_alike() {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn the_corpus_reads_alike() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    if !corpus.is_dir() {
-        eprintln!("skipped: ../shared/corpus is missing");
+    let Some(corpus) = common::corpus() else {
         return;
-    }
+    };
     let files = common::yaml_files(&corpus);
     for path in &files {
         let bytes = std::fs::read(path).unwrap();
@@ -436,7 +417,7 @@ fn the_binary_reads_a_file_argument_sparsely_and_may_overwrite_it() {
     // Appended to a file (`>>`), which `sendfile(2)` refuses: copied through memory.
     let input = file("appended-input.yaml", stream.as_bytes());
     let appended = file("appended.yaml", b"# before\n");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_gunj-mesh"))
+    let status = common::gunj_process()
         .args(["-q", "-c", config])
         .arg(&input)
         .stdout(

@@ -2,9 +2,10 @@
 //! two halves of the read, splitting, parsing, deciding, patching, emitting, and on a large
 //! stack the NetworkPolicies built beside the mesh's own policies) must each give what the
 //! one-thread path gives. `taskset -c 0` leaves the process one CPU, so
-//! `available_parallelism` is 1 and every stage runs on the main thread. Skips (saying so)
-//! without `taskset` (util-linux) or with a single CPU.
+//! `available_parallelism` is 1 and every stage runs on the main thread. Needs `taskset`
+//! (util-linux) and two CPUs ([`common::needs`]).
 
+use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -30,20 +31,23 @@ fn big_stream() -> PathBuf {
     path
 }
 
+/// Runs the binary on `stream`, under `prefix` (a program and its arguments) if not empty.
 fn run(prefix: &[&str], mesh: &str, stream: &Path) -> String {
-    let bin = assert_cmd::cargo::cargo_bin("gunj-mesh");
     let config = root().join("benches/all-features.yaml");
-    let mut args: Vec<&std::ffi::OsStr> = prefix.iter().map(|a| a.as_ref()).collect();
-    args.extend([
-        bin.as_os_str(),
-        "-q".as_ref(),
-        "--mesh".as_ref(),
-        mesh.as_ref(),
-        "-c".as_ref(),
-        config.as_os_str(),
-        stream.as_os_str(),
-    ]);
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    let mut cmd = match prefix.split_first() {
+        Some((program, args)) => {
+            let mut cmd = common::run::command(program);
+            cmd.args(args).arg(common::run::bin());
+            cmd
+        }
+        None => common::gunj_process(),
+    };
+    let out = cmd
+        .args(["-q", "--mesh", mesh, "-c"])
+        .arg(&config)
+        .arg(stream)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{prefix:?} {mesh}: {}",
@@ -56,8 +60,11 @@ fn run(prefix: &[&str], mesh: &str, stream: &Path) -> String {
 fn one_core_and_several_write_the_same_bytes() {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let taskset = Command::new("taskset").args(["-c", "0", "true"]).status();
-    if cpus < 2 || !taskset.is_ok_and(|s| s.success()) {
-        eprintln!("cores: SKIPPED: needs taskset and two CPUs ({cpus} here)");
+    if !common::needs::require(
+        &format!("taskset or a second CPU ({cpus} here)"),
+        "taskset is in util-linux",
+        cpus >= 2 && taskset.is_ok_and(|s| s.success()),
+    ) {
         return;
     }
     let stream = big_stream();

@@ -1,19 +1,19 @@
 //! Acceptance tests over real-world manifest streams.
 //!
 //! The corpus lives outside the repository, in `../shared/corpus` relative to the crate root
-//! (see its `SOURCES.md` for provenance). It is read, never copied; when the folder is
-//! missing, every test here that needs it says so on stderr and passes.
+//! (see its `SOURCES.md` for provenance). It is read, never copied; when it is missing, the
+//! tests that need it are skipped, saying so, or fail under CI ([`common::needs`]).
 
+use crate::common;
 use gunj_mesh::MeshType;
+use gunj_mesh::{Entry, EntryAction, Report};
 use gunj_mesh::internals::stream::{self, Doc};
 use gunj_mesh::internals::yaml::{self, Limits, Node};
-use gunj_mesh::{Entry, EntryAction, Report};
 use gunj_mesh::{Input, Options};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
 const FOLDERS: [&str; 4] = [
     "helm-template",
     "postrender-stdin",
@@ -35,20 +35,6 @@ const POD_KINDS: [&str; 7] = [
 // ---------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------
-
-/// The corpus folder, or `None` (with a message) when it is not there.
-fn corpus(test: &str) -> Option<PathBuf> {
-    let dir = PathBuf::from(CORPUS);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "{test}: SKIPPED: corpus folder {} is missing (it lives outside the repository)",
-            dir.display()
-        );
-        None
-    }
-}
 
 /// The files of one corpus folder, sorted, as inputs named `folder/file`.
 fn folder_inputs(corpus: &Path, folder: &str) -> Vec<Input> {
@@ -287,10 +273,12 @@ fn check_stream(case: &Case, mesh: MeshType, problems: &mut Vec<String>) -> usiz
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn corpus_streams_keep_every_document_add_only_lines_and_are_idempotent() {
-    let Some(corpus) =
-        corpus("corpus_streams_keep_every_document_add_only_lines_and_are_idempotent")
-    else {
+    let Some(corpus) = common::corpus() else {
         return;
     };
     let cases = cases(&corpus);
@@ -365,8 +353,12 @@ fn pod_workloads(docs: &[Doc]) -> BTreeMap<(usize, Option<usize>), String> {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn recognised_workloads_are_decided_and_the_rest_are_listed() {
-    let Some(corpus) = corpus("recognised_workloads_are_decided_and_the_rest_are_listed") else {
+    let Some(corpus) = common::corpus() else {
         return;
     };
     let mut not_recognised: Vec<Vec<String>> = Vec::new();
@@ -440,8 +432,12 @@ fn recognised_workloads_are_decided_and_the_rest_are_listed() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn node_exporter_is_never_injected() {
-    let Some(corpus) = corpus("node_exporter_is_never_injected") else {
+    let Some(corpus) = common::corpus() else {
         return;
     };
     for mesh in MESHES {
@@ -503,9 +499,12 @@ fn take(value: &mut Value, path: &[&str], key: &str) -> Option<Value> {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn prometheus_and_alertmanager_crs_get_injected_through_pod_metadata() {
-    let Some(corpus) = corpus("prometheus_and_alertmanager_crs_get_injected_through_pod_metadata")
-    else {
+    let Some(corpus) = common::corpus() else {
         return;
     };
     for (file, kind) in [
@@ -586,9 +585,12 @@ fn marked(text: &str, marker: &str) -> BTreeMap<String, usize> {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn helm_postrender_filename_annotations_and_source_comments_survive() {
-    let Some(corpus) = corpus("helm_postrender_filename_annotations_and_source_comments_survive")
-    else {
+    let Some(corpus) = common::corpus() else {
         return;
     };
     let mut checked = 0;
@@ -886,14 +888,17 @@ fn tricky_configmap_is_untouched_next_to_an_edited_grafana_deployment() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn explain_json_lists_each_recognised_component_with_its_rule() {
-    let Some(corpus) = corpus("explain_json_lists_each_recognised_component_with_its_rule") else {
+    let Some(corpus) = common::corpus() else {
         return;
     };
     let file = "postrender-stdin/helm3-kube-prometheus-stack.yaml";
     let path = corpus.join(file);
-    let assert = assert_cmd::Command::cargo_bin("gunj-mesh")
-        .expect("the gunj-mesh binary")
+    let assert = common::gunj_cmd()
         .args(["explain", "--output", "json"])
         .arg(&path)
         .assert()

@@ -1,27 +1,12 @@
 //! Filter behaviours not covered by the examples: List items, in-stream configs and their
 //! precedence, `type: auto`, namespaces, and the re-emit path for anchors.
 
-mod common;
+use crate::common;
+use crate::common::fixtures::GRAFANA;
 
 fn gunj(args: &[&str], stdin: &str) -> (i32, String, String) {
     common::gunj(args, stdin)
 }
-
-const GRAFANA: &str = "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: grafana
-  namespace: monitoring
-spec:
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: grafana
-    spec:
-      containers:
-      - name: grafana
-        image: grafana/grafana:11.0.0
-";
 
 const LINKERD_CONFIG: &str = "apiVersion: mesh.gunj.io/v1alpha1
 kind: ServiceMesh

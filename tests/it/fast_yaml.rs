@@ -3,13 +3,10 @@
 //! every document of the corpus (`../shared/corpus`, skipped when missing), on hand-written
 //! edge cases, and on generated block documents full of YAML's traps.
 
-mod common;
+use crate::common;
 
 use gunj_mesh::internals::yaml::{self, Kind, Limits, Node, fast};
 use proptest::prelude::*;
-use std::path::PathBuf;
-
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
 
 /// The first difference between two trees, as a path and what differs.
 fn diff(a: &Node, b: &Node, path: &str) -> Option<String> {
@@ -100,12 +97,14 @@ fn agrees(text: &str, what: &str) -> bool {
 }
 
 #[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
 fn corpus_documents_agree_and_most_workloads_take_the_fast_path() {
-    let dir = PathBuf::from(CORPUS);
-    if !dir.is_dir() {
-        eprintln!("SKIPPED: corpus folder {} is missing", dir.display());
+    let Some(dir) = common::corpus() else {
         return;
-    }
+    };
     let paths = common::yaml_files(&dir);
     let (mut docs, mut fast, mut workloads, mut fast_workloads) = (0, 0, 0, 0);
     for path in &paths {

@@ -1,7 +1,7 @@
 //! Secret data and ConfigMap values never reach reports, errors or `explain`: errors quote
 //! at most the offending key.
 
-mod common;
+use crate::common;
 
 const SECRET_VALUES: [&str; 4] = ["c3VwZXJzZWNyZXQ", "hunter2", "s3cr3t-token", "env-passw0rd"];
 

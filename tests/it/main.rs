@@ -1,0 +1,25 @@
+//! The integration tests, as one test binary (`cargo test --test it`): one module per area,
+//! so that cargo links one executable against the library instead of one per file. Run one area
+//! with a filter, `cargo test --test it bad_inputs::`. What the modules share is in
+//! [`common`].
+
+mod common;
+
+mod bad_inputs;
+mod check;
+mod cores;
+mod corpus;
+mod examples;
+mod fast_yaml;
+mod filter;
+mod helm_e2e;
+mod krm;
+mod krm_examples;
+mod layers;
+mod output_file;
+mod policies;
+mod properties;
+mod readme;
+mod secrets;
+mod sparse;
+mod telemetry;
