@@ -1,4 +1,5 @@
-//! The integration tests, as one test binary (`cargo test --test it`): one module per area,
+//! The integration tests, as one test binary (`cargo test --test it`; cargo finds it as
+//! `tests/it/main.rs`, and no other file sits directly in `tests/`): one module per area,
 //! so that cargo links one executable against the library instead of one per file. Run one area
 //! with a filter, `cargo test --test it bad_inputs::`. What the modules share is in
 //! [`common`].
