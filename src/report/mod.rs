@@ -3,6 +3,7 @@
 
 mod changes;
 pub mod check;
+pub mod flows;
 
 pub use changes::Change;
 
