@@ -679,3 +679,413 @@ fn condition_matches(flow: &Flow, condition: &Node, request: &Request) -> Tri {
         _ => Tri::Yes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use crate::model::graph::{Edge, Party, Protocol};
+
+    const API: &str = "security.istio.io/v1";
+
+    fn stack(policies: &[String]) -> String {
+        namespace("mon", "istio-injection: enabled")
+            + &deployment("mon", "webhook", "webhook", 9443, "")
+            + &deployment("mon", "prometheus", "prometheus", 9090, "")
+            + &deployment("mon", "grafana", "grafana", 3000, "")
+            + &policies.concat()
+    }
+
+    fn policy(ns: &str, name: &str, spec: &str) -> String {
+        object(API, "AuthorizationPolicy", ns, name, spec)
+    }
+
+    fn grafana_to_prometheus() -> Edge {
+        edge(
+            workload("Deployment", "mon", "grafana"),
+            workload("Deployment", "mon", "prometheus"),
+            9090,
+        )
+    }
+
+    fn api_to_webhook() -> Edge {
+        with_protocol(
+            edge(
+                Party::ApiServer,
+                workload("Deployment", "mon", "webhook"),
+                9443,
+            ),
+            Protocol::Tls,
+        )
+    }
+
+    /// https://istio.io/latest/docs/reference/config/security/authorization-policy/
+    #[test]
+    fn istio_az_1_custom_then_deny_then_allow() {
+        let custom = policy(
+            "mon",
+            "ext",
+            "  action: CUSTOM\n  provider: {name: opa}\n  rules: [{}]\n",
+        );
+        assert_unknown(
+            &run(&stack(&[custom]), grafana_to_prometheus(), &istio()),
+            "external authorizer",
+        );
+        let deny = policy(
+            "mon",
+            "deny",
+            "  action: DENY\n  rules: [{from: [{source: {principals: [cluster.local/ns/mon/sa/grafana]}}]}]\n",
+        );
+        let allow = policy("mon", "allow", "  rules: [{}]\n");
+        let audit = policy("mon", "audit", "  action: AUDIT\n  rules: [{}]\n");
+        let v = run(
+            &stack(&[allow.clone(), deny, audit.clone()]),
+            grafana_to_prometheus(),
+            &istio(),
+        );
+        assert_denied(
+            &v,
+            "AuthorizationPolicy mon/deny",
+            "ISTIO-AZ-1: DENY rule 0",
+        );
+        assert_allowed(
+            &run(&stack(&[allow, audit]), grafana_to_prometheus(), &istio()),
+            "AuthorizationPolicy mon/allow rule 0",
+        );
+    }
+
+    /// https://istio.io/latest/docs/concepts/security/#allow-nothing-deny-all-and-allow-all-policy
+    #[test]
+    fn istio_az_2_once_an_allow_policy_applies_the_rest_is_denied() {
+        assert_allowed(
+            &run(&stack(&[]), grafana_to_prometheus(), &istio()),
+            "no ALLOW AuthorizationPolicy applies",
+        );
+        let kiali = policy(
+            "mon",
+            "kiali",
+            "  rules: [{from: [{source: {principals: [cluster.local/ns/mon/sa/kiali]}}]}]\n",
+        );
+        assert_denied(
+            &run(&stack(&[kiali]), grafana_to_prometheus(), &istio()),
+            "AuthorizationPolicy mon/kiali",
+            "ISTIO-AZ-2",
+        );
+    }
+
+    /// https://istio.io/latest/docs/reference/config/security/authorization-policy/#AuthorizationPolicy
+    #[test]
+    fn istio_az_3_an_empty_spec_denies_all_and_an_empty_rule_matches_all() {
+        let nothing = policy("mon", "allow-nothing", "  {}\n");
+        assert_denied(
+            &run(&stack(&[nothing]), grafana_to_prometheus(), &istio()),
+            "AuthorizationPolicy mon/allow-nothing",
+            "ISTIO-AZ-3",
+        );
+        let all = policy("mon", "allow-all", "  rules: [{}]\n");
+        assert_allowed(
+            &run(&stack(&[all]), grafana_to_prometheus(), &istio()),
+            "mon/allow-all rule 0",
+        );
+        let deny_all = policy("mon", "deny-all", "  action: DENY\n  rules: [{}]\n");
+        assert_denied(
+            &run(&stack(&[deny_all]), grafana_to_prometheus(), &istio()),
+            "AuthorizationPolicy mon/deny-all",
+            "DENY rule 0",
+        );
+    }
+
+    /// https://istio.io/latest/docs/reference/config/security/authorization-policy/#AuthorizationPolicy
+    #[test]
+    fn istio_az_4_scope_selectors_target_refs_and_dry_run() {
+        // A root-namespace policy with a selector applies in every namespace.
+        let root = policy(
+            "istio-system",
+            "deny-prom",
+            "  selector: {matchLabels: {app: prometheus}}\n  action: DENY\n  rules: [{}]\n",
+        );
+        assert_denied(
+            &run(&stack(&[root]), grafana_to_prometheus(), &istio()),
+            "AuthorizationPolicy istio-system/deny-prom",
+            "DENY",
+        );
+        // Another namespace's policy, one with targetRefs, and a dry-run one do not apply.
+        let elsewhere = policy("apps", "deny", "  action: DENY\n  rules: [{}]\n");
+        let target = policy(
+            "mon",
+            "svc",
+            "  targetRefs: [{kind: Service, group: \"\", name: prometheus}]\n  action: DENY\n  rules: [{}]\n",
+        );
+        let dry = "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: dry, namespace: mon, annotations: {istio.io/dry-run: \"true\"}}\nspec: {action: DENY, rules: [{}]}\n";
+        let v = run(
+            &stack(&[elsewhere, target, dry.into()]),
+            grafana_to_prometheus(),
+            &istio(),
+        );
+        assert_allowed(&v, "AuthorizationPolicy mon/dry is dry-run");
+    }
+
+    /// https://istio.io/latest/news/security/istio-security-2021-004/
+    #[test]
+    fn istio_az_5_mtls_only_fields_are_empty_for_plaintext() {
+        let permissive = object(
+            API,
+            "PeerAuthentication",
+            "mon",
+            "default",
+            "  mtls: {mode: PERMISSIVE}\n",
+        );
+        let any_peer = policy(
+            "mon",
+            "peers",
+            "  rules: [{from: [{source: {principals: [\"*\"]}}]}]\n",
+        );
+        let v = run(
+            &stack(&[permissive.clone(), any_peer]),
+            api_to_webhook(),
+            &istio(),
+        );
+        assert_denied(&v, "AuthorizationPolicy mon/peers", "ISTIO-AZ-5");
+        let not_ns = policy(
+            "mon",
+            "not-foo",
+            "  rules: [{from: [{source: {notNamespaces: [foo]}}]}]\n",
+        );
+        assert_allowed(
+            &run(
+                &stack(&[permissive.clone(), not_ns]),
+                api_to_webhook(),
+                &istio(),
+            ),
+            "mon/not-foo rule 0",
+        );
+        let deny_not = policy(
+            "mon",
+            "deny",
+            "  action: DENY\n  rules: [{from: [{source: {notPrincipals: [cluster.local/ns/mon/sa/grafana]}}]}]\n",
+        );
+        assert_denied(
+            &run(&stack(&[permissive, deny_not]), api_to_webhook(), &istio()),
+            "AuthorizationPolicy mon/deny",
+            "DENY rule 0",
+        );
+    }
+
+    /// https://istio.io/latest/docs/concepts/security/#value-matching
+    #[test]
+    fn istio_az_6_fields_are_anded_values_ored_with_prefix_and_suffix_matches() {
+        let rule = |source: &str| {
+            policy(
+                "mon",
+                "p",
+                &format!("  rules: [{{from: [{{source: {{{source}}}}}]}}]\n"),
+            )
+        };
+        let yes = |source: &str| {
+            assert_allowed(
+                &run(&stack(&[rule(source)]), grafana_to_prometheus(), &istio()),
+                "mon/p rule 0",
+            )
+        };
+        let no = |source: &str| {
+            assert_denied(
+                &run(&stack(&[rule(source)]), grafana_to_prometheus(), &istio()),
+                "AuthorizationPolicy mon/p",
+                "ISTIO-AZ-2",
+            )
+        };
+        yes("principals: [\"*/sa/grafana\"]");
+        yes("principals: [x, \"cluster.local/ns/mon/*\"], namespaces: [mon]");
+        no("principals: [\"*/sa/grafana\"], namespaces: [other]");
+        yes("serviceAccounts: [mon/grafana]");
+        yes("serviceAccounts: [grafana]");
+        no("serviceAccounts: [apps/grafana]");
+        // `when`: L4 keys are decided, request attributes are not.
+        let when = |cond: &str| policy("mon", "p", &format!("  rules: [{{when: [{cond}]}}]\n"));
+        assert_allowed(
+            &run(
+                &stack(&[when("{key: source.namespace, values: [mon]}")]),
+                grafana_to_prometheus(),
+                &istio(),
+            ),
+            "mon/p rule 0",
+        );
+        assert_unknown(
+            &run(
+                &stack(&[when("{key: \"request.headers[x-team]\", values: [a]}")]),
+                grafana_to_prometheus(),
+                &istio(),
+            ),
+            "request.headers",
+        );
+    }
+
+    /// https://istio.io/latest/docs/reference/config/security/authorization-policy/#Operation
+    #[test]
+    fn istio_az_7_ports_are_target_ports_and_ip_blocks_need_the_source_ip() {
+        let yaml = |spec: &str| {
+            stack(&[
+                service("mon", "prometheus", 80, "9090"),
+                policy("mon", "p", spec),
+            ])
+        };
+        let target = yaml("  rules: [{to: [{operation: {ports: [\"9090\"]}}]}]\n");
+        assert_allowed(
+            &run(&target, grafana_to_prometheus(), &istio()),
+            "mon/p rule 0",
+        );
+        let service_port = yaml("  rules: [{to: [{operation: {ports: [\"80\"]}}]}]\n");
+        assert_denied(
+            &run(&service_port, grafana_to_prometheus(), &istio()),
+            "AuthorizationPolicy mon/p",
+            "ISTIO-AZ-2",
+        );
+        let block = yaml("  rules: [{from: [{source: {ipBlocks: [172.16.0.0/12]}}]}]\n");
+        let api = edge(
+            Party::ApiServer,
+            workload("Deployment", "mon", "prometheus"),
+            9090,
+        );
+        assert_unknown(
+            &run(&block, api.clone(), &istio()),
+            "kube-apiserver's source IP",
+        );
+        let mut known = istio();
+        known.api_server_networks = Some(vec!["172.20.0.0/16".into()]);
+        assert_allowed(&run(&block, api.clone(), &known), "mon/p rule 0");
+        let everything = yaml("  rules: [{from: [{source: {ipBlocks: [0.0.0.0/0]}}]}]\n");
+        assert_allowed(&run(&everything, api, &istio()), "mon/p rule 0");
+    }
+
+    /// https://istio.io/latest/docs/reference/config/security/authorization-policy/#Rule
+    #[test]
+    fn istio_az_8_http_fields_on_tcp_drop_allow_rules_and_widen_deny_rules() {
+        let permissive = object(
+            API,
+            "PeerAuthentication",
+            "mon",
+            "default",
+            "  mtls: {mode: PERMISSIVE}\n",
+        );
+        let allow_paths = policy(
+            "mon",
+            "p",
+            "  rules: [{to: [{operation: {paths: [/validate]}}]}]\n",
+        );
+        let v = run(
+            &stack(&[permissive.clone(), allow_paths.clone()]),
+            api_to_webhook(),
+            &istio(),
+        );
+        assert_denied(&v, "AuthorizationPolicy mon/p", "ISTIO-AZ-8");
+        let deny_methods = policy(
+            "mon",
+            "d",
+            "  action: DENY\n  rules: [{to: [{operation: {methods: [DELETE]}}]}]\n",
+        );
+        assert_denied(
+            &run(
+                &stack(&[permissive, deny_methods]),
+                api_to_webhook(),
+                &istio(),
+            ),
+            "AuthorizationPolicy mon/d",
+            "DENY rule 0",
+        );
+        // On HTTP the request decides: unknown without one, decided for a probe's GET.
+        let http = policy(
+            "mon",
+            "p",
+            "  rules: [{to: [{operation: {paths: [/-/ready], methods: [GET]}}]}]\n",
+        );
+        assert_unknown(
+            &run(&stack(&[http.clone()]), grafana_to_prometheus(), &istio()),
+            "depends on the requests'",
+        );
+        let mut probe = edge(
+            Party::Kubelet,
+            workload("Deployment", "mon", "prometheus"),
+            9090,
+        );
+        probe.probe_path = Some("/-/ready".into());
+        let mut off = istio();
+        off.istio_probe_rewrite = false;
+        assert_allowed(&run(&stack(&[http]), probe, &off), "mon/p rule 0");
+    }
+
+    /// https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source
+    #[test]
+    fn istio_id_1_cluster_local_stands_for_the_local_trust_domain() {
+        let mut corp = istio();
+        corp.trust_domain = "corp.example".into();
+        let local = policy(
+            "mon",
+            "p",
+            "  rules: [{from: [{source: {principals: [cluster.local/ns/mon/sa/grafana]}}]}]\n",
+        );
+        assert_allowed(
+            &run(&stack(&[local]), grafana_to_prometheus(), &corp),
+            "mon/p rule 0",
+        );
+        let foreign = policy(
+            "mon",
+            "p",
+            "  rules: [{from: [{source: {principals: [other.example/ns/mon/sa/grafana]}}]}]\n",
+        );
+        assert_denied(
+            &run(&stack(&[foreign]), grafana_to_prometheus(), &corp),
+            "AuthorizationPolicy mon/p",
+            "ISTIO-AZ-2",
+        );
+    }
+
+    /// https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source
+    #[test]
+    fn a_principal_in_the_release_namespace_of_unknown_name() {
+        let yaml = |principal: &str| {
+            format!(
+                "{}{}{}",
+                "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: unused}\n",
+                "---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: grafana, labels: {}}
+spec: {template: {metadata: {labels: {app: grafana, sidecar.istio.io/inject: \"true\"}}, spec: {serviceAccountName: grafana, containers: [{name: g}]}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: prometheus}
+spec: {template: {metadata: {labels: {app: prometheus, sidecar.istio.io/inject: \"true\"}}, spec: {containers: [{name: p, ports: [{containerPort: 9090}]}]}}}
+",
+                format!("---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: p}}\nspec: {{rules: [{{from: [{{source: {{principals: [\"{principal}\"]}}}}]}}]}}\n")
+            )
+        };
+        let e = edge(
+            Party::Workload {
+                kind: "Deployment".into(),
+                namespace: None,
+                name: "grafana".into(),
+            },
+            Party::Workload {
+                kind: "Deployment".into(),
+                namespace: None,
+                name: "prometheus".into(),
+            },
+            9090,
+        );
+        assert_allowed(&run(&yaml("*/sa/grafana"), e.clone(), &istio()), "rule 0");
+        assert_unknown(
+            &run(
+                &yaml("cluster.local/ns/monitoring/sa/grafana"),
+                e.clone(),
+                &istio(),
+            ),
+            "release namespace is `monitoring`",
+        );
+        let mut known = istio();
+        known.release_namespace = Some("monitoring".into());
+        assert_allowed(
+            &run(&yaml("cluster.local/ns/monitoring/sa/grafana"), e, &known),
+            "rule 0",
+        );
+    }
+}

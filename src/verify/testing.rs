@@ -113,3 +113,52 @@ pub fn assert_unknown(verdict: &Verdict, why: &str) {
         other => panic!("expected unknown because `{why}`, got {other:#?}"),
     }
 }
+
+/// A Namespace document with these labels (a flow mapping's content).
+pub fn namespace(name: &str, labels: &str) -> String {
+    format!(
+        "---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{{labels}}}}}\n"
+    )
+}
+
+/// A Deployment `name` (label `app: <name>`, ServiceAccount `sa`) with one container
+/// port `http` and these pod annotations (a flow mapping's content).
+pub fn deployment(ns: &str, name: &str, sa: &str, port: u16, annotations: &str) -> String {
+    format!(
+        "---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  template:
+    metadata:
+      labels: {{app: {name}}}
+      annotations: {{{annotations}}}
+    spec:
+      serviceAccountName: {sa}
+      containers: [{{name: {name}, ports: [{{name: http, containerPort: {port}}}]}}]
+"
+    )
+}
+
+/// A Service `name` selecting `app: <name>`, port `port` to `target`.
+pub fn service(ns: &str, name: &str, port: u16, target: &str) -> String {
+    format!(
+        "---
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  selector: {{app: {name}}}
+  ports: [{{port: {port}, targetPort: {target}}}]
+"
+    )
+}
+
+/// Any object: `apiVersion`, `kind`, namespace and name, and the YAML of its `spec`
+/// (indented by two spaces).
+pub fn object(api_version: &str, kind: &str, ns: &str, name: &str, spec: &str) -> String {
+    format!(
+        "---\napiVersion: {api_version}\nkind: {kind}\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n{spec}"
+    )
+}
