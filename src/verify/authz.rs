@@ -998,7 +998,11 @@ mod tests {
             "  rules: [{to: [{operation: {paths: [/-/ready], methods: [GET]}}]}]\n",
         );
         assert_unknown(
-            &run(&stack(&[http.clone()]), grafana_to_prometheus(), &istio()),
+            &run(
+                &stack(std::slice::from_ref(&http)),
+                grafana_to_prometheus(),
+                &istio(),
+            ),
             "depends on the requests'",
         );
         let mut probe = edge(
@@ -1036,6 +1040,18 @@ mod tests {
             "AuthorizationPolicy mon/p",
             "ISTIO-AZ-2",
         );
+        // A gateway calls with its ServiceAccount's identity.
+        let gateway = policy(
+            "mon",
+            "p",
+            "  rules: [{from: [{source: {principals: [cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account]}}]}]\n",
+        );
+        let ingress = Party::Ingress {
+            namespace: "istio-system".into(),
+            service_account: "istio-ingressgateway-service-account".into(),
+        };
+        let e = edge(ingress, workload("Deployment", "mon", "grafana"), 3000);
+        assert_allowed(&run(&stack(&[gateway]), e, &corp), "mon/p rule 0");
     }
 
     /// https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source
@@ -1043,20 +1059,22 @@ mod tests {
     fn a_principal_in_the_release_namespace_of_unknown_name() {
         let yaml = |principal: &str| {
             format!(
-                "{}{}{}",
-                "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: unused}\n",
                 "---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: grafana, labels: {}}
-spec: {template: {metadata: {labels: {app: grafana, sidecar.istio.io/inject: \"true\"}}, spec: {serviceAccountName: grafana, containers: [{name: g}]}}}
+metadata: {{name: grafana}}
+spec: {{template: {{metadata: {{labels: {{app: grafana, sidecar.istio.io/inject: \"true\"}}}}, spec: {{serviceAccountName: grafana, containers: [{{name: g}}]}}}}}}
 ---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: prometheus}
-spec: {template: {metadata: {labels: {app: prometheus, sidecar.istio.io/inject: \"true\"}}, spec: {containers: [{name: p, ports: [{containerPort: 9090}]}]}}}
-",
-                format!("---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: p}}\nspec: {{rules: [{{from: [{{source: {{principals: [\"{principal}\"]}}}}]}}]}}\n")
+metadata: {{name: prometheus}}
+spec: {{template: {{metadata: {{labels: {{app: prometheus, sidecar.istio.io/inject: \"true\"}}}}, spec: {{containers: [{{name: p, ports: [{{containerPort: 9090}}]}}]}}}}}}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {{name: p}}
+spec: {{rules: [{{from: [{{source: {{principals: [\"{principal}\"]}}}}]}}]}}
+"
             )
         };
         let e = edge(

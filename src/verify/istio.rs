@@ -83,16 +83,15 @@ fn sidecar(flow: &Flow, trace: &mut Trace) {
     };
     if !captured {
         match sent {
-            Sent::Mtls { by_app } if !(by_app && flow.edge.protocol == Protocol::Tls) => trace.deny(
-                flow.dest.id(),
-                format!(
-                    "ISTIO-MTLS-3: {} sends Istio mTLS ({why}) to port {port}, which the sidecar \
-                     does not capture ({capture}): the application gets a TLS handshake it \
-                     cannot terminate; a DestinationRule with tls.mode DISABLE for the host \
-                     fixes it",
-                    flow.caller.label
+            Sent::Mtls { by_app } if !(by_app && flow.edge.protocol == Protocol::Tls) => trace
+                .deny(
+                    flow.dest.id(),
+                    format!(
+                        "ISTIO-MTLS-3: port {port} is not captured ({capture}), but {why}: the \
+                     application gets a TLS handshake it cannot terminate; a DestinationRule \
+                     with tls.mode DISABLE for the host fixes it"
+                    ),
                 ),
-            ),
             _ => trace.pass(format!(
                 "{capture}, so no PeerAuthentication or AuthorizationPolicy applies \
                  (ISTIO-CAP-3); {why}"
@@ -529,9 +528,10 @@ fn client_tls(flow: &Flow) -> Result<(Sent, String), String> {
 }
 
 /// ISTIO-PROM-1: a caller whose outbound traffic bypasses its sidecar still presents its
-/// Istio certificate when the scrape or alerting endpoint it uses (`via`) says `scheme:
-/// https` with `tlsConfig.certFile`/`keyFile`, and its sidecar writes the certificates out
-/// (`proxy.istio.io/config` `proxyMetadata.OUTPUT_CERTS`).
+/// Istio certificate when the ServiceMonitor endpoint or Prometheus alerting endpoint it
+/// uses (`via`) says `scheme: https` with `tlsConfig.certFile`/`keyFile`, and its sidecar
+/// writes the certificates out (`proxy.istio.io/config` `proxyMetadata.OUTPUT_CERTS`).
+/// https://prometheus-operator.dev/docs/api-reference/api/ (`TLSConfig`, `SafeTLSConfig`)
 /// https://istio.io/latest/docs/ops/integrations/prometheus/#tls-settings
 fn prometheus_certs(flow: &Flow) -> Option<String> {
     let pod = flow.caller.pod?;
@@ -553,16 +553,8 @@ fn prometheus_certs(flow: &Flow) -> Option<String> {
             &["spec", "endpoints"][..],
             *endpoint,
         ),
-        Via::PodMonitor {
-            namespace,
-            name,
-            endpoint,
-        } => (
-            flow.cluster
-                .find("monitoring.coreos.com", "PodMonitor", &ns(namespace), name)?,
-            &["spec", "podMetricsEndpoints"][..],
-            *endpoint,
-        ),
+        // A PodMonitor's `tlsConfig` is a SafeTLSConfig: certificates from Secrets, no files.
+        Via::PodMonitor { .. } => return None,
         Via::Alerting {
             namespace,
             name,
@@ -925,6 +917,10 @@ pub struct Waypoint<'c> {
     pub service: Option<&'c Service>,
 }
 
+/// A waypoint named for traffic to the destination (`namespace`, `name`), and the Service
+/// the traffic is addressed to, if any.
+type Addressed<'c> = (Option<(Ns, String)>, Option<&'c Service>);
+
 fn waypoint<'c>(flow: &Flow<'c, '_>) -> Result<Option<Waypoint<'c>>, String> {
     const USE: &str = "istio.io/use-waypoint";
     const USE_NS: &str = "istio.io/use-waypoint-namespace";
@@ -937,7 +933,7 @@ fn waypoint<'c>(flow: &Flow<'c, '_>) -> Result<Option<Waypoint<'c>>, String> {
         (name != "none").then(|| (in_ns.cloned().or_else(|| ns.clone()), name.clone()))
     };
     let services = flow.cluster.services_to(flow.dest, flow.port());
-    let mut found: Vec<(Option<(Ns, String)>, Option<&'c Service>)> = Vec::new();
+    let mut found: Vec<Addressed<'c>> = Vec::new();
     if flow.edge.via.is_some() || services.is_empty() {
         found.push((pick(&flow.dest.labels, &flow.dest.namespace), None));
     } else {
@@ -1492,6 +1488,43 @@ spec:
             endpoint: 0,
         });
         assert_allowed(&run(&yaml, scrape.clone(), &istio()), "ISTIO-PROM-1");
+        // A PodMonitor's TLS settings name no files: its scrape leaves in plaintext.
+        let pod_monitor = yaml.clone()
+            + &object(
+                "monitoring.coreos.com/v1",
+                "PodMonitor",
+                "mon",
+                "grafana",
+                "  podMetricsEndpoints: [{port: http, scheme: https}]\n",
+            );
+        scrape.via = Some(Via::PodMonitor {
+            namespace: Some("mon".into()),
+            name: "grafana".into(),
+            endpoint: 0,
+        });
+        assert_denied(
+            &run(&pod_monitor, scrape.clone(), &istio()),
+            "PeerAuthentication mon/default",
+            "ISTIO-PA-5",
+        );
+        // Alerts sent with the same certificates.
+        let alerting = yaml.clone()
+            + &object(
+                "monitoring.coreos.com/v1",
+                "Prometheus",
+                "mon",
+                "k8s",
+                "  alerting:\n    alertmanagers:\n    - {name: grafana, port: http, scheme: https, tlsConfig: {certFile: /etc/prom-certs/cert-chain.pem, keyFile: /etc/prom-certs/key.pem}}\n",
+            );
+        scrape.via = Some(Via::Alerting {
+            namespace: Some("mon".into()),
+            name: "k8s".into(),
+            endpoint: 0,
+        });
+        assert_allowed(
+            &run(&alerting, scrape.clone(), &istio()),
+            "Prometheus mon/k8s (endpoint 0)",
+        );
         scrape.via = None;
         assert_denied(
             &run(&yaml, scrape, &istio()),

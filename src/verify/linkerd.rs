@@ -187,32 +187,30 @@ fn inbound(flow: &Flow, client: &Client, trace: &mut Trace) {
         return by_routes(flow, server, &routes, client, server_level, notes, trace);
     }
     let notes: String = notes.iter().map(|n| format!("; {n}")).collect();
-    {
-        let scope = if http {
-            "no HTTPRoute, so a default route matches every request (LINKERD-RT-1)".to_string()
-        } else {
-            format!("{opaque_why}: only Server-level authorizations apply (LINKERD-SRV-3)")
-        };
-        return match decide(&server_level) {
-            Tri::Yes => trace.pass(format!(
-                "{} covers port {} ({scope}); {}{notes}",
+    let scope = if http {
+        "no HTTPRoute, so a default route matches every request (LINKERD-RT-1)".to_string()
+    } else {
+        format!("{opaque_why}: only Server-level authorizations apply (LINKERD-SRV-3)")
+    };
+    match decide(&server_level) {
+        Tri::Yes => trace.pass(format!(
+            "{} covers port {} ({scope}); {}{notes}",
+            server.id(),
+            flow.port(),
+            first_yes(&server_level)
+        )),
+        Tri::Unknown(why) => trace.unknown(why),
+        Tri::No => trace.deny(
+            server.id(),
+            format!(
+                "LINKERD-SRV-2: {} covers port {} of {} ({scope}), and no authorization \
+                 admits {} (accessPolicy defaults to deny){notes}",
                 server.id(),
                 flow.port(),
-                first_yes(&server_level)
-            )),
-            Tri::Unknown(why) => trace.unknown(why),
-            Tri::No => trace.deny(
-                server.id(),
-                format!(
-                    "LINKERD-SRV-2: {} covers port {} of {} ({scope}), and no authorization \
-                     admits {} (accessPolicy defaults to deny){notes}",
-                    server.id(),
-                    flow.port(),
-                    flow.dest.label(),
-                    flow.caller.label
-                ),
+                flow.dest.label(),
+                flow.caller.label
             ),
-        };
+        ),
     }
 }
 
@@ -829,5 +827,738 @@ fn default_admits(policy: &str, flow: &Flow, client: &Client) -> Tri {
         "cluster-unauthenticated" => in_cluster(),
         "deny" => Tri::No,
         other => Tri::Unknown(format!("`{other}` is not a Linkerd default policy")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use crate::model::graph::{Edge, Party, Protocol};
+
+    const POLICY: &str = "policy.linkerd.io/v1beta3";
+    const AP: &str = "policy.linkerd.io/v1alpha1";
+
+    fn stack(extra: &[String]) -> String {
+        "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: mon, annotations: {linkerd.io/inject: enabled}}\n"
+            .to_string()
+            + &deployment("mon", "webhook", "webhook", 9443, "")
+            + &deployment("mon", "prometheus", "prometheus", 9090, "")
+            + &deployment("mon", "grafana", "grafana", 3000, "")
+            + &extra.concat()
+    }
+
+    fn server(name: &str, port: &str, extra: &str) -> String {
+        object(
+            POLICY,
+            "Server",
+            "mon",
+            name,
+            &format!("  podSelector: {{matchLabels: {{app: {name}}}}}\n  port: {port}\n{extra}"),
+        )
+    }
+
+    /// An AuthorizationPolicy on a target `kind/name` requiring these authentications.
+    fn authz(name: &str, target: &str, refs: &str) -> String {
+        let (kind, target) = target.split_once('/').unwrap();
+        let group = match kind {
+            "Server" | "HTTPRoute" => "policy.linkerd.io",
+            _ => "core",
+        };
+        object(
+            AP,
+            "AuthorizationPolicy",
+            "mon",
+            name,
+            &format!(
+                "  targetRef: {{group: {group}, kind: {kind}, name: {target}}}\n  requiredAuthenticationRefs: [{refs}]\n"
+            ),
+        )
+    }
+
+    fn mesh_tls(name: &str, identities: &str) -> String {
+        object(
+            AP,
+            "MeshTLSAuthentication",
+            "mon",
+            name,
+            &format!("  {identities}\n"),
+        )
+    }
+
+    fn network(name: &str, networks: &str) -> String {
+        object(
+            AP,
+            "NetworkAuthentication",
+            "mon",
+            name,
+            &format!("  networks: [{networks}]\n"),
+        )
+    }
+
+    fn grafana_to_prometheus() -> Edge {
+        edge(
+            workload("Deployment", "mon", "grafana"),
+            workload("Deployment", "mon", "prometheus"),
+            9090,
+        )
+    }
+
+    fn api_to_webhook() -> Edge {
+        with_protocol(
+            edge(
+                Party::ApiServer,
+                workload("Deployment", "mon", "webhook"),
+                9443,
+            ),
+            Protocol::Tls,
+        )
+    }
+
+    fn with_default(policy: &str) -> super::super::Settings {
+        let mut s = linkerd();
+        s.linkerd_default_policy = policy.into();
+        s
+    }
+
+    /// https://linkerd.io/2-edge/reference/authorization-policy/#default-policies
+    #[test]
+    fn linkerd_def_1_default_policies() {
+        let yaml = stack(&[]);
+        assert_allowed(&run(&yaml, api_to_webhook(), &linkerd()), "LINKERD-DEF-1");
+        assert_allowed(
+            &run(&yaml, api_to_webhook(), &with_default("audit")),
+            "default policy audit",
+        );
+        assert_denied(
+            &run(&yaml, api_to_webhook(), &with_default("deny")),
+            "the cluster default",
+            "LINKERD-DEF-1",
+        );
+        let authenticated = with_default("all-authenticated");
+        assert_denied(
+            &run(&yaml, api_to_webhook(), &authenticated),
+            "the cluster default",
+            "all-authenticated",
+        );
+        assert_allowed(
+            &run(&yaml, grafana_to_prometheus(), &authenticated),
+            "all-authenticated",
+        );
+    }
+
+    /// https://linkerd.io/2-edge/features/server-policy/#default-policies
+    #[test]
+    fn linkerd_def_2_the_pod_annotation_beats_the_namespace_and_the_install() {
+        let ns_deny = stack(&[]).replace(
+            "annotations: {linkerd.io/inject: enabled}",
+            "annotations: {linkerd.io/inject: enabled, config.linkerd.io/default-inbound-policy: deny}",
+        );
+        assert_denied(
+            &run(&ns_deny, api_to_webhook(), &linkerd()),
+            "Namespace mon annotation",
+            "LINKERD-DEF-1",
+        );
+        let pod = ns_deny.clone()
+            + &deployment(
+                "mon",
+                "open",
+                "open",
+                8443,
+                "config.linkerd.io/default-inbound-policy: all-unauthenticated",
+            );
+        let e = edge(
+            Party::ApiServer,
+            workload("Deployment", "mon", "open"),
+            8443,
+        );
+        assert_allowed(&run(&pod, e, &linkerd()), "Deployment mon/open annotation");
+        let identity = stack(&[deployment(
+            "mon",
+            "strict",
+            "strict",
+            8443,
+            "config.linkerd.io/proxy-require-identity-inbound-ports: \"8443\"",
+        )]);
+        let e = edge(
+            Party::ApiServer,
+            workload("Deployment", "mon", "strict"),
+            8443,
+        );
+        assert_denied(
+            &run(&identity, e, &linkerd()),
+            "the cluster default",
+            "all-authenticated",
+        );
+    }
+
+    /// https://github.com/linkerd/linkerd2/blob/main/charts/linkerd-control-plane/values.yaml (clusterNetworks)
+    #[test]
+    fn linkerd_def_3_cluster_policies_need_the_callers_address() {
+        let yaml = stack(&[]);
+        let cluster = with_default("cluster-unauthenticated");
+        assert_allowed(
+            &run(&yaml, grafana_to_prometheus(), &cluster),
+            "cluster-unauthenticated",
+        );
+        assert_unknown(&run(&yaml, api_to_webhook(), &cluster), "LINKERD-DEF-3");
+        let mut known = cluster.clone();
+        known.api_server_networks = Some(vec!["172.20.0.0/16".into()]);
+        assert_allowed(
+            &run(&yaml, api_to_webhook(), &known),
+            "cluster-unauthenticated",
+        );
+        known.api_server_networks = Some(vec!["203.0.113.0/24".into()]);
+        assert_denied(
+            &run(&yaml, api_to_webhook(), &known),
+            "the cluster default",
+            "LINKERD-DEF-1",
+        );
+    }
+
+    /// https://linkerd.io/2-edge/reference/authorization-policy/#server
+    #[test]
+    fn linkerd_srv_1_a_server_selects_pods_and_a_port_by_number_or_name() {
+        let named = stack(&[server("prometheus", "http", "")]);
+        assert_denied(
+            &run(&named, grafana_to_prometheus(), &linkerd()),
+            "Server mon/prometheus",
+            "LINKERD-SRV-2",
+        );
+        let other_port = stack(&[server("prometheus", "9091", "")]);
+        assert_allowed(
+            &run(&other_port, grafana_to_prometheus(), &linkerd()),
+            "no Server covers port 9090",
+        );
+        let overlap = stack(&[
+            server("prometheus", "9090", ""),
+            object(
+                POLICY,
+                "Server",
+                "mon",
+                "prometheus-2",
+                "  podSelector: {matchLabels: {app: prometheus}}\n  port: http\n",
+            ),
+        ]);
+        assert_unknown(
+            &run(&overlap, grafana_to_prometheus(), &linkerd()),
+            "LINKERD-SRV-1",
+        );
+    }
+
+    /// https://linkerd.io/2-edge/reference/authorization-policy/#server
+    #[test]
+    fn linkerd_srv_2_a_server_denies_what_no_authorization_admits() {
+        let deny = stack(&[server("prometheus", "9090", "")]);
+        assert_denied(
+            &run(&deny, grafana_to_prometheus(), &linkerd()),
+            "Server mon/prometheus",
+            "accessPolicy defaults to deny",
+        );
+        let open = stack(&[server(
+            "prometheus",
+            "9090",
+            "  accessPolicy: all-authenticated\n",
+        )]);
+        assert_allowed(
+            &run(&open, grafana_to_prometheus(), &linkerd()),
+            "its accessPolicy all-authenticated admits it",
+        );
+    }
+
+    /// https://linkerd.io/2-edge/features/protocol-detection/
+    #[test]
+    fn linkerd_srv_3_tls_ports_take_only_server_level_authorizations() {
+        let route = object(
+            "policy.linkerd.io/v1beta3",
+            "HTTPRoute",
+            "mon",
+            "webhook",
+            "  parentRefs: [{group: policy.linkerd.io, kind: Server, name: webhook}]\n  rules: [{}]\n",
+        );
+        let by_route = stack(&[
+            server("webhook", "9443", "  proxyProtocol: TLS\n"),
+            route,
+            network("anywhere", "{cidr: 0.0.0.0/0}"),
+            authz(
+                "webhook-route",
+                "HTTPRoute/webhook",
+                "{group: policy.linkerd.io, kind: NetworkAuthentication, name: anywhere}",
+            ),
+        ]);
+        assert_denied(
+            &run(&by_route, api_to_webhook(), &linkerd()),
+            "Server mon/webhook",
+            "LINKERD-SRV-3",
+        );
+        let by_server = by_route
+            + &authz(
+                "webhook",
+                "Server/webhook",
+                "{group: policy.linkerd.io, kind: NetworkAuthentication, name: anywhere}",
+            );
+        assert_allowed(
+            &run(&by_server, api_to_webhook(), &linkerd()),
+            "AuthorizationPolicy mon/webhook admits it",
+        );
+    }
+
+    /// https://linkerd.io/2-edge/reference/authorization-policy/#targetref
+    #[test]
+    fn linkerd_ap_1_a_namespace_target_authorizes_every_server_but_no_default_port() {
+        let yaml = stack(&[
+            server("prometheus", "9090", ""),
+            mesh_tls("meshed", "identities: [\"*\"]"),
+            authz(
+                "ns",
+                "Namespace/mon",
+                "{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: meshed}",
+            ),
+        ]);
+        assert_allowed(
+            &run(&yaml, grafana_to_prometheus(), &linkerd()),
+            "AuthorizationPolicy mon/ns admits it",
+        );
+        let uncovered = edge(
+            workload("Deployment", "mon", "grafana"),
+            workload("Deployment", "mon", "webhook"),
+            9443,
+        );
+        assert_denied(
+            &run(&yaml, uncovered, &with_default("deny")),
+            "the cluster default",
+            "LINKERD-DEF-1",
+        );
+    }
+
+    /// https://linkerd.io/2-edge/reference/authorization-policy/#authorizationpolicy
+    #[test]
+    fn linkerd_ap_2_every_required_authentication_must_match() {
+        let refs = "{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: grafana}, {group: policy.linkerd.io, kind: NetworkAuthentication, name: net}";
+        let base = |net: &str| {
+            stack(&[
+                server("prometheus", "9090", ""),
+                mesh_tls(
+                    "grafana",
+                    "identityRefs: [{kind: ServiceAccount, name: grafana}]",
+                ),
+                network("net", net),
+                authz("both", "Server/prometheus", refs),
+            ])
+        };
+        assert_allowed(
+            &run(
+                &base("{cidr: 0.0.0.0/0}"),
+                grafana_to_prometheus(),
+                &linkerd(),
+            ),
+            "mon/both admits it",
+        );
+        assert_unknown(
+            &run(
+                &base("{cidr: 10.0.0.0/8}"),
+                grafana_to_prometheus(),
+                &linkerd(),
+            ),
+            "pod IP",
+        );
+        let missing = stack(&[
+            server("prometheus", "9090", ""),
+            authz(
+                "broken",
+                "Server/prometheus",
+                "{group: policy.linkerd.io, kind: NetworkAuthentication, name: nowhere}",
+            ),
+        ]);
+        assert_denied(
+            &run(&missing, grafana_to_prometheus(), &linkerd()),
+            "Server mon/prometheus",
+            "is not in the output",
+        );
+        let two = stack(&[
+            server("prometheus", "9090", ""),
+            mesh_tls("a", "identities: [\"*\"]"),
+            authz(
+                "two",
+                "Server/prometheus",
+                "{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: a}, {group: policy.linkerd.io, kind: MeshTLSAuthentication, name: a}",
+            ),
+        ]);
+        assert_denied(
+            &run(&two, grafana_to_prometheus(), &linkerd()),
+            "Server mon/prometheus",
+            "more than one identity",
+        );
+        let empty = stack(&[
+            server("prometheus", "9090", ""),
+            authz("empty", "Server/prometheus", ""),
+        ]);
+        assert_unknown(
+            &run(&empty, grafana_to_prometheus(), &linkerd()),
+            "LINKERD-AP-2 (UNCONFIRMED)",
+        );
+    }
+
+    /// https://linkerd.io/2-edge/reference/authorization-policy/#meshtlsauthentication
+    #[test]
+    fn linkerd_ap_3_mesh_tls_identities_match_exactly_by_suffix_or_all() {
+        let with = |identities: &str| {
+            stack(&[
+                server("prometheus", "9090", ""),
+                mesh_tls("m", identities),
+                authz(
+                    "p",
+                    "Server/prometheus",
+                    "{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: m}",
+                ),
+            ])
+        };
+        for yes in [
+            "identities: [\"*\"]",
+            "identities: [\"*.mon.serviceaccount.identity.linkerd.cluster.local\"]",
+            "identityRefs: [{kind: ServiceAccount, name: grafana}]",
+            "identityRefs: [{kind: Namespace, name: mon}]",
+        ] {
+            assert_allowed(
+                &run(&with(yes), grafana_to_prometheus(), &linkerd()),
+                "mon/p admits it",
+            );
+        }
+        let no = with("identityRefs: [{kind: ServiceAccount, name: grafana, namespace: apps}]");
+        assert_denied(
+            &run(&no, grafana_to_prometheus(), &linkerd()),
+            "Server mon/prometheus",
+            "LINKERD-SRV-2",
+        );
+        // An unmeshed caller never matches, even `*`.
+        let api = edge(
+            Party::ApiServer,
+            workload("Deployment", "mon", "prometheus"),
+            9090,
+        );
+        assert_denied(
+            &run(&with("identities: [\"*\"]"), api, &linkerd()),
+            "Server mon/prometheus",
+            "LINKERD-SRV-2",
+        );
+    }
+
+    /// https://linkerd.io/2-edge/reference/authorization-policy/#networkauthentication
+    #[test]
+    fn linkerd_ap_4_a_network_authentication_admits_unmeshed_callers_by_address() {
+        let with = |networks: &str| {
+            stack(&[
+                server("webhook", "9443", "  proxyProtocol: TLS\n"),
+                network("api", networks),
+                authz(
+                    "api",
+                    "Server/webhook",
+                    "{group: policy.linkerd.io, kind: NetworkAuthentication, name: api}",
+                ),
+            ])
+        };
+        assert_allowed(
+            &run(
+                &with("{cidr: 0.0.0.0/0}, {cidr: \"::/0\"}"),
+                api_to_webhook(),
+                &linkerd(),
+            ),
+            "mon/api admits it",
+        );
+        assert_unknown(
+            &run(&with("{cidr: 10.0.0.0/8}"), api_to_webhook(), &linkerd()),
+            "kube-apiserver's source IP",
+        );
+        let mut known = linkerd();
+        known.api_server_networks = Some(vec!["10.1.0.0/16".into()]);
+        let except = with("{cidr: 10.0.0.0/8, except: [10.1.0.0/16]}");
+        assert_denied(
+            &run(&except, api_to_webhook(), &known),
+            "Server mon/webhook",
+            "LINKERD-SRV-2",
+        );
+    }
+
+    /// https://linkerd.io/2-edge/tasks/configuring-per-route-policy/
+    #[test]
+    fn linkerd_rt_1_with_routes_a_request_needs_a_matching_route_and_its_authorization() {
+        let route = |matches: &str| {
+            object(
+                "gateway.networking.k8s.io/v1",
+                "HTTPRoute",
+                "mon",
+                "api",
+                &format!(
+                    "  parentRefs: [{{group: policy.linkerd.io, kind: Server, name: prometheus}}]\n  rules: [{{matches: [{matches}]}}]\n"
+                ),
+            )
+        };
+        let base = |matches: &str| {
+            stack(&[
+                server("prometheus", "9090", ""),
+                route(matches),
+                mesh_tls(
+                    "grafana",
+                    "identityRefs: [{kind: ServiceAccount, name: grafana}]",
+                ),
+                authz(
+                    "api",
+                    "HTTPRoute/api",
+                    "{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: grafana}",
+                )
+                .replace(
+                    "group: policy.linkerd.io, kind: HTTPRoute",
+                    "group: gateway.networking.k8s.io, kind: HTTPRoute",
+                ),
+            ])
+        };
+        let prefix = base("{path: {type: PathPrefix, value: /api}}");
+        assert_unknown(
+            &run(&prefix, grafana_to_prometheus(), &linkerd()),
+            "LINKERD-RT-1",
+        );
+        let everything = base("{path: {type: PathPrefix, value: /}}");
+        assert_allowed(
+            &run(&everything, grafana_to_prometheus(), &linkerd()),
+            "HTTPRoute mon/api matches",
+        );
+        // A probe: no route matches its path (404), and the default probe route is gone.
+        let mut probe = edge(
+            Party::Kubelet,
+            workload("Deployment", "mon", "prometheus"),
+            9090,
+        );
+        probe.probe_path = Some("/-/ready".into());
+        assert_denied(
+            &run(&prefix, probe.clone(), &linkerd()),
+            "Server mon/prometheus",
+            "404",
+        );
+        assert_denied(
+            &run(&everything, probe, &linkerd()),
+            "HTTPRoute mon/api",
+            "403",
+        );
+    }
+
+    /// https://linkerd.io/2-edge/features/server-policy/#default-authorizations
+    #[test]
+    fn linkerd_probe_1_default_probe_routes_admit_http_probes() {
+        let mut probe = edge(
+            Party::Kubelet,
+            workload("Deployment", "mon", "prometheus"),
+            9090,
+        );
+        probe.probe_path = Some("/-/healthy".into());
+        let covered = stack(&[server("prometheus", "9090", "")]);
+        assert_allowed(&run(&covered, probe.clone(), &linkerd()), "LINKERD-PROBE-1");
+        assert_allowed(
+            &run(&stack(&[]), probe.clone(), &with_default("deny")),
+            "LINKERD-PROBE-1",
+        );
+        let mut narrow = linkerd();
+        narrow.linkerd_probe_networks = vec!["10.0.0.0/8".into()];
+        assert_unknown(&run(&covered, probe, &narrow), "probeNetworks");
+        // tcpSocket probes: the proxy likely accepts them first (unconfirmed).
+        let tcp = stack(&[server("prom", "9090", "")])
+            + "---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: prom, namespace: mon}
+spec:
+  template:
+    metadata: {labels: {app: prom}}
+    spec: {containers: [{name: p, ports: [{containerPort: 9090}], livenessProbe: {tcpSocket: {port: 9090}}}]}
+";
+        let e = with_protocol(
+            edge(Party::Kubelet, workload("Deployment", "mon", "prom"), 9090),
+            Protocol::Tcp,
+        );
+        assert_unknown(&run(&tcp, e, &linkerd()), "LINKERD-PROBE-1 (UNCONFIRMED)");
+    }
+
+    /// https://linkerd.io/2-edge/reference/iptables/#inbound-connections
+    #[test]
+    fn linkerd_skip_1_skip_inbound_ports_bypass_the_proxy() {
+        let yaml = stack(&[deployment(
+            "mon",
+            "hook",
+            "hook",
+            9443,
+            "config.linkerd.io/skip-inbound-ports: \"9443\"",
+        )]);
+        let e = edge(
+            Party::ApiServer,
+            workload("Deployment", "mon", "hook"),
+            9443,
+        );
+        assert_allowed(&run(&yaml, e, &with_default("deny")), "LINKERD-SKIP-1");
+    }
+
+    /// https://github.com/linkerd/linkerd2/blob/main/charts/partials/templates/_proxy-init.tpl
+    #[test]
+    fn linkerd_skip_2_the_proxys_own_ports_are_never_proxied() {
+        let e = edge(
+            workload("Deployment", "mon", "grafana"),
+            workload("Deployment", "mon", "prometheus"),
+            4191,
+        );
+        assert_allowed(
+            &run(&stack(&[]), e, &with_default("deny")),
+            "LINKERD-SKIP-2",
+        );
+    }
+
+    /// https://github.com/linkerd/linkerd2/blob/main/controller/api/destination/endpoint_translator.go
+    #[test]
+    fn linkerd_skip_3_meshed_clients_of_a_skipped_port_connect_in_plaintext() {
+        let np = object(
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+            "mon",
+            "np",
+            "  podSelector: {}\n  ingress: [{ports: [{port: 9443}]}]\n",
+        );
+        let yaml = stack(&[
+            deployment(
+                "mon",
+                "hook",
+                "hook",
+                9443,
+                "config.linkerd.io/skip-inbound-ports: \"9443\"",
+            ),
+            np,
+        ]);
+        let e = edge(
+            workload("Deployment", "mon", "grafana"),
+            workload("Deployment", "mon", "hook"),
+            9443,
+        );
+        let v = run(&yaml, e, &with_default("deny"));
+        assert_allowed(&v, "on port 9443");
+        assert_allowed(&v, "LINKERD-SKIP-1");
+    }
+
+    /// https://linkerd.io/2-edge/features/protocol-detection/#opaque-ports-annotation
+    #[test]
+    fn linkerd_skip_4_opaque_ports_keep_server_policy_without_routes() {
+        let yaml = stack(&[
+            deployment("mon", "cache", "cache", 11211, ""),
+            server("cache", "11211", ""),
+            object(
+                "policy.linkerd.io/v1beta3",
+                "HTTPRoute",
+                "mon",
+                "all",
+                "  parentRefs: [{group: policy.linkerd.io, kind: Server, name: cache}]\n",
+            ),
+            mesh_tls("meshed", "identities: [\"*\"]"),
+            authz(
+                "route",
+                "HTTPRoute/all",
+                "{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: meshed}",
+            ),
+        ]);
+        let e = edge(
+            workload("Deployment", "mon", "grafana"),
+            workload("Deployment", "mon", "cache"),
+            11211,
+        );
+        assert_denied(
+            &run(&yaml, e, &linkerd()),
+            "Server mon/cache",
+            "the default opaque ports",
+        );
+    }
+
+    /// https://linkerd.io/2-edge/common-errors/network-policy/
+    #[test]
+    fn linkerd_np_1_meshed_connections_arrive_on_4143() {
+        let np = |port: u16| {
+            object(
+                "networking.k8s.io/v1",
+                "NetworkPolicy",
+                "mon",
+                "np",
+                &format!(
+                    "  podSelector: {{matchLabels: {{app: prometheus}}}}\n  ingress: [{{ports: [{{port: {port}}}]}}]\n"
+                ),
+            )
+        };
+        let v = run(&stack(&[np(9090)]), grafana_to_prometheus(), &linkerd());
+        assert_denied(&v, "NetworkPolicy mon/np", "port 4143/TCP");
+        assert_allowed(
+            &run(&stack(&[np(4143)]), grafana_to_prometheus(), &linkerd()),
+            "on port 4143",
+        );
+        let api = edge(
+            Party::ApiServer,
+            workload("Deployment", "mon", "prometheus"),
+            9090,
+        );
+        assert_allowed(&run(&stack(&[np(9090)]), api, &linkerd()), "on port 9090");
+    }
+
+    /// https://linkerd.io/2-edge/reference/authorization-policy/#meshtlsauthentication-examples
+    #[test]
+    fn linkerd_id_1_an_identity_is_service_account_then_namespace() {
+        let with = |identity: &str| {
+            stack(&[
+                server("prometheus", "9090", ""),
+                mesh_tls("m", &format!("identities: [{identity}]")),
+                authz(
+                    "p",
+                    "Server/prometheus",
+                    "{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: m}",
+                ),
+            ])
+        };
+        let exact = with("grafana.mon.serviceaccount.identity.linkerd.cluster.local");
+        assert_allowed(
+            &run(&exact, grafana_to_prometheus(), &linkerd()),
+            "mon/p admits it",
+        );
+        let swapped = with("mon.grafana.serviceaccount.identity.linkerd.cluster.local");
+        assert_denied(
+            &run(&swapped, grafana_to_prometheus(), &linkerd()),
+            "Server mon/prometheus",
+            "LINKERD-SRV-2",
+        );
+    }
+
+    /// https://linkerd.io/2-edge/reference/authorization-policy/#serverauthorization
+    #[test]
+    fn linkerd_serverauthorization_legacy_authorizations_are_server_level() {
+        let legacy = |client: &str| {
+            stack(&[
+                server("webhook", "9443", ""),
+                object(
+                    "policy.linkerd.io/v1beta1",
+                    "ServerAuthorization",
+                    "mon",
+                    "legacy",
+                    &format!("  server: {{name: webhook}}\n  client: {client}\n"),
+                ),
+            ])
+        };
+        let meshed = legacy("{meshTLS: {serviceAccounts: [{name: grafana}]}}");
+        let e = edge(
+            workload("Deployment", "mon", "grafana"),
+            workload("Deployment", "mon", "webhook"),
+            9443,
+        );
+        assert_allowed(
+            &run(&meshed, e, &linkerd()),
+            "ServerAuthorization mon/legacy admits it",
+        );
+        let open = legacy("{unauthenticated: true}");
+        assert_unknown(
+            &run(&open, api_to_webhook(), &linkerd()),
+            "LINKERD-ServerAuthorization (UNCONFIRMED)",
+        );
+        let anywhere = legacy("{unauthenticated: true, networks: [{cidr: 0.0.0.0/0}]}");
+        assert_allowed(
+            &run(&anywhere, api_to_webhook(), &linkerd()),
+            "ServerAuthorization mon/legacy admits it",
+        );
     }
 }

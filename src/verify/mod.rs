@@ -283,3 +283,326 @@ fn in_ports(text: &str, port: u16) -> bool {
 
 #[cfg(test)]
 pub(crate) mod testing;
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use crate::model::graph::{Found, Party, Protocol, Verdict};
+
+    const SECURITY: &str = "security.istio.io/v1";
+
+    fn monitoring(prometheus: &str) -> String {
+        namespace("monitoring", "istio-injection: enabled")
+            + &deployment("monitoring", "prometheus", "prometheus", 9090, prometheus)
+            + &deployment("monitoring", "grafana", "grafana", 3000, "")
+            + &deployment("monitoring", "webhook", "operator", 9443, "")
+            + &service("monitoring", "prometheus", 9090, "http")
+    }
+
+    fn grafana_to_prometheus() -> crate::model::graph::Edge {
+        edge(
+            workload("Deployment", "monitoring", "grafana"),
+            workload("Deployment", "monitoring", "prometheus"),
+            9090,
+        )
+    }
+
+    fn api_to_webhook() -> crate::model::graph::Edge {
+        with_protocol(
+            edge(
+                Party::ApiServer,
+                workload("Deployment", "monitoring", "webhook"),
+                9443,
+            ),
+            Protocol::Tls,
+        )
+    }
+
+    fn strict_and_allow_nothing() -> String {
+        object(
+            SECURITY,
+            "PeerAuthentication",
+            "monitoring",
+            "default",
+            "  mtls: {mode: STRICT}\n",
+        ) + &object(
+            SECURITY,
+            "AuthorizationPolicy",
+            "monitoring",
+            "allow-nothing",
+            "  {}\n",
+        )
+    }
+
+    /// https://istio.io/latest/docs/concepts/security/#allow-nothing-deny-all-and-allow-all-policy
+    #[test]
+    fn end_to_end_meshed_grafana_reaches_prometheus_under_strict_allow_nothing_and_an_allow() {
+        let yaml = monitoring("")
+            + &strict_and_allow_nothing()
+            + &object(
+                SECURITY,
+                "AuthorizationPolicy",
+                "monitoring",
+                "prometheus",
+                "  selector: {matchLabels: {app: prometheus}}\n  rules: [{from: [{source: {principals: [cluster.local/ns/monitoring/sa/grafana]}}]}]\n",
+            );
+        let v = run(&yaml, grafana_to_prometheus(), &istio());
+        assert_allowed(&v, "PeerAuthentication monitoring/default sets STRICT");
+        assert_allowed(
+            &v,
+            "AuthorizationPolicy monitoring/prometheus rule 0 allows it",
+        );
+    }
+
+    /// https://github.com/istio/istio/issues/39290
+    #[test]
+    fn end_to_end_the_apiserver_to_a_webhook_under_strict_is_denied_by_the_peer_authentication() {
+        let yaml = monitoring("") + &strict_and_allow_nothing();
+        let v = run(&yaml, api_to_webhook(), &istio());
+        assert_eq!(
+            v,
+            Verdict::Denied {
+                resource: "PeerAuthentication monitoring/default".into(),
+                rule: "ISTIO-PA-5: STRICT rejects plaintext (its own TLS is not Istio mTLS) from \
+                       kube-apiserver"
+                    .into(),
+            }
+        );
+    }
+
+    /// https://istio.io/latest/docs/reference/config/security/peer_authentication/#PeerAuthentication
+    #[test]
+    fn rec_istio_1_a_port_level_permissive_and_a_port_rule_admit_the_apiserver() {
+        let yaml = monitoring("")
+            + &strict_and_allow_nothing()
+            + &object(
+                SECURITY,
+                "PeerAuthentication",
+                "monitoring",
+                "webhook",
+                "  selector: {matchLabels: {app: webhook}}\n  portLevelMtls: {\"9443\": {mode: PERMISSIVE}}\n",
+            )
+            + &object(
+                SECURITY,
+                "AuthorizationPolicy",
+                "monitoring",
+                "webhook",
+                "  selector: {matchLabels: {app: webhook}}\n  rules: [{to: [{operation: {ports: [\"9443\"]}}]}]\n",
+            );
+        let v = run(&yaml, api_to_webhook(), &istio());
+        assert_allowed(
+            &v,
+            "PeerAuthentication monitoring/webhook sets PERMISSIVE on port 9443",
+        );
+        assert_allowed(
+            &v,
+            "AuthorizationPolicy monitoring/webhook rule 0 allows it",
+        );
+    }
+
+    /// https://linkerd.io/2-edge/reference/authorization-policy/#networkauthentication
+    #[test]
+    fn rec_linkerd_1_a_network_authentication_admits_the_apiserver() {
+        let yaml = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: monitoring, annotations: {linkerd.io/inject: enabled}}\n".to_string()
+            + &deployment("monitoring", "webhook", "operator", 9443, "")
+            + &object(
+                "policy.linkerd.io/v1beta3",
+                "Server",
+                "monitoring",
+                "webhook",
+                "  podSelector: {matchLabels: {app: webhook}}\n  port: http\n  proxyProtocol: TLS\n  accessPolicy: deny\n",
+            )
+            + &object(
+                "policy.linkerd.io/v1alpha1",
+                "NetworkAuthentication",
+                "monitoring",
+                "kube-api-server",
+                "  networks: [{cidr: 0.0.0.0/0}, {cidr: \"::/0\"}]\n",
+            )
+            + &object(
+                "policy.linkerd.io/v1alpha1",
+                "AuthorizationPolicy",
+                "monitoring",
+                "webhook",
+                "  targetRef: {group: policy.linkerd.io, kind: Server, name: webhook}\n  requiredAuthenticationRefs: [{group: policy.linkerd.io, kind: NetworkAuthentication, name: kube-api-server}]\n",
+            );
+        let v = run(&yaml, api_to_webhook(), &linkerd());
+        assert_allowed(&v, "AuthorizationPolicy monitoring/webhook admits it");
+    }
+
+    /// https://github.com/istio/istio/issues/30311
+    #[test]
+    fn end_to_end_prometheus_without_inbound_capture_needs_a_destination_rule_for_meshed_clients() {
+        let yaml = monitoring("traffic.sidecar.istio.io/includeInboundPorts: \"\"");
+        let v = run(&yaml, grafana_to_prometheus(), &istio());
+        assert_denied(&v, "Deployment monitoring/prometheus", "ISTIO-MTLS-3");
+        let fixed = yaml
+            + &object(
+                "networking.istio.io/v1",
+                "DestinationRule",
+                "monitoring",
+                "prometheus",
+                "  host: prometheus.monitoring.svc.cluster.local\n  trafficPolicy: {tls: {mode: DISABLE}}\n",
+            );
+        let v = run(&fixed, grafana_to_prometheus(), &istio());
+        assert_allowed(
+            &v,
+            "DestinationRule monitoring/prometheus sets tls.mode DISABLE",
+        );
+    }
+
+    /// A policy that isolates the webhook pod and admits only pod and namespace selectors
+    /// cannot admit the kube-apiserver, which is neither (K8S-NP-10): denied, not unknown;
+    /// unknown is for rules whose ipBlock might cover its address.
+    /// https://kubernetes.io/docs/concepts/services-networking/network-policies/#networkpolicy-and-hostnetwork-pods
+    #[test]
+    fn end_to_end_a_network_policy_without_an_ip_block_denies_the_apiserver() {
+        let yaml = monitoring("")
+            + &object(
+                "networking.k8s.io/v1",
+                "NetworkPolicy",
+                "monitoring",
+                "webhook",
+                "  podSelector: {matchLabels: {app: webhook}}\n  ingress: [{from: [{namespaceSelector: {}}, {podSelector: {matchLabels: {app: grafana}}}], ports: [{port: 9443}]}]\n",
+            );
+        let v = run(&yaml, api_to_webhook(), &istio());
+        assert_denied(&v, "NetworkPolicy monitoring/webhook", "K8S-NP-10");
+    }
+
+    #[test]
+    fn verdicts_come_in_edge_order_from_a_resource_list() {
+        let mut yaml =
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n".to_string();
+        for doc in monitoring("")
+            .split("---\n")
+            .filter(|d| !d.trim().is_empty())
+        {
+            for (i, line) in doc.lines().enumerate() {
+                yaml += if i == 0 { "- " } else { "  " };
+                yaml += line;
+                yaml += "\n";
+            }
+        }
+        let mut inferred = grafana_to_prometheus();
+        inferred.found = Found::Inferred;
+        inferred.protocol = Protocol::Grpc;
+        let edges = [
+            api_to_webhook(),
+            inferred,
+            edge(
+                Party::Kubelet,
+                workload("StatefulSet", "monitoring", "loki"),
+                3100,
+            ),
+        ];
+        let verdicts = super::evaluate(&yaml, &edges, &istio());
+        assert_allowed(&verdicts[0], "PERMISSIVE");
+        assert_allowed(&verdicts[1], "auto mTLS");
+        assert_unknown(
+            &verdicts[2],
+            "statefulset monitoring/loki is not in the output",
+        );
+    }
+
+    /// https://kubernetes.io/docs/reference/kubernetes-api/extend-resources/mutating-webhook-configuration-v1/
+    #[test]
+    fn k8s_caller_1_the_apiservers_own_tls_is_opaque_to_routes() {
+        // Linkerd detects the apiserver's TLS as non-HTTP: a route-level authorization,
+        // which would admit any address, never applies.
+        let yaml = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: monitoring, annotations: {linkerd.io/inject: enabled}}\n".to_string()
+            + &deployment("monitoring", "webhook", "operator", 9443, "")
+            + &object("policy.linkerd.io/v1beta3", "Server", "monitoring", "webhook", "  podSelector: {matchLabels: {app: webhook}}\n  port: 9443\n")
+            + &object("policy.linkerd.io/v1beta3", "HTTPRoute", "monitoring", "mutate", "  parentRefs: [{group: policy.linkerd.io, kind: Server, name: webhook}]\n")
+            + &object("policy.linkerd.io/v1alpha1", "NetworkAuthentication", "monitoring", "all", "  networks: [{cidr: 0.0.0.0/0}]\n")
+            + &object(
+                "policy.linkerd.io/v1alpha1",
+                "AuthorizationPolicy",
+                "monitoring",
+                "mutate",
+                "  targetRef: {group: policy.linkerd.io, kind: HTTPRoute, name: mutate}\n  requiredAuthenticationRefs: [{group: policy.linkerd.io, kind: NetworkAuthentication, name: all}]\n",
+            );
+        let v = run(&yaml, api_to_webhook(), &linkerd());
+        assert_denied(&v, "Server monitoring/webhook", "is not http");
+    }
+
+    /// https://kubernetes.io/docs/concepts/services-networking/network-policies/
+    #[test]
+    fn k8s_caller_4_the_kubelet_is_node_local_and_has_no_identity() {
+        let mut settings = linkerd();
+        settings.linkerd_default_policy = "all-authenticated".into();
+        let yaml = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: monitoring, annotations: {linkerd.io/inject: enabled}}\n".to_string()
+            + &deployment("monitoring", "loki", "loki", 3100, "")
+            + &object("networking.k8s.io/v1", "NetworkPolicy", "monitoring", "deny", "  podSelector: {}\n  ingress: []\n");
+        let tcp = with_protocol(
+            edge(
+                Party::Kubelet,
+                workload("Deployment", "monitoring", "loki"),
+                3100,
+            ),
+            Protocol::Tcp,
+        );
+        let v = run(&yaml, tcp, &settings);
+        assert_denied(&v, "the cluster default", "all-authenticated");
+        let mut http = edge(
+            Party::Kubelet,
+            workload("Deployment", "monitoring", "loki"),
+            3100,
+        );
+        http.probe_path = Some("/ready".into());
+        let v = run(&yaml, http, &settings);
+        assert_allowed(&v, "K8S-NP-8");
+        assert_allowed(&v, "LINKERD-PROBE-1");
+    }
+
+    /// https://istio.io/latest/docs/concepts/security/#value-matching
+    #[test]
+    fn any_workload_is_admitted_only_by_rules_for_every_identity() {
+        let to_grafana = || {
+            edge(
+                Party::AnyWorkload,
+                workload("Deployment", "monitoring", "grafana"),
+                3000,
+            )
+        };
+        let allow = |source: &str| {
+            monitoring("")
+                + &object(
+                    SECURITY,
+                    "AuthorizationPolicy",
+                    "monitoring",
+                    "grafana",
+                    &format!(
+                        "  selector: {{matchLabels: {{app: grafana}}}}\n  rules: [{{from: [{{source: {{{source}}}}}]}}]\n"
+                    ),
+                )
+        };
+        assert_allowed(
+            &run(&allow("principals: [\"*\"]"), to_grafana(), &istio()),
+            "rule 0 allows it",
+        );
+        assert_denied(
+            &run(&allow("namespaces: [monitoring]"), to_grafana(), &istio()),
+            "AuthorizationPolicy monitoring/grafana",
+            "ISTIO-AZ-2",
+        );
+        let np = |from: &str| {
+            monitoring("")
+                + &object(
+                    "networking.k8s.io/v1",
+                    "NetworkPolicy",
+                    "monitoring",
+                    "np",
+                    &format!("  podSelector: {{}}\n  ingress: [{{from: [{from}]}}]\n"),
+                )
+        };
+        assert_allowed(
+            &run(&np("{namespaceSelector: {}}"), to_grafana(), &istio()),
+            "ingress rule 0",
+        );
+        assert_denied(
+            &run(&np("{podSelector: {}}"), to_grafana(), &istio()),
+            "NetworkPolicy monitoring/np",
+            "K8S-NP-1",
+        );
+    }
+}
