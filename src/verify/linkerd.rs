@@ -125,13 +125,13 @@ pub fn check(flow: &Flow, trace: &mut Trace) {
     };
     let mut sub = Trace::default();
     inbound(flow, &client, &mut sub);
-    let tcp_probe = matches!(flow.caller.party, Party::Kubelet)
+    // A probe without a path is tcpSocket, HTTPS or gRPC: tcpSocket when the pod says so,
+    // or possibly when the manifests show no probe on the port (an operator's pods).
+    let mut probes = flow.dest.probes_on(flow.port()).peekable();
+    let maybe_tcp = matches!(flow.caller.party, Party::Kubelet)
         && flow.edge.probe_path.is_none()
-        && flow
-            .dest
-            .probes_on(flow.port())
-            .any(|p| p.kind == ProbeKind::Tcp);
-    if tcp_probe {
+        && (probes.peek().is_none() || probes.any(|p| p.kind == ProbeKind::Tcp));
+    if maybe_tcp {
         sub = sub.denial_unknown(
             "LINKERD-PROBE-1 (UNCONFIRMED): the proxy likely accepts a tcpSocket probe's \
              connection before applying policy",

@@ -530,18 +530,40 @@ mod tests {
     fn k8s_caller_4_the_kubelet_is_node_local_and_has_no_identity() {
         let mut settings = linkerd();
         settings.linkerd_default_policy = "all-authenticated".into();
-        let yaml = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: monitoring, annotations: {linkerd.io/inject: enabled}}\n".to_string()
-            + &deployment("monitoring", "loki", "loki", 3100, "")
-            + &object("networking.k8s.io/v1", "NetworkPolicy", "monitoring", "deny", "  podSelector: {}\n  ingress: []\n");
+        let yaml = "---
+apiVersion: v1
+kind: Namespace
+metadata: {name: monitoring, annotations: {linkerd.io/inject: enabled}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: loki, namespace: monitoring}
+spec:
+  template:
+    metadata: {labels: {app: loki}}
+    spec:
+      containers:
+      - name: loki
+        ports: [{name: http, containerPort: 3100}]
+        livenessProbe: {httpGet: {port: http, path: /ready}}
+        readinessProbe: {httpGet: {port: http, path: /ready, scheme: HTTPS}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: monitoring}
+spec: {podSelector: {}, ingress: []}
+";
+        // The HTTPS probe gets no probe route: the default policy decides, and the
+        // kubelet has no identity.
         let tcp = with_protocol(
             edge(
                 Party::Kubelet,
                 workload("Deployment", "monitoring", "loki"),
                 3100,
             ),
-            Protocol::Tcp,
+            Protocol::Tls,
         );
-        let v = run(&yaml, tcp, &settings);
+        let v = run(yaml, tcp, &settings);
         assert_denied(&v, "the cluster default", "all-authenticated");
         let mut http = edge(
             Party::Kubelet,
@@ -549,7 +571,7 @@ mod tests {
             3100,
         );
         http.probe_path = Some("/ready".into());
-        let v = run(&yaml, http, &settings);
+        let v = run(yaml, http, &settings);
         assert_allowed(&v, "K8S-NP-8");
         assert_allowed(&v, "LINKERD-PROBE-1");
     }
@@ -604,5 +626,62 @@ mod tests {
             "NetworkPolicy monitoring/np",
             "K8S-NP-1",
         );
+    }
+
+    /// https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio
+    #[test]
+    fn udp_is_not_proxied_and_operator_resources_stand_for_their_pods() {
+        let alertmanager = |np_port: &str| {
+            namespace("monitoring", "istio-injection: enabled")
+                + &object(
+                    "monitoring.coreos.com/v1",
+                    "Alertmanager",
+                    "monitoring",
+                    "main",
+                    "  replicas: 3\n",
+                )
+                + &strict_and_allow_nothing()
+                + &object(
+                    "networking.k8s.io/v1",
+                    "NetworkPolicy",
+                    "monitoring",
+                    "gossip",
+                    &format!(
+                        "  podSelector: {{matchLabels: {{app.kubernetes.io/name: alertmanager}}}}\n  ingress: [{{ports: [{np_port}]}}]\n"
+                    ),
+                )
+        };
+        let main = || workload("Alertmanager", "monitoring", "main");
+        let udp = with_protocol(edge(main(), main(), 9094), Protocol::Udp);
+        let v = run(
+            &alertmanager("{port: mesh-udp, protocol: UDP}"),
+            udp.clone(),
+            &istio(),
+        );
+        assert_allowed(&v, "Istio does not proxy UDP");
+        let v = run(&alertmanager("{port: 9094}"), udp, &istio());
+        assert_denied(&v, "NetworkPolicy monitoring/gossip", "port 9094/UDP");
+        // The same gossip over TCP is proxied and meets allow-nothing.
+        let tcp = with_protocol(edge(main(), main(), 9094), Protocol::Tcp);
+        let v = run(&alertmanager("{port: mesh-tcp}"), tcp, &istio());
+        assert_denied(
+            &v,
+            "AuthorizationPolicy monitoring/allow-nothing",
+            "ISTIO-AZ-3",
+        );
+        // A collector in sidecar mode runs no pods of its own.
+        let otel = object(
+            "opentelemetry.io/v1beta1",
+            "OpenTelemetryCollector",
+            "monitoring",
+            "agent",
+            "  mode: sidecar\n",
+        );
+        let e = edge(
+            Party::ApiServer,
+            workload("OpenTelemetryCollector", "monitoring", "agent"),
+            4317,
+        );
+        assert_unknown(&run(&otel, e, &istio()), "runs no pods of its own");
     }
 }

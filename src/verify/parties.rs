@@ -294,3 +294,189 @@ pub fn same_ns(a: &Ns, b: &Ns) -> Tri {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::objects::{Cluster, parse};
+    use super::*;
+
+    /// The data plane of `app` in namespace `ns` (a Namespace document with `ns_meta`)
+    /// with these pod labels and annotations, and `hostNetwork`.
+    fn plane(
+        mesh: &Mesh,
+        ns: &str,
+        ns_meta: &str,
+        labels: &str,
+        annotations: &str,
+        host: bool,
+    ) -> Dataplane {
+        let yaml = format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}, {ns_meta}}}\n---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: app, namespace: {ns}}}
+spec:
+  template:
+    metadata: {{labels: {{app: app, {labels}}}, annotations: {{{annotations}}}}}
+    spec: {{hostNetwork: {host}, containers: [{{name: c}}]}}
+"
+        );
+        let roots = parse(&yaml);
+        let cluster = Cluster::read(&roots, &None);
+        let pod = &cluster.pods[0];
+        dataplane(pod, &cluster.namespace(&pod.namespace), mesh)
+    }
+
+    /// https://github.com/istio/istio/blob/master/pkg/kube/inject/inject.go (`injectRequired`)
+    #[test]
+    fn istio_injection_follows_the_webhook_selectors_and_inject_required() {
+        use Dataplane::*;
+        let sidecar = Mesh::Istio {
+            ambient: false,
+            revision: None,
+        };
+        let on = "labels: {istio-injection: enabled}";
+        let none = "labels: {}";
+        let cases = [
+            (on, "", "", false, IstioSidecar),
+            (on, "sidecar.istio.io/inject: \"false\"", "", false, Outside),
+            (on, "", "sidecar.istio.io/inject: \"no\"", false, Outside),
+            (
+                on,
+                "",
+                "sidecar.istio.io/inject: \"Yes\"",
+                false,
+                IstioSidecar,
+            ),
+            (on, "", "", true, Outside),
+            (
+                "labels: {istio.io/rev: canary}",
+                "",
+                "",
+                false,
+                IstioSidecar,
+            ),
+            (
+                "labels: {istio-injection: disabled}",
+                "sidecar.istio.io/inject: \"true\"",
+                "",
+                false,
+                Outside,
+            ),
+            (
+                none,
+                "sidecar.istio.io/inject: \"true\"",
+                "",
+                false,
+                IstioSidecar,
+            ),
+            (
+                none,
+                "sidecar.istio.io/inject: \"True\"",
+                "",
+                false,
+                Outside,
+            ),
+            (
+                none,
+                "",
+                "sidecar.istio.io/inject: \"true\"",
+                false,
+                Outside,
+            ),
+            (none, "istio.io/rev: canary", "", false, IstioSidecar),
+        ];
+        for (ns, labels, annotations, host, expected) in cases {
+            let got = plane(&sidecar, "mon", ns, labels, annotations, host);
+            assert_eq!(
+                got, expected,
+                "namespace {ns}, pod labels {labels}, annotations {annotations}, hostNetwork {host}"
+            );
+        }
+        let kube_system = plane(&sidecar, "kube-system", on, "", "", false);
+        assert_eq!(kube_system, Outside);
+    }
+
+    /// https://istio.io/latest/docs/ambient/usage/add-workloads/
+    #[test]
+    fn ambient_enrolment_by_pod_or_namespace_label() {
+        use Dataplane::*;
+        let ambient = Mesh::Istio {
+            ambient: true,
+            revision: None,
+        };
+        let ns = "labels: {istio.io/dataplane-mode: ambient}";
+        assert_eq!(plane(&ambient, "mon", ns, "", "", false), IstioAmbient);
+        assert_eq!(
+            plane(
+                &ambient,
+                "mon",
+                ns,
+                "istio.io/dataplane-mode: none",
+                "",
+                false
+            ),
+            Outside
+        );
+        assert_eq!(plane(&ambient, "mon", ns, "", "", true), Outside);
+        assert_eq!(
+            plane(
+                &ambient,
+                "mon",
+                ns,
+                "sidecar.istio.io/inject: \"true\"",
+                "",
+                false
+            ),
+            IstioSidecar
+        );
+        assert_eq!(
+            plane(
+                &ambient,
+                "mon",
+                "labels: {}",
+                "istio.io/dataplane-mode: ambient",
+                "",
+                false
+            ),
+            IstioAmbient
+        );
+        // In a sidecar install, ambient labels enrol nothing.
+        let sidecar = Mesh::Istio {
+            ambient: false,
+            revision: None,
+        };
+        assert_eq!(plane(&sidecar, "mon", ns, "", "", false), Outside);
+    }
+
+    /// https://linkerd.io/2-edge/features/proxy-injection/
+    #[test]
+    fn linkerd_injection_by_pod_or_namespace_annotation() {
+        use Dataplane::*;
+        let ns = "annotations: {linkerd.io/inject: enabled}";
+        assert_eq!(plane(&Mesh::Linkerd, "mon", ns, "", "", false), Linkerd);
+        assert_eq!(
+            plane(
+                &Mesh::Linkerd,
+                "mon",
+                ns,
+                "",
+                "linkerd.io/inject: disabled",
+                false
+            ),
+            Outside
+        );
+        assert_eq!(
+            plane(
+                &Mesh::Linkerd,
+                "mon",
+                "labels: {}",
+                "",
+                "linkerd.io/inject: enabled",
+                false
+            ),
+            Linkerd
+        );
+        assert_eq!(plane(&Mesh::Linkerd, "mon", ns, "", "", true), Outside);
+    }
+}
