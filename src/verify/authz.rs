@@ -313,6 +313,8 @@ fn why_denied(flow: &Flow, request: &Request, policies: &[&Object], at: &str) ->
     )
 }
 
+/// Stands for the release namespace of unknown name in a `serviceAccounts` pattern.
+const RELEASE: &str = "\u{1}release\u{1}";
 const HTTP_OPERATION: [&str; 6] = [
     "hosts",
     "notHosts",
@@ -516,21 +518,35 @@ fn source_matches(flow: &Flow, source: &Node, request: &Request, policy_ns: &Ns)
         })
     };
     // `<namespace>/<service account>`, or a bare name in the policy's namespace; exact.
+    // `<namespace>/<service account>`, or a bare name in the policy's namespace; exact. A
+    // policy in the release namespace of unknown name names it for a peer in it too.
     let service_accounts = |key: &str, negate: bool| {
         field_list(source, key).map(|patterns| {
             let patterns: Vec<String> = patterns
                 .iter()
                 .map(|p| match p.split_once('/') {
                     Some(_) => p.clone(),
-                    None => format!("{}/{p}", policy_ns.as_deref().unwrap_or("")),
+                    None => format!("{}/{p}", policy_ns.as_deref().unwrap_or(RELEASE)),
                 })
                 .collect();
             let t = identity_field(
                 &patterns,
                 request,
-                |p| p.split_once('/').map(|(ns, _)| ns.to_string()),
+                |p| {
+                    p.split_once('/')
+                        .map(|(ns, _)| ns.to_string())
+                        .filter(|ns| ns != RELEASE)
+                },
                 |ns, sa| format!("{ns}/{sa}"),
-                |p, v| !v.is_empty() && p == v,
+                |p, v| {
+                    let ns = v.split_once('/').map_or("", |(ns, _)| ns);
+                    let release = if request.peer.as_ref().is_some_and(|(n, _)| n.is_none()) {
+                        ns
+                    } else {
+                        RELEASE
+                    };
+                    !v.is_empty() && p.replace(RELEASE, release) == v
+                },
             );
             if negate { t.not() } else { t }
         })
@@ -1091,6 +1107,9 @@ spec: {{rules: [{{from: [{{source: {{principals: [\"{principal}\"]}}}}]}}]}}
             9090,
         );
         assert_allowed(&run(&yaml("*/sa/grafana"), e.clone(), &istio()), "rule 0");
+        // A bare service account names the policy's namespace, the same release namespace.
+        let bare = yaml("x").replace("principals: [\"x\"]", "serviceAccounts: [grafana]");
+        assert_allowed(&run(&bare, e.clone(), &istio()), "rule 0");
         assert_unknown(
             &run(
                 &yaml("cluster.local/ns/monitoring/sa/grafana"),

@@ -661,17 +661,26 @@ fn identity_matches(patterns: &[String], client: &Client) -> Tri {
         .filter_map(|p| p.split('.').nth(1))
         .filter(|c| *c != RELEASE_TOKEN)
         .map(str::to_string);
-    over_ns(ns, candidates, |name| {
-        let identity = format!("{sa}.{name}.{IDENTITY_SUFFIX}");
-        let release = if ns.is_none() { name } else { RELEASE_TOKEN };
-        Tri::of(patterns.iter().any(|p| {
+    // `release`: the name the release namespace stands for in the patterns.
+    let test = |caller_ns: &str, release: &str| {
+        let identity = format!("{sa}.{caller_ns}.{IDENTITY_SUFFIX}");
+        patterns.iter().any(|p| {
             let p = p.replace(RELEASE_TOKEN, release);
             p == "*"
                 || p.strip_prefix('*')
                     .is_some_and(|suffix| suffix.starts_with('.') && identity.ends_with(suffix))
                 || p == identity
-        }))
-    })
+        })
+    };
+    match ns {
+        // The patterns' release namespace might be the caller's.
+        Some(name) if test(name, name) != test(name, RELEASE_TOKEN) => Tri::Unknown(format!(
+            "it depends on whether the release namespace is `{name}`, and the release \
+             namespace is not known (set it)"
+        )),
+        Some(name) => Tri::of(test(name, RELEASE_TOKEN)),
+        None => over_ns(ns, candidates, |name| Tri::of(test(name, name))),
+    }
 }
 
 /// `networks: [{cidr, except}]` of a NetworkAuthentication or ServerAuthorization
@@ -1559,6 +1568,63 @@ spec:
         assert_allowed(
             &run(&anywhere, api_to_webhook(), &linkerd()),
             "ServerAuthorization mon/legacy admits it",
+        );
+    }
+
+    /// https://linkerd.io/2-edge/reference/authorization-policy/#meshtlsauthentication
+    #[test]
+    fn identities_in_the_release_namespace_of_unknown_name() {
+        let yaml = |grafana_ns: &str| {
+            format!(
+                "---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: grafana{grafana_ns}}}
+spec: {{template: {{metadata: {{labels: {{app: grafana}}, annotations: {{linkerd.io/inject: enabled}}}}, spec: {{serviceAccountName: grafana, containers: [{{name: g}}]}}}}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: prometheus}}
+spec: {{template: {{metadata: {{labels: {{app: prometheus}}, annotations: {{linkerd.io/inject: enabled}}}}, spec: {{containers: [{{name: p, ports: [{{containerPort: 9090}}]}}]}}}}}}
+---
+apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata: {{name: prometheus}}
+spec: {{podSelector: {{matchLabels: {{app: prometheus}}}}, port: 9090}}
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: MeshTLSAuthentication
+metadata: {{name: grafana}}
+spec: {{identityRefs: [{{kind: ServiceAccount, name: grafana}}]}}
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {{name: grafana}}
+spec:
+  targetRef: {{group: policy.linkerd.io, kind: Server, name: prometheus}}
+  requiredAuthenticationRefs: [{{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: grafana}}]
+"
+            )
+        };
+        let to = Party::Workload {
+            kind: "Deployment".into(),
+            namespace: None,
+            name: "prometheus".into(),
+        };
+        let from = |namespace: Option<&str>| Party::Workload {
+            kind: "Deployment".into(),
+            namespace: namespace.map(str::to_string),
+            name: "grafana".into(),
+        };
+        let same = edge(from(None), to.clone(), 9090);
+        assert_allowed(
+            &run(&yaml(""), same, &linkerd()),
+            "AuthorizationPolicy the release namespace/grafana admits it",
+        );
+        let named = edge(from(Some("mon")), to, 9090);
+        assert_unknown(
+            &run(&yaml(", namespace: mon"), named, &linkerd()),
+            "release namespace is `mon`",
         );
     }
 }
