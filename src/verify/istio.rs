@@ -88,8 +88,8 @@ fn sidecar(flow: &Flow, trace: &mut Trace) {
                     flow.dest.id(),
                     format!(
                         "ISTIO-MTLS-3: port {port} is not captured ({capture}), but {why}: the \
-                     application gets a TLS handshake it cannot terminate; a DestinationRule \
-                     with tls.mode DISABLE for the host fixes it"
+                         application gets a TLS handshake it cannot terminate; a \
+                         DestinationRule with tls.mode DISABLE for the host fixes it"
                     ),
                 ),
             _ => trace.pass(format!(

@@ -147,44 +147,51 @@ fn inbound(flow: &Flow, client: &Client, trace: &mut Trace) {
     };
     let (opaque, opaque_why) = opaque(flow, server);
     let http = flow.http() && !opaque;
-    let probe = matches!(flow.caller.party, Party::Kubelet) && http;
-    let Some(server) = server else {
-        if probe && let Some(path) = &flow.edge.probe_path {
+    let routes = server.map(|s| routes(flow, s)).unwrap_or_default();
+    // LINKERD-PROBE-1: the default probe route, on a port without a Server or on a Server
+    // without routes, admits the kubelet's HTTP probes besides the other authorizations.
+    let probe = match &flow.edge.probe_path {
+        Some(path) if matches!(flow.caller.party, Party::Kubelet) && http && routes.is_empty() => {
             match probe_route(flow, client, path) {
                 Tri::Yes => {
+                    let covered = server.map_or_else(
+                        || format!("port {} has no Server", flow.port()),
+                        |s| format!("{} has no HTTPRoute", s.id()),
+                    );
                     return trace.pass(format!(
-                        "LINKERD-PROBE-1: port {} has no Server, and the default probe route \
-                         for GET {path} admits the kubelet from probeNetworks",
-                        flow.port()
+                        "LINKERD-PROBE-1: {covered}, and the default probe route for GET \
+                         {path} admits the kubelet from probeNetworks"
                     ));
                 }
-                Tri::Unknown(why) => return trace.unknown(why),
-                Tri::No => {}
+                other => other,
             }
         }
-        return default_policy(flow, client, trace);
+        _ => Tri::No,
     };
-    let routes = routes(flow, server);
-    if probe
-        && routes.is_empty()
-        && let Some(path) = &flow.edge.probe_path
-    {
-        match probe_route(flow, client, path) {
-            Tri::Yes => {
-                return trace.pass(format!(
-                    "LINKERD-PROBE-1: {} has no HTTPRoute, and the default probe route for \
-                     GET {path} admits the kubelet from probeNetworks",
-                    server.id()
-                ));
-            }
-            Tri::Unknown(why) => return trace.unknown(why),
-            Tri::No => {}
-        }
+    let mut sub = Trace::default();
+    match server {
+        None => default_policy(flow, client, &mut sub),
+        Some(server) => authorize(flow, client, server, &routes, (http, &opaque_why), &mut sub),
     }
+    if let Tri::Unknown(why) = probe {
+        sub = sub.denial_unknown(&why);
+    }
+    trace.append(sub);
+}
+
+/// A port a Server covers: its authorizations, through its routes for HTTP.
+fn authorize(
+    flow: &Flow,
+    client: &Client,
+    server: &Object,
+    routes: &[&Object],
+    (http, opaque_why): (bool, &str),
+    trace: &mut Trace,
+) {
     let mut notes = Vec::new();
     let server_level = server_authorizations(flow, server, client, &mut notes);
     if http && !routes.is_empty() {
-        return by_routes(flow, server, &routes, client, server_level, notes, trace);
+        return by_routes(flow, server, routes, client, server_level, notes, trace);
     }
     let notes: String = notes.iter().map(|n| format!("; {n}")).collect();
     let scope = if http {
@@ -1366,7 +1373,9 @@ mod tests {
         );
         let mut narrow = linkerd();
         narrow.linkerd_probe_networks = vec!["10.0.0.0/8".into()];
-        assert_unknown(&run(&covered, probe, &narrow), "probeNetworks");
+        assert_unknown(&run(&covered, probe.clone(), &narrow), "probeNetworks");
+        // Where the default policy admits the kubelet anyway, the probe route does not matter.
+        assert_allowed(&run(&stack(&[]), probe, &narrow), "LINKERD-DEF-1");
         // tcpSocket probes: the proxy likely accepts them first (unconfirmed).
         let tcp = stack(&[server("prom", "9090", "")])
             + "---

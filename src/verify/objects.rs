@@ -706,6 +706,7 @@ functionConfig: {apiVersion: v1, kind: ConfigMap, metadata: {name: fc}}
         });
     }
 
+    /// https://kubernetes.io/docs/concepts/workloads/pods/#pod-templates
     #[test]
     fn pod_templates_of_each_kind() {
         let yaml = "\
@@ -752,6 +753,8 @@ spec:
         });
     }
 
+    /// https://prometheus-operator.dev/docs/api-reference/api/,
+    /// https://github.com/open-telemetry/opentelemetry-operator/blob/main/docs/api/opentelemetrycollectors.md
     #[test]
     fn operator_resources_run_the_operators_pods() {
         let yaml = "\
@@ -806,6 +809,7 @@ metadata: {name: w}
         });
     }
 
+    /// https://kubernetes.io/docs/concepts/services-networking/service/#defining-a-service
     #[test]
     fn k8s_svc_1_target_port_defaults_to_port_and_may_name_a_container_port() {
         let yaml = "\
