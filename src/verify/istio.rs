@@ -466,6 +466,10 @@ fn sent(flow: &Flow) -> Result<(Sent, String), String> {
             Sent::Mtls { by_app: false },
             "ztunnel sends HBONE mTLS".into(),
         )),
+        Dataplane::IstioAmbient => Ok((
+            Sent::Other,
+            "ztunnel sends plaintext to a pod outside the mesh".into(),
+        )),
         Dataplane::IstioSidecar => match outbound(flow) {
             Outbound::Unknown(why) => Err(why),
             Outbound::Bypassed(why) => Ok(match prometheus_certs(flow) {
