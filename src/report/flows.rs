@@ -18,6 +18,7 @@ struct Totals {
     denied: usize,
     unknown: usize,
     read: usize,
+    configured: usize,
     inferred: usize,
 }
 
@@ -35,16 +36,23 @@ impl Totals {
             }
             match e.found {
                 Found::Read => t.read += 1,
+                Found::Configured => t.configured += 1,
                 Found::Inferred => t.inferred += 1,
             }
         }
         t
     }
 
-    /// `9 flows: 6 allowed, 1 denied, 2 unknown (7 read from the stream, 2 inferred)`.
+    /// `9 flows: 6 allowed, 1 denied, 2 unknown (7 read from the stream, 2 inferred)`; the
+    /// configured ones are counted when there are some.
     fn line(&self) -> String {
+        let configured = if self.configured > 0 {
+            format!(", {} configured", self.configured)
+        } else {
+            String::new()
+        };
         format!(
-            "{} flow{}: {} allowed, {} denied, {} unknown ({} read from the stream, {} inferred)",
+            "{} flow{}: {} allowed, {} denied, {} unknown ({} read from the stream{configured}, {} inferred)",
             self.flows,
             if self.flows == 1 { "" } else { "s" },
             self.allowed,
@@ -79,6 +87,7 @@ fn protocol(p: Protocol) -> &'static str {
 fn found(f: Found) -> &'static str {
     match f {
         Found::Read => "read",
+        Found::Configured => "configured",
         Found::Inferred => "inferred",
     }
 }
@@ -278,6 +287,7 @@ fn flow_title(e: &Edge, v: &Verdict) -> String {
         verdict_text(v, true),
         match e.found {
             Found::Read => "read from the stream",
+            Found::Configured => "configured",
             Found::Inferred => "inferred",
         },
         e.evidence
@@ -1133,6 +1143,7 @@ mod tests {
             found,
             evidence: format!("{} calls {}", from.label(), to.label()),
             via: None,
+            via_object: None,
             probe_path: None,
         }
     }
@@ -1306,7 +1317,7 @@ mod tests {
         assert!(flows[2].get("port_name").is_none());
         assert_eq!(
             j["totals"],
-            json!({"flows": 9, "allowed": 6, "denied": 1, "unknown": 2, "read": 7, "inferred": 2})
+            json!({"flows": 9, "allowed": 6, "denied": 1, "unknown": 2, "read": 7, "configured": 0, "inferred": 2})
         );
     }
 

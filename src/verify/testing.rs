@@ -72,6 +72,7 @@ pub fn edge(from: Party, to: Party, port: u16) -> Edge {
         found: Found::Read,
         evidence: "a test".into(),
         via: None,
+        via_object: None,
         probe_path: None,
     }
 }
