@@ -41,11 +41,12 @@ pub use config::{ConfigError, MeshType, ServiceMesh, reference, schema};
 pub use error::Failure;
 pub use io::input::{Input, read_whole};
 pub use io::output::Output;
+pub use model::graph::{Edge, Found, Graph, Node, Party, Protocol, Verdict, Via};
 pub use pipeline::{read_file, run};
 pub use plan::setup::read_config;
-pub use plan::{Options, Outcome};
-pub use report::check;
+pub use plan::{Flows, Options, Outcome};
 pub use report::{Change, Entry, EntryAction, GeneratedAction, GeneratedEntry, Report};
+pub use report::{check, flows};
 pub use yaml::Limits;
 
 /// Internals that the tests, fuzz targets and benchmarks check directly (the fast paths

@@ -262,7 +262,8 @@ pub fn is_candidate(doc: &Doc) -> bool {
         || kind == "Service"
         || GENERATED_KINDS.contains(&kind)
         || GRAPH_KINDS.contains(&kind)
-        || (kind == "ConfigMap" && (has("gunj-mesh") || has("://") || has(".svc")))
+        || (kind == "ConfigMap"
+            && (has("gunj-mesh") || has("://") || has(".svc") || has("kubernetes_sd_configs")))
         || (kind == "CustomResourceDefinition" && has("conversion:") && has("webhook"))
         || kind == config::KIND
         || kind.ends_with("List")

@@ -31,6 +31,10 @@ pub struct Member {
     pub serves: bool,
     /// A Helm hook or test pod: not one of the component's identities.
     pub hook: bool,
+    /// What the names of its generated resources start with: its name, or `<kind>-<name>`
+    /// when a workload of another kind in its namespace has the same name (an Alertmanager
+    /// and a Prometheus both named `main`).
+    pub slug: String,
 }
 
 impl Member {
@@ -56,6 +60,43 @@ impl Member {
             ports: w.ports.clone(),
             serves: !w.runs_to_completion,
             hook: w.is_hook(),
+            slug: w.name.clone(),
+        }
+    }
+}
+
+/// Adds to a member's ports those a Service in front of it reaches by number without the
+/// pods declaring them: Kubernetes routes to undeclared ports all the same, and the
+/// policies must cover them.
+fn serve_service_ports(m: &mut Member, services: &[Service]) {
+    for svc in services {
+        let same_ns =
+            svc.namespace.is_none() || m.namespace.is_none() || svc.namespace == m.namespace;
+        let selects = !svc.selector.is_empty()
+            && svc
+                .selector
+                .iter()
+                .all(|(k, v)| m.pod_labels.get(k) == Some(v));
+        if !same_ns || !selects {
+            continue;
+        }
+        for sp in &svc.ports {
+            let number = match &sp.target {
+                None => Some(sp.port),
+                Some(t) => t.parse::<u16>().ok(),
+            };
+            if let Some(number) = number
+                && !m
+                    .ports
+                    .iter()
+                    .any(|p| p.number == number && p.protocol == sp.protocol)
+            {
+                m.ports.push(Port {
+                    name: None,
+                    number,
+                    protocol: sp.protocol.clone(),
+                });
+            }
         }
     }
 }
@@ -192,6 +233,25 @@ impl Stack {
                 existing.insert((o.kind.clone(), namespace, name), managed);
             }
         }
+        let mut members = members;
+        for m in &mut members {
+            serve_service_ports(m, &services);
+        }
+        let mut kinds: std::collections::HashMap<(&Option<String>, &str), BTreeSet<&str>> =
+            std::collections::HashMap::new();
+        for m in &members {
+            kinds
+                .entry((&m.namespace, &m.name))
+                .or_default()
+                .insert(&m.kind);
+        }
+        let clashes: Vec<usize> = (0..members.len())
+            .filter(|&i| kinds[&(&members[i].namespace, members[i].name.as_str())].len() > 1)
+            .collect();
+        for i in clashes {
+            let m = &mut members[i];
+            m.slug = format!("{}-{}", m.kind.to_lowercase(), m.name);
+        }
         let mut by_component: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         let mut by_place: BTreeMap<(String, Option<String>), Vec<usize>> = BTreeMap::new();
         for (i, m) in members.iter().enumerate() {
@@ -278,16 +338,21 @@ impl Stack {
 
     /// The pods of a component that call into namespace `ns`: those in `ns` when it has
     /// some (one stack per namespace), else those of every namespace (one stack across
-    /// namespaces). Hook and test pods are not callers.
+    /// namespaces). Hook and test pods are not callers. Pods that name no namespace may be
+    /// in any, and so may the callers of a namespace that is not named.
     pub fn callers(&self, component: &str, ns: Option<&str>) -> Vec<&Member> {
-        let local: Vec<&Member> = self
-            .by_place
-            .get(&(component.to_string(), ns.map(str::to_string)))
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.members[i])
-            .filter(|m| !m.hook)
-            .collect();
+        let at = |ns: Option<&str>| {
+            self.by_place
+                .get(&(component.to_string(), ns.map(str::to_string)))
+                .into_iter()
+                .flatten()
+                .map(|&i| &self.members[i])
+                .filter(|m| !m.hook)
+        };
+        let local: Vec<&Member> = match ns {
+            Some(_) => at(ns).chain(at(None)).collect(),
+            None => self.of(component).filter(|m| !m.hook).collect(),
+        };
         if local.is_empty() {
             self.of(component).filter(|m| !m.hook).collect()
         } else {

@@ -13,13 +13,14 @@ use crate::io::output::Output;
 use crate::io::stream::Doc;
 use crate::model::catalog::{self, Match};
 use crate::model::graph::flows::{self, Flow};
-use crate::model::graph::{Graph, Pods, Sources};
+use crate::model::graph::{Graph, Pods, Sources, Verdict};
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
 use crate::model::stack::{Member, Stack, qualified};
 use crate::model::workload::{self, Workload};
 use crate::parallel;
 use crate::report::{Entry, GeneratedAction, GeneratedEntry, Report, Subject};
+use crate::verify::{self, Settings};
 use crate::yaml::patch::Patch;
 use crate::yaml::{Limits, Node};
 
@@ -63,9 +64,37 @@ pub(crate) struct Traffic {
     pub(crate) pods: Vec<Pods>,
     pub(crate) stack: Option<Stack>,
     pub(crate) release: Option<String>,
+    /// What the evaluator assumes: the mesh and the networks the config names.
+    pub(crate) settings: Option<Settings>,
+}
+
+/// The traffic graph of a stream and each flow's verdict under the output.
+#[derive(Debug, Clone, Default)]
+pub struct Flows {
+    pub graph: Graph,
+    /// One per edge of `graph`, in order.
+    pub verdicts: Vec<Verdict>,
 }
 
 impl Outcome<'_> {
+    /// The traffic graph and the verdict the evaluator of mesh semantics gives each flow
+    /// under the output's YAML (`Options::traffic_graph` draws it whatever the config).
+    pub fn flows(&self) -> Flows {
+        let graph = self.traffic_graph();
+        let verdicts = match &self.traffic.settings {
+            Some(settings) => verify::evaluate(&self.output.text(), &graph.edges, settings),
+            None => Vec::new(),
+        };
+        Flows {
+            graph: if verdicts.len() == graph.edges.len() {
+                graph
+            } else {
+                Graph::default()
+            },
+            verdicts,
+        }
+    }
+
     /// Every flow the stack needs: those read from the stream, and the flows between
     /// components (read, configured or inferred) on the ports their targets serve.
     pub fn traffic_graph(&self) -> Graph {
@@ -186,7 +215,13 @@ pub fn plan(
         Graph::default()
     };
     let flows = match &config.spec.authorization {
-        Some(auth) => flows::flows(&stack, auth, mesh, &graph.component_flows(&pods)),
+        Some(auth) => flows::flows(
+            &stack,
+            auth,
+            mesh,
+            &graph.component_flows(&pods),
+            &graph.read_components(&pods),
+        ),
         None => Vec::new(),
     };
     // Telemetry the pods need once the stack is known: where traces go.
@@ -346,6 +381,20 @@ pub fn plan(
             pods,
             stack: Some(stack),
             release: options.namespace.clone(),
+            settings: Some(Settings {
+                release_namespace: options.namespace.clone(),
+                linkerd_probe_networks: config
+                    .spec
+                    .authorization
+                    .as_ref()
+                    .map_or_else(crate::config::all_networks, |a| a.probe_networks.clone()),
+                api_server_networks: config
+                    .spec
+                    .authorization
+                    .as_ref()
+                    .map(|a| a.api_server_networks.clone()),
+                ..Settings::new(mesh.clone())
+            }),
         },
     })
 }

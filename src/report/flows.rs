@@ -1236,7 +1236,14 @@ mod tests {
             allowed(),
             allowed(),
         ];
-        (Graph { nodes, edges }, verdicts)
+        (
+            Graph {
+                nodes,
+                edges,
+                ..Graph::default()
+            },
+            verdicts,
+        )
     }
 
     const TOTALS: &str =
@@ -1489,6 +1496,7 @@ mod tests {
                 Protocol::Tls,
                 Found::Read,
             )],
+            ..Graph::default()
         };
         let verdicts = vec![Verdict::Denied {
             resource: "NetworkPolicy x<y/\"deny\" & 'more'".into(),
@@ -1523,7 +1531,7 @@ mod tests {
         let control = workload("Deployment", None, "bell\u{7}");
         let graph = Graph {
             nodes: vec![node(&control, None, false)],
-            edges: Vec::new(),
+            ..Graph::default()
         };
         let s = svg(&graph, &[]);
         roxmltree::Document::parse(&s).unwrap();

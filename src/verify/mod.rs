@@ -47,14 +47,33 @@ pub struct Settings {
     pub api_server_networks: Option<Vec<String>>,
 }
 
+impl Settings {
+    /// The install defaults of both meshes, for `mesh`.
+    pub fn new(mesh: Mesh) -> Settings {
+        Settings {
+            mesh,
+            release_namespace: None,
+            istio_root_namespace: "istio-system".into(),
+            trust_domain: "cluster.local".into(),
+            istio_probe_rewrite: true,
+            linkerd_default_policy: "all-unauthenticated".into(),
+            // The chart's `clusterNetworks`: every private IPv4 range and IPv6 ULA.
+            linkerd_cluster_networks: [
+                "10.0.0.0/8",
+                "100.64.0.0/10",
+                "172.16.0.0/12",
+                "192.168.0.0/16",
+                "fd00::/8",
+            ]
+            .map(String::from)
+            .to_vec(),
+            linkerd_probe_networks: vec!["0.0.0.0/0".into(), "::/0".into()],
+            api_server_networks: None,
+        }
+    }
+}
+
 /// The verdict for each edge, in order.
-#[cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "the pipeline calls it once the traffic graph is wired in"
-    )
-)]
 pub fn evaluate(output: &str, edges: &[Edge], settings: &Settings) -> Vec<Verdict> {
     let roots = objects::parse(output);
     let cluster = Cluster::read(&roots, &settings.release_namespace);

@@ -213,17 +213,14 @@ fn rules(
             match matched {
                 Tri::Yes => {
                     let by = format!(
-                        "NetworkPolicy {} {section} rule {i} admits {} on port {wire} (K8S-NP-4)",
+                        "{} {section} rule {i} admits {} on port {wire} (K8S-NP-4)",
                         policy.id(),
                         peer.label
                     );
                     return (Some(by), None);
                 }
                 Tri::Unknown(why) if unknown.is_none() => {
-                    unknown = Some(format!(
-                        "NetworkPolicy {} {section} rule {i}: {why}",
-                        policy.id()
-                    ));
+                    unknown = Some(format!("{} {section} rule {i}: {why}", policy.id()));
                 }
                 _ => {}
             }
@@ -233,25 +230,39 @@ fn rules(
 }
 
 /// `from`/`to` absent or empty: every peer; otherwise any of them (K8S-NP-4, K8S-NP-5).
+/// The rule's ipBlocks count together: a caller somewhere in several networks (IPv4 and
+/// IPv6, say) is admitted when they cover every one of them (K8S-NP-6).
 fn peers(list: Option<&Node>, policy_ns: &Ns, peer: &Peer) -> Tri {
     let items = list.and_then(Node::items).unwrap_or_default();
     if items.is_empty() {
         return Tri::Yes;
     }
-    Tri::any(items.iter().map(|item| one_peer(item, policy_ns, peer)))
+    let blocks: Vec<Block> = items
+        .iter()
+        .filter_map(|item| item.get("ipBlock"))
+        .filter_map(|block| {
+            let cidr = block.get("cidr").and_then(Node::scalar).unwrap_or("");
+            let except = strings(block.get("except"));
+            let except: Vec<&str> = except.iter().map(String::as_str).collect();
+            Block::new(cidr, &except)
+        })
+        .collect();
+    let by_blocks = if blocks.is_empty() {
+        Tri::No
+    } else {
+        peer.source.in_blocks(&blocks)
+    };
+    Tri::any(
+        std::iter::once(by_blocks).chain(
+            items
+                .iter()
+                .filter(|item| item.get("ipBlock").is_none())
+                .map(|item| one_peer(item, policy_ns, peer)),
+        ),
+    )
 }
 
 fn one_peer(item: &Node, policy_ns: &Ns, peer: &Peer) -> Tri {
-    if let Some(block) = item.get("ipBlock") {
-        let cidr = block.get("cidr").and_then(Node::scalar).unwrap_or("");
-        let except = strings(block.get("except"));
-        let except: Vec<&str> = except.iter().map(String::as_str).collect();
-        // K8S-NP-6: an ipBlock matches a pod's IP only if it covers every address.
-        return match Block::new(cidr, &except) {
-            Some(block) => peer.source.in_blocks(&[block]),
-            None => Tri::No,
-        };
-    }
     let Some(ns) = peer.namespace else {
         return Tri::No;
     };

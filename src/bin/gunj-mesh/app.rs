@@ -1,7 +1,7 @@
 //! The commands: read the inputs and the config the flags name, run the library, and write
 //! the result or the error.
 
-use crate::cli::{CheckFormat, Cli, ExplainFormat, FilterArgs};
+use crate::cli::{CheckFormat, Cli, ExplainFormat, FilterArgs, FlowsFormat};
 use crate::{output_file, sys};
 use clap::CommandFactory;
 use gunj_mesh::{Failure, Input, Limits, Options, Outcome, Output, check, read_file, read_whole};
@@ -85,6 +85,40 @@ pub fn explain(args: &FilterArgs, format: ExplainFormat) -> ExitCode {
             }
         }
         Err(f) => fail(&f),
+    }
+}
+
+/// `flows`: the traffic graph with a verdict per flow; exit 1 when one is denied.
+pub fn flows(args: &FilterArgs, format: FlowsFormat, wide: bool) -> ExitCode {
+    let (inputs, mut options) = match load(args, false) {
+        Ok(loaded) => loaded,
+        Err(f) => return fail(&f),
+    };
+    options.traffic_graph = true;
+    let outcome = match gunj_mesh::run(&inputs, &options) {
+        Ok(o) => o,
+        Err(f) => return fail(&f),
+    };
+    if let Some(f) = &outcome.failure {
+        return fail(f);
+    }
+    let gunj_mesh::Flows { graph, verdicts } = outcome.flows();
+    let written = print(&match format {
+        FlowsFormat::Table => gunj_mesh::flows::table(&graph, &verdicts, wide),
+        FlowsFormat::Json => format!("{:#}\n", gunj_mesh::flows::json(&graph, &verdicts)),
+        FlowsFormat::Dot => gunj_mesh::flows::dot(&graph, &verdicts),
+        FlowsFormat::Svg => gunj_mesh::flows::svg(&graph, &verdicts),
+    });
+    if written != ExitCode::SUCCESS {
+        return written;
+    }
+    if verdicts
+        .iter()
+        .any(|v| matches!(v, gunj_mesh::Verdict::Denied { .. }))
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -45,6 +45,19 @@ pub enum Command {
         #[arg(long)]
         diff: bool,
     },
+    /// Print the stack's traffic graph: every flow it needs (the kube-apiserver's calls to
+    /// webhooks and aggregated APIs, probes, scrapes, datasources, push endpoints, peers),
+    /// read from the stream or inferred, with the verdict of the policies the filter writes
+    /// on each. Exit 1 when a flow is denied.
+    Flows {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[arg(long, value_enum, default_value_t = FlowsFormat::Table)]
+        output: FlowsFormat,
+        /// Also show where each flow was found and the evidence (table).
+        #[arg(long)]
+        wide: bool,
+    },
     /// Print the JSON Schema of the ServiceMesh config.
     Schema,
     /// Print a commented example ServiceMesh config.
@@ -61,6 +74,14 @@ pub enum CheckFormat {
     Json,
     Sarif,
     Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FlowsFormat {
+    Table,
+    Json,
+    Dot,
+    Svg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -21,6 +21,11 @@ fn main() -> ExitCode {
             output,
             diff,
         }) => app::check(&filter, output, diff),
+        Some(Command::Flows {
+            filter,
+            output,
+            wide,
+        }) => app::flows(&filter, output, wide),
         Some(Command::Schema) => app::print(&format!("{:#}\n", gunj_mesh::schema())),
         Some(Command::Init) => app::print(app::EXAMPLE_CONFIG),
         Some(Command::Completions { shell }) => app::completions(shell),

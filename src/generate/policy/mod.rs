@@ -62,16 +62,7 @@ pub fn generate(inputs: &Inputs, config: &ServiceMesh, mesh: &Mesh) -> Additions
         }
     }
     let netpol = |out: &mut Additions| {
-        netpol::generate(
-            stack,
-            mesh,
-            &config.spec,
-            flows,
-            &openings,
-            &reached,
-            pods,
-            out,
-        )
+        netpol::generate(inputs, mesh, &config.spec, &openings, &reached, out)
     };
     // On a large stack the NetworkPolicies are built on another core meanwhile: they need
     // only the stack and the flows, unless ambient Istio's waypoints change them. Below
@@ -110,6 +101,7 @@ pub fn generate(inputs: &Inputs, config: &ServiceMesh, mesh: &Mesh) -> Additions
             ));
         }
     }
+    netpol::transport(stack, objects, mesh, &mut out);
     match netpols {
         Some(netpols) => {
             debug_assert!(netpols.edits.is_empty() && netpols.notes.is_empty());

@@ -7,14 +7,18 @@
 //! - Linkerd: opaque traffic arrives on the proxy's inbound port 4143; Prometheus scrapes
 //!   the proxy on 4191 (<https://linkerd.io/2-edge/features/protocol-detection/>).
 
+use super::Inputs;
 use super::open::{Caller, Openings};
 use super::slug;
 use crate::config::Spec;
 use crate::generate::{Additions, metadata};
-use crate::model::graph::Pods;
 use crate::model::graph::flows::{Flow, Source};
+use crate::model::graph::selects;
 use crate::model::mesh::Mesh;
+use crate::model::object::Object;
+use crate::model::stack::MANAGED_BY;
 use crate::model::stack::Stack;
+use crate::yaml::Node;
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
     NetworkPolicySpec,
@@ -23,18 +27,19 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
-/// `openings` are the ports callers without a mesh identity reach (from `pods`); `reached`
-/// the other ports the graph's flows reach per member (ports its pods may not declare).
+/// `openings` are the ports callers without a mesh identity reach; `reached` the other
+/// ports the graph's flows reach per member (ports its pods may not declare).
 pub fn generate(
-    stack: &Stack,
+    inputs: &Inputs,
     mesh: &Mesh,
     spec: &Spec,
-    flows: &[Flow],
     openings: &Openings,
     reached_ports: &BTreeMap<usize, Vec<u16>>,
-    pods: &[Pods],
     out: &mut Additions,
 ) {
+    let Inputs {
+        stack, flows, pods, ..
+    } = *inputs;
     // The waypoint forwards Service traffic (label set by Gateway API).
     let waypoint = BTreeMap::from([(
         "gateway.networking.k8s.io/gateway-name".to_string(),
@@ -95,8 +100,12 @@ pub fn generate(
                 add(Peer::Namespace(m.namespace.as_deref(), Some(&waypoint)));
             }
         }
-        let peers: Vec<NetworkPolicyPeer> = keys.into_iter().map(Peer::build).collect();
+        let peers: Vec<NetworkPolicyPeer> = keys
+            .into_iter()
+            .map(|p| p.build(m.namespace.is_some()))
+            .collect();
         // A pod that declares no ports may listen anywhere: then every port is allowed.
+        // UDP ports (gossip) are allowed as UDP: the meshes do not proxy them.
         let declared: Vec<u16> = m
             .ports
             .iter()
@@ -104,12 +113,18 @@ pub fn generate(
             .map(|p| p.number)
             .collect();
         let ports = (!declared.is_empty()).then(|| {
-            let mut ports: Vec<u16> = declared
+            let mut ports: Vec<(u16, &str)> = declared
                 .iter()
                 .chain(mesh_ports)
                 .chain(reached_ports.get(&i).into_iter().flatten())
                 .chain(open.iter().map(|o| &o.port))
-                .copied()
+                .map(|&p| (p, "TCP"))
+                .chain(
+                    m.ports
+                        .iter()
+                        .filter(|p| p.protocol == "UDP")
+                        .map(|p| (p.number, "UDP")),
+                )
                 .collect();
             ports.sort();
             ports.dedup();
@@ -129,7 +144,7 @@ pub fn generate(
             .filter(|p| exceptions.contains(p))
             .collect();
         let meta = metadata(
-            &format!("{}-ingress", m.name),
+            &format!("{}-ingress", m.slug),
             m.namespace.as_deref(),
             &m.component,
         );
@@ -147,7 +162,7 @@ pub fn generate(
                     (!peers.is_empty())
                         .then(|| NetworkPolicyIngressRule {
                             from: Some(peers),
-                            ports: ports.map(tcp),
+                            ports: ports.map(|p| network_ports(&p)),
                         })
                         .into_iter()
                         // mtls.portExceptions serve callers outside the mesh, from anywhere.
@@ -210,13 +225,15 @@ enum Peer<'a> {
 }
 
 impl Peer<'_> {
-    fn build(self) -> NetworkPolicyPeer {
+    /// The peer, in a policy that names its namespace (`named`) or lands in the release
+    /// namespace.
+    fn build(self, named: bool) -> NetworkPolicyPeer {
         match self {
             Peer::Any => NetworkPolicyPeer {
                 namespace_selector: Some(LabelSelector::default()),
                 ..Default::default()
             },
-            Peer::Namespace(ns, pods) => namespace_peer(ns, pods),
+            Peer::Namespace(ns, pods) => namespace_peer(ns, pods, named),
             Peer::Kubelet => NetworkPolicyPeer {
                 ip_block: Some(IPBlock {
                     cidr: "169.254.7.127/32".into(),
@@ -229,33 +246,128 @@ impl Peer<'_> {
 }
 
 fn tcp(ports: Vec<u16>) -> Vec<NetworkPolicyPort> {
+    network_ports(&ports.into_iter().map(|p| (p, "TCP")).collect::<Vec<_>>())
+}
+
+fn network_ports(ports: &[(u16, &str)]) -> Vec<NetworkPolicyPort> {
     ports
-        .into_iter()
-        .map(|p| NetworkPolicyPort {
-            port: Some(IntOrString::Int(p.into())),
-            protocol: Some("TCP".into()),
+        .iter()
+        .map(|(p, protocol)| NetworkPolicyPort {
+            port: Some(IntOrString::Int((*p).into())),
+            protocol: Some(protocol.to_string()),
             end_port: None,
         })
         .collect()
 }
 
 /// The pods of namespace `ns` (by its `kubernetes.io/metadata.name` label), all of them or
-/// those `pods` selects; without a namespace, those of the policy's own namespace.
-fn namespace_peer(ns: Option<&str>, pods: Option<&BTreeMap<String, String>>) -> NetworkPolicyPeer {
+/// those `pods` selects. Pods that name no namespace land in the release namespace: in a
+/// policy that lands there too, the policy's own namespace; in one that names its
+/// namespace, any namespace (the release namespace's name is not known).
+fn namespace_peer(
+    ns: Option<&str>,
+    pods: Option<&BTreeMap<String, String>>,
+    named: bool,
+) -> NetworkPolicyPeer {
     let pods = pods.map(|labels| LabelSelector {
         match_labels: Some(labels.clone()),
         match_expressions: None,
     });
-    NetworkPolicyPeer {
-        namespace_selector: ns.map(|ns| LabelSelector {
+    let namespace_selector = match ns {
+        Some(ns) => Some(LabelSelector {
             match_labels: Some(BTreeMap::from([(
                 "kubernetes.io/metadata.name".to_string(),
                 ns.to_string(),
             )])),
             match_expressions: None,
         }),
+        None if named => Some(LabelSelector::default()),
+        None => None,
+    };
+    NetworkPolicyPeer {
         // A peer with neither selector would be invalid: the policy's namespace, all pods.
-        pod_selector: pods.or_else(|| ns.is_none().then(LabelSelector::default)),
+        pod_selector: pods.or_else(|| namespace_selector.is_none().then(LabelSelector::default)),
+        namespace_selector,
         ip_block: None,
+    }
+}
+
+/// NetworkPolicies already in the stream that isolate a workload put in the mesh would stop
+/// the mesh's own transport: Linkerd's meshed connections arrive on the proxy's inbound port
+/// 4143, not the application's (<https://linkerd.io/2-edge/common-errors/network-policy/>),
+/// ambient Istio's on HBONE's 15008
+/// (<https://istio.io/latest/docs/ambient/usage/networkpolicy/>). Each such workload gets
+/// a policy that admits that port (the proxy still enforces the mesh's policies on it).
+pub fn transport(stack: &Stack, objects: &[Object], mesh: &Mesh, out: &mut Additions) {
+    let port = match mesh {
+        Mesh::Linkerd => 4143,
+        Mesh::Istio { ambient: true, .. } => 15008,
+        Mesh::Istio { .. } => return,
+    };
+    let theirs: Vec<&Object> = objects
+        .iter()
+        .filter(|o| o.kind == "NetworkPolicy")
+        .filter(|o| {
+            o.node
+                .at(&["metadata", "labels", MANAGED_BY.0])
+                .and_then(Node::str)
+                != Some(MANAGED_BY.1)
+        })
+        .collect();
+    for m in stack.servers().filter(|m| !m.selector.is_empty()) {
+        let isolated: Vec<String> = theirs
+            .iter()
+            .filter(|o| {
+                let ns = o.node.at(&["metadata", "namespace"]).and_then(Node::scalar);
+                let same = ns.is_none() || m.namespace.is_none() || ns == m.namespace.as_deref();
+                let ingress = o
+                    .node
+                    .at(&["spec", "policyTypes"])
+                    .and_then(Node::items)
+                    .is_none_or(|t| t.iter().any(|t| t.scalar() == Some("Ingress")));
+                same && ingress
+                    && o.node
+                        .at(&["spec", "podSelector"])
+                        .is_some_and(|sel| selects(sel, &m.pod_labels))
+            })
+            .map(|o| o.name().to_string())
+            .collect();
+        if isolated.is_empty() {
+            continue;
+        }
+        let meta = metadata(
+            &format!("{}-mesh-transport", m.slug),
+            m.namespace.as_deref(),
+            &m.component,
+        );
+        let name = meta.name.clone();
+        let policy = NetworkPolicy {
+            metadata: meta.into(),
+            spec: Some(NetworkPolicySpec {
+                pod_selector: Some(LabelSelector {
+                    match_labels: Some(BTreeMap::clone(&m.selector)),
+                    match_expressions: None,
+                }),
+                policy_types: Some(vec!["Ingress".into()]),
+                ingress: Some(vec![NetworkPolicyIngressRule {
+                    from: None,
+                    ports: Some(tcp(vec![port])),
+                }]),
+                egress: None,
+            }),
+        };
+        out.add_value(
+            &m.component,
+            format!(
+                "the mesh's port {port} on {}, which NetworkPolicy {} of the stream isolates",
+                m.name,
+                isolated.join(", ")
+            ),
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+            &name,
+            m.namespace.as_deref(),
+            policy,
+        );
     }
 }

@@ -68,13 +68,15 @@ const RULERS: &[&str] = &["loki", "mimir", "thanos", "prometheus"];
 
 /// The flows for the components present in the stack, sorted and without duplicates:
 /// those `read` from the stream (between components in the mesh), the catalog's defaults
-/// (`authorization.defaults`), the ingress and the config's `allow` rules. Where two say the
+/// (`authorization.defaults`) except from the components whose configuration was read in
+/// full (`configured`), the ingress and the config's `allow` rules. Where two say the
 /// same, the first kept is the one read, then configured, then inferred.
 pub fn flows(
     stack: &Stack,
     auth: &Authorization,
     mesh: &Mesh,
     read: &[(Source, String, String)],
+    configured: &[String],
 ) -> Vec<Flow> {
     let present = stack.components();
     let mut wanted: Vec<(Source, String, String, Found)> = read
@@ -183,6 +185,10 @@ pub fn flows(
     }
     let mut flows: Vec<Flow> = wanted
         .into_iter()
+        .filter(|(from, _, _, found)| {
+            !(*found == Found::Inferred
+                && matches!(from, Source::Component(c) if configured.contains(c)))
+        })
         .filter(|(from, to, _, _)| {
             let known = match from {
                 Source::Component(c) => present.contains(c.as_str()),

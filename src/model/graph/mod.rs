@@ -11,6 +11,8 @@ mod callers;
 pub mod flows;
 mod scrapes;
 mod services;
+
+pub use services::selects;
 mod urls;
 
 use super::mesh::Mesh;
@@ -169,6 +171,10 @@ pub struct Node {
 pub struct Graph {
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
+    /// The workloads whose configuration was read in full (a Prometheus and its scrape
+    /// configs): their flows are the ones read, with no defaults beside them.
+    #[serde(skip)]
+    pub read: Vec<Party>,
 }
 
 /// What the generated policies do to a flow, as the evaluator of mesh semantics finds it in
@@ -202,6 +208,8 @@ pub struct Pods {
     pub ports: Vec<Port>,
     pub probes: Vec<Probe>,
     pub service_account: String,
+    /// A Helm hook or test pod: it runs only while a release is installed or tested.
+    pub hook: bool,
 }
 
 impl Pods {
@@ -236,6 +244,7 @@ impl Pods {
                 .service_account
                 .clone()
                 .unwrap_or_else(|| "default".into()),
+            hook: w.is_hook(),
         }
     }
 
@@ -265,12 +274,19 @@ impl Graph {
     /// scrapes and alerts, and those the workloads' configurations name.
     pub fn build(src: &Sources) -> Graph {
         let mut edges = Vec::new();
+        let mut read = Vec::new();
         callers::api_server(src, &mut edges);
         callers::kubelet(src, &mut edges);
-        scrapes::prometheus(src, &mut edges);
+        scrapes::prometheus(src, &mut edges, &mut read);
         urls::named(src, &mut edges);
-        edges.sort();
-        edges.dedup();
+        // A hook or test pod outside the mesh (`hooks: skip`) calls without an identity only
+        // while Helm runs it: not a flow the running stack needs.
+        edges.retain(|e| {
+            !src.pods
+                .iter()
+                .any(|p| p.party == e.from && p.hook && !p.in_mesh)
+        });
+        let edges = merge(edges);
         let mut nodes: Vec<Node> = src
             .pods
             .iter()
@@ -289,30 +305,51 @@ impl Graph {
                 });
             }
         }
-        Graph { nodes, edges }
+        Graph { nodes, edges, read }
     }
 
-    /// The read flows between components in the mesh, as component flows: `(from, to, why)`.
-    pub fn component_flows(&self, pods: &[Pods]) -> Vec<(Source, String, String)> {
-        let member = |party: &Party| {
+    /// The components all of whose workloads in the mesh had their configuration read.
+    pub fn read_components(&self, pods: &[Pods]) -> Vec<String> {
+        let mut components: Vec<String> = pods
+            .iter()
+            .filter(|p| p.in_mesh && self.read.contains(&p.party))
+            .filter_map(|p| p.component.clone())
+            .collect();
+        components.sort();
+        components.dedup();
+        components.retain(|c| {
             pods.iter()
-                .find(|p| &p.party == party && p.in_mesh)
-                .and_then(|p| p.component.clone())
-        };
+                .filter(|p| p.in_mesh && p.component.as_deref() == Some(c))
+                .all(|p| self.read.contains(&p.party))
+        });
+        components
+    }
+
+    /// The read flows between workloads in the mesh, as component flows: `(from, to, why)`.
+    /// A hook or test pod in the mesh (`hooks: inject`) calls as its own ServiceAccount.
+    pub fn component_flows(&self, pods: &[Pods]) -> Vec<(Source, String, String)> {
+        let member = |party: &Party| pods.iter().find(|p| &p.party == party && p.in_mesh);
         let mut out: Vec<(Source, String, String)> = Vec::new();
         for e in &self.edges {
-            if let (Some(from), Some(to)) = (member(&e.from), member(&e.to))
-                && !out
-                    .iter()
-                    .any(|(f, t, _)| *f == Source::Component(from.clone()) && *t == to)
-            {
-                out.push((Source::Component(from), to, e.evidence.clone()));
+            let (Some(from), Some(to)) = (member(&e.from), member(&e.to)) else {
+                continue;
+            };
+            let (Some(to), Some(c)) = (to.component.clone(), from.component.clone()) else {
+                continue;
+            };
+            let source = match (from.hook, from.namespace()) {
+                (false, _) => Source::Component(c),
+                (true, Some(ns)) => Source::Account(ns.to_string(), from.service_account.clone()),
+                (true, None) => continue,
+            };
+            if !out.iter().any(|(f, t, _)| *f == source && *t == to) {
+                out.push((source, to, e.evidence.clone()));
             }
         }
         out
     }
 
-    /// Adds the component flows' edges the graph does not have yet: from each calling
+    /// Adds the configured and inferred component flows' edges: from each calling
     /// workload (or identity) to each serving workload of the target component, on the ports
     /// a Service of the stream exposes (all its declared TCP ports when none does).
     pub fn add_flows(
@@ -323,7 +360,8 @@ impl Graph {
         release: Option<&str>,
     ) {
         let mut added = Vec::new();
-        for flow in flows {
+        // A flow read from the stream is there already, on the ports it was read with.
+        for flow in flows.iter().filter(|f| f.found != Found::Read) {
             let callers: Vec<Party> = match &flow.from {
                 Source::Component(c) => pods
                     .iter()
@@ -342,26 +380,28 @@ impl Graph {
                 .filter(|p| p.in_mesh && p.component.as_deref() == Some(flow.to.as_str()))
                 .filter(|p| stack.servers().any(|m| m.name == p.name()))
             {
-                let exposed: Vec<(u16, Option<String>)> = stack
+                let exposed: Vec<(u16, Option<String>, bool)> = stack
                     .services
                     .iter()
                     .flat_map(|s| services::through(s, None, std::slice::from_ref(target), release))
-                    .map(|t| (t.port, t.port_name))
+                    .map(|t| (t.port, t.port_name, t.udp))
                     .collect();
-                let ports: Vec<(u16, Option<String>)> = if exposed.is_empty() {
+                let ports: Vec<(u16, Option<String>, bool)> = if exposed.is_empty() {
                     target
                         .ports
                         .iter()
-                        .filter(|p| p.protocol != "UDP")
-                        .map(|p| (p.number, p.name.clone()))
+                        .map(|p| (p.number, p.name.clone(), p.protocol == "UDP"))
                         .collect()
                 } else {
                     exposed
                 };
                 for from in &callers {
-                    for (port, port_name) in &ports {
+                    for (port, port_name, udp) in &ports {
                         let known = self.edges.iter().chain(&added).any(|e: &Edge| {
-                            &e.from == from && e.to == target.party && e.port == *port
+                            &e.from == from
+                                && e.to == target.party
+                                && e.port == *port
+                                && (e.protocol == Protocol::Udp) == *udp
                         });
                         if known {
                             continue;
@@ -372,6 +412,7 @@ impl Graph {
                             port: *port,
                             port_name: port_name.clone(),
                             protocol: match ports::classify(&[*port], port_name.as_deref()) {
+                                _ if *udp => Protocol::Udp,
                                 ports::Proto::Grpc => Protocol::Grpc,
                                 ports::Proto::Http => Protocol::Http,
                                 _ => Protocol::Tcp,
@@ -401,6 +442,33 @@ impl Graph {
         self.edges.sort();
         self.edges.dedup();
     }
+}
+
+/// One edge per caller, target and port, in order: the first one found, with the evidence
+/// of the others after its own.
+fn merge(mut edges: Vec<Edge>) -> Vec<Edge> {
+    let key = |e: &Edge| {
+        (
+            e.from.clone(),
+            e.to.clone(),
+            e.port,
+            e.protocol == Protocol::Udp,
+        )
+    };
+    edges.sort_by_key(key);
+    let mut out: Vec<Edge> = Vec::with_capacity(edges.len());
+    for e in edges {
+        match out.last_mut() {
+            Some(last) if key(last) == key(&e) => {
+                if !last.evidence.split("; ").any(|x| x == e.evidence) {
+                    last.evidence.push_str("; ");
+                    last.evidence.push_str(&e.evidence);
+                }
+            }
+            _ => out.push(e),
+        }
+    }
+    out
 }
 
 impl Pods {

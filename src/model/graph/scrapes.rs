@@ -19,11 +19,20 @@ use crate::model::mesh::Mesh;
 use crate::model::object::Object;
 use crate::yaml::Node;
 
-/// Scrape and alerting flows of every Prometheus of the stream.
-pub fn prometheus(src: &Sources, edges: &mut Vec<Edge>) {
+/// Scrape and alerting flows of every Prometheus of the stream; the Prometheus servers whose
+/// whole configuration was read go to `read` (their flows are exactly these).
+pub fn prometheus(src: &Sources, edges: &mut Vec<Edge>, read: &mut Vec<Party>) {
     for (i, o) in src.objects.iter().enumerate() {
         if matches!(o.kind.as_str(), "Prometheus" | "PrometheusAgent") {
             operator(src, i, o, edges);
+            // Scrape configs kept in a Secret cannot be read.
+            if o.node.at(&["spec", "additionalScrapeConfigs"]).is_none() {
+                read.push(Party::Workload {
+                    kind: o.kind.clone(),
+                    namespace: namespace(o).or(src.release).map(str::to_string),
+                    name: o.name().to_string(),
+                });
+            }
         }
     }
     for p in src.pods.iter().filter(|p| {
@@ -31,16 +40,14 @@ pub fn prometheus(src: &Sources, edges: &mut Vec<Edge>) {
             && !matches!(kind(&p.party), "Prometheus" | "PrometheusAgent")
     }) {
         let config = super::urls::configs(src, p);
-        if config
-            .iter()
-            .any(|(_, text)| text.contains("prometheus.io/scrape"))
-        {
+        let has = |word: &str| config.iter().any(|(_, text)| text.contains(word));
+        if has("prometheus.io/scrape") || has("prometheus_io_scrape") {
             annotated(src, &p.party, edges);
         }
-        if config
-            .iter()
-            .any(|(_, text)| text.contains("alertmanagers"))
-        {
+        if has("scrape_configs") {
+            read.push(p.party.clone());
+        }
+        if has("alertmanagers") {
             alert_pods(src, &p.party, edges);
         }
     }
@@ -233,6 +240,7 @@ fn monitor(src: &Sources, from: &Party, index: usize, m: &Object, edges: &mut Ve
                                     pods: t.pods,
                                     port,
                                     port_name,
+                                    udp: false,
                                 });
                             }
                         }
@@ -252,6 +260,7 @@ fn monitor(src: &Sources, from: &Party, index: usize, m: &Object, edges: &mut Ve
                         pods: i,
                         port,
                         port_name,
+                        udp: false,
                     });
                 }
             }
@@ -288,6 +297,7 @@ fn annotated(src: &Sources, from: &Party, edges: &mut Vec<Edge>) {
                     pods: t.pods,
                     port,
                     port_name,
+                    udp: false,
                 },
                 None => t,
             };
@@ -337,6 +347,7 @@ fn annotated(src: &Sources, from: &Party, edges: &mut Vec<Edge>) {
                 pods: i,
                 port,
                 port_name,
+                udp: false,
             },
             "http",
             evidence,
@@ -373,6 +384,7 @@ fn alert_pods(src: &Sources, from: &Party, edges: &mut Vec<Edge>) {
                 pods: i,
                 port: port.number,
                 port_name: port.name.clone(),
+                udp: false,
             },
             "http",
             "prometheus.yml alerting (Alertmanagers discovered by kubernetes_sd)",

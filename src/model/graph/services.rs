@@ -59,6 +59,8 @@ pub struct Target {
     pub pods: usize,
     pub port: u16,
     pub port_name: Option<String>,
+    /// The Service port is UDP.
+    pub udp: bool,
 }
 
 /// The container ports a Service port reaches, one per workload it selects (all its ports
@@ -93,6 +95,7 @@ pub fn through(
                     pods: i,
                     port: t.0,
                     port_name: t.1,
+                    udp: sp.protocol == "UDP",
                 });
             }
         }

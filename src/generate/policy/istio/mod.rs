@@ -220,7 +220,7 @@ fn peer_authentications(
                 api_version: SECURITY,
                 kind: "PeerAuthentication",
                 metadata: metadata(
-                    &format!("{}-port-exceptions", m.name),
+                    &format!("{}-port-exceptions", m.slug),
                     m.namespace.as_deref(),
                     &m.component,
                 ),
@@ -593,7 +593,7 @@ fn workload_policy(
             api_version: SECURITY,
             kind: "AuthorizationPolicy",
             metadata: metadata(
-                &format!("{}-{suffix}", m.name),
+                &format!("{}-{suffix}", m.slug),
                 m.namespace.as_deref(),
                 &m.component,
             ),

@@ -471,7 +471,7 @@ fn authorize(
 /// and aggregated APIs terminate their own TLS), else by the port's protocol.
 fn server(m: &Member, port: &Port, tls: bool, out: &mut Additions) -> String {
     let label = port.name.clone().unwrap_or_else(|| port.number.to_string());
-    let name = dns_name(&format!("{}-{label}", m.name));
+    let name = dns_name(&format!("{}-{label}", m.slug));
     let proto = match ports::classify(&[port.number], port.name.as_deref()) {
         _ if tls => "TLS",
         Proto::Tcp => "opaque",
