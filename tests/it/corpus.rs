@@ -6,9 +6,9 @@
 
 use crate::common;
 use gunj_mesh::MeshType;
-use gunj_mesh::{Entry, EntryAction, Report};
 use gunj_mesh::internals::stream::{self, Doc};
 use gunj_mesh::internals::yaml::{self, Limits, Node};
+use gunj_mesh::{Entry, EntryAction, GeneratedAction, Report};
 use gunj_mesh::{Input, Options};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -194,14 +194,29 @@ fn check_stream(case: &Case, mesh: MeshType, problems: &mut Vec<String>) -> usiz
     let docs = gunj_mesh::internals::documents(&case.inputs, usize::MAX).unwrap();
     let out_docs = stream::split(0, &outcome.output);
 
-    // Every input document is in the output.
-    if out_docs.len() != docs.len() {
+    // Every input document is in the output, followed by the resources generated for it
+    // (with no config, only the companions of the stream's own NetworkPolicies).
+    let generated = outcome
+        .report
+        .generated
+        .iter()
+        .filter(|g| g.action == GeneratedAction::Generate)
+        .count();
+    if out_docs.len() != docs.len() + generated {
         problems.push(format!(
-            "{label}: {} documents in, {} out",
+            "{label}: {} documents in and {generated} generated, {} out",
             docs.len(),
             out_docs.len()
         ));
         return 0;
+    }
+    for out in &out_docs[docs.len()..] {
+        if !out.text.contains("app.kubernetes.io/managed-by: gunj-mesh") {
+            problems.push(format!(
+                "{label}: a document after the inputs is not one gunj-mesh generated:\n{}",
+                out.text
+            ));
+        }
     }
 
     let changed = changed_docs(&docs, &outcome.report);

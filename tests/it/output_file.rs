@@ -112,10 +112,7 @@ impl Drop for Dir {
 
 /// What `gunj-mesh -q EXAMPLE` writes to stdout.
 fn expected() -> Vec<u8> {
-    let out = run::gunj_cmd()
-        .args(["-q", EXAMPLE])
-        .output()
-        .unwrap();
+    let out = run::gunj_cmd().args(["-q", EXAMPLE]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     out.stdout
 }
@@ -167,10 +164,7 @@ fn mknod(path: &Path, kind: &str, major: u32, minor: u32) -> bool {
 }
 
 fn mkfifo(path: &Path) {
-    let status = run::command("mkfifo")
-        .arg(path)
-        .status()
-        .unwrap();
+    let status = run::command("mkfifo").arg(path).status().unwrap();
     assert!(status.success());
 }
 

@@ -52,9 +52,12 @@ fn take(value: &mut Value, path: &[&str], key: &str) -> Option<Value> {
     node.as_object_mut()?.remove(key)
 }
 
-fn certificate_annotations() -> [(&'static str, Value); 4] {
+/// Istio's certificate pattern for Prometheus
+/// (<https://istio.io/latest/docs/ops/integrations/prometheus/#tls-settings>) without its
+/// `includeInboundPorts: ""`: inbound capture stays, so callers' auto-mTLS to Prometheus is
+/// decrypted (istio/istio#30311).
+fn certificate_annotations() -> [(&'static str, Value); 3] {
     [
-        ("traffic.sidecar.istio.io/includeInboundPorts", json!("")),
         (
             "traffic.sidecar.istio.io/includeOutboundIPRanges",
             json!(""),
@@ -97,6 +100,12 @@ fn prometheus_cr_gets_the_certificate_pattern_and_nothing_else() {
             "{key}"
         );
     }
+    assert!(
+        after["spec"]["podMetadata"]["annotations"]
+            .get("traffic.sidecar.istio.io/includeInboundPorts")
+            .is_none(),
+        "inbound capture must stay"
+    );
     // The annotations map was created for the pattern.
     assert!(before["spec"]["podMetadata"].get("annotations").is_none());
     assert_eq!(after["spec"]["podMetadata"]["annotations"], json!({}));
@@ -137,6 +146,11 @@ fn prometheus_chart_deployment_gets_the_certificate_pattern() {
     for (key, value) in certificate_annotations() {
         assert_eq!(template["metadata"]["annotations"][key], value, "{key}");
     }
+    assert!(
+        template["metadata"]["annotations"]["traffic.sidecar.istio.io/includeInboundPorts"]
+            .is_null(),
+        "inbound capture must stay"
+    );
     let spec = &template["spec"];
     assert!(
         spec["volumes"]

@@ -111,14 +111,15 @@ pub fn openings(
     let mut configs: BTreeMap<&Via, bool> = BTreeMap::new();
     for e in &graph.edges {
         let Some(via) = &e.via else { continue };
+        let ep = e.via_object.and_then(|o| endpoint(&objects[o], via));
         let certified = meshed(&e.from)
             .is_some_and(|i| with_certificates(&stack.members[i], spec, mesh))
             && meshed(&e.to).is_some()
-            && e.protocol == Protocol::Http
             && !matches!(via, Via::PodMonitor { .. })
-            && e.via_object
-                .and_then(|o| endpoint(&objects[o], via))
-                .is_some_and(|ep| ep.get("tlsConfig").is_none());
+            && ep.is_some_and(|ep| {
+                (e.protocol == Protocol::Http && ep.get("tlsConfig").is_none())
+                    || carries_certificates(ep)
+            });
         let ok = configs.entry(via).or_insert(true);
         *ok &= certified;
     }
@@ -167,7 +168,9 @@ pub fn openings(
         ) else {
             continue;
         };
-        certificates(objects, object, via, out);
+        if !endpoint(&objects[object], via).is_some_and(carries_certificates) {
+            certificates(objects, object, via, out);
+        }
     }
     openings
 }
@@ -193,6 +196,14 @@ fn endpoint<'o>(object: &'o Object, via: &Via) -> Option<&'o Node<'o>> {
         Via::Alerting { endpoint, .. } => (&["spec", "alerting", "alertmanagers"], *endpoint),
     };
     object.node.at(path)?.items()?.get(i)
+}
+
+/// Whether an endpoint already presents the Istio certificate (an earlier run's edit, or the
+/// user's own).
+fn carries_certificates(ep: &Node) -> bool {
+    ep.at(&["tlsConfig", "certFile"])
+        .and_then(Node::scalar)
+        .is_some_and(|f| f.starts_with("/etc/prom-certs/"))
 }
 
 /// The Istio certificate pattern's client settings on a ServiceMonitor or alerting endpoint.
