@@ -13,7 +13,7 @@ use crate::io::output::Output;
 use crate::io::stream::Doc;
 use crate::model::catalog::{self, Match};
 use crate::model::graph::flows::{self, Flow};
-use crate::model::graph::{Graph, Pods, Sources, Verdict};
+use crate::model::graph::{Found, Graph, Pods, Sources, Verdict};
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
 use crate::model::stack::{Member, Stack, qualified};
@@ -79,19 +79,26 @@ pub struct Flows {
 impl Outcome<'_> {
     /// The traffic graph and the verdict the evaluator of mesh semantics gives each flow
     /// under the output's YAML (`Options::traffic_graph` draws it whatever the config).
+    ///
+    /// A flow the catalog infers is left out where the stream's own NetworkPolicies stop it:
+    /// the chart's authors closed that path (kube-prometheus admits only Prometheus to
+    /// Grafana), so it is a guess the stack disproves, not a flow it needs.
     pub fn flows(&self) -> Flows {
-        let graph = self.traffic_graph();
-        let verdicts = match &self.traffic.settings {
-            Some(settings) => verify::evaluate(&self.output.text(), &graph.edges, settings),
-            None => Vec::new(),
+        let mut graph = self.traffic_graph();
+        let Some(settings) = &self.traffic.settings else {
+            return Flows::default();
         };
+        let verdicts = verify::evaluate_needed(
+            &self.output.text(),
+            &graph.edges,
+            |e| e.found == Found::Inferred,
+            settings,
+        );
+        let mut kept = verdicts.iter().map(Option::is_some);
+        graph.edges.retain(|_| kept.next() == Some(true));
         Flows {
-            graph: if verdicts.len() == graph.edges.len() {
-                graph
-            } else {
-                Graph::default()
-            },
-            verdicts,
+            graph,
+            verdicts: verdicts.into_iter().flatten().collect(),
         }
     }
 

@@ -74,14 +74,52 @@ impl Settings {
 }
 
 /// The verdict for each edge, in order.
+#[cfg(test)]
 pub fn evaluate(output: &str, edges: &[Edge], settings: &Settings) -> Vec<Verdict> {
+    evaluate_needed(output, edges, |_| false, settings)
+        .into_iter()
+        .map(|v| v.expect("no edge is optional"))
+        .collect()
+}
+
+/// The verdict for each edge, in order, or `None` for an edge that `optional` marks (a
+/// flow the catalog guesses) and that the stream's own NetworkPolicies, those gunj-mesh
+/// does not manage, stop on the application's port: the stream's authors closed that path,
+/// so the stack does not need it.
+pub fn evaluate_needed(
+    output: &str,
+    edges: &[Edge],
+    optional: impl Fn(&Edge) -> bool,
+    settings: &Settings,
+) -> Vec<Option<Verdict>> {
     let roots = objects::parse(output);
-    let cluster = Cluster::read(&roots, &settings.release_namespace);
+    let release = &settings.release_namespace;
+    let cluster = Cluster::read(&roots, release, |_| true);
+    let theirs = edges.iter().any(&optional).then(|| {
+        Cluster::read(&roots, release, |o| {
+            !(o.is("networking.k8s.io", "NetworkPolicy")
+                && o.labels()
+                    .get("app.kubernetes.io/managed-by")
+                    .map(String::as_str)
+                    == Some("gunj-mesh"))
+        })
+    });
     edges
         .iter()
-        .map(|edge| match Flow::new(&cluster, edge, settings) {
-            Ok(flow) => flow.evaluate(),
-            Err(why) => Verdict::Unknown { why },
+        .map(|edge| {
+            if let Some(theirs) = theirs.as_ref().filter(|_| optional(edge))
+                && let Ok(flow) = Flow::new(theirs, edge, settings)
+            {
+                let mut trace = Trace::default();
+                netpol::check(&flow, flow.port(), &mut trace);
+                if trace.denied() {
+                    return None;
+                }
+            }
+            Some(match Flow::new(&cluster, edge, settings) {
+                Ok(flow) => flow.evaluate(),
+                Err(why) => Verdict::Unknown { why },
+            })
         })
         .collect()
 }
@@ -520,6 +558,40 @@ mod tests {
         assert_unknown(
             &verdicts[2],
             "statefulset monitoring/loki is not in the output",
+        );
+    }
+
+    /// A guessed flow that the stream's own NetworkPolicy stops is not needed; one that only
+    /// a policy gunj-mesh manages stops stays, and is denied.
+    /// https://kubernetes.io/docs/concepts/services-networking/network-policies/#the-two-sorts-of-pod-isolation
+    #[test]
+    fn k8s_np_1_an_inferred_flow_the_streams_own_policy_stops_is_left_out() {
+        let policy = |labels: &str| {
+            format!(
+                "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: prometheus, namespace: monitoring, labels: {{{labels}}}}}\nspec:\n  podSelector: {{matchLabels: {{app: prometheus}}}}\n  ingress: [{{from: [{{podSelector: {{matchLabels: {{app: webhook}}}}}}]}}]\n"
+            )
+        };
+        let mut inferred = grafana_to_prometheus();
+        inferred.found = Found::Inferred;
+        let edges = [grafana_to_prometheus(), inferred.clone()];
+        let inferred_only = |e: &crate::model::graph::Edge| e.found == Found::Inferred;
+        // The read flow keeps its verdict; the inferred one goes.
+        let theirs = monitoring("") + &policy("app: prometheus");
+        let verdicts = super::evaluate_needed(&theirs, &edges, inferred_only, &istio());
+        assert_eq!(verdicts.len(), 2);
+        assert_denied(
+            verdicts[0].as_ref().unwrap(),
+            "NetworkPolicy monitoring/prometheus",
+            "K8S-NP-1",
+        );
+        assert_eq!(verdicts[1], None);
+        // gunj-mesh's own policy must not disprove a flow: the verdict stays.
+        let ours = monitoring("") + &policy("app.kubernetes.io/managed-by: gunj-mesh");
+        let verdicts = super::evaluate_needed(&ours, &[inferred], inferred_only, &istio());
+        assert_denied(
+            verdicts[0].as_ref().unwrap(),
+            "NetworkPolicy monitoring/prometheus",
+            "K8S-NP-1",
         );
     }
 

@@ -552,8 +552,14 @@ pub struct Cluster<'a> {
 }
 
 impl<'a> Cluster<'a> {
-    pub fn read(roots: &'a [Node<'a>], release: &Ns) -> Cluster<'a> {
-        let objects = objects(roots, release);
+    /// The objects of the parsed documents that `keep` accepts.
+    pub fn read(
+        roots: &'a [Node<'a>],
+        release: &Ns,
+        keep: impl Fn(&Object) -> bool,
+    ) -> Cluster<'a> {
+        let mut objects = objects(roots, release);
+        objects.retain(|o| keep(o));
         let pods = objects.iter().filter_map(pod).collect();
         let services = objects
             .iter()
@@ -681,7 +687,7 @@ mod tests {
 
     fn read(yaml: &str, release: Ns, f: impl FnOnce(&Cluster)) {
         let roots = parse(yaml);
-        let cluster = Cluster::read(&roots, &release);
+        let cluster = Cluster::read(&roots, &release, |_| true);
         f(&cluster);
     }
 

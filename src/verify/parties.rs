@@ -322,7 +322,7 @@ spec:
 "
         );
         let roots = parse(&yaml);
-        let cluster = Cluster::read(&roots, &None);
+        let cluster = Cluster::read(&roots, &None, |_| true);
         let pod = &cluster.pods[0];
         dataplane(pod, &cluster.namespace(&pod.namespace), mesh)
     }

@@ -192,3 +192,89 @@ fn memberlist_ports_get_protocol_hints_in_both_meshes() {
         }
     }
 }
+
+/// A NetworkPolicy of the stream that isolates Grafana: the ingress the config names gets a
+/// companion policy admitting it on Grafana's port (and, under Linkerd, the proxy's 4143);
+/// the catalog's guesses the stream's policy stops are not flows, and nothing is denied.
+#[test]
+fn a_streams_own_network_policy_gets_a_companion_for_what_the_config_names() {
+    const STREAM: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: grafana, namespace: monitoring}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: grafana}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: grafana}}
+    spec:
+      serviceAccountName: grafana
+      containers: [{name: grafana, image: grafana/grafana, ports: [{name: http, containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: grafana, namespace: monitoring}
+spec:
+  selector: {app.kubernetes.io/name: grafana}
+  ports: [{name: http, port: 3000, targetPort: http}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: grafana, namespace: monitoring}
+spec:
+  podSelector: {matchLabels: {app.kubernetes.io/name: grafana}}
+  policyTypes: [Ingress]
+  ingress: [{from: [{podSelector: {matchLabels: {app: prometheus}}}], ports: [{port: 3000}]}]
+";
+    const CONFIG: &str = "apiVersion: mesh.gunj.io/v1alpha1
+kind: ServiceMesh
+spec:
+  authorization:
+    defaultDeny: true
+    ingress: [ingress-nginx/ingress-nginx]
+";
+    for (mesh, transport) in [(MeshType::Istio, None), (MeshType::Linkerd, Some(4143))] {
+        let options = gunj_mesh::Options {
+            config: Some(Input::new("config.yaml", CONFIG)),
+            mesh: Some(mesh),
+            traffic_graph: true,
+            ..Default::default()
+        };
+        let inputs = [Input::new("stream.yaml", STREAM)];
+        let outcome = gunj_mesh::run(&inputs, &options).unwrap();
+        let output = outcome.output.text();
+        let companion = stream::split(0, &output)
+            .into_iter()
+            .find(|d| d.text.contains("name: grafana-mesh-admit\n"))
+            .unwrap_or_else(|| panic!("{mesh:?}: no companion policy:\n{output}"));
+        let value: serde_json::Value =
+            gunj_mesh::internals::yaml::from_str(companion.text).unwrap();
+        let mut rules = serde_json::json!([{
+            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
+            "ports": [{"port": 3000, "protocol": "TCP"}],
+        }]);
+        if let Some(port) = transport {
+            rules.as_array_mut().unwrap().insert(
+                0,
+                serde_json::json!({"ports": [{"port": port, "protocol": "TCP"}]}),
+            );
+        }
+        assert_eq!(value["spec"]["ingress"], rules, "{mesh:?}");
+        let flows = outcome.flows();
+        let ingress = flows
+            .graph
+            .edges
+            .iter()
+            .position(|e| matches!(e.from, gunj_mesh::Party::Ingress { .. }))
+            .unwrap_or_else(|| panic!("{mesh:?}: no ingress flow"));
+        assert!(
+            matches!(flows.verdicts[ingress], gunj_mesh::Verdict::Allowed { .. }),
+            "{mesh:?}: {:?}",
+            flows.verdicts[ingress]
+        );
+        // Grafana's inferred flow to its peers is one the stream's policy disproves.
+        assert!(
+            !flows.graph.edges.iter().any(|e| e.from == e.to),
+            "{mesh:?}: {:?}",
+            flows.graph.edges
+        );
+    }
+}

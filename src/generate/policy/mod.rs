@@ -101,7 +101,7 @@ pub fn generate(inputs: &Inputs, config: &ServiceMesh, mesh: &Mesh) -> Additions
             ));
         }
     }
-    netpol::transport(stack, objects, mesh, &mut out);
+    netpol::companions(inputs, mesh, &mut out);
     match netpols {
         Some(netpols) => {
             debug_assert!(netpols.edits.is_empty() && netpols.notes.is_empty());

@@ -12,12 +12,12 @@ use super::open::{Caller, Openings};
 use super::slug;
 use crate::config::Spec;
 use crate::generate::{Additions, metadata};
+use crate::model::graph::Found;
 use crate::model::graph::flows::{Flow, Source};
 use crate::model::graph::selects;
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
 use crate::model::stack::MANAGED_BY;
-use crate::model::stack::Stack;
 use crate::yaml::Node;
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
@@ -293,16 +293,28 @@ fn namespace_peer(
 }
 
 /// NetworkPolicies already in the stream that isolate a workload put in the mesh would stop
-/// the mesh's own transport: Linkerd's meshed connections arrive on the proxy's inbound port
-/// 4143, not the application's (<https://linkerd.io/2-edge/common-errors/network-policy/>),
-/// ambient Istio's on HBONE's 15008
-/// (<https://istio.io/latest/docs/ambient/usage/networkpolicy/>). Each such workload gets
-/// a policy that admits that port (the proxy still enforces the mesh's policies on it).
-pub fn transport(stack: &Stack, objects: &[Object], mesh: &Mesh, out: &mut Additions) {
-    let port = match mesh {
-        Mesh::Linkerd => 4143,
-        Mesh::Istio { ambient: true, .. } => 15008,
-        Mesh::Istio { .. } => return,
+/// what the mesh and the config add. Each such workload gets a companion policy (policies
+/// add up: <https://kubernetes.io/docs/concepts/services-networking/network-policies/#the-two-sorts-of-pod-isolation>)
+/// that admits:
+/// - the mesh's own transport: Linkerd's meshed connections arrive on the proxy's inbound
+///   port 4143, not the application's
+///   (<https://linkerd.io/2-edge/common-errors/network-policy/>), ambient Istio's on
+///   HBONE's 15008 (<https://istio.io/latest/docs/ambient/usage/networkpolicy/>); the proxy
+///   still enforces the mesh's policies there;
+/// - the callers the config names (`authorization.ingress`, `authorization.allow`) on the
+///   workload's ports. The catalog's guesses are not admitted: where the stream's policies
+///   stop one, the stream says it is not needed.
+pub fn companions(inputs: &Inputs, mesh: &Mesh, out: &mut Additions) {
+    let Inputs {
+        stack,
+        objects,
+        flows,
+        ..
+    } = *inputs;
+    let transport: &[u16] = match mesh {
+        Mesh::Linkerd => &[4143],
+        Mesh::Istio { ambient: true, .. } => &[15008],
+        Mesh::Istio { .. } => &[],
     };
     let theirs: Vec<&Object> = objects
         .iter()
@@ -314,6 +326,9 @@ pub fn transport(stack: &Stack, objects: &[Object], mesh: &Mesh, out: &mut Addit
                 != Some(MANAGED_BY.1)
         })
         .collect();
+    if theirs.is_empty() {
+        return;
+    }
     for m in stack.servers().filter(|m| !m.selector.is_empty()) {
         let isolated: Vec<String> = theirs
             .iter()
@@ -335,8 +350,62 @@ pub fn transport(stack: &Stack, objects: &[Object], mesh: &Mesh, out: &mut Addit
         if isolated.is_empty() {
             continue;
         }
+        let mut peers: Vec<Peer> = Vec::new();
+        let mut named: Vec<String> = Vec::new();
+        for flow in flows
+            .iter()
+            .filter(|f| f.to == m.component && f.found == Found::Configured)
+        {
+            let mut add = |peer| {
+                if !peers.contains(&peer) {
+                    peers.push(peer);
+                }
+            };
+            match &flow.from {
+                Source::Any => add(Peer::Any),
+                Source::Account(ns, _) => add(Peer::Namespace(Some(ns), None)),
+                Source::Component(c) => {
+                    for src in stack.callers(c, m.namespace.as_deref()) {
+                        add(Peer::Namespace(
+                            src.namespace.as_deref(),
+                            Some(&*src.selector),
+                        ));
+                    }
+                }
+            }
+            named.push(slug(&flow.from));
+        }
+        let mut rules = Vec::new();
+        if !transport.is_empty() {
+            rules.push(NetworkPolicyIngressRule {
+                from: None,
+                ports: Some(tcp(transport.to_vec())),
+            });
+        }
+        if !peers.is_empty() {
+            // A pod that declares no ports may listen anywhere: every port.
+            let mut ports: Vec<(u16, &str)> = m
+                .ports
+                .iter()
+                .map(|p| (p.number, if p.protocol == "UDP" { "UDP" } else { "TCP" }))
+                .collect();
+            ports.sort();
+            ports.dedup();
+            rules.push(NetworkPolicyIngressRule {
+                from: Some(
+                    peers
+                        .into_iter()
+                        .map(|p| p.build(m.namespace.is_some()))
+                        .collect(),
+                ),
+                ports: (!ports.is_empty()).then(|| network_ports(&ports)),
+            });
+        }
+        if rules.is_empty() {
+            continue;
+        }
         let meta = metadata(
-            &format!("{}-mesh-transport", m.slug),
+            &format!("{}-mesh-admit", m.slug),
             m.namespace.as_deref(),
             &m.component,
         );
@@ -349,17 +418,19 @@ pub fn transport(stack: &Stack, objects: &[Object], mesh: &Mesh, out: &mut Addit
                     match_expressions: None,
                 }),
                 policy_types: Some(vec!["Ingress".into()]),
-                ingress: Some(vec![NetworkPolicyIngressRule {
-                    from: None,
-                    ports: Some(tcp(vec![port])),
-                }]),
+                ingress: Some(rules),
                 egress: None,
             }),
+        };
+        let what = match (transport.first(), named.is_empty()) {
+            (Some(port), true) => format!("the mesh's port {port}"),
+            (Some(port), false) => format!("the mesh's port {port} and {}", named.join(", ")),
+            (None, _) => named.join(", "),
         };
         out.add_value(
             &m.component,
             format!(
-                "the mesh's port {port} on {}, which NetworkPolicy {} of the stream isolates",
+                "{what} on {}, which NetworkPolicy {} of the stream isolates",
                 m.name,
                 isolated.join(", ")
             ),
