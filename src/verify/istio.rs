@@ -208,10 +208,7 @@ fn ztunnel(flow: &Flow, trace: &mut Trace) {
     // ztunnel captures the application port: TLS the caller makes itself (ISTIO-PROM-1) is
     // plaintext to it; only HBONE carries an identity.
     let mtls = matches!(sent, Sent::Mtls { by_app: false });
-    let waypoint = match waypoint(flow) {
-        Ok(waypoint) => waypoint,
-        Err(why) => return trace.unknown(why),
-    };
+    let paths = waypoints(flow);
     let mode = match peer_mode(flow, true, true) {
         Ok(mode) => mode,
         Err(why) => return trace.unknown(why),
@@ -227,15 +224,71 @@ fn ztunnel(flow: &Flow, trace: &mut Trace) {
         );
     }
     trace.pass(format!("{}; {why}", mode.by));
+    if let [path] = paths.as_slice() {
+        return through(flow, path.as_ref(), mtls, trace);
+    }
+    // The Services that reach the port name different waypoints, and which one the caller
+    // addresses is not in the manifests: every path must agree.
+    let outcomes: Vec<(String, Trace)> = paths
+        .iter()
+        .map(|path| {
+            let mut sub = Trace::default();
+            through(flow, path.as_ref(), mtls, &mut sub);
+            let name = path
+                .as_ref()
+                .map_or_else(|| "no waypoint".to_string(), describe_waypoint);
+            (name, sub)
+        })
+        .collect();
+    if outcomes.iter().all(|(_, t)| t.denied.is_some()) {
+        let (_, first) = outcomes.into_iter().next().expect("two paths or more");
+        return trace.append(first);
+    }
+    if outcomes
+        .iter()
+        .all(|(_, t)| t.denied.is_none() && t.unknown.is_none())
+    {
+        for (name, sub) in outcomes {
+            trace.pass(format!(
+                "ISTIO-AMB-6: through {name} (the Services that reach {} differ): {}",
+                flow.dest.label(),
+                sub.by.join("; ")
+            ));
+        }
+        return;
+    }
+    let each: Vec<String> = outcomes
+        .iter()
+        .map(|(name, t)| match (&t.denied, &t.unknown) {
+            (Some((resource, rule)), _) => format!("through {name} denied by {resource}: {rule}"),
+            (None, Some(why)) => format!("through {name} unknown: {why}"),
+            (None, None) => format!("through {name} allowed"),
+        })
+        .collect();
+    trace.unknown(format!(
+        "ISTIO-AMB-6: the Services that reach {} use different waypoints, and the caller may          address any of them: {}",
+        flow.dest.label(),
+        each.join("; ")
+    ));
+}
+
+/// The rest of ztunnel's inbound path, through `waypoint` or straight to the pod.
+fn through(flow: &Flow, waypoint: Option<&Waypoint>, mtls: bool, trace: &mut Trace) {
     match waypoint {
-        Some(_) if !mtls => trace.unknown(format!(
-            "ISTIO-AMB-6 (UNCONFIRMED): how ztunnel handles {} from outside the mesh to {}, \
-             which uses a waypoint, is not confirmed",
-            plaintext(flow),
-            flow.dest.label()
-        )),
+        // "workloads outside the mesh know nothing about waypoint proxies therefore they send
+        // requests directly to the destination without going through any waypoint proxy":
+        // the destination's ztunnel alone applies its policies, with no peer identity.
+        // https://istio.io/latest/docs/ambient/architecture/data-plane/#inbound
+        Some(waypoint) if !mtls => {
+            trace.pass(format!(
+                "ISTIO-AMB-6: {} from outside the mesh does not go through {}",
+                plaintext(flow),
+                describe_waypoint(waypoint)
+            ));
+            authz::ztunnel(flow, None, false, trace);
+        }
         Some(waypoint) => {
-            authz::waypoint(flow, &waypoint, flow.caller.identity.clone(), trace);
+            authz::waypoint(flow, waypoint, flow.caller.identity.clone(), trace);
             if !trace.denied() {
                 // ISTIO-AMB-6: the destination's ztunnel sees the waypoint's identity, its
                 // ServiceAccount named after it (the docs' `cluster.local/ns/default/sa/waypoint`).
@@ -925,7 +978,9 @@ pub struct Waypoint<'c> {
 /// the traffic is addressed to, if any.
 type Addressed<'c> = (Option<(Ns, String)>, Option<&'c Service>);
 
-fn waypoint<'c>(flow: &Flow<'c, '_>) -> Result<Option<Waypoint<'c>>, String> {
+/// The distinct paths traffic to the destination may take: one per waypoint and Service the
+/// Services that reach the port name, and one without a waypoint, in the Services' order.
+fn waypoints<'c>(flow: &Flow<'c, '_>) -> Vec<Option<Waypoint<'c>>> {
     const USE: &str = "istio.io/use-waypoint";
     const USE_NS: &str = "istio.io/use-waypoint-namespace";
     let ns_labels = &flow.dest_ns.labels;
@@ -969,17 +1024,23 @@ fn waypoint<'c>(flow: &Flow<'c, '_>) -> Result<Option<Waypoint<'c>>, String> {
             })
         })
         .collect();
-    let named: Vec<Option<(&Ns, &String)>> = waypoints
-        .iter()
-        .map(|w| w.as_ref().map(|w| (&w.namespace, &w.name)))
-        .collect();
-    if named.windows(2).any(|w| w[0] != w[1]) {
-        return Err(format!(
-            "ISTIO-AMB-6: the Services that reach {} use different waypoints",
-            flow.dest.label()
-        ));
+    let mut distinct: Vec<Option<Waypoint<'c>>> = Vec::new();
+    for w in waypoints {
+        // Policies may target the waypoint or the Service: paths differ by both.
+        let key = |w: &Option<Waypoint>| {
+            w.as_ref().map(|w| {
+                (
+                    w.namespace.clone(),
+                    w.name.clone(),
+                    w.service.map(|s| s.name.clone()),
+                )
+            })
+        };
+        if !distinct.iter().any(|d| key(d) == key(&w)) {
+            distinct.push(w);
+        }
     }
-    Ok(waypoints.into_iter().next().flatten())
+    distinct
 }
 
 /// `waypoint monitoring/waypoint`.
@@ -1746,13 +1807,98 @@ spec: {selector: {app: prometheus}, ports: [{port: 9090}]}
             &v,
             "AuthorizationPolicy mon/prometheus rule 0 allows it at ztunnel",
         );
-        // A caller outside the mesh: not confirmed how ztunnel handles it.
-        let outside = any_method + &deployment("apps", "app", "app", 8080, "");
+    }
+
+    /// A caller outside the mesh knows nothing of waypoints: its plaintext goes straight to
+    /// the destination's ztunnel, whose own policies decide without a peer identity.
+    /// https://istio.io/latest/docs/ambient/architecture/data-plane/#inbound
+    #[test]
+    fn istio_amb_6_a_caller_outside_the_mesh_bypasses_the_waypoint() {
+        let svc = "---
+apiVersion: v1
+kind: Service
+metadata: {name: prometheus, namespace: mon, labels: {istio.io/use-waypoint: waypoint}}
+spec: {selector: {app: prometheus}, ports: [{port: 9090}]}
+";
+        let selector = |rules: &str| {
+            object(
+                PA,
+                "AuthorizationPolicy",
+                "mon",
+                "prometheus",
+                &format!("  selector: {{matchLabels: {{app: prometheus}}}}\n  rules: {rules}\n"),
+            )
+        };
+        let waypoint_only = ambient_stack(svc)
+            + &selector("[{from: [{source: {principals: [cluster.local/ns/mon/sa/waypoint]}}]}]")
+            + &deployment("apps", "app", "app", 8080, "");
         let e = edge(
             workload("Deployment", "apps", "app"),
             workload("Deployment", "mon", "prometheus"),
             9090,
         );
-        assert_unknown(&run(&outside, e, &ambient()), "ISTIO-AMB-6 (UNCONFIRMED)");
+        assert_denied(
+            &run(&waypoint_only, e.clone(), &ambient()),
+            "AuthorizationPolicy mon/prometheus",
+            "at ztunnel",
+        );
+        let port_open = ambient_stack(svc)
+            + &selector("[{to: [{operation: {ports: [\"9090\"]}}]}]")
+            + &deployment("apps", "app", "app", 8080, "");
+        let v = run(&port_open, e, &ambient());
+        assert_allowed(&v, "does not go through waypoint mon/waypoint");
+        assert_allowed(
+            &v,
+            "AuthorizationPolicy mon/prometheus rule 0 allows it at ztunnel",
+        );
+    }
+
+    /// Services that reach one port but name different waypoints: the caller may address
+    /// any, so each path is evaluated, and the verdicts must agree.
+    /// https://istio.io/latest/docs/ambient/usage/waypoint/#useawaypoint
+    #[test]
+    fn istio_amb_6_every_waypoint_the_services_name_must_admit_the_flow() {
+        let svcs = "---
+apiVersion: v1
+kind: Service
+metadata: {name: prometheus, namespace: mon, labels: {istio.io/use-waypoint: waypoint}}
+spec: {selector: {app: prometheus}, ports: [{port: 9090}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: prometheus-headless, namespace: mon}
+spec: {selector: {app: prometheus}, clusterIP: None, ports: [{port: 9090}]}
+";
+        let at_ztunnel = |principals: &str| {
+            object(
+                PA,
+                "AuthorizationPolicy",
+                "mon",
+                "prometheus",
+                &format!(
+                    "  selector: {{matchLabels: {{app: prometheus}}}}\n  rules: [{{from: [{{source: {{principals: [{principals}]}}}}]}}]\n"
+                ),
+            )
+        };
+        // Both the waypoint's identity and Grafana's are admitted: both paths allow.
+        let both = ambient_stack(svcs)
+            + &at_ztunnel("cluster.local/ns/mon/sa/waypoint, cluster.local/ns/mon/sa/grafana");
+        let v = run(&both, grafana_to_prometheus(), &ambient());
+        assert_allowed(&v, "ISTIO-AMB-6: through waypoint mon/waypoint");
+        assert_allowed(&v, "ISTIO-AMB-6: through no waypoint");
+        // Only the waypoint's: the path without it is denied, so the verdict is unknown and
+        // names that path.
+        let one = ambient_stack(svcs) + &at_ztunnel("cluster.local/ns/mon/sa/waypoint");
+        assert_unknown(
+            &run(&one, grafana_to_prometheus(), &ambient()),
+            "through no waypoint denied by AuthorizationPolicy mon/prometheus",
+        );
+        // Neither: denied whichever Service the caller addresses.
+        let none = ambient_stack(svcs) + &at_ztunnel("cluster.local/ns/other/sa/x");
+        assert_denied(
+            &run(&none, grafana_to_prometheus(), &ambient()),
+            "AuthorizationPolicy mon/prometheus",
+            "at ztunnel",
+        );
     }
 }

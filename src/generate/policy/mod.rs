@@ -50,13 +50,17 @@ pub fn generate(inputs: &Inputs, config: &ServiceMesh, mesh: &Mesh) -> Additions
         .authorization
         .as_ref()
         .is_some_and(|a| a.network_policies);
-    // The ports the graph's flows from pods reach on each member.
+    // The ports the graph's flows from pods reach on each member, and in ambient mode the
+    // kubelet's probes too: they arrive from 169.254.7.127, which the NetworkPolicy admits
+    // (<https://istio.io/latest/docs/ambient/usage/networkpolicy/>), on ports the pods may
+    // not declare.
+    let ambient = matches!(mesh, Mesh::Istio { ambient: true, .. });
     let mut reached: BTreeMap<usize, Vec<u16>> = BTreeMap::new();
-    for e in graph
-        .edges
-        .iter()
-        .filter(|e| matches!(e.from, Party::Workload { .. }))
-    {
+    for e in graph.edges.iter().filter(|e| match e.from {
+        Party::Workload { .. } => true,
+        Party::Kubelet => ambient,
+        _ => false,
+    }) {
         if let Some(m) = open::member(stack, &e.to) {
             reached.entry(m).or_default().push(e.port);
         }
