@@ -371,6 +371,7 @@ pub fn plan(
         });
     }
     report.notes = out.notes;
+    report.warnings = out.warnings;
     Ok(Plan {
         report,
         patches,

@@ -27,6 +27,10 @@ pub struct Report {
     /// What the user must know or do by hand.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Requests of the config the output does not honour, each naming the field and the
+    /// fix.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// What became of a resource the config asks for.
@@ -209,7 +213,7 @@ impl Entry {
 
 impl Report {
     /// The stderr summary: one line per object, generated resources counted by kind,
-    /// conflicts and notes.
+    /// conflicts, warnings and notes.
     pub fn summary(&self) -> Vec<String> {
         let mut lines: Vec<String> = self.entries.iter().map(Entry::summary).collect();
         let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
@@ -235,6 +239,7 @@ impl Report {
         {
             lines.push(format!("conflict: {}", g.detail));
         }
+        lines.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
         lines.extend(self.notes.iter().map(|n| format!("note: {n}")));
         lines
     }
@@ -284,6 +289,9 @@ impl Report {
             }
             out.push_str(&r[4]);
             out.push('\n');
+        }
+        for w in &self.warnings {
+            out.push_str(&format!("warning: {w}\n"));
         }
         for n in &self.notes {
             out.push_str(&format!("note: {n}\n"));
