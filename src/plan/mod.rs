@@ -23,6 +23,7 @@ use crate::report::{Entry, GeneratedAction, GeneratedEntry, Report, Subject};
 use crate::verify::{self, Settings};
 use crate::yaml::patch::Patch;
 use crate::yaml::{Limits, Node};
+use std::collections::HashSet;
 
 /// Settings that come from the command line.
 #[derive(Debug, Clone, Default)]
@@ -176,12 +177,16 @@ pub fn plan(
         });
     }
     // Decide: one slot per object (`None`: not recognised), used in place.
+    let namespace_wide = namespace_wide(objects, config, mesh);
     let indices: Vec<usize> = (0..objects.len()).collect();
     let seen = parallel::try_map(
         &indices,
         |_| 1,
         256,
-        |&i| decide(i, &objects[i], config, mesh, options, &docs[objects[i].doc]),
+        |&i| {
+            let doc = &docs[objects[i].doc];
+            decide(i, &objects[i], config, mesh, options, doc, &namespace_wide)
+        },
     )?;
     let (mut decided, pods): (Vec<Option<Decided>>, Vec<Option<Pods>>) = seen.into_iter().unzip();
     let pods: Vec<Pods> = pods.into_iter().flatten().collect();
@@ -400,7 +405,45 @@ pub fn plan(
     })
 }
 
+/// The decision for a Namespace document, or `None` when it is out of scope.
+fn namespace(
+    object: &Object,
+    config: &ServiceMesh,
+    mesh: &Mesh,
+) -> Result<Option<(Action, Patch)>, workload::ShapeError> {
+    let labels = workload::string_map(object.node.at(&["metadata", "labels"]), "metadata.labels")?;
+    let labels: Vec<(&str, Option<&str>)> = labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), Some(v.as_str())))
+        .collect();
+    Ok(decide::namespace(
+        object.name(),
+        &labels,
+        &config.spec,
+        mesh,
+    ))
+}
+
+/// The names of the Namespace documents put in the mesh namespace-wide. A Namespace whose
+/// labels are malformed counts as not: deciding it fails the run anyway.
+fn namespace_wide<'o>(
+    objects: &'o [Object],
+    config: &ServiceMesh,
+    mesh: &Mesh,
+) -> HashSet<&'o str> {
+    if config.spec.namespaces.is_empty() {
+        return HashSet::new();
+    }
+    objects
+        .iter()
+        .filter(|o| o.kind == "Namespace")
+        .filter(|o| matches!(namespace(o, config, mesh), Ok(Some((Action::Inject(_), _)))))
+        .map(Object::name)
+        .collect()
+}
+
 /// The decision and patch for one object, or `None` when it is not ours to touch.
+/// `namespace_wide` names the namespaces put in the mesh by their Namespace documents.
 fn decide<'o, 'a>(
     index: usize,
     object: &'o Object<'a>,
@@ -408,6 +451,7 @@ fn decide<'o, 'a>(
     mesh: &Mesh,
     options: &Options,
     doc: &Doc,
+    namespace_wide: &HashSet<&str>,
 ) -> Result<Seen<'o, 'a>, Failure> {
     let node = object.node;
     let shape = |e: workload::ShapeError| {
@@ -415,19 +459,13 @@ fn decide<'o, 'a>(
             .hint("fix the manifest; Kubernetes would reject it too")
     };
     if object.kind == "Namespace" {
-        let labels = workload::string_map(node.at(&["metadata", "labels"]), "metadata.labels")
-            .map_err(shape)?;
-        let labels: Vec<(&str, Option<&str>)> = labels
-            .iter()
-            .map(|(k, v)| (k.as_str(), Some(v.as_str())))
-            .collect();
-        let name = object.name();
-        let decided =
-            decide::namespace(name, &labels, &config.spec, mesh).map(|(action, patch)| Decided {
+        let decided = namespace(object, config, mesh)
+            .map_err(shape)?
+            .map(|(action, patch)| Decided {
                 object,
                 subject: Subject {
                     kind: "Namespace".into(),
-                    name: name.to_string(),
+                    name: object.name().to_string(),
                     namespace: None,
                 },
                 recognised: None,
@@ -450,8 +488,16 @@ fn decide<'o, 'a>(
             Some(Pods::of(index, &w, namespace.as_deref(), None, false)),
         ));
     };
-    let (mut action, mut patch) =
-        decide::workload(&w, &m, &config.spec, mesh, options.namespace.as_deref());
+    let (mut action, mut patch) = decide::workload(
+        &w,
+        &m,
+        &config.spec,
+        mesh,
+        options.namespace.as_deref(),
+        namespace
+            .as_deref()
+            .is_some_and(|ns| namespace_wide.contains(ns)),
+    );
     if let Action::Inject(how) = &mut action {
         let (extra, what) = telemetry::pod_patch(&w, &m.component, &config.spec, mesh);
         patch.merge(extra);

@@ -1,7 +1,9 @@
 //! What the filter cannot honour is said, never silenced: a `warning:` in the stderr
-//! summary and in `explain`.
+//! summary and in `explain`. And what the summary says it did to workloads left out of a
+//! namespace put in the mesh namespace-wide.
 
 use crate::common::{self, fixtures};
+use gunj_mesh::internals::{stream, yaml};
 use serde_json::Value;
 
 /// Runs the filter on `stream` (an in-stream ServiceMesh config first, if any) with `args`;
@@ -15,6 +17,16 @@ fn filter(args: &[&str], stream: &str) -> (String, String) {
 /// A ServiceMesh config document with `spec`, indented under `spec:`, and a separator.
 fn config(spec: &str) -> String {
     format!("apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n{spec}---\n")
+}
+
+/// The document of `kind` named `name` in `text`, as JSON.
+fn find(text: &str, kind: &str, name: &str) -> Value {
+    stream::split(0, text)
+        .iter()
+        .filter(|d| d.header.kind == Some(kind))
+        .map(|d| yaml::from_str::<Value>(d.text).unwrap())
+        .find(|v| v["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} in\n{text}"))
 }
 
 /// The summary lines that start with `prefix`.
@@ -135,4 +147,143 @@ fn linkerd_authorization_without_an_ingress_warns_that_grafana_is_unreachable() 
     );
     let (_, err) = filter(&[], &auth("istio", ""));
     assert!(lines(&err, "warning: ").is_empty(), "{err}");
+}
+
+/// A Namespace put in the mesh namespace-wide, an excluded Grafana and a hostNetwork
+/// node-exporter in it, and an excluded Grafana in a namespace the stream does not put in.
+const NAMESPACE_WIDE: &str = "apiVersion: v1
+kind: Namespace
+metadata:
+  name: monitoring
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: grafana
+  namespace: monitoring
+spec:
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: grafana
+    spec:
+      containers:
+      - name: grafana
+        image: grafana/grafana:11.0.0
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: node-exporter
+  namespace: monitoring
+spec:
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: prometheus-node-exporter
+    spec:
+      hostNetwork: true
+      containers:
+      - name: node-exporter
+        image: quay.io/prometheus/node-exporter:v1.8.0
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: grafana
+  namespace: elsewhere
+spec:
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: grafana
+    spec:
+      containers:
+      - name: grafana
+        image: grafana/grafana:11.0.0
+";
+
+/// A workload left out in a namespace the filter puts in the mesh namespace-wide gets the
+/// mesh's pod-level opt-out, and the summary says so; a hostNetwork pod, which no mesh
+/// injects, and a workload in a namespace put in by no Namespace document get none. The
+/// output is then mesh-ready.
+#[test]
+fn a_workload_left_out_of_a_namespace_wide_injection_is_opted_out() {
+    // (mesh settings, where the opt-out is, its key and value)
+    let cases = [
+        (
+            "  type: istio\n",
+            "labels",
+            "sidecar.istio.io/inject",
+            "false",
+        ),
+        (
+            "  type: istio\n  istio: {mode: ambient}\n",
+            "labels",
+            "istio.io/dataplane-mode",
+            "none",
+        ),
+        (
+            "  type: linkerd\n",
+            "annotations",
+            "linkerd.io/inject",
+            "disabled",
+        ),
+    ];
+    for (mesh, place, key, value) in cases {
+        let cfg = config(&format!(
+            "{mesh}  namespaces: [monitoring, elsewhere]\n  components: {{exclude: [grafana]}}\n"
+        ));
+        let (out, err) = filter(&[], &format!("{cfg}{NAMESPACE_WIDE}"));
+        assert!(
+            err.contains("namespace monitoring: injected (namespace-wide"),
+            "{mesh}: {err}"
+        );
+        assert!(
+            err.contains("deployment monitoring/grafana: skipped: excluded by spec.components.exclude; opted out of the namespace's injection\n"),
+            "{mesh}: {err}"
+        );
+        assert!(
+            err.contains("daemonset monitoring/node-exporter: skipped: hostNetwork\n"),
+            "{mesh}: {err}"
+        );
+        assert!(
+            err.contains(
+                "deployment elsewhere/grafana: skipped: excluded by spec.components.exclude\n"
+            ),
+            "{mesh}: {err}"
+        );
+        let grafana = |ns: &str| {
+            stream::split(0, &out)
+                .iter()
+                .map(|d| yaml::from_str::<Value>(d.text).unwrap())
+                .find(|v| v["metadata"]["name"] == "grafana" && v["metadata"]["namespace"] == ns)
+                .unwrap()
+        };
+        assert_eq!(
+            grafana("monitoring")["spec"]["template"]["metadata"][place][key],
+            value,
+            "{mesh}"
+        );
+        let template = &grafana("elsewhere")["spec"]["template"]["metadata"];
+        assert!(template[place][key].is_null(), "{mesh}: {template}");
+        assert_eq!(
+            find(&out, "DaemonSet", "node-exporter")["spec"]["template"]["metadata"],
+            serde_json::json!({"labels": {"app.kubernetes.io/name": "prometheus-node-exporter"}}),
+            "{mesh}: node-exporter unchanged"
+        );
+        // The config is consumed from the stream: check reads it from a file.
+        let file = std::env::temp_dir().join(format!(
+            "gunj-mesh-namespace-wide-{}-{}.yaml",
+            std::process::id(),
+            key.replace('/', "-")
+        ));
+        std::fs::write(&file, cfg.trim_end_matches("---\n")).unwrap();
+        let (code, text, _) = common::gunj(
+            &["check", "-c", file.to_str().unwrap(), "-"],
+            out.as_bytes(),
+        );
+        assert_eq!(code, 0, "{mesh}: {text}");
+        std::fs::remove_file(file).unwrap();
+    }
 }
