@@ -377,6 +377,11 @@ pub fn plan(
     }
     report.notes = out.notes;
     report.warnings = out.warnings;
+    if options.namespace.is_none()
+        && let Some(note) = release_namespace_note(&report, config)
+    {
+        report.notes.push(note);
+    }
     Ok(Plan {
         report,
         patches,
@@ -403,6 +408,40 @@ pub fn plan(
             }),
         },
     })
+}
+
+/// Without `--namespace`: what was assumed of the recognised objects that name no
+/// namespace, when it matters (resources generated without a namespace, or a
+/// `spec.namespaces` that cannot leave them out).
+fn release_namespace_note(report: &Report, config: &ServiceMesh) -> Option<String> {
+    let unplaced = report
+        .entries
+        .iter()
+        .filter(|e| e.kind != "Namespace" && e.namespace.is_none())
+        .count();
+    let generated = report
+        .generated
+        .iter()
+        .filter(|g| g.action != GeneratedAction::Conflict && g.namespace.is_none())
+        .count();
+    let filtered = !config.spec.namespaces.is_empty();
+    if unplaced == 0 || (generated == 0 && !filtered) {
+        return None;
+    }
+    let mut note = format!(
+        "{unplaced} object(s) name no namespace and no --namespace was given: they are taken to be in the release namespace"
+    );
+    if generated > 0 {
+        note.push_str(&format!(
+            "; the {generated} resource(s) generated for them carry no namespace either, so that Helm (or `kubectl apply -n`) places both there"
+        ));
+    }
+    if filtered {
+        note.push_str(
+            "; spec.namespaces cannot tell whether that namespace is one it lists, so they are acted on (pass --namespace to filter them)",
+        );
+    }
+    Some(note)
 }
 
 /// The decision for a Namespace document, or `None` when it is out of scope.

@@ -1,6 +1,6 @@
 //! What the filter cannot honour is said, never silenced: a `warning:` in the stderr
-//! summary and in `explain`. And what the summary says it did to workloads left out of a
-//! namespace put in the mesh namespace-wide.
+//! summary and in `explain`. And what the summary says it did or assumed: workloads left
+//! out of a namespace put in the mesh namespace-wide, objects without a namespace.
 
 use crate::common::{self, fixtures};
 use gunj_mesh::internals::{stream, yaml};
@@ -286,4 +286,58 @@ fn a_workload_left_out_of_a_namespace_wide_injection_is_opted_out() {
         assert_eq!(code, 0, "{mesh}: {text}");
         std::fs::remove_file(file).unwrap();
     }
+}
+
+/// Objects without a namespace and no `-n`: the summary says they are taken to be in the
+/// release namespace, that what is generated for them has no namespace either, and, with
+/// `spec.namespaces`, that it cannot leave them out. With `-n` there is nothing to say.
+#[test]
+fn objects_without_a_namespace_are_said_to_be_in_the_release_namespace() {
+    let grafana = fixtures::GRAFANA.replace("  namespace: monitoring\n", "");
+    let strict = |extra: &str| {
+        format!(
+            "{}{grafana}",
+            config(&format!("  type: istio\n  mtls: {{mode: STRICT}}\n{extra}"))
+        )
+    };
+    let notes = |err: &str| -> Vec<String> {
+        lines(err, "note: 1 object(s) name no namespace")
+            .into_iter()
+            .map(String::from)
+            .collect()
+    };
+
+    let (out, err) = filter(&[], &strict(""));
+    assert_eq!(
+        notes(&err),
+        [
+            "note: 1 object(s) name no namespace and no --namespace was given: they are taken to be in the release namespace; the 1 resource(s) generated for them carry no namespace either, so that Helm (or `kubectl apply -n`) places both there"
+        ],
+        "{err}"
+    );
+    assert!(
+        find(&out, "PeerAuthentication", "default")["metadata"]["namespace"].is_null(),
+        "{out}"
+    );
+
+    let (_, err) = filter(&[], &strict("  namespaces: [monitoring]\n"));
+    assert_eq!(notes(&err).len(), 1, "{err}");
+    assert!(
+        notes(&err)[0].ends_with("; spec.namespaces cannot tell whether that namespace is one it lists, so they are acted on (pass --namespace to filter them)"),
+        "{err}"
+    );
+    assert!(err.starts_with("deployment grafana: injected"), "{err}");
+
+    for n in ["monitoring", "obs"] {
+        let (_, err) = filter(&["-n", n], &strict("  namespaces: [monitoring]\n"));
+        assert!(notes(&err).is_empty(), "-n {n}: {err}");
+    }
+    let (_, err) = filter(&["-n", "obs"], &strict("  namespaces: [monitoring]\n"));
+    assert!(
+        err.starts_with("deployment obs/grafana: skipped: namespace obs is not in spec.namespaces"),
+        "{err}"
+    );
+    // Nothing generated and no spec.namespaces: nothing was assumed that matters.
+    let (_, err) = filter(&[], &format!("{}{grafana}", config("  type: istio\n")));
+    assert!(notes(&err).is_empty(), "{err}");
 }
