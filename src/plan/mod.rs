@@ -60,6 +60,8 @@ pub struct Outcome<'a> {
 /// components, and what they refer to.
 #[derive(Debug, Default)]
 pub(crate) struct Traffic {
+    /// Whether the graph was drawn (the config's policies or the options needed it).
+    pub(crate) drawn: bool,
     pub(crate) graph: Graph,
     pub(crate) flows: Vec<Flow>,
     pub(crate) pods: Vec<Pods>,
@@ -94,6 +96,16 @@ impl Outcome<'_> {
             },
             verdicts,
         }
+    }
+
+    /// The stderr summary ([`Report::summary`]), with the traffic graph's size when it was
+    /// drawn.
+    pub fn summary(&self) -> Vec<String> {
+        let traffic = self
+            .traffic
+            .drawn
+            .then(|| crate::report::flows::counts(&self.traffic_graph()));
+        self.report.summary(traffic)
     }
 
     /// Every flow the stack needs: those read from the stream, and the flows between
@@ -199,10 +211,9 @@ pub fn plan(
     let release = options.namespace.as_deref();
     let stack = Stack::build(objects, members, release);
     // The traffic graph, and the flows between components it and the config give.
-    let graph = if options.traffic_graph
-        || config.spec.authorization.is_some()
-        || config.spec.mtls.is_some()
-    {
+    let drawn =
+        options.traffic_graph || config.spec.authorization.is_some() || config.spec.mtls.is_some();
+    let graph = if drawn {
         Graph::build(&Sources {
             objects,
             pods: &pods,
@@ -387,6 +398,7 @@ pub fn plan(
         patches,
         generated,
         traffic: Traffic {
+            drawn,
             graph,
             flows,
             pods,

@@ -212,9 +212,9 @@ impl Entry {
 }
 
 impl Report {
-    /// The stderr summary: one line per object, generated resources counted by kind,
-    /// conflicts, warnings and notes.
-    pub fn summary(&self) -> Vec<String> {
+    /// The stderr summary: one line per object, generated resources counted by kind, the
+    /// traffic graph's line ([`flows::counts`]) when given, conflicts, warnings and notes.
+    pub fn summary(&self, traffic: Option<String>) -> Vec<String> {
         let mut lines: Vec<String> = self.entries.iter().map(Entry::summary).collect();
         let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
         for g in self
@@ -232,6 +232,7 @@ impl Report {
                 list.join(", ")
             ));
         }
+        lines.extend(traffic);
         for g in self
             .generated
             .iter()

@@ -1,6 +1,7 @@
 //! What the filter cannot honour is said, never silenced: a `warning:` in the stderr
-//! summary and in `explain`. And what the summary says it did or assumed: workloads left
-//! out of a namespace put in the mesh namespace-wide, objects without a namespace.
+//! summary and in `explain`. And what the summary says it did, assumed or built: workloads
+//! left out of a namespace put in the mesh namespace-wide, objects without a namespace,
+//! the traffic graph's size.
 
 use crate::common::{self, fixtures};
 use gunj_mesh::internals::{stream, yaml};
@@ -340,4 +341,57 @@ fn objects_without_a_namespace_are_said_to_be_in_the_release_namespace() {
     // Nothing generated and no spec.namespaces: nothing was assumed that matters.
     let (_, err) = filter(&[], &format!("{}{grafana}", config("  type: istio\n")));
     assert!(notes(&err).is_empty(), "{err}");
+}
+
+/// When the policies need the traffic graph, the summary counts its flows by how each was
+/// found, as `gunj-mesh flows` does; without policies no graph is drawn and nothing is said.
+#[test]
+fn the_summary_counts_the_traffic_graph_flows_by_how_they_were_found() {
+    let prometheus = "---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: prometheus
+  namespace: monitoring
+spec:
+  selector:
+    matchLabels: {app.kubernetes.io/name: prometheus}
+  template:
+    metadata:
+      labels: {app.kubernetes.io/name: prometheus}
+    spec:
+      containers:
+        - name: prometheus
+          image: quay.io/prometheus/prometheus:v2.53.0
+          ports:
+            - {name: web, containerPort: 9090}
+---
+";
+    let stream = format!(
+        "{}{GRAFANA}{prometheus}{}",
+        config("  type: istio\n  authorization:\n    ingress: [istio-system/gateway]\n"),
+        fixtures::OPERATOR_WEBHOOK
+    );
+    let (_, err) = filter(&[], &stream);
+    let (code, json, _) = common::gunj(&["flows", "--output", "json"], stream.as_bytes());
+    assert_eq!(code, 0, "{json}");
+    let totals = &serde_json::from_str::<Value>(&json).unwrap()["totals"];
+    let count = |key: &str| totals[key].as_u64().unwrap();
+    for key in ["read", "inferred", "configured"] {
+        assert!(count(key) > 0, "no {key} flow: {json}");
+    }
+    assert_eq!(
+        lines(&err, "traffic graph: "),
+        [format!(
+            "traffic graph: {} flows ({} read, {} inferred, {} configured)",
+            count("flows"),
+            count("read"),
+            count("inferred"),
+            count("configured")
+        )],
+        "{err}"
+    );
+    let plain = format!("{}{GRAFANA}{prometheus}", config("  type: istio\n"));
+    let (_, err) = filter(&[], &plain);
+    assert!(lines(&err, "traffic graph: ").is_empty(), "{err}");
 }

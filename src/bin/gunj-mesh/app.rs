@@ -27,12 +27,10 @@ pub fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
         Ok(o) => o,
         Err(f) => return fail(&f),
     };
+    let summary = (!args.quiet).then(|| outcome.summary());
     // What is not taken here is never freed: the process ends in `exit_now`.
     let Outcome {
-        output,
-        report,
-        failure,
-        ..
+        output, failure, ..
     } = outcome;
     if let Some(f) = failure {
         // KRM: the ResourceList with the error result still goes to stdout; an -o file is
@@ -43,9 +41,9 @@ pub fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
         let _ = fail(&f);
         return ExitCode::from(1);
     }
-    if !args.quiet {
+    if let Some(summary) = summary {
         let mut err = std::io::stderr().lock();
-        for line in report.summary() {
+        for line in summary {
             let _ = writeln!(err, "{line}");
         }
     }
