@@ -111,7 +111,7 @@ fn port(e: &Edge) -> String {
 }
 
 /// `9443/tls (webhook)`: the port and its name, when it has one.
-fn named_port(e: &Edge) -> String {
+pub(super) fn named_port(e: &Edge) -> String {
     match &e.port_name {
         Some(name) => format!("{} ({name})", port(e)),
         None => port(e),

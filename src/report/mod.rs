@@ -28,7 +28,7 @@ pub struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// Requests of the config the output does not honour, each naming the field and the
-    /// fix.
+    /// fix (`check` rule GM004).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }

@@ -1,7 +1,7 @@
 //! What the filter cannot honour is said, never silenced: a `warning:` in the stderr
-//! summary and in `explain`. And what the summary says it did, assumed or built: workloads
-//! left out of a namespace put in the mesh namespace-wide, objects without a namespace,
-//! the traffic graph's size.
+//! summary and in `explain` (`check` fails on it, see `check.rs`). And what the summary says
+//! it assumed or built: workloads left out of a namespace put in the mesh namespace-wide,
+//! objects without a namespace, the traffic graph's size.
 
 use crate::common::{self, fixtures};
 use gunj_mesh::internals::{stream, yaml};
