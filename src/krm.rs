@@ -292,7 +292,7 @@ fn results(report: &Report, items: &[Node]) -> Vec<Value> {
             }
             r
         }))
-        .chain(report.notes.iter().map(|n| json!({"message": n, "severity": "warning"})))
+        .chain(report.warnings.iter().chain(&report.notes).map(|n| json!({"message": n, "severity": "warning"})))
         .collect()
 }
 

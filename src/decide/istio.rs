@@ -51,8 +51,12 @@ pub fn opted_out(w: &Workload, ambient: bool) -> Option<String> {
 }
 
 /// An explicit opt-out, so that namespace-wide injection cannot catch the workload.
-pub fn opt_out(patch: &mut Patch, w: &Workload) {
-    patch.set(&w.pod_label("sidecar.istio.io/inject"), "false");
+pub fn opt_out(patch: &mut Patch, w: &Workload, ambient: bool) {
+    if ambient {
+        patch.set(&w.pod_label("istio.io/dataplane-mode"), "none");
+    } else {
+        patch.set(&w.pod_label("sidecar.istio.io/inject"), "false");
+    }
 }
 
 /// True when a namespace (by its labels) opts out.

@@ -4,6 +4,9 @@
 //!
 //! - Pods with `hostNetwork: true` are never injected by either mesh: the proxy's iptables
 //!   rules would capture the node's traffic.
+//! - A workload left out by the config (excluded, not included, a Helm hook) in a namespace
+//!   whose Namespace document is put in the mesh would be injected by the namespace's
+//!   setting: it gets the pod-level opt-out.
 //! - prometheus-operator copies `spec.podMetadata` to the pods it creates
 //!   (<https://prometheus-operator.dev/docs/api-reference/api/#monitoring.coreos.com/v1.EmbeddedObjectMetadata>);
 //!   the OpenTelemetry operator copies `spec.podAnnotations`, and the resource's own labels,
@@ -35,15 +38,32 @@ fn is_system_namespace(ns: &str) -> bool {
 }
 
 /// Decides what happens to a recognised workload and builds the patch (which may be
-/// non-empty for a skip: hooks get an explicit opt-out).
+/// non-empty for a skip: hooks get an explicit opt-out). `namespace_wide` says that the
+/// workload's namespace is a Namespace document of the stream put in the mesh
+/// ([`namespace`]): a workload skipped there gets an explicit opt-out too, since the
+/// namespace's injection would otherwise take it.
 pub fn workload(
     w: &Workload,
     m: &Match,
     spec: &Spec,
     mesh: &Mesh,
     default_ns: Option<&str>,
+    namespace_wide: bool,
 ) -> (Action, Patch) {
-    let skip = |reason: String| (Action::Skip(reason), Patch::new());
+    let skip = |reason: String| {
+        if !namespace_wide {
+            return (Action::Skip(reason), Patch::new());
+        }
+        let mut patch = Patch::new();
+        match mesh {
+            Mesh::Istio { ambient, .. } => istio::opt_out(&mut patch, w, *ambient),
+            Mesh::Linkerd => linkerd::opt_out(&mut patch, w),
+        }
+        (
+            Action::Skip(format!("{reason}; opted out of the namespace's injection")),
+            patch,
+        )
+    };
     let components = &spec.components;
     if components.exclude.contains(&m.component) {
         return skip("excluded by spec.components.exclude".into());
@@ -67,7 +87,7 @@ pub fn workload(
         if sidecar {
             let mut patch = Patch::new();
             match mesh {
-                Mesh::Istio { .. } => istio::opt_out(&mut patch, w),
+                Mesh::Istio { .. } => istio::opt_out(&mut patch, w, false),
                 Mesh::Linkerd => linkerd::opt_out(&mut patch, w),
             }
             return (
@@ -78,14 +98,16 @@ pub fn workload(
         return skip("Helm hook (hooks: skip)".into());
     }
     if w.host_network {
-        return skip("hostNetwork".into());
+        // Neither mesh's injector takes such pods, even namespace-wide: no opt-out needed.
+        return (Action::Skip("hostNetwork".into()), Patch::new());
     }
     if let Some(proxy) = w
         .containers
         .iter()
         .find(|c| *c == "istio-proxy" || *c == "linkerd-proxy")
     {
-        return skip(format!("already runs {proxy}"));
+        // In the mesh already, by its own proxy: an opt-out would say otherwise.
+        return (Action::Skip(format!("already runs {proxy}")), Patch::new());
     }
     let opted_out = match mesh {
         Mesh::Istio { ambient, .. } => istio::opted_out(w, *ambient),
@@ -94,7 +116,7 @@ pub fn workload(
     if let Some(how) = &opted_out
         && spec.injection.respect_opt_out
     {
-        return skip(format!("opted out ({how})"));
+        return (Action::Skip(format!("opted out ({how})")), Patch::new());
     }
     let native = w.runs_to_completion && spec.injection.native_sidecars && sidecar;
     let patch = match mesh {

@@ -66,6 +66,8 @@ pub struct Additions {
     pub edits: Vec<ObjectEdit>,
     /// Things the user must know or do (UDP gossip, settings a mesh cannot express).
     pub notes: Vec<String>,
+    /// Requests of the config the output does not honour, each with the field and the fix.
+    pub warnings: Vec<String>,
     /// Namespaces whose Services use an ambient waypoint.
     pub waypoints: std::collections::BTreeSet<Option<String>>,
     /// Where each object's edit is in `edits`.
@@ -134,6 +136,12 @@ impl Additions {
     pub fn note(&mut self, note: String) {
         if self.noted.insert(note.clone()) {
             self.notes.push(note);
+        }
+    }
+
+    pub fn warn(&mut self, warning: String) {
+        if !self.warnings.contains(&warning) {
+            self.warnings.push(warning);
         }
     }
 }

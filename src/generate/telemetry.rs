@@ -301,6 +301,14 @@ pub fn generate(stack: &Stack, spec: &Spec, mesh: &Mesh, ctx: &Context, out: &mu
     let Some(obs) = &spec.observability else {
         return;
     };
+    if let Some(t) = obs.tracing.as_ref().filter(|t| t.enabled)
+        && ctx.collector.is_none()
+    {
+        out.warn(format!(
+            "tracing: spec.observability.tracing asks for traces (samplingRate {}%), but the stream has no collector: no Service with an OTLP (4317) or Zipkin (9411) port in front of a component in the mesh; no tracing is configured. Add the collector's workload and Service to the stream, or set spec.observability.tracing.service (and port) to its address",
+            t.sampling_rate
+        ));
+    }
     if let Mesh::Istio { .. } = mesh {
         istio_telemetry(stack, obs, ctx, out);
     }

@@ -23,6 +23,7 @@ use crate::report::{Entry, GeneratedAction, GeneratedEntry, Report, Subject};
 use crate::verify::{self, Settings};
 use crate::yaml::patch::Patch;
 use crate::yaml::{Limits, Node};
+use std::collections::HashSet;
 
 /// Settings that come from the command line.
 #[derive(Debug, Clone, Default)]
@@ -59,6 +60,8 @@ pub struct Outcome<'a> {
 /// components, and what they refer to.
 #[derive(Debug, Default)]
 pub(crate) struct Traffic {
+    /// Whether the graph was drawn (the config's policies or the options needed it).
+    pub(crate) drawn: bool,
     pub(crate) graph: Graph,
     pub(crate) flows: Vec<Flow>,
     pub(crate) pods: Vec<Pods>,
@@ -100,6 +103,16 @@ impl Outcome<'_> {
             graph,
             verdicts: verdicts.into_iter().flatten().collect(),
         }
+    }
+
+    /// The stderr summary ([`Report::summary`]), with the traffic graph's size when it was
+    /// drawn.
+    pub fn summary(&self) -> Vec<String> {
+        let traffic = self
+            .traffic
+            .drawn
+            .then(|| crate::report::flows::counts(&self.traffic_graph()));
+        self.report.summary(traffic)
     }
 
     /// Every flow the stack needs: those read from the stream, and the flows between
@@ -183,12 +196,16 @@ pub fn plan(
         });
     }
     // Decide: one slot per object (`None`: not recognised), used in place.
+    let namespace_wide = namespace_wide(objects, config, mesh);
     let indices: Vec<usize> = (0..objects.len()).collect();
     let seen = parallel::try_map(
         &indices,
         |_| 1,
         256,
-        |&i| decide(i, &objects[i], config, mesh, options, &docs[objects[i].doc]),
+        |&i| {
+            let doc = &docs[objects[i].doc];
+            decide(i, &objects[i], config, mesh, options, doc, &namespace_wide)
+        },
     )?;
     let (mut decided, pods): (Vec<Option<Decided>>, Vec<Option<Pods>>) = seen.into_iter().unzip();
     let pods: Vec<Pods> = pods.into_iter().flatten().collect();
@@ -201,10 +218,9 @@ pub fn plan(
     let release = options.namespace.as_deref();
     let stack = Stack::build(objects, members, release);
     // The traffic graph, and the flows between components it and the config give.
-    let graph = if options.traffic_graph
-        || config.spec.authorization.is_some()
-        || config.spec.mtls.is_some()
-    {
+    let drawn =
+        options.traffic_graph || config.spec.authorization.is_some() || config.spec.mtls.is_some();
+    let graph = if drawn {
         Graph::build(&Sources {
             objects,
             pods: &pods,
@@ -378,11 +394,18 @@ pub fn plan(
         });
     }
     report.notes = out.notes;
+    report.warnings = out.warnings;
+    if options.namespace.is_none()
+        && let Some(note) = release_namespace_note(&report, config)
+    {
+        report.notes.push(note);
+    }
     Ok(Plan {
         report,
         patches,
         generated,
         traffic: Traffic {
+            drawn,
             graph,
             flows,
             pods,
@@ -406,7 +429,79 @@ pub fn plan(
     })
 }
 
+/// Without `--namespace`: what was assumed of the recognised objects that name no
+/// namespace, when it matters (resources generated without a namespace, or a
+/// `spec.namespaces` that cannot leave them out).
+fn release_namespace_note(report: &Report, config: &ServiceMesh) -> Option<String> {
+    let unplaced = report
+        .entries
+        .iter()
+        .filter(|e| e.kind != "Namespace" && e.namespace.is_none())
+        .count();
+    let generated = report
+        .generated
+        .iter()
+        .filter(|g| g.action != GeneratedAction::Conflict && g.namespace.is_none())
+        .count();
+    let filtered = !config.spec.namespaces.is_empty();
+    if unplaced == 0 || (generated == 0 && !filtered) {
+        return None;
+    }
+    let mut note = format!(
+        "{unplaced} object(s) name no namespace and no --namespace was given: they are taken to be in the release namespace"
+    );
+    if generated > 0 {
+        note.push_str(&format!(
+            "; the {generated} resource(s) generated for them carry no namespace either, so that Helm (or `kubectl apply -n`) places both there"
+        ));
+    }
+    if filtered {
+        note.push_str(
+            "; spec.namespaces cannot tell whether that namespace is one it lists, so they are acted on (pass --namespace to filter them)",
+        );
+    }
+    Some(note)
+}
+
+/// The decision for a Namespace document, or `None` when it is out of scope.
+fn namespace(
+    object: &Object,
+    config: &ServiceMesh,
+    mesh: &Mesh,
+) -> Result<Option<(Action, Patch)>, workload::ShapeError> {
+    let labels = workload::string_map(object.node.at(&["metadata", "labels"]), "metadata.labels")?;
+    let labels: Vec<(&str, Option<&str>)> = labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), Some(v.as_str())))
+        .collect();
+    Ok(decide::namespace(
+        object.name(),
+        &labels,
+        &config.spec,
+        mesh,
+    ))
+}
+
+/// The names of the Namespace documents put in the mesh namespace-wide. A Namespace whose
+/// labels are malformed counts as not: deciding it fails the run anyway.
+fn namespace_wide<'o>(
+    objects: &'o [Object],
+    config: &ServiceMesh,
+    mesh: &Mesh,
+) -> HashSet<&'o str> {
+    if config.spec.namespaces.is_empty() {
+        return HashSet::new();
+    }
+    objects
+        .iter()
+        .filter(|o| o.kind == "Namespace")
+        .filter(|o| matches!(namespace(o, config, mesh), Ok(Some((Action::Inject(_), _)))))
+        .map(Object::name)
+        .collect()
+}
+
 /// The decision and patch for one object, or `None` when it is not ours to touch.
+/// `namespace_wide` names the namespaces put in the mesh by their Namespace documents.
 fn decide<'o, 'a>(
     index: usize,
     object: &'o Object<'a>,
@@ -414,6 +509,7 @@ fn decide<'o, 'a>(
     mesh: &Mesh,
     options: &Options,
     doc: &Doc,
+    namespace_wide: &HashSet<&str>,
 ) -> Result<Seen<'o, 'a>, Failure> {
     let node = object.node;
     let shape = |e: workload::ShapeError| {
@@ -421,19 +517,13 @@ fn decide<'o, 'a>(
             .hint("fix the manifest; Kubernetes would reject it too")
     };
     if object.kind == "Namespace" {
-        let labels = workload::string_map(node.at(&["metadata", "labels"]), "metadata.labels")
-            .map_err(shape)?;
-        let labels: Vec<(&str, Option<&str>)> = labels
-            .iter()
-            .map(|(k, v)| (k.as_str(), Some(v.as_str())))
-            .collect();
-        let name = object.name();
-        let decided =
-            decide::namespace(name, &labels, &config.spec, mesh).map(|(action, patch)| Decided {
+        let decided = namespace(object, config, mesh)
+            .map_err(shape)?
+            .map(|(action, patch)| Decided {
                 object,
                 subject: Subject {
                     kind: "Namespace".into(),
-                    name: name.to_string(),
+                    name: object.name().to_string(),
                     namespace: None,
                 },
                 recognised: None,
@@ -456,8 +546,16 @@ fn decide<'o, 'a>(
             Some(Pods::of(index, &w, namespace.as_deref(), None, false)),
         ));
     };
-    let (mut action, mut patch) =
-        decide::workload(&w, &m, &config.spec, mesh, options.namespace.as_deref());
+    let (mut action, mut patch) = decide::workload(
+        &w,
+        &m,
+        &config.spec,
+        mesh,
+        options.namespace.as_deref(),
+        namespace
+            .as_deref()
+            .is_some_and(|ns| namespace_wide.contains(ns)),
+    );
     if let Action::Inject(how) = &mut action {
         let (extra, what) = telemetry::pod_patch(&w, &m.component, &config.spec, mesh);
         patch.merge(extra);

@@ -64,6 +64,19 @@ impl Totals {
     }
 }
 
+/// `traffic graph: 9 flows (7 read, 2 inferred, 0 configured)`: the stderr summary's line.
+pub fn counts(graph: &Graph) -> String {
+    let count = |found: Found| graph.edges.iter().filter(|e| e.found == found).count();
+    let n = graph.edges.len();
+    format!(
+        "traffic graph: {n} flow{} ({} read, {} inferred, {} configured)",
+        if n == 1 { "" } else { "s" },
+        count(Found::Read),
+        count(Found::Inferred),
+        count(Found::Configured)
+    )
+}
+
 /// The edges paired with their verdicts.
 fn flows<'a>(graph: &'a Graph, verdicts: &'a [Verdict]) -> Vec<(&'a Edge, &'a Verdict)> {
     assert_eq!(
@@ -98,7 +111,7 @@ fn port(e: &Edge) -> String {
 }
 
 /// `9443/tls (webhook)`: the port and its name, when it has one.
-fn named_port(e: &Edge) -> String {
+pub(super) fn named_port(e: &Edge) -> String {
     match &e.port_name {
         Some(name) => format!("{} ({name})", port(e)),
         None => port(e),

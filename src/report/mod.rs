@@ -27,6 +27,10 @@ pub struct Report {
     /// What the user must know or do by hand.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Requests of the config the output does not honour, each naming the field and the
+    /// fix (`check` rule GM004).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// What became of a resource the config asks for.
@@ -208,9 +212,9 @@ impl Entry {
 }
 
 impl Report {
-    /// The stderr summary: one line per object, generated resources counted by kind,
-    /// conflicts and notes.
-    pub fn summary(&self) -> Vec<String> {
+    /// The stderr summary: one line per object, generated resources counted by kind, the
+    /// traffic graph's line ([`flows::counts`]) when given, conflicts, warnings and notes.
+    pub fn summary(&self, traffic: Option<String>) -> Vec<String> {
         let mut lines: Vec<String> = self.entries.iter().map(Entry::summary).collect();
         let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
         for g in self
@@ -228,6 +232,7 @@ impl Report {
                 list.join(", ")
             ));
         }
+        lines.extend(traffic);
         for g in self
             .generated
             .iter()
@@ -235,6 +240,7 @@ impl Report {
         {
             lines.push(format!("conflict: {}", g.detail));
         }
+        lines.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
         lines.extend(self.notes.iter().map(|n| format!("note: {n}")));
         lines
     }
@@ -284,6 +290,9 @@ impl Report {
             }
             out.push_str(&r[4]);
             out.push('\n');
+        }
+        for w in &self.warnings {
+            out.push_str(&format!("warning: {w}\n"));
         }
         for n in &self.notes {
             out.push_str(&format!("note: {n}\n"));

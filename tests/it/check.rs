@@ -112,19 +112,25 @@ fn sarif_is_valid_sarif_2_1_0_pointing_at_file_and_line() {
         33
     );
     // The rest validates against the schema.
+    assert_valid_sarif(&out, "findings.sarif");
+}
+
+/// Validates a SARIF log against the SARIF 2.1.0 JSON Schema (`.tools/`), written to
+/// `name` in the test directory; returns without checking when a need is missing
+/// ([`common::needs`]).
+fn assert_valid_sarif(log: &str, name: &str) {
     let Some(schema) = common::needs::tool("sarif-2.1.0.json") else {
         return;
     };
     if !common::needs::python3(&["jsonschema"]) {
         return;
     }
-    let dir = tempdir();
-    let log = dir.join("out.sarif");
-    std::fs::write(&log, &out).unwrap();
+    let path = tempdir().join(name);
+    std::fs::write(&path, log).unwrap();
     let status = std::process::Command::new("python3")
         .args(["-c", "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]))); print('valid')"])
         .arg(&schema)
-        .arg(&log)
+        .arg(&path)
         .output()
         .unwrap();
     assert!(
@@ -132,6 +138,209 @@ fn sarif_is_valid_sarif_2_1_0_pointing_at_file_and_line() {
         "SARIF invalid: {}",
         String::from_utf8_lossy(&status.stderr)
     );
+}
+
+/// A STRICT PeerAuthentication in the stream, beside a webhook the kube-apiserver (outside
+/// the mesh, sending its own TLS) must reach: the filter's output denies that flow.
+const STRICT_OVER_WEBHOOK: &str = "apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata:
+  name: strict
+  namespace: monitoring
+spec:
+  mtls:
+    mode: STRICT
+---
+";
+
+/// The SARIF rule ids of the driver and of the results.
+fn sarif_rules(out: &str) -> (Vec<String>, Vec<String>) {
+    let v: serde_json::Value = serde_json::from_str(out).unwrap();
+    let ids = |list: &serde_json::Value, key: &str| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[key].as_str().unwrap().to_string())
+            .collect()
+    };
+    (
+        ids(&v["runs"][0]["tool"]["driver"]["rules"], "id"),
+        ids(&v["runs"][0]["results"], "ruleId"),
+    )
+}
+
+/// GM003: a needed flow the output denies fails check, named in every format with both
+/// ends, the port and the resource and rule that deny it; without that resource the same
+/// stream passes.
+#[test]
+fn a_needed_flow_the_output_denies_fails_check_in_every_format() {
+    let stream = format!(
+        "{STRICT_OVER_WEBHOOK}{}",
+        common::fixtures::OPERATOR_WEBHOOK
+    );
+    let (code, filtered, _) = gunj(&["-q", "--mesh", "istio"], stream.as_bytes());
+    assert_eq!(code, 0);
+    let file = tempdir().join("denied-flow.yaml");
+    std::fs::write(&file, &filtered).unwrap();
+    let file = file.to_str().unwrap();
+    // The Deployment the flow reaches starts on line 10 of the file.
+    let check = |format: &str| gunj(&["check", "--mesh", "istio", "--output", format, file], b"");
+
+    let (code, text, _) = check("text");
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains(&format!(
+            "{file}:10: flow from kube-apiserver to deployment monitoring/otel-operator, port 9443/tls (webhook-server), is denied by PeerAuthentication monitoring/strict (ISTIO-PA-5: STRICT rejects plaintext"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n  needed: ValidatingWebhookConfiguration otel-operator webhook vopentelemetrycollector.kb.io"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("0 object(s) not mesh-ready, 1 recognised, 0 policy resource(s) missing, 1 needed flow(s) denied, 0 request(s) not honoured\n"),
+        "{text}"
+    );
+
+    let (code, out, _) = check("json");
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let denied = &v["denied"].as_array().unwrap()[..];
+    assert_eq!(denied.len(), 1, "{out}");
+    assert_eq!(denied[0]["from"]["type"], "api-server");
+    assert_eq!(
+        denied[0]["to"],
+        serde_json::json!({"type": "workload", "kind": "Deployment", "namespace": "monitoring", "name": "otel-operator"})
+    );
+    assert_eq!(
+        (denied[0]["port"].as_u64(), denied[0]["protocol"].as_str()),
+        (Some(9443), Some("tls"))
+    );
+    assert_eq!(denied[0]["verdict"]["verdict"], "denied");
+    assert_eq!(
+        denied[0]["verdict"]["resource"],
+        "PeerAuthentication monitoring/strict"
+    );
+    assert!(
+        denied[0]["verdict"]["rule"]
+            .as_str()
+            .unwrap()
+            .starts_with("ISTIO-PA-5")
+    );
+    assert_eq!(v["warnings"], serde_json::json!([]));
+
+    let (code, out, _) = check("github");
+    assert_eq!(code, 1);
+    assert!(
+        out.starts_with(&format!(
+            "::error file={file},line=10,title=gunj-mesh::flow from kube-apiserver to deployment monitoring/otel-operator, port 9443/tls (webhook-server), is denied by PeerAuthentication monitoring/strict"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("%0Aneeded: ValidatingWebhookConfiguration"),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 1, "{out}");
+
+    let (code, out, _) = check("sarif");
+    assert_eq!(code, 1);
+    let (rules, results) = sarif_rules(&out);
+    assert_eq!(rules, ["GM001", "GM002", "GM003", "GM004"]);
+    assert_eq!(results, ["GM003"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let result = &v["runs"][0]["results"][0];
+    assert!(
+        result["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("kube-apiserver to deployment monitoring/otel-operator, port 9443/tls"),
+        "{out}"
+    );
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["region"]["startLine"],
+        10
+    );
+    assert_eq!(
+        v["runs"][0]["tool"]["driver"]["rules"][2]["name"],
+        "DeniedFlow"
+    );
+    assert_valid_sarif(&out, "denied-flow.sarif");
+
+    // Without the PeerAuthentication, nothing denies the webhook.
+    let (_, filtered, _) = gunj(
+        &["-q", "--mesh", "istio"],
+        common::fixtures::OPERATOR_WEBHOOK.as_bytes(),
+    );
+    let (code, text, _) = gunj(&["check", "--mesh", "istio", "-"], filtered.as_bytes());
+    assert_eq!(code, 0, "{text}");
+}
+
+/// Tracing asked for with no collector in the stream: no mesh traces are configured.
+const TRACING_WITHOUT_COLLECTOR: &str = "apiVersion: mesh.gunj.io/v1alpha1
+kind: ServiceMesh
+spec:
+  type: istio
+  observability:
+    tracing: {samplingRate: 10}
+";
+
+/// GM004: a request of the config the output does not honour fails check, in every
+/// format, even once the manifests are otherwise mesh-ready.
+#[test]
+fn an_unhonoured_request_fails_check_in_every_format() {
+    let config = tempdir().join("tracing-without-collector.yaml");
+    std::fs::write(&config, TRACING_WITHOUT_COLLECTOR).unwrap();
+    let config = config.to_str().unwrap();
+    let (_, filtered, _) = gunj(&["-q", "-c", config], common::fixtures::GRAFANA.as_bytes());
+    let check = |format: &str| {
+        gunj(
+            &["check", "-c", config, "--output", format, "-"],
+            filtered.as_bytes(),
+        )
+    };
+    let warning = "tracing: spec.observability.tracing asks for traces (samplingRate 10%), but the stream has no collector";
+
+    let (code, text, _) = check("text");
+    assert_eq!(code, 1, "{text}");
+    // Nothing else to report.
+    assert!(text.starts_with(&format!("warning: {warning}")), "{text}");
+    assert!(
+        text.ends_with(", 0 needed flow(s) denied, 1 request(s) not honoured\n"),
+        "{text}"
+    );
+
+    let (code, out, _) = check("json");
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["warnings"][0].as_str().unwrap().starts_with(warning),
+        "{out}"
+    );
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 1);
+
+    let (code, out, _) = check("github");
+    assert_eq!(code, 1);
+    // `%` is escaped as the workflow command syntax asks.
+    assert!(
+        out.starts_with(&format!(
+            "::error title=gunj-mesh::warning: {}",
+            warning.replace('%', "%25")
+        )),
+        "{out}"
+    );
+
+    let (code, out, _) = check("sarif");
+    assert_eq!(code, 1);
+    let (_, results) = sarif_rules(&out);
+    assert_eq!(results, ["GM004"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["runs"][0]["tool"]["driver"]["rules"][3]["name"],
+        "UnhonouredRequest"
+    );
+    assert_valid_sarif(&out, "unhonoured.sarif");
 }
 
 fn tempdir() -> PathBuf {

@@ -27,12 +27,10 @@ pub fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
         Ok(o) => o,
         Err(f) => return fail(&f),
     };
+    let summary = (!args.quiet).then(|| outcome.summary());
     // What is not taken here is never freed: the process ends in `exit_now`.
     let Outcome {
-        output,
-        report,
-        failure,
-        ..
+        output, failure, ..
     } = outcome;
     if let Some(f) = failure {
         // KRM: the ResourceList with the error result still goes to stdout; an -o file is
@@ -43,9 +41,9 @@ pub fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
         let _ = fail(&f);
         return ExitCode::from(1);
     }
-    if !args.quiet {
+    if let Some(summary) = summary {
         let mut err = std::io::stderr().lock();
-        for line in report.summary() {
+        for line in summary {
             let _ = writeln!(err, "{line}");
         }
     }
@@ -122,14 +120,16 @@ pub fn flows(args: &FilterArgs, format: FlowsFormat, wide: bool) -> ExitCode {
     }
 }
 
-/// `check`: exit 1 when the filter would change anything.
+/// `check`: exit 1 when the filter would change anything, a needed flow is denied, or the
+/// config asks for something the stream does not allow.
 pub fn check(args: &FilterArgs, format: CheckFormat, show_diff: bool) -> ExitCode {
     let (inputs, mut options) = match load(args, false) {
         Ok(loaded) => loaded,
         Err(f) => return fail(&f),
     };
-    // Findings name the fields they change.
+    // Findings name the fields they change, and the flows the output denies.
     options.list_changes = true;
+    options.traffic_graph = true;
     let outcome = match gunj_mesh::run(&inputs, &options) {
         Ok(o) => o,
         Err(f) => return fail(&f),
@@ -137,12 +137,17 @@ pub fn check(args: &FilterArgs, format: CheckFormat, show_diff: bool) -> ExitCod
     if let Some(f) = &outcome.failure {
         return fail(f);
     }
-    let report = &outcome.report;
+    let gunj_mesh::Flows { graph, verdicts } = outcome.flows();
+    let gate = check::Gate {
+        report: &outcome.report,
+        graph: &graph,
+        verdicts: &verdicts,
+    };
     let mut out = match format {
-        CheckFormat::Text => check::text(report),
-        CheckFormat::Json => check::json(report),
-        CheckFormat::Sarif => check::sarif(report),
-        CheckFormat::Github => check::github(report),
+        CheckFormat::Text => gate.text(),
+        CheckFormat::Json => gate.json(),
+        CheckFormat::Sarif => gate.sarif(),
+        CheckFormat::Github => gate.github(),
     };
     if show_diff {
         let input: String = inputs.iter().map(|i| i.text.as_str()).collect();
@@ -152,7 +157,7 @@ pub fn check(args: &FilterArgs, format: CheckFormat, show_diff: bool) -> ExitCod
     if written != ExitCode::SUCCESS {
         return written;
     }
-    if check::passes(report) {
+    if gate.passes() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -35,7 +35,9 @@ pub enum Command {
         output: ExplainFormat,
     },
     /// Fail (exit 1) when the manifests are not mesh-ready: when the filter would change
-    /// anything. Exit 0 when they already satisfy the config, 2 on errors.
+    /// anything, when its output denies a flow the stack needs, or when the config asks for
+    /// something the manifests do not allow. Exit 0 when they already satisfy the config, 2
+    /// on errors.
     Check {
         #[command(flatten)]
         filter: FilterArgs,

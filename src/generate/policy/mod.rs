@@ -108,7 +108,9 @@ pub fn generate(inputs: &Inputs, config: &ServiceMesh, mesh: &Mesh) -> Additions
     netpol::companions(inputs, mesh, &mut out);
     match netpols {
         Some(netpols) => {
-            debug_assert!(netpols.edits.is_empty() && netpols.notes.is_empty());
+            debug_assert!(
+                netpols.edits.is_empty() && netpols.notes.is_empty() && netpols.warnings.is_empty()
+            );
             out.resources.extend(netpols.resources);
         }
         None if network_policies => netpol(&mut out),

@@ -66,3 +66,46 @@ pub const GRAFANA_HELM: &str = concat!(source!(), head!(), template!());
 /// [`GRAFANA_HELM`] with a selector and a container port, so that a Service can select it.
 pub const GRAFANA_HELM_WITH_SELECTOR_AND_PORT: &str =
     concat!(source!(), head!(), selector!(), template!(), port!());
+
+/// The OpenTelemetry operator in `monitoring` and the validating webhook the kube-apiserver
+/// calls on its port 9443 (`webhook-server`) through a Service: the traffic graph reads
+/// that flow from the stream.
+pub const OPERATOR_WEBHOOK: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: otel-operator
+  namespace: monitoring
+spec:
+  selector:
+    matchLabels: {app.kubernetes.io/name: opentelemetry-operator}
+  template:
+    metadata:
+      labels: {app.kubernetes.io/name: opentelemetry-operator}
+    spec:
+      containers:
+        - name: manager
+          image: ghcr.io/open-telemetry/opentelemetry-operator/opentelemetry-operator:0.100.0
+          ports:
+            - {name: webhook-server, containerPort: 9443}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: otel-operator-webhook
+  namespace: monitoring
+spec:
+  selector: {app.kubernetes.io/name: opentelemetry-operator}
+  ports:
+    - {port: 443, targetPort: webhook-server}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: otel-operator
+webhooks:
+  - name: vopentelemetrycollector.kb.io
+    clientConfig:
+      service: {name: otel-operator-webhook, namespace: monitoring, path: /validate}
+    admissionReviewVersions: [v1]
+    sideEffects: None
+";

@@ -308,6 +308,16 @@ fn servers(
         if (reached.is_empty() && open.is_empty() && !auth.default_deny) || m.selector.is_empty() {
             continue;
         }
+        if m.component == "grafana"
+            && auth.ingress.is_none()
+            && (auth.default_deny || !m.ports.is_empty())
+        {
+            out.warn(format!(
+                "authorization: {} {} (grafana) admits only the callers spec.authorization allows, and spec.authorization.ingress names no ingress (Linkerd has no default): Grafana is unreachable from the ingress. Set spec.authorization.ingress to the ingress controller's identities (namespace/serviceaccount)",
+                m.kind.to_lowercase(),
+                qualified(m.namespace.as_deref(), &m.name)
+            ));
+        }
         if m.ports.is_empty() {
             out.note(format!(
                 "{} {} declares no container ports: Linkerd Servers need them, so its inbound traffic is not restricted",
