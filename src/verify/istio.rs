@@ -7,7 +7,7 @@ use super::cidr::{Block, blocks};
 use super::objects::{Ns, Object, Pod, ProbeKind, Service, ns_name, string_map, strings};
 use super::parties::{Dataplane, over_ns, same_ns};
 use super::{Flow, Trace, Tri, in_ports};
-use crate::model::graph::{Party, Protocol, Via};
+use crate::model::graph::{Found, Party, Protocol, Via};
 use crate::yaml::{Limits, Node};
 
 const SECURITY: &str = "security.istio.io";
@@ -525,15 +525,29 @@ fn sent(flow: &Flow) -> Result<(Sent, String), String> {
         )),
         Dataplane::IstioSidecar => match outbound(flow) {
             Outbound::Unknown(why) => Err(why),
-            Outbound::Bypassed(why) => Ok(match prometheus_certs(flow) {
-                Some(via) => (
+            Outbound::Bypassed(why) => match prometheus_certs(flow) {
+                Some(via) => Ok((
                     Sent::Mtls { by_app: true },
                     format!(
                         "{why}; ISTIO-PROM-1: {via} scrapes with the Istio certificate its sidecar writes out (OUTPUT_CERTS)"
                     ),
-                ),
-                None => (Sent::Other, why),
-            }),
+                )),
+                // A guessed flow has no client configuration in the stream: the
+                // application's own settings decide what it sends.
+                None if flow.edge.found == Found::Inferred
+                    && caller
+                        .pod
+                        .and_then(|pod| proxy_metadata(pod, "OUTPUT_CERTS"))
+                        .is_some_and(|dir| !dir.is_empty()) =>
+                {
+                    Err(format!(
+                        "{why}; ISTIO-PROM-1: {} has the Istio certificate, and whether this \
+                         request presents it is up to a configuration the stream does not show",
+                        caller.label
+                    ))
+                }
+                None => Ok((Sent::Other, why)),
+            },
             Outbound::Captured if flow.dest_plane == Dataplane::IstioAmbient => Ok((
                 Sent::Mtls { by_app: false },
                 "the sidecar sends HBONE mTLS to the ambient pod".into(),
@@ -1055,7 +1069,7 @@ pub fn describe_waypoint(waypoint: &Waypoint) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
-    use crate::model::graph::{Party, Protocol, Via};
+    use crate::model::graph::{Found, Party, Protocol, Via};
 
     const STRICT: &str = "  mtls: {mode: STRICT}\n";
     const PA: &str = "security.istio.io/v1";
@@ -1569,6 +1583,23 @@ spec:
         });
         assert_denied(
             &run(&pod_monitor, scrape.clone(), &istio()),
+            "PeerAuthentication mon/default",
+            "ISTIO-PA-5",
+        );
+        // A guessed scrape names no configuration: what it sends is the application's own
+        // setting, which the stream does not show.
+        let mut guessed = scrape.clone();
+        guessed.via = None;
+        guessed.found = Found::Inferred;
+        assert_unknown(
+            &run(&yaml, guessed.clone(), &istio()),
+            "up to a configuration the stream does not show",
+        );
+        // A flow read without a client configuration (a prometheus.yml job in plain HTTP)
+        // is plaintext.
+        guessed.found = Found::Read;
+        assert_denied(
+            &run(&yaml, guessed, &istio()),
             "PeerAuthentication mon/default",
             "ISTIO-PA-5",
         );

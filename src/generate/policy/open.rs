@@ -26,7 +26,7 @@ use crate::generate::{Additions, ObjectEdit};
 use crate::model::graph::{Edge, Graph, Party, Pods, Protocol, Via};
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
-use crate::model::stack::{Member, Stack};
+use crate::model::stack::{Member, Stack, qualified};
 use crate::yaml::Node;
 use crate::yaml::patch::Patch;
 use serde_json::json;
@@ -106,6 +106,25 @@ pub fn openings(
 ) -> Openings {
     let mut openings = Openings::new();
     let meshed = |party: &Party| member(stack, party);
+    // A Prometheus scraping outside its sidecar whose configuration the stream does not
+    // hold: nothing here can give its jobs the certificate.
+    for m in stack
+        .members
+        .iter()
+        .filter(|m| !m.hook && with_certificates(m, spec, mesh))
+    {
+        let party = Party::Workload {
+            kind: m.kind.clone(),
+            namespace: m.namespace.clone(),
+            name: m.name.clone(),
+        };
+        if !graph.read.contains(&party) {
+            out.warn(format!(
+                "prometheus {}: under STRICT mTLS it scrapes outside its sidecar, and its scrape configuration is not in the stream (a prometheus.yml ConfigMap, or a Prometheus resource without additionalScrapeConfigs): its jobs that reach workloads in the mesh fail unless each sets `scheme: https` and `tls_config: {{ca_file: /etc/prom-certs/root-cert.pem, cert_file: /etc/prom-certs/cert-chain.pem, key_file: /etc/prom-certs/key.pem, insecure_skip_verify: true}}`. Add its configuration to the stream, or set spec.mtls.mode to PERMISSIVE",
+                qualified(m.namespace.as_deref(), &m.name)
+            ));
+        }
+    }
     // Scrape configs that can carry the certificate: every caller with that config scrapes
     // with it, and every target is in the mesh, in plain HTTP.
     let mut configs: BTreeMap<&Via, bool> = BTreeMap::new();
