@@ -13,7 +13,7 @@ use crate::io::output::Output;
 use crate::io::stream::Doc;
 use crate::model::catalog::{self, Match};
 use crate::model::graph::flows::{self, Flow};
-use crate::model::graph::{Found, Graph, Pods, Sources, Verdict};
+use crate::model::graph::{Found, Graph, Party, Pods, Sources, Verdict};
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
 use crate::model::stack::{Member, Stack, qualified};
@@ -99,6 +99,12 @@ impl Outcome<'_> {
         );
         let mut kept = verdicts.iter().map(Option::is_some);
         graph.edges.retain(|_| kept.next() == Some(true));
+        // Callers outside the stream are nodes only through their flows.
+        let edges = &graph.edges;
+        graph.nodes.retain(|n| {
+            matches!(n.party, Party::Workload { .. })
+                || edges.iter().any(|e| e.from == n.party || e.to == n.party)
+        });
         Flows {
             graph,
             verdicts: verdicts.into_iter().flatten().collect(),

@@ -30,3 +30,39 @@ fn readme_config_reference_is_generated_from_the_types() {
         "README config reference is stale: run UPDATE_README=1 cargo test --test it readme::"
     );
 }
+
+/// The README's picture of kube-prometheus's traffic graph is what `gunj-mesh flows` draws
+/// today. `UPDATE_README=1 cargo test --test it readme::` redraws it.
+#[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
+fn readme_traffic_graph_picture_is_drawn_by_the_flows_command() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let repo = common::repo();
+    let out = common::gunj_cmd()
+        .args(["flows", "--output", "svg", "-c"])
+        .arg(repo.join("examples/istio-advanced.yaml"))
+        .arg(corpus.join("kube-prometheus"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let picture = repo.join("docs/traffic-graph.svg");
+    if std::env::var_os("UPDATE_README").is_some() {
+        std::fs::write(&picture, &out.stdout).unwrap();
+        return;
+    }
+    let committed = std::fs::read(&picture).unwrap();
+    assert!(
+        committed == out.stdout,
+        "docs/traffic-graph.svg is stale: run UPDATE_README=1 cargo test --test it readme::"
+    );
+}
