@@ -16,7 +16,7 @@ use crate::model::graph::flows::{self, Flow};
 use crate::model::graph::{Found, Graph, Party, Pods, Sources, Verdict};
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
-use crate::model::stack::{Member, Stack, qualified};
+use crate::model::stack::{MANAGED_BY, Member, Stack, qualified};
 use crate::model::workload::{self, Workload};
 use crate::parallel;
 use crate::report::{Entry, GeneratedAction, GeneratedEntry, Report, Subject};
@@ -62,6 +62,9 @@ pub struct Outcome<'a> {
 pub(crate) struct Traffic {
     /// Whether the graph was drawn (the config's policies or the options needed it).
     pub(crate) drawn: bool,
+    /// The stream has NetworkPolicies gunj-mesh does not manage: they may disprove
+    /// inferred flows ([`Outcome::flows`]).
+    pub(crate) their_policies: bool,
     pub(crate) graph: Graph,
     pub(crate) flows: Vec<Flow>,
     pub(crate) pods: Vec<Pods>,
@@ -114,10 +117,16 @@ impl Outcome<'_> {
     /// The stderr summary ([`Report::summary`]), with the traffic graph's size when it was
     /// drawn.
     pub fn summary(&self) -> Vec<String> {
-        let traffic = self
-            .traffic
-            .drawn
-            .then(|| crate::report::flows::counts(&self.traffic_graph()));
+        // The graph `flows` shows; evaluated only where the stream's policies may disprove
+        // a flow, since that reads the whole output again.
+        let traffic = self.traffic.drawn.then(|| {
+            let graph = if self.traffic.their_policies {
+                self.flows().graph
+            } else {
+                self.traffic_graph()
+            };
+            crate::report::flows::counts(&graph)
+        });
         self.report.summary(traffic)
     }
 
@@ -412,6 +421,13 @@ pub fn plan(
         generated,
         traffic: Traffic {
             drawn,
+            their_policies: objects.iter().any(|o| {
+                o.kind == "NetworkPolicy"
+                    && o.node
+                        .at(&["metadata", "labels", MANAGED_BY.0])
+                        .and_then(Node::str)
+                        != Some(MANAGED_BY.1)
+            }),
             graph,
             flows,
             pods,

@@ -5,7 +5,7 @@
 //! generates the policies (see docs/ARCHITECTURE.md).
 //!
 //! The rules and their ids (`ISTIO-PA-5`, `LINKERD-SRV-2`, `K8S-NP-1`, …) are those of the
-//! rule specification (`notes/semantics.md`); each is cited where it is implemented. A flow
+//! rule specification (`docs/mesh-semantics.md`); each is cited where it is implemented. A flow
 //! goes through the layers in the specification's order (§0): NetworkPolicy on the port as
 //! it arrives (`netpol`), then the mesh's capture, client transport, peer authentication
 //! and authorization (`istio`, `authz`, `linkerd`). The first layer that denies decides;

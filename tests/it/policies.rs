@@ -270,11 +270,91 @@ spec:
             "{mesh:?}: {:?}",
             flows.verdicts[ingress]
         );
-        // Grafana's inferred flow to its peers is one the stream's policy disproves.
+        // Grafana's inferred flow to its peers is one the stream's policy disproves, and the
+        // summary counts what `flows` shows.
         assert!(
             !flows.graph.edges.iter().any(|e| e.from == e.to),
             "{mesh:?}: {:?}",
             flows.graph.edges
         );
+        let n = flows.graph.edges.len();
+        assert!(
+            outcome
+                .summary()
+                .iter()
+                .any(|l| l.starts_with(&format!("traffic graph: {n} flow"))),
+            "{mesh:?}: {:?}",
+            outcome.summary()
+        );
     }
+}
+
+/// An `allow` rule that repeats one of the catalog's flows is the config's word, not a
+/// guess: the stream's NetworkPolicy does not disprove it, and the companion admits it.
+#[test]
+fn an_allow_rule_repeating_a_default_flow_is_configured() {
+    const STREAM: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: grafana, namespace: monitoring}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: grafana}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: grafana}}
+    spec:
+      serviceAccountName: grafana
+      containers: [{name: grafana, image: grafana/grafana, ports: [{name: http, containerPort: 3000}]}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: prometheus, namespace: monitoring}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: prometheus}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: prometheus}}
+    spec:
+      serviceAccountName: prometheus
+      containers: [{name: prometheus, image: prom/prometheus, ports: [{name: web, containerPort: 9090}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: grafana, namespace: monitoring}
+spec:
+  podSelector: {matchLabels: {app.kubernetes.io/name: grafana}}
+  policyTypes: [Ingress]
+  ingress: []
+";
+    const CONFIG: &str = "apiVersion: mesh.gunj.io/v1alpha1
+kind: ServiceMesh
+spec:
+  type: istio
+  authorization:
+    allow: [{from: prometheus, to: grafana}]
+";
+    let options = gunj_mesh::Options {
+        config: Some(Input::new("config.yaml", CONFIG)),
+        traffic_graph: true,
+        ..Default::default()
+    };
+    let inputs = [Input::new("stream.yaml", STREAM)];
+    let outcome = gunj_mesh::run(&inputs, &options).unwrap();
+    let flows = outcome.flows();
+    let scrape = flows
+        .graph
+        .edges
+        .iter()
+        .position(|e| {
+            matches!(&e.from, gunj_mesh::Party::Workload { name, .. } if name == "prometheus")
+                && matches!(&e.to, gunj_mesh::Party::Workload { name, .. } if name == "grafana")
+        })
+        .expect("the configured flow Prometheus → Grafana is in the graph");
+    assert_eq!(
+        flows.graph.edges[scrape].found,
+        gunj_mesh::Found::Configured
+    );
+    assert!(
+        matches!(flows.verdicts[scrape], gunj_mesh::Verdict::Allowed { .. }),
+        "{:?}",
+        flows.verdicts[scrape]
+    );
+    assert!(outcome.output.text().contains("name: grafana-mesh-admit\n"));
 }

@@ -70,7 +70,7 @@ const RULERS: &[&str] = &["loki", "mimir", "thanos", "prometheus"];
 /// those `read` from the stream (between components in the mesh), the catalog's defaults
 /// (`authorization.defaults`) except from the components whose configuration was read in
 /// full (`configured`), the ingress and the config's `allow` rules. Where two say the
-/// same, the first kept is the one read, then configured, then inferred.
+/// same, the one kept is the one read, else configured, else inferred.
 pub fn flows(
     stack: &Stack,
     auth: &Authorization,
@@ -203,8 +203,8 @@ pub fn flows(
             found,
         })
         .collect();
-    // Stable: among flows between the same two ends, the first one wanted stays.
-    flows.sort_by(|a, b| (&a.to, &a.from).cmp(&(&b.to, &b.from)));
+    // Among flows between the same two ends, the one read stays, else the configured one.
+    flows.sort_by(|a, b| (&a.to, &a.from, a.found).cmp(&(&b.to, &b.from, b.found)));
     flows.dedup_by(|a, b| a.to == b.to && a.from == b.from);
     flows
 }
