@@ -24,3 +24,4 @@ mod readme;
 mod secrets;
 mod sparse;
 mod telemetry;
+mod traffic;

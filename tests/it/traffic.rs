@@ -1,0 +1,519 @@
+//! Issue #19's acceptance, end to end, over the real corpus: the traffic graph of each stack,
+//! the verdict the evaluator gives every flow under the generated policies, and the output
+//! the policies come with.
+//!
+//! - No needed flow is denied, on any corpus file alone, on kube-prometheus as one run and on
+//!   kube-prometheus with the corpus's Loki and Tempo, with every example config and a STRICT
+//!   Istio config, in both meshes.
+//! - The kube-apiserver reaches the webhooks and aggregated APIs of the
+//!   opentelemetry-operator, kube-prometheus-stack and prometheus-adapter in every mode.
+//! - Grafana → Prometheus and Prometheus → Alertmanager are allowed under Istio STRICT and
+//!   Linkerd default-deny.
+//! - Objects without a namespace: generated resources never name `default`, take `-n` when
+//!   given, and `spec.namespaces` counts them as in the release namespace.
+//! - The OpenTelemetry Collector's identity, the prometheus-operator's and the OpenTelemetry
+//!   operator's ports, the Prometheus certificate pattern, and the SVG picture.
+//!
+//! Most tests use the library (`gunj_mesh::run` with `traffic_graph`, then
+//! `Outcome::flows`), which is what `gunj-mesh flows` runs; the SVG tests run the binary.
+//! Skips (saying so) when `../shared/corpus` is missing.
+
+use crate::common;
+use gunj_mesh::{Graph, Input, MeshType, Options, Party, Protocol, Verdict};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Istio with STRICT mTLS, default-deny authorization and NetworkPolicies behind it: the
+/// strictest combination the tool emits. `--mesh linkerd` turns it into Linkerd with
+/// default-deny `Server`s and NetworkPolicies.
+const STRICT: &str = "apiVersion: mesh.gunj.io/v1alpha1
+kind: ServiceMesh
+metadata:
+  name: strict
+spec:
+  type: istio
+  mtls:
+    mode: STRICT
+  authorization:
+    defaultDeny: true
+    networkPolicies: true
+";
+
+const MESHES: [MeshType; 2] = [MeshType::Istio, MeshType::Linkerd];
+const EXAMPLES: [&str; 5] = [
+    "basic",
+    "istio-advanced",
+    "linkerd",
+    "multi-cluster",
+    "init",
+];
+
+/// The kube-prometheus manifests, one stack in `monitoring`, as one run.
+const KUBE_PROMETHEUS: &str = "kube-prometheus/";
+/// kube-prometheus with the corpus's single-binary Loki and Tempo charts: all three in
+/// `monitoring`, one Grafana (kube-prometheus's) in front of Prometheus, Loki and Tempo. The
+/// distributed charts (`loki-distributed`, `tempo-distributed`) render the same release
+/// `obs` with object names that clash with these (`obs-loki-*`), so they are not added.
+const COMBINED: &str = "kube-prometheus/ + helm-template/loki.yaml + helm-template/tempo.yaml";
+const COMBINED_EXTRA: [&str; 2] = ["helm-template/loki.yaml", "helm-template/tempo.yaml"];
+
+// ---------------------------------------------------------------------------------------
+// Inputs, configs, runs
+// ---------------------------------------------------------------------------------------
+
+/// One run's inputs and the label messages name it by.
+struct Stack {
+    label: String,
+    inputs: Vec<Input>,
+}
+
+fn read(corpus: &Path, name: &str) -> Input {
+    let text = std::fs::read_to_string(corpus.join(name))
+        .unwrap_or_else(|e| panic!("cannot read corpus file {name}: {e}"));
+    Input::new(name, text)
+}
+
+/// The files of a corpus folder, sorted, as `folder/file`.
+fn folder(corpus: &Path, folder: &str) -> Vec<Input> {
+    let mut names: Vec<String> = std::fs::read_dir(corpus.join(folder))
+        .unwrap_or_else(|e| panic!("cannot read corpus folder {folder}: {e}"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| format!("{folder}/{}", p.file_name().unwrap().to_string_lossy()))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "corpus folder {folder} has no YAML file");
+    names.iter().map(|n| read(corpus, n)).collect()
+}
+
+/// A stack by label: a corpus file, [`KUBE_PROMETHEUS`] or [`COMBINED`].
+fn stack(corpus: &Path, label: &str) -> Stack {
+    let inputs = match label {
+        KUBE_PROMETHEUS => folder(corpus, "kube-prometheus"),
+        COMBINED => {
+            let mut inputs = folder(corpus, "kube-prometheus");
+            inputs.extend(COMBINED_EXTRA.iter().map(|n| read(corpus, n)));
+            inputs
+        }
+        file => vec![read(corpus, file)],
+    };
+    Stack {
+        label: label.to_string(),
+        inputs,
+    }
+}
+
+/// Every corpus file alone, then kube-prometheus as one run and the combined stack.
+fn every_stack(corpus: &Path) -> Vec<Stack> {
+    let mut stacks = Vec::new();
+    for f in [
+        "helm-template",
+        "postrender-stdin",
+        "upstream",
+        "istio-addons",
+        "kube-prometheus",
+    ] {
+        for input in folder(corpus, f) {
+            stacks.push(Stack {
+                label: input.name.clone(),
+                inputs: vec![input],
+            });
+        }
+    }
+    stacks.push(stack(corpus, KUBE_PROMETHEUS));
+    stacks.push(stack(corpus, COMBINED));
+    stacks
+}
+
+/// A config: its name in messages, and the input `--config` reads.
+#[derive(Clone)]
+struct Config {
+    name: String,
+    input: Input,
+}
+
+fn example(name: &str) -> Config {
+    let path = common::repo().join("examples").join(format!("{name}.yaml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    Config {
+        name: format!("examples/{name}.yaml"),
+        input: Input::new(path.display().to_string(), text),
+    }
+}
+
+fn strict() -> Config {
+    Config {
+        name: "STRICT".into(),
+        input: Input::new("strict.yaml", STRICT),
+    }
+}
+
+/// Every example config, then [`STRICT`].
+fn every_config() -> Vec<Config> {
+    let mut configs: Vec<Config> = EXAMPLES.iter().map(|n| example(n)).collect();
+    configs.push(strict());
+    configs
+}
+
+fn options(config: &Config, mesh: MeshType, namespace: Option<&str>) -> Options {
+    Options {
+        config: Some(config.input.clone()),
+        mesh: Some(mesh),
+        namespace: namespace.map(str::to_string),
+        traffic_graph: true,
+        ..Options::default()
+    }
+}
+
+/// What one run of the filter gives: its output and its flows.
+struct Run {
+    graph: Graph,
+    verdicts: Vec<Verdict>,
+}
+
+/// Filters `inputs` and evaluates its flows; every edge of the traffic graph has a verdict
+/// (a graph dropped for want of verdicts would let every check below pass).
+fn run(inputs: &[Input], config: &Config, mesh: MeshType, namespace: Option<&str>) -> Run {
+    let what = format!("{} with {} ({mesh:?})", names(inputs), config.name);
+    let outcome = gunj_mesh::run(inputs, &options(config, mesh, namespace))
+        .unwrap_or_else(|f| panic!("{what}: the filter failed: {f}"));
+    assert!(outcome.failure.is_none(), "{what}: {:?}", outcome.failure);
+    let flows = outcome.flows();
+    let edges = outcome.traffic_graph().edges;
+    assert_eq!(
+        flows.verdicts.len(),
+        edges.len(),
+        "{what}: not every flow has a verdict"
+    );
+    assert_eq!(flows.graph.edges, edges, "{what}: the graph was dropped");
+    Run {
+        graph: flows.graph,
+        verdicts: flows.verdicts,
+    }
+}
+
+fn names(inputs: &[Input]) -> String {
+    match inputs {
+        [one] => one.name.clone(),
+        _ => format!("{} inputs from {}", inputs.len(), inputs[0].name),
+    }
+}
+
+/// `f` over `items` on every core, results in order; a panic in `f` is re-raised as is.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let mut out: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        done.push((i, f(item)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for w in workers {
+            match w.join() {
+                Ok(done) => {
+                    for (i, r) in done {
+                        out[i] = Some(r);
+                    }
+                }
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
+    out.into_iter().map(Option::unwrap).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading graphs and outputs
+// ---------------------------------------------------------------------------------------
+
+fn workload(kind: &str, namespace: &str, name: &str) -> Party {
+    Party::Workload {
+        kind: kind.into(),
+        namespace: Some(namespace.into()),
+        name: name.into(),
+    }
+}
+
+/// The catalog component of a party, as the graph's node says.
+fn component<'g>(graph: &'g Graph, party: &Party) -> Option<&'g str> {
+    graph
+        .nodes
+        .iter()
+        .find(|n| &n.party == party)
+        .and_then(|n| n.component.as_deref())
+}
+
+fn protocol(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Http => "http",
+        Protocol::Grpc => "grpc",
+        Protocol::Tls => "tls",
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+    }
+}
+
+/// `from → to port 9090/http: VERDICT` for messages.
+fn describe(e: &gunj_mesh::Edge, v: &Verdict) -> String {
+    format!(
+        "{} → {} port {}/{}: {}",
+        e.from.label(),
+        e.to.label(),
+        e.port,
+        protocol(e.protocol),
+        match v {
+            Verdict::Allowed { .. } => "allowed".to_string(),
+            Verdict::Denied { resource, rule } => format!("denied by {resource} ({rule})"),
+            Verdict::Unknown { why } => format!("unknown: {why}"),
+        }
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. No needed flow is denied
+// ---------------------------------------------------------------------------------------
+
+/// Every corpus file alone, kube-prometheus as one run and the combined stack; every example
+/// config and [`STRICT`]; both meshes (`--mesh` overrides the config's type): no flow is
+/// denied. The message lists every denied flow of the sweep.
+#[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
+fn no_needed_flow_is_denied_on_any_corpus_stack_config_or_mesh() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let stacks = every_stack(&corpus);
+    let configs = every_config();
+    let mut jobs = Vec::new();
+    for s in &stacks {
+        for c in &configs {
+            for mesh in MESHES {
+                jobs.push((s, c, mesh));
+            }
+        }
+    }
+    let results = par_map(&jobs, |(s, c, mesh)| {
+        let r = run(&s.inputs, c, *mesh, None);
+        let denied: Vec<String> = r
+            .graph
+            .edges
+            .iter()
+            .zip(&r.verdicts)
+            .filter(|(_, v)| matches!(v, Verdict::Denied { .. }))
+            .map(|(e, v)| {
+                format!(
+                    "{} | {} | --mesh {mesh:?} | {}",
+                    s.label,
+                    c.name,
+                    describe(e, v)
+                )
+            })
+            .collect();
+        (r.graph.edges.len(), denied)
+    });
+    let flows: usize = results.iter().map(|(n, _)| n).sum();
+    let denied: Vec<&String> = results.iter().flat_map(|(_, d)| d).collect();
+    // The combined stacks draw flows in every run: the sweep checks something.
+    for ((s, c, mesh), (n, _)) in jobs.iter().zip(&results) {
+        if s.label == KUBE_PROMETHEUS || s.label == COMBINED {
+            assert!(*n > 10, "{} with {} ({mesh:?}): {n} flows", s.label, c.name);
+        }
+    }
+    assert!(
+        denied.is_empty(),
+        "{} of {flows} flows denied over {} runs ({} stacks × {} configs × 2 meshes):\n{}",
+        denied.len(),
+        jobs.len(),
+        stacks.len(),
+        configs.len(),
+        denied
+            .iter()
+            .map(|d| d.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. The kube-apiserver reaches webhooks and aggregated APIs
+// ---------------------------------------------------------------------------------------
+
+/// The stacks that serve the kube-apiserver, and the Deployments in `monitoring` it calls,
+/// on their container ports, as the manifests say (Service `targetPort` resolved by hand).
+const API_SERVED: [(&str, &[(&str, u16)]); 6] = [
+    // MutatingWebhookConfiguration and the CRD conversion webhook → Service
+    // obs-opentelemetry-operator-webhook:443 → targetPort webhook-server (9443).
+    (
+        "helm-template/opentelemetry-operator.yaml",
+        &[("obs-opentelemetry-operator", 9443)],
+    ),
+    (
+        "helm-template/opentelemetry-kube-stack.yaml",
+        &[("obs-opentelemetry-operator", 9443)],
+    ),
+    // The admission webhooks → Service obs-kube-prometheus-stack-operator:443 → https (10250).
+    (
+        "helm-template/kube-prometheus-stack.yaml",
+        &[("obs-kube-prometheus-stack-operator", 10250)],
+    ),
+    (
+        "postrender-stdin/helm4-kube-prometheus-stack.yaml",
+        &[("obs-kube-prometheus-stack-operator", 10250)],
+    ),
+    // APIService v1beta1.custom.metrics.k8s.io → Service obs-prometheus-adapter:443 → 6443.
+    (
+        "helm-template/prometheus-adapter.yaml",
+        &[("obs-prometheus-adapter", 6443)],
+    ),
+    // APIService v1beta1.metrics.k8s.io → Service prometheus-adapter:443 → https (6443).
+    (KUBE_PROMETHEUS, &[("prometheus-adapter", 6443)]),
+];
+
+/// With every example config (`multi-cluster` is Istio ambient) and [`STRICT`], in both
+/// meshes: the flows from the kube-apiserver to the pods serving the webhooks and aggregated
+/// APIs are in the graph, and every flow from the kube-apiserver is allowed (unknown is not
+/// enough: `failurePolicy: Fail` webhooks reject what they cannot reach).
+#[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
+fn the_kube_apiserver_reaches_webhooks_and_aggregated_apis_in_every_mode() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let configs = every_config();
+    let mut jobs = Vec::new();
+    for (label, served) in API_SERVED {
+        for c in &configs {
+            for mesh in MESHES {
+                jobs.push((stack(&corpus, label), served, c, mesh));
+            }
+        }
+    }
+    let problems: Vec<String> = par_map(&jobs, |(s, served, c, mesh)| {
+        let r = run(&s.inputs, c, *mesh, None);
+        let at = format!("{} | {} | --mesh {mesh:?}", s.label, c.name);
+        let mut problems = Vec::new();
+        for (name, port) in *served {
+            let to = workload("Deployment", "monitoring", name);
+            if !r
+                .graph
+                .edges
+                .iter()
+                .any(|e| e.from == Party::ApiServer && e.to == to && e.port == *port)
+            {
+                problems.push(format!(
+                    "{at} | no flow kube-apiserver → {} port {port}",
+                    to.label()
+                ));
+            }
+        }
+        for (e, v) in r.graph.edges.iter().zip(&r.verdicts) {
+            if e.from == Party::ApiServer && !matches!(v, Verdict::Allowed { .. }) {
+                problems.push(format!("{at} | {}", describe(e, v)));
+            }
+        }
+        problems
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    assert!(
+        problems.is_empty(),
+        "{} problems over {} runs:\n{}",
+        problems.len(),
+        jobs.len(),
+        problems.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Grafana → Prometheus and Prometheus → Alertmanager under STRICT
+// ---------------------------------------------------------------------------------------
+
+/// Under Istio STRICT with default-deny ([`STRICT`], `istio-advanced`) and Linkerd
+/// default-deny (`linkerd`, [`STRICT`] with `--mesh linkerd`), on kube-prometheus and
+/// kube-prometheus-stack: Grafana reaches Prometheus's web port (9090) and Prometheus
+/// reaches Alertmanager's (9093), and each such flow is allowed.
+#[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
+fn grafana_reaches_prometheus_and_prometheus_alertmanager_under_strict_and_default_deny() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let modes = [
+        (strict(), MeshType::Istio),
+        (example("istio-advanced"), MeshType::Istio),
+        (example("linkerd"), MeshType::Linkerd),
+        (strict(), MeshType::Linkerd),
+    ];
+    let mut jobs = Vec::new();
+    for label in [
+        KUBE_PROMETHEUS,
+        "helm-template/kube-prometheus-stack.yaml",
+        "postrender-stdin/helm3-kube-prometheus-stack.yaml",
+        "postrender-stdin/helm4-kube-prometheus-stack.yaml",
+    ] {
+        for (c, mesh) in &modes {
+            jobs.push((stack(&corpus, label), c, *mesh));
+        }
+    }
+    let problems: Vec<String> = par_map(&jobs, |(s, c, mesh)| {
+        let r = run(&s.inputs, c, *mesh, None);
+        let at = format!("{} | {} | --mesh {mesh:?}", s.label, c.name);
+        let mut problems = Vec::new();
+        for (from, to, port) in [
+            ("grafana", "prometheus", 9090),
+            ("prometheus", "alertmanager", 9093),
+        ] {
+            let flows: Vec<_> = r
+                .graph
+                .edges
+                .iter()
+                .zip(&r.verdicts)
+                .filter(|(e, _)| {
+                    e.port == port
+                        && component(&r.graph, &e.from) == Some(from)
+                        && component(&r.graph, &e.to) == Some(to)
+                })
+                .collect();
+            if flows.is_empty() {
+                problems.push(format!("{at} | no flow {from} → {to} port {port}"));
+            }
+            for (e, v) in flows {
+                if !matches!(v, Verdict::Allowed { .. }) {
+                    problems.push(format!("{at} | {}", describe(e, v)));
+                }
+            }
+        }
+        problems
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
