@@ -19,7 +19,9 @@
 //! Skips (saying so) when `../shared/corpus` is missing.
 
 use crate::common;
+use gunj_mesh::internals::stream;
 use gunj_mesh::{Graph, Input, MeshType, Options, Party, Protocol, Verdict};
+use serde_json::Value;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -167,8 +169,10 @@ fn options(config: &Config, mesh: MeshType, namespace: Option<&str>) -> Options 
 
 /// What one run of the filter gives: its output and its flows.
 struct Run {
+    output: String,
     graph: Graph,
     verdicts: Vec<Verdict>,
+    report: gunj_mesh::Report,
 }
 
 /// Filters `inputs` and evaluates its flows; every edge of the traffic graph has a verdict
@@ -187,8 +191,10 @@ fn run(inputs: &[Input], config: &Config, mesh: MeshType, namespace: Option<&str
     );
     assert_eq!(flows.graph.edges, edges, "{what}: the graph was dropped");
     Run {
+        output: outcome.output.text(),
         graph: flows.graph,
         verdicts: flows.verdicts,
+        report: outcome.report,
     }
 }
 
@@ -279,6 +285,23 @@ fn describe(e: &gunj_mesh::Edge, v: &Verdict) -> String {
             Verdict::Unknown { why } => format!("unknown: {why}"),
         }
     )
+}
+
+/// The documents of a YAML stream, as JSON (empty documents left out).
+fn documents(text: &str) -> Vec<Value> {
+    stream::split(0, text)
+        .iter()
+        .filter(|d| !d.header.empty)
+        .map(|d| gunj_mesh::internals::yaml::from_str::<Value>(d.text).unwrap())
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+/// The documents gunj-mesh generated (`app.kubernetes.io/managed-by: gunj-mesh`).
+fn generated(docs: &[Value]) -> Vec<&Value> {
+    docs.iter()
+        .filter(|d| d["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "gunj-mesh")
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -516,4 +539,276 @@ fn grafana_reaches_prometheus_and_prometheus_alertmanager_under_strict_and_defau
         problems.len(),
         problems.join("\n")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Objects without a namespace
+// ---------------------------------------------------------------------------------------
+
+/// A corpus chart as Helm renders it for a chart that leaves the namespace to Helm: every
+/// `metadata.namespace: monitoring` line taken out (references to `monitoring` deeper in the
+/// objects, such as a webhook's Service, stay, as `.Release.Namespace` would write them; so
+/// do objects the chart puts in `kube-system` on purpose).
+fn without_namespaces(corpus: &Path, name: &str) -> Input {
+    let text: String = read(corpus, name)
+        .text
+        .split_inclusive('\n')
+        .filter(|l| {
+            !matches!(
+                l.trim_end(),
+                "  namespace: monitoring" | "  namespace: \"monitoring\""
+            )
+        })
+        .collect();
+    for doc in documents(&text) {
+        assert!(
+            doc["metadata"]["namespace"] != "monitoring",
+            "{name}: a namespace is left in {} {}",
+            doc["kind"],
+            doc["metadata"]["name"]
+        );
+    }
+    Input::new(format!("{name} (no namespaces)"), text)
+}
+
+/// What in a generated document names the `default` namespace: a namespace field or list,
+/// a namespace selector, an Istio principal, a Linkerd identity, a Service host, the
+/// OpenTelemetry operator's `<namespace>.<name>` instance label, or a name with `default` in
+/// it (but for `PeerAuthentication default`, Istio's name for a namespace-wide policy).
+fn names_default(doc: &Value) -> Vec<String> {
+    fn walk(key: &str, v: &Value, path: &str, found: &mut Vec<String>) {
+        match v {
+            Value::String(s) => {
+                let named = (matches!(key, "namespace" | "kubernetes.io/metadata.name")
+                    && s == "default")
+                    || s.contains("/ns/default/")
+                    || s.contains(".default.serviceaccount")
+                    || s.contains(".default.svc")
+                    || (key == "app.kubernetes.io/instance" && s.starts_with("default."));
+                if named {
+                    found.push(format!("{path}: {s}"));
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if key == "namespaces" && item == "default" {
+                        found.push(format!("{path}[{i}]: default"));
+                    }
+                    walk(key, item, &format!("{path}[{i}]"), found);
+                }
+            }
+            Value::Object(map) => {
+                for (k, item) in map {
+                    walk(k, item, &format!("{path}.{k}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk("", doc, "", &mut found);
+    let name = doc["metadata"]["name"].as_str().unwrap_or_default();
+    if name.split('-').any(|w| w == "default")
+        && !(doc["kind"] == "PeerAuthentication" && name == "default")
+    {
+        found.push(format!("metadata.name: {name}"));
+    }
+    found
+}
+
+/// Charts without `metadata.namespace` (kube-prometheus-stack, opentelemetry-kube-stack with
+/// them taken out) post-rendered with every config in both meshes. Without `-n`, no
+/// generated resource has a namespace or names `default` anywhere, and nothing the filter
+/// adds to the chart's objects names it either; with `-n monitoring` every generated
+/// resource is in `monitoring`.
+#[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
+fn charts_without_namespaces_get_resources_that_never_name_default() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let charts = [
+        without_namespaces(&corpus, "helm-template/kube-prometheus-stack.yaml"),
+        without_namespaces(&corpus, "helm-template/opentelemetry-kube-stack.yaml"),
+    ];
+    let configs = every_config();
+    let mut jobs = Vec::new();
+    for chart in &charts {
+        for c in &configs {
+            for mesh in MESHES {
+                for namespace in [None, Some("monitoring")] {
+                    jobs.push((chart, c, mesh, namespace));
+                }
+            }
+        }
+    }
+    // Text that names `default` in the output but not in the input was added by the filter
+    // (to a generated resource or to one of the chart's objects).
+    const DEFAULT: [&str; 5] = [
+        "/ns/default/",
+        ".default.serviceaccount",
+        ".default.svc",
+        "namespace: default",
+        ": default.",
+    ];
+    let results = par_map(&jobs, |(chart, c, mesh, namespace)| {
+        let r = run(std::slice::from_ref(*chart), c, *mesh, *namespace);
+        let at = format!(
+            "{} | {} | --mesh {mesh:?} | -n {}",
+            chart.name,
+            c.name,
+            namespace.unwrap_or("(none)")
+        );
+        let mut problems = Vec::new();
+        let docs = documents(&r.output);
+        let ours = generated(&docs);
+        let reported = r
+            .report
+            .generated
+            .iter()
+            .filter(|g| g.action == gunj_mesh::GeneratedAction::Generate)
+            .count();
+        if ours.len() != reported {
+            problems.push(format!(
+                "{at} | {} generated documents, {reported} in the report",
+                ours.len()
+            ));
+        }
+        for doc in &ours {
+            let what = format!("{} {}", doc["kind"], doc["metadata"]["name"]);
+            let ns = doc["metadata"]["namespace"].as_str();
+            if ns != *namespace {
+                problems.push(format!("{at} | {what} has namespace {ns:?}"));
+            }
+            for found in names_default(doc) {
+                problems.push(format!("{at} | {what} names default: {found}"));
+            }
+        }
+        for word in DEFAULT {
+            let (before, after) = (
+                chart.text.matches(word).count(),
+                r.output.matches(word).count(),
+            );
+            if after > before {
+                problems.push(format!(
+                    "{at} | the output has `{word}` {after} times, the input {before}"
+                ));
+            }
+        }
+        (ours.len(), problems)
+    });
+    let generated: usize = results.iter().map(|(n, _)| n).sum();
+    assert!(generated > 100, "only {generated} resources generated");
+    let problems: Vec<&String> = results.iter().flat_map(|(_, p)| p).collect();
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// `spec.namespaces: [monitoring]` on loki-distributed, whose gateway (ConfigMap, Service,
+/// Deployment) names no namespace while the rest is in `monitoring`: an object without a
+/// namespace is in the release namespace, `-n`; without `-n` it is not filtered out (the
+/// release namespace is unknown, and Helm puts the chart's objects in it), with `-n
+/// monitoring` it is in scope, with `-n logging` it is not.
+#[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
+fn spec_namespaces_counts_objects_without_a_namespace_as_in_the_release_namespace() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let chart = read(&corpus, "helm-template/loki-distributed.yaml");
+    let config = Config {
+        name: "namespaces: [monitoring]".into(),
+        input: Input::new(
+            "monitoring.yaml",
+            "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  namespaces: [monitoring]\n  authorization: {defaultDeny: true}\n",
+        ),
+    };
+    let gateway = "obs-loki-distributed-gateway";
+    for (namespace, injected) in [
+        (None, true),
+        (Some("monitoring"), true),
+        (Some("logging"), false),
+    ] {
+        let r = run(
+            std::slice::from_ref(&chart),
+            &config,
+            MeshType::Istio,
+            namespace,
+        );
+        let at = format!("-n {}", namespace.unwrap_or("(none)"));
+        let entry = r
+            .report
+            .entries
+            .iter()
+            .find(|e| e.kind == "Deployment" && e.name == gateway)
+            .unwrap_or_else(|| panic!("{at}: no report entry for the gateway"));
+        assert_eq!(entry.namespace.as_deref(), namespace, "{at}");
+        if injected {
+            assert_eq!(
+                entry.action,
+                gunj_mesh::EntryAction::Inject,
+                "{at}: {entry:?}"
+            );
+        } else {
+            assert_eq!(
+                entry.action,
+                gunj_mesh::EntryAction::Skip,
+                "{at}: {entry:?}"
+            );
+            assert_eq!(
+                entry.detail, "namespace logging is not in spec.namespaces",
+                "{at}"
+            );
+        }
+        // The objects that name `monitoring` are in scope whatever `-n` says.
+        let others: Vec<_> = r
+            .report
+            .entries
+            .iter()
+            .filter(|e| {
+                e.namespace.as_deref() == Some("monitoring")
+                    && e.kind != "Service"
+                    && e.name != gateway
+            })
+            .collect();
+        assert_eq!(others.len(), 4, "{at}: {others:?}");
+        for e in others {
+            assert_eq!(e.action, gunj_mesh::EntryAction::Inject, "{at}: {e:?}");
+        }
+        // The gateway is in the graph, in the mesh or not, in the release namespace.
+        let party = Party::Workload {
+            kind: "Deployment".into(),
+            namespace: namespace.map(str::to_string),
+            name: gateway.into(),
+        };
+        let node = r
+            .graph
+            .nodes
+            .iter()
+            .find(|n| n.party == party)
+            .unwrap_or_else(|| panic!("{at}: the gateway is not a node {:?}", r.graph.nodes));
+        assert_eq!(node.in_mesh, injected, "{at}");
+        // Policies for the release namespace follow it: none name `logging` unless the
+        // gateway is in it, and in scope.
+        let docs = documents(&r.output);
+        let logging = generated(&docs)
+            .into_iter()
+            .filter(|d| d["metadata"]["namespace"] == "logging")
+            .count();
+        assert_eq!(logging, 0, "{at}: a resource generated in logging");
+    }
 }
