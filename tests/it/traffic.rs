@@ -20,7 +20,7 @@
 
 use crate::common;
 use gunj_mesh::internals::stream;
-use gunj_mesh::{Graph, Input, MeshType, Options, Party, Protocol, Verdict};
+use gunj_mesh::{Found, Graph, Input, MeshType, Options, Party, Protocol, Verdict};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -810,5 +810,293 @@ fn spec_namespaces_counts_objects_without_a_namespace_as_in_the_release_namespac
             .filter(|d| d["metadata"]["namespace"] == "logging")
             .count();
         assert_eq!(logging, 0, "{at}: a resource generated in logging");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. The OpenTelemetry Collector's identity
+// ---------------------------------------------------------------------------------------
+
+/// The principals of the generated Istio AuthorizationPolicies.
+fn principals(docs: &[&Value]) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in docs.iter().filter(|d| d["kind"] == "AuthorizationPolicy") {
+        for rule in d["spec"]["rules"].as_array().into_iter().flatten() {
+            for from in rule["from"].as_array().into_iter().flatten() {
+                for p in from["source"]["principals"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    out.push(p.as_str().unwrap().to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The ServiceAccounts (`namespace/name`) and identities of the generated Linkerd
+/// MeshTLSAuthentications.
+fn identities(docs: &[&Value]) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in docs.iter().filter(|d| d["kind"] == "MeshTLSAuthentication") {
+        for r in d["spec"]["identityRefs"].as_array().into_iter().flatten() {
+            if r["kind"] == "ServiceAccount" {
+                out.push(format!(
+                    "{}/{}",
+                    r["namespace"].as_str().unwrap_or("(release)"),
+                    r["name"].as_str().unwrap()
+                ));
+            }
+        }
+        for i in d["spec"]["identities"].as_array().into_iter().flatten() {
+            out.push(i.as_str().unwrap().to_string());
+        }
+    }
+    out
+}
+
+/// The `OpenTelemetryCollector` of opentelemetry-kube-stack (`obs-daemon`, no
+/// `spec.serviceAccount`: the operator runs it as `obs-daemon-collector`), and the same with
+/// `spec.serviceAccount: otel-agent`, under [`STRICT`] in both meshes: the Istio principals
+/// and Linkerd identities that stand for the collector are that account, never `default`;
+/// and the evaluator, which reads the account from the output on its own, allows the
+/// collector's flows to itself.
+#[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
+fn opentelemetry_collector_identity_is_its_service_account() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let chart = read(&corpus, "helm-template/opentelemetry-kube-stack.yaml");
+    let named = chart.text.replacen(
+        "  mode: daemonset\n",
+        "  mode: daemonset\n  serviceAccount: otel-agent\n",
+        1,
+    );
+    assert_ne!(named, chart.text, "the collector's spec.mode moved");
+    let named = Input::new("opentelemetry-kube-stack with spec.serviceAccount", named);
+    let collector = workload("OpenTelemetryCollector", "monitoring", "obs-daemon");
+    for (input, account) in [(&chart, "obs-daemon-collector"), (&named, "otel-agent")] {
+        for mesh in MESHES {
+            let at = format!("{} ({mesh:?})", input.name);
+            let r = run(std::slice::from_ref(input), &strict(), mesh, None);
+            let docs = documents(&r.output);
+            let ours = generated(&docs);
+            match mesh {
+                MeshType::Istio => {
+                    let principals = principals(&ours);
+                    let want = format!("cluster.local/ns/monitoring/sa/{account}");
+                    assert!(principals.contains(&want), "{at}: {principals:?}");
+                    assert!(
+                        !principals.iter().any(|p| p.ends_with("/sa/default")),
+                        "{at}: {principals:?}"
+                    );
+                }
+                _ => {
+                    let identities = identities(&ours);
+                    let want = format!("monitoring/{account}");
+                    assert!(identities.contains(&want), "{at}: {identities:?}");
+                    assert!(
+                        !identities
+                            .iter()
+                            .any(|i| i.ends_with("/default") || i.starts_with("default.")),
+                        "{at}: {identities:?}"
+                    );
+                }
+            }
+            let own: Vec<_> = r
+                .graph
+                .edges
+                .iter()
+                .zip(&r.verdicts)
+                .filter(|(e, _)| e.from == collector && e.to == collector)
+                .collect();
+            assert!(!own.is_empty(), "{at}: no flow of the collector to itself");
+            for (e, v) in own {
+                assert!(
+                    matches!(v, Verdict::Allowed { .. }),
+                    "{at}: {}",
+                    describe(e, v)
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. The ports operators give their pods
+// ---------------------------------------------------------------------------------------
+
+/// The ports of the generated NetworkPolicies that select the pods of the operator resource
+/// `instance` (`app.kubernetes.io/instance`, as both operators label them).
+fn network_policy_ports(docs: &[&Value], instance: &str) -> Vec<u64> {
+    let mut ports: Vec<u64> = docs
+        .iter()
+        .filter(|d| d["kind"] == "NetworkPolicy")
+        .filter(|d| {
+            d["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == instance
+        })
+        .flat_map(|d| d["spec"]["ingress"].as_array().cloned().unwrap_or_default())
+        .flat_map(|rule| rule["ports"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p["port"].as_u64())
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// The flow `from → to` on `port`: it is in the graph, with the port's name, and allowed.
+fn assert_allowed_flow(r: &Run, at: &str, from: &Party, to: &Party, port: u16, name: &str) {
+    let (e, v) = r
+        .graph
+        .edges
+        .iter()
+        .zip(&r.verdicts)
+        .find(|(e, _)| &e.from == from && &e.to == to && e.port == port)
+        .unwrap_or_else(|| {
+            panic!(
+                "{at}: no flow {} → {} port {port}; flows to it: {:?}",
+                from.label(),
+                to.label(),
+                r.graph
+                    .edges
+                    .iter()
+                    .filter(|e| &e.to == to)
+                    .map(|e| (e.from.label(), e.port))
+                    .collect::<Vec<_>>()
+            )
+        });
+    assert_eq!(e.port_name.as_deref(), Some(name), "{at}: {e:?}");
+    assert!(
+        matches!(v, Verdict::Allowed { .. }),
+        "{at}: {}",
+        describe(e, v)
+    );
+}
+
+/// prometheus-operator's pods, under [`STRICT`] in both meshes:
+/// - kube-prometheus with `spec.portName: metrics-web` on the Prometheus and its Service's
+///   `targetPort` renamed to match: the ServiceMonitor's scrape of Prometheus reaches 9090
+///   through the Service only if the graph names the port as the operator does; the config
+///   reloaders' `reloader-web` (8080) of Prometheus and Alertmanager are reached too;
+/// - prometheus-operator's examples: the Prometheus with `spec.thanos` serves the Thanos
+///   sidecar's gRPC (10901) and HTTP (10902) ports to Thanos Query, a Prometheus without it
+///   does not.
+///
+/// The generated NetworkPolicies open those ports.
+#[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
+fn prometheus_operator_pods_serve_the_ports_the_operator_gives_them() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let mut kp = stack(&corpus, KUBE_PROMETHEUS);
+    for input in &mut kp.inputs {
+        let (from, to) = match input.name.as_str() {
+            "kube-prometheus/prometheus-prometheus.yaml" => (
+                "spec:\n  alerting:",
+                "spec:\n  portName: metrics-web\n  alerting:",
+            ),
+            "kube-prometheus/prometheus-service.yaml" => {
+                ("    targetPort: web\n", "    targetPort: metrics-web\n")
+            }
+            _ => continue,
+        };
+        let text = input.text.replacen(from, to, 1);
+        assert_ne!(text, input.text, "{}: `{from}` moved", input.name);
+        *input = Input::new(input.name.clone(), text);
+    }
+    let k8s = workload("Prometheus", "monitoring", "k8s");
+    let main = workload("Alertmanager", "monitoring", "main");
+    let grafana = workload("Deployment", "monitoring", "grafana");
+    let examples = read(&corpus, "upstream/prometheus-operator-examples.yaml");
+    let thanos_query = workload("Deployment", "default", "thanos-query");
+    let with_thanos = workload("Prometheus", "default", "self");
+    let without = workload("Prometheus", "default", "example");
+    for mesh in MESHES {
+        let at = format!("kube-prometheus with portName metrics-web ({mesh:?})");
+        let r = run(&kp.inputs, &strict(), mesh, None);
+        assert_allowed_flow(&r, &at, &k8s, &k8s, 9090, "metrics-web");
+        assert_allowed_flow(&r, &at, &k8s, &k8s, 8080, "reloader-web");
+        assert_allowed_flow(&r, &at, &grafana, &k8s, 9090, "metrics-web");
+        assert_allowed_flow(&r, &at, &k8s, &main, 8080, "reloader-web");
+        for (to, port) in [(&k8s, 9090), (&k8s, 8080)] {
+            let e = r
+                .graph
+                .edges
+                .iter()
+                .find(|e| e.from == k8s && &e.to == to && e.port == port)
+                .unwrap();
+            assert_eq!(e.found, Found::Read, "{at}: {e:?}");
+        }
+        let docs = documents(&r.output);
+        let ports = network_policy_ports(&generated(&docs), "k8s");
+        for port in [8080, 9090] {
+            assert!(ports.contains(&port), "{at}: {ports:?}");
+        }
+
+        let at = format!("prometheus-operator examples ({mesh:?})");
+        let r = run(
+            std::slice::from_ref(&examples),
+            &strict(),
+            mesh,
+            Some("default"),
+        );
+        assert_allowed_flow(&r, &at, &thanos_query, &with_thanos, 10901, "grpc");
+        assert_allowed_flow(&r, &at, &thanos_query, &with_thanos, 10902, "http");
+        assert!(
+            r.graph
+                .edges
+                .iter()
+                .any(|e| e.to == without && e.port == 9090),
+            "{at}: the Prometheus without Thanos is not reached"
+        );
+        assert!(
+            !r.graph
+                .edges
+                .iter()
+                .any(|e| e.to == without && matches!(e.port, 10901 | 10902)),
+            "{at}: a Prometheus without a Thanos sidecar serves its ports"
+        );
+        let docs = documents(&r.output);
+        let ports = network_policy_ports(&generated(&docs), "self");
+        for port in [9090, 10901, 10902] {
+            assert!(ports.contains(&port), "{at}: {ports:?}");
+        }
+    }
+}
+
+/// The OpenTelemetry operator's collector pods serve their own metrics on 8888 (`metrics`),
+/// beside OTLP: under [`STRICT`] in both meshes the flows to the corpus's collector reach
+/// it and are allowed, and the generated NetworkPolicy opens it.
+#[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
+fn opentelemetry_collector_pods_serve_their_metrics_port() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let chart = read(&corpus, "helm-template/opentelemetry-kube-stack.yaml");
+    let collector = workload("OpenTelemetryCollector", "monitoring", "obs-daemon");
+    for mesh in MESHES {
+        let at = format!("{} ({mesh:?})", chart.name);
+        let r = run(std::slice::from_ref(&chart), &strict(), mesh, None);
+        assert_allowed_flow(&r, &at, &collector, &collector, 8888, "metrics");
+        assert_allowed_flow(&r, &at, &Party::AnyWorkload, &collector, 4317, "otlp-grpc");
+        let docs = documents(&r.output);
+        let ports = network_policy_ports(&generated(&docs), "monitoring.obs-daemon");
+        for port in [4317, 4318, 8888] {
+            assert!(ports.contains(&port), "{at}: {ports:?}");
+        }
     }
 }
