@@ -1100,3 +1100,277 @@ fn opentelemetry_collector_pods_serve_their_metrics_port() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// 7. The Prometheus certificate pattern under Istio STRICT
+// ---------------------------------------------------------------------------------------
+
+/// The document of `kind` named `name`.
+fn find<'d>(docs: &'d [Value], kind: &str, name: &str) -> &'d Value {
+    docs.iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+/// The client settings of Istio's certificate pattern
+/// (<https://istio.io/latest/docs/ops/integrations/prometheus/#tls-settings>).
+fn istio_certificate() -> Value {
+    serde_json::json!({
+        "caFile": "/etc/prom-certs/root-cert.pem",
+        "certFile": "/etc/prom-certs/cert-chain.pem",
+        "keyFile": "/etc/prom-certs/key.pem",
+        "insecureSkipVerify": true,
+    })
+}
+
+/// `endpoint` without the fields the certificate pattern sets.
+fn without_tls(endpoint: &Value) -> Value {
+    let mut e = endpoint.clone();
+    let map = e.as_object_mut().unwrap();
+    map.remove("scheme");
+    map.remove("tlsConfig");
+    e
+}
+
+/// The ports the generated PeerAuthentications of `monitoring` open to plaintext, per
+/// `app.kubernetes.io/name` of the pods they select.
+fn permissive_ports(docs: &[&Value]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for d in docs.iter().filter(|d| d["kind"] == "PeerAuthentication") {
+        let name = d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
+            .as_str()
+            .unwrap_or("(namespace)");
+        for (port, mode) in d["spec"]["portLevelMtls"].as_object().into_iter().flatten() {
+            if mode["mode"] != "STRICT" {
+                out.push((name.to_string(), port.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The ServiceMonitors of kube-prometheus whose targets are in the mesh and scraped in
+/// plain HTTP, with their endpoint count: they get the Istio certificate. The others scrape
+/// targets with their own TLS (blackbox-exporter, kube-state-metrics, node-exporter on the
+/// host network, prometheus-adapter, prometheus-operator) or outside the stream (the
+/// control plane and the kubelet), and stay as they are.
+const CERTIFIED: [(&str, usize); 3] = [
+    ("alertmanager-main", 2),
+    ("grafana", 1),
+    ("prometheus-k8s", 2),
+];
+
+/// kube-prometheus under [`STRICT`] Istio: Prometheus scrapes outside its sidecar, so the
+/// ServiceMonitor endpoints of meshed plain-HTTP targets get `scheme: https` and the
+/// certificate files, and nothing else changes in any ServiceMonitor; the Prometheus's
+/// `spec.alerting.alertmanagers` endpoints get them too; the pod keeps inbound capture
+/// (no `includeInboundPorts`) while outbound traffic skips the sidecar; the ports of the
+/// certified targets stay STRICT; and the scrapes and alerts are allowed.
+#[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
+fn prometheus_scrapes_and_alerts_with_the_istio_certificate_under_strict() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let kp = stack(&corpus, KUBE_PROMETHEUS);
+    let r = run(&kp.inputs, &strict(), MeshType::Istio, None);
+    let before: Vec<Value> = kp.inputs.iter().flat_map(|i| documents(&i.text)).collect();
+    let after = documents(&r.output);
+    let mut problems = Vec::new();
+    let monitors: Vec<&Value> = after
+        .iter()
+        .filter(|d| d["kind"] == "ServiceMonitor")
+        .collect();
+    assert!(monitors.len() > 10, "{} ServiceMonitors", monitors.len());
+    for sm in monitors {
+        let name = sm["metadata"]["name"].as_str().unwrap();
+        let old = find(&before, "ServiceMonitor", name);
+        let Some((_, count)) = CERTIFIED.iter().find(|(n, _)| *n == name) else {
+            if sm != old {
+                problems.push(format!("ServiceMonitor {name} changed: {}", sm["spec"]));
+            }
+            continue;
+        };
+        let endpoints = sm["spec"]["endpoints"].as_array().unwrap();
+        assert_eq!(endpoints.len(), *count, "ServiceMonitor {name}");
+        for (i, ep) in endpoints.iter().enumerate() {
+            if ep["scheme"] != "https" || ep["tlsConfig"] != istio_certificate() {
+                problems.push(format!("ServiceMonitor {name} endpoints[{i}]: {ep}"));
+            }
+            if without_tls(ep) != old["spec"]["endpoints"][i] {
+                problems.push(format!(
+                    "ServiceMonitor {name} endpoints[{i}]: more than TLS changed: {ep}"
+                ));
+            }
+        }
+    }
+    let prometheus = find(&after, "Prometheus", "k8s");
+    let alertmanagers = prometheus["spec"]["alerting"]["alertmanagers"]
+        .as_array()
+        .unwrap();
+    assert!(!alertmanagers.is_empty());
+    for (i, am) in alertmanagers.iter().enumerate() {
+        if am["scheme"] != "https" || am["tlsConfig"] != istio_certificate() {
+            problems.push(format!(
+                "Prometheus k8s spec.alerting.alertmanagers[{i}] sends alerts in plaintext \
+                 from outside its sidecar to Alertmanager under STRICT: {am}"
+            ));
+        }
+    }
+    let annotations = &prometheus["spec"]["podMetadata"]["annotations"];
+    if annotations
+        .get("traffic.sidecar.istio.io/includeInboundPorts")
+        .is_some()
+    {
+        problems.push(format!(
+            "Prometheus k8s loses inbound capture: {annotations}"
+        ));
+    }
+    if annotations["traffic.sidecar.istio.io/includeOutboundIPRanges"] != "" {
+        problems.push(format!(
+            "Prometheus k8s keeps outbound capture: {annotations}"
+        ));
+    }
+    let open = permissive_ports(&generated(&after));
+    for (name, port) in [
+        ("alertmanager", "9093"),
+        ("alertmanager", "8080"),
+        ("grafana", "3000"),
+        ("prometheus", "9090"),
+        ("prometheus", "8080"),
+    ] {
+        if open.contains(&(name.to_string(), port.to_string())) {
+            problems.push(format!("{name} port {port} accepts plaintext: {open:?}"));
+        }
+    }
+    let k8s = workload("Prometheus", "monitoring", "k8s");
+    for (to, port) in [
+        (workload("Alertmanager", "monitoring", "main"), 9093),
+        (workload("Deployment", "monitoring", "grafana"), 3000),
+        (k8s.clone(), 9090),
+    ] {
+        match r
+            .graph
+            .edges
+            .iter()
+            .zip(&r.verdicts)
+            .find(|(e, _)| e.from == k8s && e.to == to && e.port == port)
+        {
+            Some((_, Verdict::Allowed { .. })) => {}
+            Some((e, v)) => problems.push(describe(e, v)),
+            None => problems.push(format!("no flow to {} port {port}", to.label())),
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// kube-prometheus with Grafana scraped by a PodMonitor instead of its ServiceMonitor, under
+/// [`STRICT`] Istio: a PodMonitor's TLS settings take no files, so Prometheus scrapes
+/// Grafana's port in plaintext and that port alone accepts it (port-level PERMISSIVE); the
+/// PodMonitor is left as it is and the scrape is allowed.
+#[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
+fn pod_monitor_targets_accept_plaintext_on_their_port_under_strict() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    const POD_MONITOR: &str = "apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata:
+  name: grafana
+  namespace: monitoring
+spec:
+  podMetricsEndpoints:
+  - interval: 15s
+    port: http
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: grafana
+";
+    let mut kp = stack(&corpus, KUBE_PROMETHEUS);
+    let before = kp.inputs.len();
+    kp.inputs
+        .retain(|i| i.name != "kube-prometheus/grafana-serviceMonitor.yaml");
+    assert_eq!(kp.inputs.len(), before - 1);
+    kp.inputs
+        .push(Input::new("grafana-podMonitor.yaml", POD_MONITOR));
+    let r = run(&kp.inputs, &strict(), MeshType::Istio, None);
+    let docs = documents(&r.output);
+    let ours = generated(&docs);
+    let open = permissive_ports(&ours);
+    assert!(
+        open.contains(&("grafana".to_string(), "3000".to_string())),
+        "{open:?}"
+    );
+    assert!(
+        !open
+            .iter()
+            .any(|(name, port)| name == "grafana" && port != "3000"),
+        "{open:?}"
+    );
+    let pm = find(&docs, "PodMonitor", "grafana");
+    assert_eq!(
+        pm,
+        &gunj_mesh::internals::yaml::from_str::<Value>(POD_MONITOR).unwrap()
+    );
+    let k8s = workload("Prometheus", "monitoring", "k8s");
+    let grafana = workload("Deployment", "monitoring", "grafana");
+    assert_allowed_flow(&r, "PodMonitor grafana", &k8s, &grafana, 3000, "http");
+    let e = r
+        .graph
+        .edges
+        .iter()
+        .find(|e| e.from == k8s && e.to == grafana && e.port == 3000)
+        .unwrap();
+    assert!(
+        matches!(&e.via, Some(gunj_mesh::Via::PodMonitor { name, .. }) if name == "grafana"),
+        "{e:?}"
+    );
+}
+
+/// Regression: a second run over the output of the certificate pattern changes nothing. It
+/// used to read the `https` endpoints it had written as the targets' own TLS and open their
+/// ports to plaintext. kube-prometheus as one run with [`STRICT`] and `istio-advanced`
+/// (STRICT, default-deny, observability), and kube-prometheus-stack.
+#[test]
+#[cfg_attr(
+    gunj_no_shared,
+    ignore = "needs ../shared (corpus, schemas, tools beside the clone): see README, Development"
+)]
+fn a_second_run_over_the_certificate_pattern_changes_nothing() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    for label in [KUBE_PROMETHEUS, "helm-template/kube-prometheus-stack.yaml"] {
+        let s = stack(&corpus, label);
+        for c in [strict(), example("istio-advanced")] {
+            let at = format!("{label} with {}", c.name);
+            let first = run(&s.inputs, &c, MeshType::Istio, None);
+            assert!(
+                first.output.contains("/etc/prom-certs/cert-chain.pem"),
+                "{at}: no endpoint got the certificate"
+            );
+            let again = Input::new("first run", first.output.clone());
+            let second = run(std::slice::from_ref(&again), &c, MeshType::Istio, None);
+            assert!(
+                second.output == first.output,
+                "{at}: the second run changed the output:\n{}",
+                similar::TextDiff::from_lines(&first.output, &second.output)
+                    .unified_diff()
+                    .context_radius(2)
+            );
+            assert_eq!(second.verdicts, first.verdicts, "{at}");
+        }
+    }
+}
