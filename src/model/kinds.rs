@@ -32,6 +32,9 @@ pub type Operator = fn(node: &Node, name: &str, namespace: Option<&str>) -> Opti
 pub struct OperatorPods {
     /// The labels it puts on them, which select them.
     pub labels: BTreeMap<String, String>,
+    /// The other labels it puts on every one of them, over the resource's own: a Service of
+    /// the stream may select the pods by these. Generated selectors keep to `labels`.
+    pub more_labels: BTreeMap<String, String>,
     /// The container ports of its containers.
     pub ports: Vec<Port>,
     /// Their ServiceAccount, when the resource says or implies one.
@@ -156,6 +159,7 @@ pub static POD_KINDS: &[PodKind] = &[
                     ("app.kubernetes.io/component", "opentelemetry-collector"),
                     ("app.kubernetes.io/instance", &instance),
                 ]),
+                more_labels: BTreeMap::new(),
                 ports: vec![
                     Port::tcp("otlp-grpc", 4317),
                     Port::tcp("otlp-http", 4318),
@@ -171,9 +175,15 @@ pub static POD_KINDS: &[PodKind] = &[
     },
 ];
 
-/// The pods prometheus-operator runs for a Prometheus-like resource: labelled
-/// `app.kubernetes.io/name: <app>` and `app.kubernetes.io/instance: <name>`; the main
-/// container's port is `spec.portName` (default `web`), the config reloader's
+/// The pods prometheus-operator runs for a Prometheus-like resource: selected by
+/// `app.kubernetes.io/name: <app>` and `app.kubernetes.io/instance: <name>`, and also
+/// labelled `app.kubernetes.io/managed-by: prometheus-operator` and by the resource's name
+/// under the kind's own key (`operator.prometheus.io/name` and `prometheus` for a
+/// Prometheus, `operator.prometheus.io/name` for a PrometheusAgent, `alertmanager`,
+/// `thanos-ruler`), which charts' Services select them by (kube-prometheus-stack's
+/// `alertmanager: <name>`, `operator.prometheus.io/name: <name>`): `makeSelectorLabels` in
+/// prometheus-operator's `pkg/{prometheus/server,prometheus/agent,alertmanager,thanos}`.
+/// The main container's port is `spec.portName` (default `web`), the config reloader's
 /// `reloader-web` (8080), a Thanos sidecar's `grpc` (10901) and `http` (10902); they run as
 /// `spec.serviceAccountName` (<https://prometheus-operator.dev/docs/api-reference/api/>).
 fn prometheus_pods(node: &Node, app: &str, name: &str) -> OperatorPods {
@@ -184,11 +194,18 @@ fn prometheus_pods(node: &Node, app: &str, name: &str) -> OperatorPods {
     if node.at(&["spec", "thanos"]).is_some_and(|t| !t.is_null()) {
         ports.extend([Port::tcp("grpc", 10901), Port::tcp("http", 10902)]);
     }
+    let mut more = vec![("app.kubernetes.io/managed-by", "prometheus-operator")];
+    match app {
+        "prometheus" => more.extend([("operator.prometheus.io/name", name), ("prometheus", name)]),
+        "prometheus-agent" => more.push(("operator.prometheus.io/name", name)),
+        _ => more.push((app, name)),
+    }
     OperatorPods {
         labels: labels(&[
             ("app.kubernetes.io/name", app),
             ("app.kubernetes.io/instance", name),
         ]),
+        more_labels: labels(&more),
         ports,
         service_account: None,
     }
