@@ -138,10 +138,16 @@ pub static POD_KINDS: &[PodKind] = &[
         Some(pods)
     }),
     // The OpenTelemetry operator copies `spec.podAnnotations`, and the resource's own
-    // labels, to the collector pods, labelled `app.kubernetes.io/instance:
-    // <namespace>.<name>`; they run as `spec.serviceAccount`, else `<name>-collector`, and
-    // expose the collector's own metrics on 8888. A collector in `mode: sidecar` runs in
-    // other workloads' pods (<https://github.com/open-telemetry/opentelemetry-operator#deployment-modes>).
+    // labels, to the collector pods, labelled `app.kubernetes.io/component:
+    // opentelemetry-collector`, `app.kubernetes.io/instance: <namespace>.<name>`,
+    // `app.kubernetes.io/managed-by: opentelemetry-operator`, `app.kubernetes.io/part-of:
+    // opentelemetry` and, unless the resource's labels name it, `app.kubernetes.io/name:
+    // <name>-collector` (`Labels` in its internal/manifests/manifestutils/labels.go). The
+    // pods are selected by component and instance; when the namespace is not known (no
+    // `metadata.namespace`, no `-n`: Helm decides it) by component and name, which need no
+    // namespace. They run as `spec.serviceAccount`, else `<name>-collector`, and expose the
+    // collector's own metrics on 8888. A collector in `mode: sidecar` runs in other
+    // workloads' pods (<https://github.com/open-telemetry/opentelemetry-operator#deployment-modes>).
     PodKind {
         kind: "OpenTelemetryCollector",
         labels: &["metadata", "labels"],
@@ -153,13 +159,24 @@ pub static POD_KINDS: &[PodKind] = &[
             if node.at(&["spec", "mode"]).and_then(Node::scalar) == Some("sidecar") {
                 return None;
             }
-            let instance = format!("{}.{name}", namespace.unwrap_or("default"));
+            let own_name = node
+                .at(&["metadata", "labels", "app.kubernetes.io/name"])
+                .and_then(Node::scalar);
+            let app_name = own_name.map_or_else(|| format!("{name}-collector"), str::to_string);
+            let mut more = vec![
+                ("app.kubernetes.io/managed-by", "opentelemetry-operator"),
+                ("app.kubernetes.io/part-of", "opentelemetry"),
+                ("app.kubernetes.io/name", &app_name),
+            ];
+            let component = ("app.kubernetes.io/component", "opentelemetry-collector");
+            let instance = namespace.map(|ns| format!("{ns}.{name}"));
+            let selector = match &instance {
+                Some(instance) => [component, ("app.kubernetes.io/instance", instance)],
+                None => [component, more.pop().expect("the name label")],
+            };
             Some(OperatorPods {
-                labels: labels(&[
-                    ("app.kubernetes.io/component", "opentelemetry-collector"),
-                    ("app.kubernetes.io/instance", &instance),
-                ]),
-                more_labels: BTreeMap::new(),
+                labels: labels(&selector),
+                more_labels: labels(&more),
                 ports: vec![
                     Port::tcp("otlp-grpc", 4317),
                     Port::tcp("otlp-http", 4318),

@@ -431,8 +431,12 @@ fn prometheus_operator(obj: &Object) -> Option<Pod> {
 }
 
 /// The pods the OpenTelemetry operator runs for an `OpenTelemetryCollector`: the
-/// resource's labels plus `app.kubernetes.io/component: opentelemetry-collector` and
-/// `app.kubernetes.io/instance: <namespace>.<name>`, annotations `spec.podAnnotations`,
+/// resource's labels plus `app.kubernetes.io/component: opentelemetry-collector`,
+/// `app.kubernetes.io/instance: <namespace>.<name>` (when the namespace is known),
+/// `app.kubernetes.io/managed-by: opentelemetry-operator`, `app.kubernetes.io/part-of:
+/// opentelemetry` and `app.kubernetes.io/name: <name>-collector` unless the resource's
+/// labels have a name (`Labels` in the operator's
+/// internal/manifests/manifestutils/labels.go), annotations `spec.podAnnotations`,
 /// ServiceAccount `spec.serviceAccount` (else `<name>-collector`), container ports
 /// `spec.ports`; `mode: sidecar` runs no pods of its own.
 /// https://github.com/open-telemetry/opentelemetry-operator/blob/main/docs/api/opentelemetrycollectors.md
@@ -450,6 +454,14 @@ fn otel_collector(obj: &Object) -> Option<Pod> {
             format!("{ns}.{}", obj.name),
         );
     }
+    labels.insert(
+        "app.kubernetes.io/managed-by".into(),
+        "opentelemetry-operator".into(),
+    );
+    labels.insert("app.kubernetes.io/part-of".into(), "opentelemetry".into());
+    labels
+        .entry("app.kubernetes.io/name".into())
+        .or_insert_with(|| format!("{}-collector", obj.name));
     let ports = field("ports")
         .and_then(Node::items)
         .unwrap_or_default()
