@@ -1375,6 +1375,90 @@ fn a_second_run_over_the_certificate_pattern_changes_nothing() {
     }
 }
 
+/// Grafana and a Prometheus whose scrape configuration is not in the stream (its
+/// `prometheus.yml` comes from elsewhere), under [`STRICT`] Istio: the certificate pattern
+/// sends Prometheus's scrapes from outside its sidecar, and with no config to give `scheme:
+/// https` the ports of the targets it is assumed to scrape must take plaintext. Regression:
+/// only the flows read from the stream were given openings, so the inferred scrapes of
+/// Grafana and of Prometheus itself met STRICT and were denied.
+#[test]
+fn a_prometheus_whose_scrape_config_is_not_read_may_scrape_under_strict() {
+    const STREAM: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: grafana
+  namespace: monitoring
+spec:
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: grafana
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: grafana
+    spec:
+      containers:
+      - name: grafana
+        image: grafana/grafana:11.0.0
+        ports:
+        - containerPort: 3000
+          name: http
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: prometheus
+  namespace: monitoring
+spec:
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: prometheus
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: prometheus
+    spec:
+      containers:
+      - name: prometheus
+        image: prom/prometheus:v3.0.0
+        ports:
+        - containerPort: 9090
+          name: web
+";
+    let input = Input::new("prometheus-without-config.yaml", STREAM);
+    let r = run(
+        std::slice::from_ref(&input),
+        &strict(),
+        MeshType::Istio,
+        None,
+    );
+    let prometheus = workload("Deployment", "monitoring", "prometheus");
+    let grafana = workload("Deployment", "monitoring", "grafana");
+    let scrapes: Vec<_> = r
+        .graph
+        .edges
+        .iter()
+        .zip(&r.verdicts)
+        .filter(|(e, _)| e.from == prometheus)
+        .collect();
+    for to in [&prometheus, &grafana] {
+        assert!(
+            scrapes.iter().any(|(e, _)| &e.to == to),
+            "no scrape of {}: {scrapes:?}",
+            to.label()
+        );
+    }
+    let denied: Vec<String> = r
+        .graph
+        .edges
+        .iter()
+        .zip(&r.verdicts)
+        .filter(|(_, v)| !matches!(v, Verdict::Allowed { .. }))
+        .map(|(e, v)| describe(e, v))
+        .collect();
+    assert!(denied.is_empty(), "{}", denied.join("\n"));
+}
+
 // ---------------------------------------------------------------------------------------
 // 8. The SVG picture
 // ---------------------------------------------------------------------------------------
