@@ -2,9 +2,9 @@
 //! the verdict the evaluator gives every flow under the generated policies, and the output
 //! the policies come with.
 //!
-//! - No needed flow is denied, on any corpus file alone, on kube-prometheus as one run and on
-//!   kube-prometheus with the corpus's Loki and Tempo, with every example config and a STRICT
-//!   Istio config, in both meshes.
+//! - No needed flow is denied, on any corpus file alone, on kube-prometheus as one run, on
+//!   kube-prometheus with the corpus's Loki and Tempo and on the example stream, with every
+//!   example config and a STRICT Istio config, in both meshes.
 //! - The kube-apiserver reaches the webhooks and aggregated APIs of the
 //!   opentelemetry-operator, kube-prometheus-stack and prometheus-adapter in every mode.
 //! - Grafana → Prometheus and Prometheus → Alertmanager are allowed under Istio STRICT and
@@ -12,7 +12,8 @@
 //! - Objects without a namespace: generated resources never name `default`, take `-n` when
 //!   given, and `spec.namespaces` counts them as in the release namespace.
 //! - The OpenTelemetry Collector's identity, the prometheus-operator's and the OpenTelemetry
-//!   operator's ports, the Prometheus certificate pattern, and the SVG picture.
+//!   operator's ports, the Prometheus certificate pattern (with and without a scrape config
+//!   in the stream), and the SVG picture.
 //!
 //! Most tests use the library (`gunj_mesh::run` with `traffic_graph`, then
 //! `Outcome::flows`), which is what `gunj-mesh flows` runs; the SVG tests run the binary.
@@ -105,9 +106,17 @@ fn stack(corpus: &Path, label: &str) -> Stack {
     }
 }
 
-/// Every corpus file alone, then kube-prometheus as one run and the combined stack.
+/// Every corpus file alone, then kube-prometheus as one run and the combined stack, and
+/// the repository's own example stream (what the README runs the example configs on).
 fn every_stack(corpus: &Path) -> Vec<Stack> {
-    let mut stacks = Vec::new();
+    let example = "examples/stream/observability.yaml";
+    let mut stacks = vec![Stack {
+        label: example.into(),
+        inputs: vec![Input::new(
+            example,
+            std::fs::read_to_string(common::repo().join(example)).unwrap(),
+        )],
+    }];
     for f in [
         "helm-template",
         "postrender-stdin",
