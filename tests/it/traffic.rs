@@ -381,6 +381,40 @@ fn no_needed_flow_is_denied_on_any_corpus_stack_config_or_mesh() {
     );
 }
 
+/// Two copies of the example stack, each in its own namespace (one stream, as the
+/// benchmarks and a cluster-wide render have it), under [`STRICT`] in both meshes: no flow
+/// is denied. The policies treat each namespace as one stack (`Stack::callers`); the flows
+/// the graph needs must agree with them.
+#[test]
+fn stacks_in_two_namespaces_of_one_stream_deny_no_flow() {
+    let example =
+        std::fs::read_to_string(common::repo().join("examples/stream/observability.yaml")).unwrap();
+    let text: Vec<String> = (0..2)
+        .map(|i| example.replace("monitoring\n", &format!("monitoring-{i}\n")))
+        .collect();
+    let input = Input::new("two copies of the example stream", text.join("---\n"));
+    let mut denied = Vec::new();
+    for mesh in MESHES {
+        let r = run(std::slice::from_ref(&input), &strict(), mesh, None);
+        let flows = r.graph.edges.len();
+        assert!(flows > 20, "{mesh:?}: {flows} flows");
+        denied.extend(
+            r.graph
+                .edges
+                .iter()
+                .zip(&r.verdicts)
+                .filter(|(_, v)| matches!(v, Verdict::Denied { .. }))
+                .map(|(e, v)| format!("--mesh {mesh:?} | {}", describe(e, v))),
+        );
+    }
+    assert!(
+        denied.is_empty(),
+        "{} flows denied:\n{}",
+        denied.len(),
+        denied.join("\n")
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // 2. The kube-apiserver reaches webhooks and aggregated APIs
 // ---------------------------------------------------------------------------------------
