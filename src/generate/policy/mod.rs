@@ -38,16 +38,7 @@ pub fn generate(inputs: &Inputs, config: &ServiceMesh, mesh: &Mesh) -> Additions
         flows,
     } = *inputs;
     let mut out = Additions::default();
-    let openings = open::openings(
-        stack,
-        graph,
-        flows,
-        pods,
-        objects,
-        &config.spec,
-        mesh,
-        &mut out,
-    );
+    let openings = open::openings(stack, graph, pods, objects, &config.spec, mesh, &mut out);
     let mesh_policies = |out: &mut Additions| match mesh {
         Mesh::Istio { ambient, .. } => {
             istio::generate(stack, &config.spec, *ambient, flows, &openings, out)

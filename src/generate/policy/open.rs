@@ -18,21 +18,19 @@
 //!   certificate files, <https://istio.io/latest/docs/ops/integrations/prometheus/#tls-settings>).
 //!   A ServiceMonitor endpoint or an Alertmanager endpoint in plain HTTP to workloads in the
 //!   mesh is given those settings; other scrapes (PodMonitors, whose TLS settings take no
-//!   files; targets with their own TLS; `prometheus.yml` jobs; the scrapes the catalog
-//!   infers when the stream holds none of its configuration) reach ports that accept
+//!   files; targets with their own TLS; `prometheus.yml` jobs) reach ports that accept
 //!   plaintext.
 
 use crate::config::{MtlsMode, Spec};
 use crate::generate::{Additions, ObjectEdit};
-use crate::model::graph::flows::{Flow, Source};
-use crate::model::graph::{Edge, Found, Graph, Party, Pods, Protocol, Via};
+use crate::model::graph::{Edge, Graph, Party, Pods, Protocol, Via};
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
 use crate::model::stack::{Member, Stack};
 use crate::yaml::Node;
 use crate::yaml::patch::Patch;
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Who reaches a port without a mesh identity.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -97,12 +95,9 @@ fn with_certificates(m: &Member, spec: &Spec, mesh: &Mesh) -> bool {
 }
 
 /// The ports to open, and the scrape configs to give the Istio certificate (as edits).
-/// `flows` are the flows between components, read, configured or inferred.
-#[allow(clippy::too_many_arguments)]
 pub fn openings(
     stack: &Stack,
     graph: &Graph,
-    flows: &[Flow],
     pods: &[Pods],
     objects: &[Object],
     spec: &Spec,
@@ -161,64 +156,6 @@ pub fn openings(
         {
             list.push(opening);
         }
-    }
-    // The scrapes the catalog infers for a Prometheus whose configuration the stream does
-    // not hold (flows not read): no object can carry the certificate for them, so every TCP
-    // port its targets serve takes its plaintext (a Service in front exposes no other). Its
-    // callers are the component's pods that call into the target's namespace, as for the
-    // mesh's policies (`Stack::callers`).
-    let mut opened: BTreeSet<(usize, u16, Party)> = BTreeSet::new();
-    for (to, list) in &openings {
-        for o in list {
-            if let Caller::Workload(party) = &o.caller {
-                opened.insert((*to, o.port, party.clone()));
-            }
-        }
-    }
-    let mut inferred: Vec<(usize, Opening)> = Vec::new();
-    for flow in flows.iter().filter(|f| f.found != Found::Read) {
-        let Source::Component(component) = &flow.from else {
-            continue;
-        };
-        if !stack
-            .of(component)
-            .any(|m| with_certificates(m, spec, mesh))
-        {
-            continue;
-        }
-        for (to, target) in stack.members.iter().enumerate() {
-            if target.component != flow.to || !target.serves || target.hook {
-                continue;
-            }
-            for caller in stack
-                .callers(component, target.namespace.as_deref())
-                .into_iter()
-                .filter(|m| with_certificates(m, spec, mesh))
-            {
-                let from = Party::Workload {
-                    kind: caller.kind.clone(),
-                    namespace: caller.namespace.clone(),
-                    name: caller.name.clone(),
-                };
-                for p in target.ports.iter().filter(|p| p.protocol == "TCP") {
-                    if opened.insert((to, p.number, from.clone())) {
-                        inferred.push((
-                            to,
-                            Opening {
-                                port: p.number,
-                                port_name: p.name.clone(),
-                                caller: Caller::Workload(from.clone()),
-                                tls: false,
-                                why: flow.reason.clone(),
-                            },
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    for (to, opening) in inferred {
-        openings.entry(to).or_default().push(opening);
     }
     for (via, ok) in configs {
         let (Some(object), true) = (
