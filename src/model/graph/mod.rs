@@ -362,24 +362,36 @@ impl Graph {
         let mut added = Vec::new();
         // A flow read from the stream is there already, on the ports it was read with.
         for flow in flows.iter().filter(|f| f.found != Found::Read) {
-            let callers: Vec<Party> = match &flow.from {
-                Source::Component(c) => pods
-                    .iter()
-                    .filter(|p| p.in_mesh && p.component.as_deref() == Some(c))
-                    .filter(|p| stack.members.iter().any(|m| m.name == p.name() && !m.hook))
-                    .map(|p| p.party.clone())
-                    .collect(),
-                Source::Account(ns, sa) => vec![Party::Ingress {
-                    namespace: ns.clone(),
-                    service_account: sa.clone(),
-                }],
-                Source::Any => vec![Party::AnyWorkload],
-            };
             for target in pods
                 .iter()
                 .filter(|p| p.in_mesh && p.component.as_deref() == Some(flow.to.as_str()))
                 .filter(|p| stack.servers().any(|m| m.name == p.name()))
             {
+                // The callers the policies admit into the target's namespace
+                // ([`Stack::callers`]: one stack per namespace).
+                let callers: Vec<Party> = match &flow.from {
+                    Source::Component(c) => stack
+                        .callers(c, target.namespace())
+                        .into_iter()
+                        .filter_map(|m| {
+                            pods.iter().find(|p| {
+                                p.in_mesh
+                                    && p.party
+                                        == Party::Workload {
+                                            kind: m.kind.clone(),
+                                            namespace: m.namespace.clone(),
+                                            name: m.name.clone(),
+                                        }
+                            })
+                        })
+                        .map(|p| p.party.clone())
+                        .collect(),
+                    Source::Account(ns, sa) => vec![Party::Ingress {
+                        namespace: ns.clone(),
+                        service_account: sa.clone(),
+                    }],
+                    Source::Any => vec![Party::AnyWorkload],
+                };
                 let exposed: Vec<(u16, Option<String>, bool)> = stack
                     .services
                     .iter()
@@ -444,8 +456,10 @@ impl Graph {
     }
 }
 
-/// One edge per caller, target and port, in order: the first one found, with the evidence
-/// of the others after its own.
+/// One edge per caller, target, port and client configuration (`via`), in order: the first
+/// one found, with the evidence of the others after its own. Flows through different client
+/// configurations stay apart (a scrape and the alerts to one port), since each may send
+/// differently.
 fn merge(mut edges: Vec<Edge>) -> Vec<Edge> {
     let key = |e: &Edge| {
         (
@@ -453,6 +467,7 @@ fn merge(mut edges: Vec<Edge>) -> Vec<Edge> {
             e.to.clone(),
             e.port,
             e.protocol == Protocol::Udp,
+            e.via.clone(),
         )
     };
     edges.sort_by_key(key);
