@@ -191,9 +191,11 @@ impl Workload {
             pod_annotations_path: annotations_path,
             images,
             containers,
+            // Read as Kubernetes reads it: `hostNetwork: yes` and `!!bool true` are true.
             host_network: pod_spec
                 .and_then(|s| s.get("hostNetwork"))
-                .is_some_and(|h| h.to_json() == serde_json::Value::Bool(true)),
+                .and_then(Node::bool_11)
+                == Some(true),
             runs_to_completion: pod_kind.finishes
                 || (kind == "Pod" && matches!(restart, Some("Never" | "OnFailure"))),
             service_account: operator_account.or_else(|| {

@@ -12,7 +12,7 @@
 //! and a missing value is an empty plain `~` at the end of its key.
 //! `tests/fast_yaml.rs` compares the two on every corpus document and on generated ones.
 
-use super::{Kind, Limits, Node, Style, pos};
+use super::{Kind, Limits, Node, Style, Tag, pos};
 use std::borrow::Cow;
 
 /// Parses `text` when it lies inside the fast subset.
@@ -237,7 +237,7 @@ impl<'a> Fast<'a> {
             kind: Kind::Scalar {
                 value: Cow::Borrowed("~"),
                 style: Style::Plain,
-                tagged: false,
+                tag: Tag::None,
             },
         };
         Some((null, next))
@@ -433,7 +433,7 @@ impl<'a> Fast<'a> {
             kind: Kind::Scalar {
                 value,
                 style: Style::Quoted,
-                tagged: false,
+                tag: Tag::None,
             },
         };
         Some((node, i + 1))
@@ -471,7 +471,7 @@ fn plain(token: &str, start: usize, end: usize) -> Node<'_> {
         kind: Kind::Scalar {
             value: Cow::Borrowed(token),
             style: Style::Plain,
-            tagged: false,
+            tag: Tag::None,
         },
     }
 }

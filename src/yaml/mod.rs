@@ -67,7 +67,7 @@ pub enum Kind<'a> {
         value: Cow<'a, str>,
         style: Style,
         /// An explicit tag such as `!!str`: the resolved type is then not the plain one.
-        tagged: bool,
+        tag: Tag,
     },
     Map {
         flow: bool,
@@ -87,6 +87,39 @@ pub enum Style {
     Plain,
     Quoted,
     Block,
+}
+
+/// The explicit tag of a scalar: none, one of the YAML core schema's (`!!str`, `!!bool`,
+/// `!!int`, `!!float`, `!!null`, and the non-specific `!`, which means a string), or any
+/// other (`!!timestamp`, `!custom`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    None,
+    Str,
+    Bool,
+    Int,
+    Float,
+    Null,
+    Other,
+}
+
+impl Tag {
+    pub fn is_some(self) -> bool {
+        self != Tag::None
+    }
+
+    /// The tag of a parser event: `tag:yaml.org,2002:<suffix>` for the core schema's.
+    fn of(tag: Option<&serde_saphyr::granit_parser::Tag>) -> Tag {
+        let Some(tag) = tag else { return Tag::None };
+        match (tag.handle(), tag.suffix()) {
+            ("tag:yaml.org,2002:", "str") | ("!", "") => Tag::Str,
+            ("tag:yaml.org,2002:", "bool") => Tag::Bool,
+            ("tag:yaml.org,2002:", "int") => Tag::Int,
+            ("tag:yaml.org,2002:", "float") => Tag::Float,
+            ("tag:yaml.org,2002:", "null") => Tag::Null,
+            _ => Tag::Other,
+        }
+    }
 }
 
 impl<'a> Node<'a> {
@@ -139,14 +172,32 @@ impl<'a> Node<'a> {
     pub fn str(&self) -> Option<&str> {
         let node = self.resolved();
         match &node.kind {
-            Kind::Scalar {
-                value,
-                style,
-                tagged,
-            } => {
-                let string = *style != Style::Plain || *tagged || plain_is_string(value);
+            Kind::Scalar { value, style, tag } => {
+                let string = *style != Style::Plain || tag.is_some() || plain_is_string(value);
                 string.then_some(value)
             }
+            _ => None,
+        }
+    }
+
+    /// The boolean a YAML 1.1 reader takes the scalar for, as Kubernetes reads manifests:
+    /// kubectl and Helm parse them with sigs.k8s.io/yaml, whose goyaml.v2 resolves `y`,
+    /// `yes`, `true`, `on` (and `n`, `no`, `false`, `off`), each in lower, capitalised or upper
+    /// case, to a boolean, plain or under an explicit `!!bool` tag (quoted too); a quoted or
+    /// otherwise tagged scalar is a string
+    /// (<https://github.com/kubernetes-sigs/yaml/blob/master/goyaml.v2/resolve.go>).
+    pub fn bool_11(&self) -> Option<bool> {
+        match &self.resolved().kind {
+            Kind::Scalar {
+                value,
+                style: Style::Plain,
+                tag: Tag::None,
+            }
+            | Kind::Scalar {
+                value,
+                tag: Tag::Bool,
+                ..
+            } => yaml11_bool(value),
             _ => None,
         }
     }
@@ -156,7 +207,7 @@ impl<'a> Node<'a> {
             Kind::Scalar {
                 value,
                 style: Style::Plain,
-                tagged: false,
+                tag: Tag::None,
             } => plain(value) == Some(Value::Null),
             _ => false,
         }
@@ -174,12 +225,8 @@ impl<'a> Node<'a> {
     /// The JSON value of this node under the YAML 1.2 core schema.
     pub fn to_json(&self) -> Value {
         match &self.kind {
-            Kind::Scalar {
-                value,
-                style,
-                tagged,
-            } => match style {
-                Style::Plain if !tagged => resolve_plain(value),
+            Kind::Scalar { value, style, tag } => match style {
+                Style::Plain if !tag.is_some() => resolve_plain(value),
                 _ => Value::String(value.to_string()),
             },
             Kind::Map { entries, .. } => {
@@ -201,14 +248,10 @@ impl<'a> Node<'a> {
     /// The node with every scalar copied, free of the text it was parsed from.
     pub fn into_owned(self) -> Node<'static> {
         let kind = match self.kind {
-            Kind::Scalar {
-                value,
-                style,
-                tagged,
-            } => Kind::Scalar {
+            Kind::Scalar { value, style, tag } => Kind::Scalar {
                 value: Cow::Owned(value.into_owned()),
                 style,
-                tagged,
+                tag,
             },
             Kind::Map { flow, entries } => Kind::Map {
                 flow,
@@ -240,6 +283,20 @@ impl<'a> Node<'a> {
                 .any(|(k, v)| k.scalar() == Some("<<") || v.is_shared()),
             Kind::Seq { items, .. } => items.iter().any(Node::is_shared),
         }
+    }
+}
+
+/// The YAML 1.1 booleans goyaml.v2 resolves (<https://yaml.org/type/bool.html> lists
+/// the same forms).
+fn yaml11_bool(s: &str) -> Option<bool> {
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            Some(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            Some(false)
+        }
+        _ => None,
     }
 }
 
@@ -451,7 +508,7 @@ impl<'a> Builder<'a> {
                     kind: Kind::Scalar {
                         value,
                         style,
-                        tagged: tag.is_some(),
+                        tag: Tag::of(tag.as_deref()),
                     },
                 };
                 (node, anchor, 1)
@@ -611,6 +668,35 @@ mod tests {
         assert_eq!(j["g"], "2024-01-01");
         assert_eq!(n.get("d").unwrap().str(), None);
         assert_eq!(n.get("b").unwrap().str(), Some("on"));
+    }
+
+    /// Kubernetes reads manifests as YAML 1.1 (goyaml.v2): `yes`, `On` and `!!bool` values
+    /// are booleans there, quoted and `!!str` ones are not.
+    #[test]
+    fn booleans_read_as_yaml_1_1_does() {
+        let n = doc(
+            "a: yes\nb: On\nc: !!bool true\nd: !!bool \"y\"\ne: \"yes\"\nf: !!str true\ng: NO\nh: off\ni: maybe\nj: tRUE\nk: !custom true\n",
+        );
+        let got: Vec<_> = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"]
+            .iter()
+            .map(|k| n.get(k).unwrap().bool_11())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                Some(true),
+                Some(true),
+                Some(true),
+                Some(true),
+                None,
+                None,
+                Some(false),
+                Some(false),
+                None,
+                None,
+                None
+            ]
+        );
     }
 
     #[test]
