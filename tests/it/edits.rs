@@ -35,3 +35,107 @@ fn host_network_is_read_as_kubernetes_reads_it() {
         assert!(err.contains("injected"), "{spelling}: {err}");
     }
 }
+
+/// Istio's injector reads the pod label `sidecar.istio.io/inject`, else the annotation, and
+/// injects only on `y`, `yes`, `true` or `on` in any case (`injectRequired`): every other
+/// value is an opt-out, which the filter keeps.
+#[test]
+fn istio_opt_outs_are_read_as_istio_reads_them() {
+    let labelled = |key_place: &str, value: &str| {
+        let line = format!("        sidecar.istio.io/inject: \"{value}\"\n");
+        match key_place {
+            "label" => GRAFANA.replace(
+                "        app.kubernetes.io/name: grafana\n",
+                &format!("        app.kubernetes.io/name: grafana\n{line}"),
+            ),
+            _ => GRAFANA.replace(
+                "    spec:\n      containers:",
+                &format!("      annotations:\n{line}    spec:\n      containers:"),
+            ),
+        }
+    };
+    for value in ["False", "no", "off", "0", "disabled", "n", "FALSE"] {
+        for place in ["label", "annotation"] {
+            let doc = labelled(place, value);
+            let (code, out, err) = gunj(&["--mesh", "istio"], &doc);
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(out, doc, "{place} {value:?} opts out");
+            assert!(
+                err.contains(&format!(
+                    "skipped: opted out ({place} sidecar.istio.io/inject={value})"
+                )),
+                "{place} {value:?}: {err}"
+            );
+        }
+    }
+    // An annotation that Istio reads as "inject" is left as it is; the label it adds is
+    // `"true"`, which the webhook's objectSelector matches.
+    let doc = labelled("annotation", "Yes");
+    let (code, out, err) = gunj(&["--mesh", "istio"], &doc);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("injected"), "{err}");
+    assert!(out.contains("sidecar.istio.io/inject: \"Yes\""), "{out}");
+    assert!(out.contains("sidecar.istio.io/inject: \"true\""), "{out}");
+}
+
+/// Linkerd's injector reads `linkerd.io/inject` exactly: `disabled` opts out and any value
+/// other than `enabled` or `ingress` is invalid, so not injected either; `ingress` is
+/// injected already and stays as it is.
+#[test]
+fn linkerd_opt_outs_are_read_as_linkerd_reads_them() {
+    let annotated = |value: &str| {
+        GRAFANA.replace(
+            "    spec:\n      containers:",
+            &format!(
+                "      annotations:\n        linkerd.io/inject: {value}\n    spec:\n      containers:"
+            ),
+        )
+    };
+    for value in ["disabled", "\"false\"", "Enabled", "off"] {
+        let doc = annotated(value);
+        let (code, out, err) = gunj(&["--mesh", "linkerd"], &doc);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out, doc, "{value:?} is not injected by Linkerd");
+        assert!(
+            err.contains("skipped: opted out (annotation linkerd.io/inject="),
+            "{value}: {err}"
+        );
+    }
+    let doc = annotated("ingress");
+    let (code, out, err) = gunj(&["--mesh", "linkerd"], &doc);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("linkerd.io/inject: ingress\n"), "{out}");
+    assert!(!out.contains("enabled"), "{out}");
+}
+
+/// A Namespace in `spec.namespaces` that opts out keeps its setting: Linkerd reads the
+/// annotation, Istio injects only `istio-injection: enabled`.
+#[test]
+fn namespace_opt_outs_are_kept() {
+    let config = |mesh: &str| {
+        format!(
+            "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: {mesh}\n  namespaces: [monitoring]\n---\n"
+        )
+    };
+    for (mesh, meta, how) in [
+        (
+            "linkerd",
+            "  annotations:\n    linkerd.io/inject: disabled\n",
+            "annotation linkerd.io/inject=disabled",
+        ),
+        (
+            "istio",
+            "  labels:\n    istio-injection: \"false\"\n",
+            "label istio-injection=false",
+        ),
+    ] {
+        let ns = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: monitoring\n{meta}");
+        let (code, out, err) = gunj(&[], &format!("{}{ns}", config(mesh)));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out, format!("---\n{ns}"), "{mesh}");
+        assert!(
+            err.contains(&format!("skipped: opted out ({how})")),
+            "{mesh}: {err}"
+        );
+    }
+}
