@@ -197,7 +197,7 @@ impl Editor<'_> {
                 }
                 if !missing.is_empty() {
                     out.push(if *flow {
-                        self.insert_flow(node, entries.is_empty(), &missing)?
+                        self.insert_flow(node, entries, &missing)?
                     } else {
                         self.insert_block(node, entries, &missing)?
                     });
@@ -215,10 +215,16 @@ impl Editor<'_> {
             (Patch::Push(new), Kind::Seq { flow, items }) => {
                 out.push(if *flow {
                     let close = node.end - 1;
+                    let comma = match items.last() {
+                        Some(last) => !self.trailing_comma(last.end, close),
+                        None => false,
+                    };
                     let mut with = String::new();
                     for (i, v) in new.iter().enumerate() {
-                        if i > 0 || !items.is_empty() {
+                        if i > 0 || comma {
                             with.push_str(", ");
+                        } else if !items.is_empty() && !self.after_blank(close) {
+                            with.push(' ');
                         }
                         with.push_str(&flow_text(v));
                     }
@@ -308,18 +314,25 @@ impl Editor<'_> {
         }
     }
 
-    /// New entries before the closing brace of a flow mapping.
+    /// New entries before the closing brace of a flow mapping, after a comma unless the last
+    /// entry has one already (`{a: b,}`, as Helm `range` loops write them).
     fn insert_flow(
         &self,
         node: &Node,
-        empty: bool,
+        entries: &[(Node, Node)],
         missing: &[(&str, &Patch)],
     ) -> Result<Splice, EditError> {
         let close = node.end - 1;
+        let comma = match entries.last() {
+            Some((k, v)) => !self.trailing_comma(k.end.max(v.end), close),
+            None => false,
+        };
         let mut with = String::new();
         for (i, (k, p)) in missing.iter().enumerate() {
-            if i > 0 || !empty {
+            if i > 0 || comma {
                 with.push_str(", ");
+            } else if !entries.is_empty() && !self.after_blank(close) {
+                with.push(' ');
             }
             with.push_str(&format!("{}: {}", quote(k), flow_text(&patch_json(p))));
         }
@@ -400,6 +413,25 @@ impl Editor<'_> {
             Some(i) => (end + i + 1, ""),
             None => (self.text.len(), self.newline()),
         }
+    }
+
+    /// True when a comma follows `from` (the end of a flow collection's last entry) before
+    /// the closing bracket at `close`, white space and comments aside: a trailing comma.
+    fn trailing_comma(&self, from: usize, close: usize) -> bool {
+        let mut rest = self.text.get(from..close).unwrap_or_default();
+        loop {
+            rest = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+            match rest.strip_prefix('#') {
+                Some(comment) => rest = comment.find('\n').map_or("", |i| &comment[i..]),
+                None => return rest.starts_with(','),
+            }
+        }
+    }
+
+    /// True when white space comes just before `at`: an entry after a trailing comma needs
+    /// no space of its own there.
+    fn after_blank(&self, at: usize) -> bool {
+        self.text[..at].ends_with([' ', '\t', '\n'])
     }
 
     /// The byte column of a position (indentation is ASCII spaces, so bytes are columns).
@@ -654,6 +686,44 @@ mod tests {
             edit("{\"kind\": \"Pod\"}", &labels("k", "v")),
             "{\"kind\": \"Pod\", \"metadata\": {\"labels\": {\"k\": \"v\"}}}"
         );
+    }
+
+    /// A flow collection with a trailing comma (`{a: b,}`, `[x,]`, as Helm `range` loops
+    /// write them) takes new entries after that comma, not after a second one.
+    #[test]
+    fn flow_collections_with_a_trailing_comma_take_entries_after_it() {
+        for (input, expected) in [
+            (
+                "metadata:\n  labels: {a: b,}\n",
+                "metadata:\n  labels: {a: b, \"k\": \"v\"}\n",
+            ),
+            (
+                "metadata:\n  labels: {a: b , }\n",
+                "metadata:\n  labels: {a: b , \"k\": \"v\"}\n",
+            ),
+            (
+                "metadata:\n  labels: {\n    a: b, # last\n  }\n",
+                "metadata:\n  labels: {\n    a: b, # last\n  \"k\": \"v\"}\n",
+            ),
+            (
+                "metadata:\n  labels: {a: \"b,\"}\n",
+                "metadata:\n  labels: {a: \"b,\", \"k\": \"v\"}\n",
+            ),
+            (
+                "metadata: {labels: {a: [x,],},}\n",
+                "metadata: {labels: {a: [x,], \"k\": \"v\"},}\n",
+            ),
+        ] {
+            assert_eq!(edit(input, &labels("k", "v")), expected, "{input:?}");
+        }
+        // Pushing is not idempotent (the caller checks the items are missing).
+        let mut p = Patch::new();
+        *p.field("spec").field("volumes") = Patch::Push(vec!["b".into(), "c".into()]);
+        for input in ["spec: {volumes: [a,]}\n", "spec: {volumes: [a]}\n"] {
+            let node = parse(input, Limits::default()).unwrap().unwrap();
+            let out = apply(input, &splices(input, &node, &p).unwrap());
+            assert_eq!(out, "spec: {volumes: [a, \"b\", \"c\"]}\n", "{input:?}");
+        }
     }
 
     #[test]
