@@ -155,21 +155,20 @@ fn process(
     };
     let results = results(&report, items);
     let output = if generated.is_empty() {
-        with_results(text, node, patch, results)
+        with_results(text, node, patch, results).map_err(|e| doc.edit_error(e))?
     } else {
         // Items are edited first; the new items then go after them.
         let edited = edit::splices(text, node, &patch)
             .map(|s| edit::apply(text, &s))
-            .map_err(|_| uneditable())?;
+            .map_err(|e| doc.edit_error(e))?;
         let reparsed = yaml::parse(&edited, options.limits)
             .ok()
             .flatten()
             .ok_or_else(uneditable)?;
         let mut push = Patch::new();
         *push.field("items") = Patch::Push(with_paths(items, generated));
-        with_results(&edited, &reparsed, push, results)
-    }
-    .ok_or_else(uneditable)?;
+        with_results(&edited, &reparsed, push, results).map_err(|_| uneditable())?
+    };
     Ok(Outcome {
         output: format!("{head}{output}").into(),
         report,
@@ -222,15 +221,20 @@ fn with_paths(items: &[Node], generated: Vec<Box<dyn Emit>>) -> Vec<Value> {
 
 /// The ResourceList body with `patch` applied and `results` set to this run's results
 /// (replacing earlier ones, so that a second run over the output changes nothing).
-fn with_results(text: &str, node: &Node, mut patch: Patch, results: Vec<Value>) -> Option<String> {
+fn with_results(
+    text: &str,
+    node: &Node,
+    mut patch: Patch,
+    results: Vec<Value>,
+) -> Result<String, edit::EditError> {
     let replace = edit::replace_list_entry(text, node, "results", &results);
     if replace.is_none() {
         *patch.field("results") = Patch::Push(results);
     }
-    let mut splices = edit::splices(text, node, &patch).ok()?;
+    let mut splices = edit::splices(text, node, &patch)?;
     splices.extend(replace);
     splices.sort_by_key(|s| s.start);
-    Some(edit::apply(text, &splices))
+    Ok(edit::apply(text, &splices))
 }
 
 /// A `ServiceMesh` object, or a `ConfigMap` whose data keys are spec fields.
@@ -306,7 +310,7 @@ fn error_outcome(doc: &Doc, node: Option<&Node>, failure: Failure) -> Outcome<'s
     let output = node
         .and_then(|node| {
             let text = &doc.text[doc.parse_from..];
-            let body = with_results(text, node, Patch::new(), vec![result.clone()])?;
+            let body = with_results(text, node, Patch::new(), vec![result.clone()]).ok()?;
             Some(format!("{}{body}", &doc.text[..doc.parse_from]))
         })
         .unwrap_or_else(|| {

@@ -14,8 +14,8 @@ use crate::model::kinds::is_candidate;
 use crate::model::object::{Object, objects_of};
 use crate::parallel;
 use crate::plan::{self, Options, Outcome, Plan, setup};
-use crate::yaml::edit::{self, EditError};
-use crate::yaml::patch::{Patch, apply_json};
+use crate::yaml::edit;
+use crate::yaml::patch::Patch;
 use crate::yaml::{self, Limits, Node};
 
 /// Runs the filter over the inputs.
@@ -150,27 +150,14 @@ fn patch(
         .collect())
 }
 
-/// Applies a document's patch as text splices, or re-emits the document when its shape
-/// rules that out (anchors, aliases, merge keys on the edited path).
+/// Applies a document's patch as text splices ([`edit::splices`]): everything else in the
+/// document stays byte for byte. A change no splice can make without changing what else
+/// the document says (through its anchors) is an error naming the place.
 pub fn patch_doc(doc: &Doc, node: &Node, patch: &Patch) -> Result<String, Failure> {
     let body = doc.body();
     let head = &doc.text[..doc.parse_from];
-    match edit::splices(body, node, patch) {
-        Ok(splices) => Ok(format!("{head}{}", edit::apply(body, &splices))),
-        Err(EditError::Unsupported(_)) => {
-            let mut value = node.to_json();
-            apply_json(&mut value, patch);
-            let comments: String = body
-                .lines()
-                .take_while(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-                .map(|l| format!("{l}\n"))
-                .collect();
-            Ok(format!("{head}{comments}{}", yaml::to_string(&value)))
-        }
-        Err(EditError::WrongType { at, expected }) => Err(doc
-            .fail(Some(at), format!("expected {expected} here"))
-            .hint("labels and annotations must be mappings of strings")),
-    }
+    let splices = edit::splices(body, node, patch).map_err(|e| doc.edit_error(e))?;
+    Ok(format!("{head}{}", edit::apply(body, &splices)))
 }
 
 /// The generated resources as YAML documents, written on every core (in order).

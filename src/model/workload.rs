@@ -305,13 +305,16 @@ pub fn string_map(
     let Some(node) = node.filter(|n| !n.is_null()) else {
         return Ok(BTreeMap::new());
     };
-    let entries = node.entries().ok_or_else(|| ShapeError {
-        field: field.to_string(),
-        at: node.start,
-        expected: "a mapping",
-    })?;
+    if node.entries().is_none() {
+        return Err(ShapeError {
+            field: field.to_string(),
+            at: node.start,
+            expected: "a mapping",
+        });
+    }
     let mut map = BTreeMap::new();
-    for (k, v) in entries {
+    // Merge keys (`<<: *labels`) bring in their mappings' entries, as Kubernetes reads them.
+    for (k, v) in node.merged_entries() {
         let value = v.str().ok_or_else(|| ShapeError {
             field: format!("{field}.{}", k.scalar().unwrap_or_default()),
             at: v.start,

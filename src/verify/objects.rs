@@ -110,9 +110,9 @@ fn collect<'a>(node: &'a Node<'a>, release: &Ns, out: &mut Vec<Object<'a>>) {
 /// A mapping of labels or annotations. Values are taken as written: the API server
 /// rejects a label whose value YAML would read as a boolean or a number anyway.
 pub fn string_map(node: Option<&Node>) -> Labels {
-    node.and_then(Node::entries)
+    node.map(Node::merged_entries)
         .unwrap_or_default()
-        .iter()
+        .into_iter()
         .filter_map(|(k, v)| Some((k.scalar()?.to_string(), v.scalar()?.to_string())))
         .collect()
 }

@@ -147,12 +147,71 @@ impl<'a> Node<'a> {
         }
     }
 
-    /// The value under `key` when this is a mapping.
+    /// The value under `key` when this is a mapping: its own entry, else, as YAML 1.1
+    /// merge keys (`<<: *base`) say, that of the first mapping it merges which has one.
+    /// Kubernetes reads manifests with goyaml.v2, which applies merge keys
+    /// (<https://yaml.org/type/merge.html>).
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
-        self.entries()?
+        let entries = self.entries()?;
+        if let Some((_, v)) = entries.iter().find(|(k, _)| k.scalar() == Some(key)) {
+            return Some(v);
+        }
+        entries
             .iter()
-            .find(|(k, _)| k.scalar() == Some(key))
-            .map(|(_, v)| v)
+            .filter(|(k, _)| k.is_merge_key())
+            .flat_map(|(_, v)| v.merged())
+            .find_map(|m| m.get(key))
+    }
+
+    /// True for the key of a YAML 1.1 merge: a plain, untagged `<<` (a quoted `"<<"` is an
+    /// ordinary key).
+    pub fn is_merge_key(&self) -> bool {
+        matches!(
+            &self.kind,
+            Kind::Scalar {
+                value,
+                style: Style::Plain,
+                tag: Tag::None,
+            } if value == "<<"
+        )
+    }
+
+    /// The mappings a merge key's value brings in, in order of precedence: the mapping it
+    /// is or names, or each of a sequence of them.
+    pub fn merged(&self) -> Vec<&Node<'a>> {
+        match &self.resolved().kind {
+            Kind::Map { .. } => vec![self.resolved()],
+            Kind::Seq { items, .. } => items
+                .iter()
+                .filter(|i| i.entries().is_some())
+                .map(Node::resolved)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The entries of a mapping as YAML 1.1 reads them: its own (merge keys aside), then
+    /// those its merge keys bring in that it does not set itself.
+    pub fn merged_entries(&self) -> Vec<(&Node<'a>, &Node<'a>)> {
+        let entries = self.entries().unwrap_or_default();
+        let mut out: Vec<(&Node<'a>, &Node<'a>)> = entries
+            .iter()
+            .filter(|(k, _)| !k.is_merge_key())
+            .map(|(k, v)| (k, v))
+            .collect();
+        if out.len() == entries.len() {
+            return out;
+        }
+        for (_, v) in entries.iter().filter(|(k, _)| k.is_merge_key()) {
+            for m in v.merged() {
+                for (k, v) in m.merged_entries() {
+                    if !out.iter().any(|(o, _)| o.scalar() == k.scalar()) {
+                        out.push((k, v));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Follows a path of mapping keys.
@@ -215,23 +274,22 @@ impl<'a> Node<'a> {
 
     /// A mapping of string keys to string values, as labels and annotations are.
     pub fn string_map(&self) -> Vec<(&str, Option<&str>)> {
-        self.entries()
-            .unwrap_or_default()
-            .iter()
+        self.merged_entries()
+            .into_iter()
             .filter_map(|(k, v)| Some((k.scalar()?, v.str())))
             .collect()
     }
 
-    /// The JSON value of this node under the YAML 1.2 core schema.
+    /// The JSON value of this node under the YAML 1.2 core schema, merge keys applied.
     pub fn to_json(&self) -> Value {
         match &self.kind {
             Kind::Scalar { value, style, tag } => match style {
                 Style::Plain if !tag.is_some() => resolve_plain(value),
                 _ => Value::String(value.to_string()),
             },
-            Kind::Map { entries, .. } => {
+            Kind::Map { .. } => {
                 let mut map = Map::new();
-                for (k, v) in entries {
+                for (k, v) in self.merged_entries() {
                     let key = match k.to_json() {
                         Value::String(s) => s,
                         other => other.to_string(),
@@ -270,18 +328,6 @@ impl<'a> Node<'a> {
             start: self.start,
             end: self.end,
             kind,
-        }
-    }
-
-    /// True when this node or anything below it is (or holds) an alias, anchor or merge key.
-    pub fn is_shared(&self) -> bool {
-        match &self.kind {
-            Kind::Alias(_) => true,
-            Kind::Scalar { .. } => false,
-            Kind::Map { entries, .. } => entries
-                .iter()
-                .any(|(k, v)| k.scalar() == Some("<<") || v.is_shared()),
-            Kind::Seq { items, .. } => items.iter().any(Node::is_shared),
         }
     }
 }

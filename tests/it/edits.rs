@@ -139,3 +139,136 @@ fn namespace_opt_outs_are_kept() {
         );
     }
 }
+
+/// The lines of `after` that are not in `before`, and the other way round.
+fn changed_lines<'a>(before: &'a str, after: &'a str) -> (Vec<&'a str>, Vec<&'a str>) {
+    let (b, a): (Vec<&str>, Vec<&str>) = (before.lines().collect(), after.lines().collect());
+    (
+        a.iter().filter(|l| !b.contains(l)).copied().collect(),
+        b.iter().filter(|l| !a.contains(l)).copied().collect(),
+    )
+}
+
+/// A Deployment whose selector and pod labels share an anchor: the pod template's labels
+/// are `TEMPLATE_LABELS`, a merge key or an alias.
+fn anchored(template_metadata: &str) -> String {
+    format!(
+        "# Source: grafana/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: grafana
+  namespace: monitoring
+  labels: &labels
+    app.kubernetes.io/name: grafana
+spec:
+  replicas: !!int 3
+  selector:
+    matchLabels: *labels
+  template:
+    metadata:
+{template_metadata}    spec:
+      containers:
+      - name: grafana
+        image: grafana/grafana:11.0.0
+        args: !custom [--flag]
+      volumes:
+      - name: config
+        secret:
+          secretName: grafana
+          defaultMode: 0644
+          items:
+          - {{key: a, path: a, mode: 0400}}
+"
+    )
+}
+
+/// A merge key in the pod template's labels stays, the anchor's labels with it (so the
+/// selector still matches), and the injection label goes beside it; a merge key in the
+/// pod metadata whose labels are an alias gets the label through a merge of its own.
+#[test]
+fn merge_keys_in_the_pod_template_are_kept() {
+    let cases = [
+        (
+            "      labels:\n        <<: *labels\n        tier: web\n",
+            vec!["        sidecar.istio.io/inject: \"true\""],
+        ),
+        (
+            "      <<: {labels: *labels}\n",
+            vec!["      <<: {labels: {<<: *labels, \"sidecar.istio.io/inject\": \"true\"}}"],
+        ),
+    ];
+    for (template, added) in cases {
+        let doc = anchored(template);
+        let (code, out, err) = gunj(&["--mesh", "istio"], &doc);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("injected"), "{err}");
+        let (new, gone) = changed_lines(&doc, &out);
+        assert_eq!(new, added, "{out}");
+        assert!(gone.len() <= 1, "{out}");
+        assert!(
+            !out.contains("\"<<\""),
+            "the merge key stays a merge key: {out}"
+        );
+        let (code, again, _) = gunj(&["--mesh", "istio"], &out);
+        assert_eq!(
+            (code, again.as_str()),
+            (0, out.as_str()),
+            "a second run changes nothing"
+        );
+    }
+}
+
+/// Pod labels that come through a merge of an anchored mapping with no alias of their own
+/// cannot be given a label without changing the anchor: a clear error, not a rewrite.
+#[test]
+fn a_merge_that_cannot_be_spliced_is_an_error_naming_the_place() {
+    let doc = "apiVersion: apps/v1
+kind: Deployment
+metadata: &meta
+  name: grafana
+  namespace: monitoring
+  labels:
+    app.kubernetes.io/name: grafana
+spec:
+  template:
+    metadata:
+      <<: *meta
+    spec:
+      containers:
+      - name: grafana
+        image: grafana/grafana:11.0.0
+";
+    let (code, out, err) = gunj(&["--mesh", "istio"], doc);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.is_empty());
+    assert!(err.contains("document 1 (-), line 11"), "{err}");
+    assert!(err.contains("merge key"), "{err}");
+}
+
+/// A document with anchors, whose pod labels are an alias, is spliced like any other: the
+/// anchor and its uses stay, and so do octal modes, tags and every other value.
+#[test]
+fn anchors_keep_every_other_value_as_it_is() {
+    let doc = anchored("      labels: *labels\n");
+    let (code, out, err) = gunj(&["--mesh", "istio"], &doc);
+    assert_eq!(code, 0, "{err}");
+    let (new, gone) = changed_lines(&doc, &out);
+    assert_eq!(
+        new,
+        ["      labels: {<<: *labels, \"sidecar.istio.io/inject\": \"true\"}"],
+        "{out}"
+    );
+    assert_eq!(gone, ["      labels: *labels"]);
+    for kept in [
+        "          defaultMode: 0644",
+        "{key: a, path: a, mode: 0400}",
+        "  replicas: !!int 3",
+        "        args: !custom [--flag]",
+        "    matchLabels: *labels",
+    ] {
+        assert!(out.contains(kept), "{kept}: {out}");
+    }
+    let (code, again, _) = gunj(&["--mesh", "istio"], &out);
+    assert_eq!((code, again.as_str()), (0, out.as_str()));
+}

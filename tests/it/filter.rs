@@ -1,5 +1,5 @@
 //! Filter behaviours not covered by the examples: List items, in-stream configs and their
-//! precedence, `type: auto`, namespaces, and the re-emit path for anchors.
+//! precedence, `type: auto`, namespaces, and anchors on the edited path.
 
 use crate::common;
 use crate::common::fixtures::GRAFANA;
@@ -109,7 +109,7 @@ fn objects_without_a_namespace_take_the_release_namespace() {
 }
 
 #[test]
-fn anchors_on_the_edited_path_re_emit_the_document_keeping_meaning() {
+fn anchors_on_the_edited_path_keep_the_documents_meaning() {
     let doc = "# Source: chart/templates/x.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: grafana\n  labels: &l\n    app.kubernetes.io/name: grafana\n    flag: \"on\"\nspec:\n  template:\n    metadata:\n      labels: *l\n";
     let (code, out, _) = gunj(&["--mesh", "istio"], doc);
     assert_eq!(code, 0);
