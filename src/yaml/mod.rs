@@ -442,7 +442,31 @@ pub fn parse(text: &str, limits: Limits) -> Result<Option<Node<'_>>, YamlError> 
                        that needs one can write it as \"\\uFEFF\")";
         return Err(YamlError::at(text, i, message.into()));
     }
+    directive(text)?;
     parse_full(text, limits)
+}
+
+/// Refuses a directive (`%YAML 1.1`, `%TAG …`) on the first line with content. The stream
+/// is split before each `---`, so a document's directives are a document of their own, as
+/// they are to kubectl and Helm, which split streams at `---` lines and then reject them.
+fn directive(text: &str) -> Result<(), YamlError> {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with('%') {
+            let name = line.split_whitespace().next().unwrap_or_default();
+            let message = format!(
+                "a `{name}` directive, which kubectl and Helm cannot read: they cut streams at \
+                 `---` lines, which leaves the directive a document of its own"
+            );
+            return Err(YamlError::at(text, at, message));
+        }
+        let content = line.trim_start_matches([' ', '\t']);
+        if !content.trim_end().is_empty() && !content.starts_with('#') {
+            break;
+        }
+        at += line.len();
+    }
+    Ok(())
 }
 
 /// [`parse`] without the fast path: the full parser alone.
