@@ -443,7 +443,7 @@ impl<'a> Fast<'a> {
 /// Characters YAML does not allow in a stream (C1 controls, U+FFFE/U+FFFF), or reads
 /// differently across versions (NEL and the line and paragraph separators were line breaks
 /// in YAML 1.1), and the byte order mark.
-fn unusual(c: char) -> bool {
+pub(super) fn unusual(c: char) -> bool {
     matches!(
         c,
         '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
@@ -458,7 +458,7 @@ fn fingerprint(key: &str) -> u32 {
 }
 
 /// Where ` #` (a comment after a space) starts in `b`.
-fn comment_start(b: &[u8]) -> Option<usize> {
+pub(super) fn comment_start(b: &[u8]) -> Option<usize> {
     memchr::memchr_iter(b'#', b)
         .find(|&i| i > 0 && b[i - 1] == b' ')
         .map(|i| i - 1)
@@ -478,7 +478,7 @@ fn plain(token: &str, start: usize, end: usize) -> Node<'_> {
 
 /// Characters that may not start a plain scalar (YAML 1.2, c-indicator); `-` only with a
 /// following space, which the callers check.
-fn is_indicator(c: u8) -> bool {
+pub(super) fn is_indicator(c: u8) -> bool {
     matches!(
         c,
         b'-' | b'?'

@@ -7,6 +7,7 @@
 //! granit, serde-saphyr's parser. Configs are read by serde-saphyr; generated resources are
 //! written by `emit` where it can and by serde-saphyr otherwise, byte for byte the same.
 
+mod check;
 pub mod edit;
 mod emit;
 pub mod fast;
@@ -424,32 +425,54 @@ impl Default for Limits {
 
 /// Parses one document. `None` when it holds nothing but comments and blank lines.
 pub fn parse(text: &str, limits: Limits) -> Result<Option<Node<'_>>, YamlError> {
-    // YAML reads a lone CR as a line break, the text splices do not: refuse it.
-    let bytes = text.as_bytes();
-    if let Some(i) = memchr::memchr_iter(b'\r', bytes).find(|&i| bytes.get(i + 1) != Some(&b'\n')) {
-        let message = "a carriage return without a line feed; use LF or CRLF line endings";
-        return Err(YamlError::at(text, i, message.into()));
-    }
+    lone_carriage_return(text)?;
     if let Some(node) = fast::parse(text, limits) {
         return Ok(Some(node));
     }
-    // A byte order mark may only open a document (YAML 1.2, 5.2: `l-document-prefix`), and
-    // the splitter keeps that one out of `text`. Elsewhere the parser skips it, but it is
-    // three bytes of the line the splices measure columns on: refuse it. (The fast path
-    // already declines any text with one.)
-    if let Some(i) = memchr::memmem::find(bytes, "\u{feff}".as_bytes()) {
+    outside_the_fast_paths(text)?;
+    parse_full(text, limits)
+}
+
+/// Says whether [`parse`] would read the document, with the error it would give, without
+/// building a tree ([`check`]): for the documents the filter does not parse.
+pub fn check(text: &str, limits: Limits) -> Result<(), YamlError> {
+    lone_carriage_return(text)?;
+    if check::lines(text, limits) {
+        return Ok(());
+    }
+    outside_the_fast_paths(text)?;
+    check::events(text, limits)
+}
+
+/// YAML reads a lone CR as a line break, the splitter, the header scan and the text splices
+/// do not: refuse it.
+fn lone_carriage_return(text: &str) -> Result<(), YamlError> {
+    let bytes = text.as_bytes();
+    match memchr::memchr_iter(b'\r', bytes).find(|&i| bytes.get(i + 1) != Some(&b'\n')) {
+        Some(i) => {
+            let message = "a carriage return without a line feed; use LF or CRLF line endings";
+            Err(YamlError::at(text, i, message.into()))
+        }
+        None => Ok(()),
+    }
+}
+
+/// What the full parser would take but the filter refuses, checked where the fast paths
+/// (which decline both) give up.
+///
+/// A byte order mark may only open a document (YAML 1.2, 5.2: `l-document-prefix`), and
+/// the splitter keeps that one out of `text`. Elsewhere the parser skips it, but it is
+/// three bytes of the line the splices measure columns on.
+///
+/// A directive (`%YAML 1.1`, `%TAG …`) on the first line with content: the stream is split
+/// before each `---`, so a document's directives are a document of their own, as they are
+/// to kubectl and Helm, which split streams at `---` lines and then reject them.
+fn outside_the_fast_paths(text: &str) -> Result<(), YamlError> {
+    if let Some(i) = memchr::memmem::find(text.as_bytes(), "\u{feff}".as_bytes()) {
         let message = "a byte order mark (U+FEFF) inside the document; remove it (a string \
                        that needs one can write it as \"\\uFEFF\")";
         return Err(YamlError::at(text, i, message.into()));
     }
-    directive(text)?;
-    parse_full(text, limits)
-}
-
-/// Refuses a directive (`%YAML 1.1`, `%TAG …`) on the first line with content. The stream
-/// is split before each `---`, so a document's directives are a document of their own, as
-/// they are to kubectl and Helm, which split streams at `---` lines and then reject them.
-fn directive(text: &str) -> Result<(), YamlError> {
     let mut at = 0;
     for line in text.split_inclusive('\n') {
         if line.starts_with('%') {
@@ -469,13 +492,18 @@ fn directive(text: &str) -> Result<(), YamlError> {
     Ok(())
 }
 
-/// [`parse`] without the fast path: the full parser alone.
-pub fn parse_full(text: &str, limits: Limits) -> Result<Option<Node<'_>>, YamlError> {
+/// The full parser's options: no comments, nesting up to `--max-depth`.
+fn options(limits: Limits) -> Options {
     let mut options = Options::default();
     options.set_emit_comments(false);
     options.flow_nesting_limit = limits.max_depth;
     options.block_nesting_limit = limits.max_depth;
-    let parser = Parser::new_from_str_with_options(text, options);
+    options
+}
+
+/// [`parse`] without the fast path: the full parser alone.
+pub fn parse_full(text: &str, limits: Limits) -> Result<Option<Node<'_>>, YamlError> {
+    let parser = Parser::new_from_str_with_options(text, options(limits));
     let mut builder = Builder {
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -531,6 +559,33 @@ fn long_implicit_key(text: &str, offset: usize) -> bool {
         .is_some_and(|i| line[..i].trim_start().chars().count() > 1024)
 }
 
+// The builder's own errors, beside the parser's; [`check::events`] gives them alike.
+const SECOND_DOCUMENT: &str = "more than one YAML document where one was expected";
+const UNBALANCED: &str = "unbalanced collection";
+const UNKNOWN_ANCHOR: &str = "alias to an unknown anchor";
+const KEY_NOT_SCALAR: &str = "a mapping key must be a scalar";
+
+fn alias_budget_exceeded(limits: Limits) -> String {
+    format!(
+        "alias expansion exceeds the limit of {} nodes (a \"billion laughs\" document?); \
+         raise it with --max-alias-nodes",
+        limits.alias_budget
+    )
+}
+
+fn key_too_long(key: &str, limits: Limits) -> String {
+    format!(
+        "a mapping key of {} bytes exceeds the limit of {} bytes; raise it with \
+         --max-key-length if this is real",
+        key.len(),
+        limits.max_key_length
+    )
+}
+
+fn duplicate_key(key: &str) -> String {
+    format!("duplicate key `{key}`")
+}
+
 struct Builder<'a> {
     /// Open collections: the node, its anchor and, for mappings, a pending key and the keys
     /// seen so far (a set, so that a mapping of many keys is not quadratic).
@@ -562,7 +617,7 @@ impl<'a> Builder<'a> {
             Event::DocumentStart(..) => {
                 self.documents += 1;
                 if self.documents > 1 {
-                    return Err("more than one YAML document where one was expected".into());
+                    return Err(SECOND_DOCUMENT.into());
                 }
                 return Ok(());
             }
@@ -611,22 +666,14 @@ impl<'a> Builder<'a> {
                     anchor,
                     size,
                     ..
-                } = self.stack.pop().ok_or("unbalanced collection")?;
+                } = self.stack.pop().ok_or(UNBALANCED)?;
                 node.end = end.max(node.end);
                 (node, anchor, size)
             }
             Event::Alias(id) => {
-                let (target, cost) = self
-                    .anchors
-                    .get(&id)
-                    .cloned()
-                    .ok_or("alias to an unknown anchor")?;
+                let (target, cost) = self.anchors.get(&id).cloned().ok_or(UNKNOWN_ANCHOR)?;
                 if cost > self.budget {
-                    return Err(format!(
-                        "alias expansion exceeds the limit of {} nodes \
-                         (a \"billion laughs\" document?); raise it with --max-alias-nodes",
-                        self.limits.alias_budget
-                    ));
+                    return Err(alias_budget_exceeded(self.limits));
                 }
                 self.budget -= cost;
                 let node = Node {
@@ -655,15 +702,10 @@ impl<'a> Builder<'a> {
             Kind::Map { entries, .. } => match open.pending.take() {
                 None => {
                     let Some(key) = node.scalar() else {
-                        return Err("a mapping key must be a scalar".into());
+                        return Err(KEY_NOT_SCALAR.into());
                     };
                     if key.len() > self.limits.max_key_length {
-                        return Err(format!(
-                            "a mapping key of {} bytes exceeds the limit of {} bytes; \
-                             raise it with --max-key-length if this is real",
-                            key.len(),
-                            self.limits.max_key_length
-                        ));
+                        return Err(key_too_long(key, self.limits));
                     }
                     let duplicate = if entries.len() < KEY_SCAN {
                         entries.iter().any(|(k, _)| k.scalar() == Some(key))
@@ -678,7 +720,7 @@ impl<'a> Builder<'a> {
                         !open.keys.insert(key.to_owned())
                     };
                     if duplicate {
-                        return Err(format!("duplicate key `{key}`"));
+                        return Err(duplicate_key(key));
                     }
                     open.pending = Some(node);
                 }

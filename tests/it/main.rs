@@ -26,4 +26,5 @@ mod secrets;
 mod sparse;
 mod telemetry;
 mod traffic;
+mod validate;
 mod warnings;
