@@ -45,7 +45,13 @@ pub fn run<'a>(inputs: &'a [Input], docs: &[Doc], options: &Options) -> Outcome<
         .find(|d| !d.header.empty)
         .expect("called with a ResourceList document");
     let text = &doc.text[doc.parse_from..];
-    let node = yaml::parse(text, options.limits).map_err(|e| doc.yaml_error(e));
+    // The documents of comments around the ResourceList are copied: they are checked too.
+    let comments = docs
+        .iter()
+        .filter(|d| d.header.empty)
+        .try_for_each(|d| yaml::check(d.body(), options.limits).map_err(|e| d.yaml_error(e)));
+    let node =
+        comments.and_then(|()| yaml::parse(text, options.limits).map_err(|e| doc.yaml_error(e)));
     let outcome = node.and_then(|node| {
         let node = node.expect("the header scan found content");
         if let Some(extra) = docs.iter().filter(|d| !d.header.empty).nth(1) {

@@ -57,23 +57,29 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
     })
 }
 
-/// Reads a regular file, leaving in it the documents the filter never reads
-/// ([`sparse::read_file`]).
+/// Reads a regular file of at most `limit` bytes, leaving in it the documents the filter
+/// never reads ([`sparse::read_file`]) once they pass [`yaml::check`] within `limits`. A
+/// document that does not stays in memory, and [`parse`] reports it with its place in the
+/// stream.
 pub fn read_file(
     name: &str,
     file: std::fs::File,
     limit: usize,
     chunk: usize,
+    limits: Limits,
 ) -> Result<Input, Failure> {
-    let keep: &Keep = &is_candidate;
+    let keep: &Keep = &move |doc| is_candidate(doc) || yaml::check(doc.body(), limits).is_err();
     sparse::read_file(name, file, limit, chunk, keep)
 }
 
-/// Parses the documents that may change, on every core; the others stay text.
+/// Parses the documents that may change, on every core. The others stay text, checked by
+/// [`yaml::check`]: a stream the filter passes is one it could read whole.
 pub fn parse<'a>(docs: &[Doc<'a>], limits: Limits) -> Result<Vec<Option<Node<'a>>>, Failure> {
     let parse_one = |doc: &Doc<'a>| -> Result<Option<Node<'a>>, Failure> {
         if !is_candidate(doc) {
-            return Ok(None);
+            return yaml::check(doc.body(), limits)
+                .map(|()| None)
+                .map_err(|e| doc.yaml_error(e));
         }
         let node =
             yaml::parse(&doc.text[doc.parse_from..], limits).map_err(|e| doc.yaml_error(e))?;
@@ -89,12 +95,17 @@ pub fn parse<'a>(docs: &[Doc<'a>], limits: Limits) -> Result<Vec<Option<Node<'a>
             other => Ok(other),
         }
     };
-    // Candidate bytes measure the work; the output order (and the first error reported)
-    // stay those of the stream.
+    // Bytes measure the work, a parsed one as much as CHECKED checked ones; the output order
+    // (and the first error reported) stay those of the stream.
+    const CHECKED: usize = 8;
     let weight = |d: &Doc| {
-        if is_candidate(d) { d.text.len() } else { 0 }
+        if is_candidate(d) {
+            d.text.len() * CHECKED
+        } else {
+            d.text.len()
+        }
     };
-    parallel::try_map(docs, weight, 256 * 1024, parse_one)
+    parallel::try_map(docs, weight, 256 * 1024 * CHECKED, parse_one)
 }
 
 /// The ServiceMesh documents in the stream (at most one) and the config it holds.

@@ -199,9 +199,9 @@ impl Doc<'_> {
     }
 
     /// The name of the input the document came from, with its `# Source:` or Helm 4
-    /// filename.
+    /// filename (a line ends at a carriage return too).
     pub fn source_name(&self) -> String {
-        let origin = self.text.lines().find_map(|l| {
+        let origin = self.text.split(['\n', '\r']).find_map(|l| {
             l.strip_prefix("# Source: ")
                 .or_else(|| {
                     l.trim_start()

@@ -219,14 +219,24 @@ spec:
 }
 
 /// Review finds, one regression test each.
+/// A ConfigMap the filter does not read (it mentions no gunj-mesh, no URL) is still checked:
+/// broken YAML anywhere fails the run, naming the document and line.
 #[test]
-fn a_broken_configmap_that_is_not_ours_passes_through_unparsed() {
+fn a_broken_configmap_that_is_not_ours_fails_the_run() {
     let config = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  observability: {dashboards: {}}\n---\n";
     let broken =
         "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  c: [unclosed\n";
-    let (code, out, err) = gunj(&[], &format!("{config}{GRAFANA}{broken}"));
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains(broken), "{out}");
+    let text = format!("{config}{GRAFANA}{broken}");
+    let (code, out, err) = gunj(&[], &text);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    let line = text.lines().count();
+    assert!(
+        err.contains(&format!(
+            "document 3 (-), line {line}, column 6: invalid YAML"
+        )),
+        "{err}"
+    );
 }
 
 #[test]

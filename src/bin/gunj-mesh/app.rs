@@ -216,11 +216,18 @@ fn fail(f: &Failure) -> ExitCode {
 /// copies what it does not read from the files again ([`read`]).
 fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options), Failure> {
     sys::prefault_heap(&args.inputs);
+    let limits = Limits {
+        max_depth: args.max_depth,
+        alias_budget: args.max_alias_nodes,
+        max_input_bytes: args.max_input_bytes,
+        max_documents: args.max_documents,
+        max_key_length: args.max_key_length,
+    };
     let mut inputs = Vec::new();
     // What the inputs read so far leave of --max-input-bytes.
     let mut left = args.max_input_bytes;
     let mut read_next = |path: &Path| {
-        let input = read(path, left, sparse)?;
+        let input = read(path, left, sparse.then_some(limits))?;
         left -= input.bytes();
         Ok::<_, Failure>(input)
     };
@@ -255,19 +262,13 @@ fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options), Failur
     let config = args
         .config
         .as_deref()
-        .map(|p| read(p, usize::MAX, false))
+        .map(|p| read(p, usize::MAX, None))
         .transpose()?;
     let options = Options {
         config,
         mesh: args.mesh.map(Into::into),
         namespace: args.namespace.clone(),
-        limits: Limits {
-            max_depth: args.max_depth,
-            alias_budget: args.max_alias_nodes,
-            max_input_bytes: args.max_input_bytes,
-            max_documents: args.max_documents,
-            max_key_length: args.max_key_length,
-        },
+        limits,
         list_changes: false,
         traffic_graph: false,
     };
@@ -275,9 +276,10 @@ fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options), Failur
 }
 
 /// Reads one input of at most `limit` bytes as UTF-8 text (reading stops just past the
-/// limit, so a huge stdin is not buffered whole). With `sparse`, a regular file keeps in
-/// memory only the documents the filter may read ([`read_file`]).
-fn read(path: &Path, limit: usize, sparse: bool) -> Result<Input, Failure> {
+/// limit, so a huge stdin is not buffered whole). With `sparse` limits, a regular file keeps
+/// in memory only the documents the filter may read, and the others once they are checked
+/// against those limits ([`read_file`]).
+fn read(path: &Path, limit: usize, sparse: Option<Limits>) -> Result<Input, Failure> {
     /// The read buffer of a sparse read: documents are judged as it fills.
     const CHUNK: usize = 1 << 18;
     let name = path.display().to_string();
@@ -287,9 +289,10 @@ fn read(path: &Path, limit: usize, sparse: bool) -> Result<Input, Failure> {
     let file = std::fs::File::open(path)
         .map_err(|e| Failure::input(&name, format!("cannot read: {e}")))?;
     let meta = file.metadata().ok();
-    if sparse && meta.as_ref().is_some_and(std::fs::Metadata::is_file) {
-        read_file(&name, file, limit, CHUNK)
-    } else {
-        read_whole(&name, file, meta.map_or(0, |m| m.len()), limit)
+    match sparse {
+        Some(limits) if meta.as_ref().is_some_and(std::fs::Metadata::is_file) => {
+            read_file(&name, file, limit, CHUNK, limits)
+        }
+        _ => read_whole(&name, file, meta.map_or(0, |m| m.len()), limit),
     }
 }
