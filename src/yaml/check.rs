@@ -11,7 +11,7 @@
 //! open mappings and the size of each anchor. `tests/it/validate.rs` and the fuzz target
 //! `check` hold both to [`super::parse`]'s answers.
 
-use super::fast::{comment_start, is_indicator, unusual};
+use super::fast::{fingerprint, is_indicator, unusual};
 use super::{
     KEY_NOT_SCALAR, Limits, SECOND_DOCUMENT, UNBALANCED, UNKNOWN_ANCHOR, YamlError,
     alias_budget_exceeded, duplicate_key, key_too_long, options, scan_error,
@@ -20,17 +20,22 @@ use serde_saphyr::granit_parser::{Event, Parser};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-/// True when `text` is block YAML that the full parser reads within `limits`; false when
-/// the line scan cannot tell. A carriage return must end a CRLF line end.
+/// True when `text` is block YAML that [`super::parse`] reads within `limits`; false when
+/// the line scan cannot tell.
 pub(super) fn lines(text: &str, limits: Limits) -> bool {
     let b = text.as_bytes();
-    // One branch-free pass (it vectorizes): tabs and other controls, DEL, and non-ASCII.
-    let (mut control, mut high) = (false, false);
+    // One branch-free pass (it vectorizes): tabs and other controls, DEL, non-ASCII, and
+    // carriage returns, which must end CRLF line ends.
+    let (mut control, mut high, mut carriage) = (false, false, false);
     for &c in b {
         control |= (c < b' ') & (c != b'\n') & (c != b'\r') | (c == 0x7f);
         high |= c >= 0x80;
+        carriage |= c == b'\r';
     }
-    if control || (high && text.chars().any(unusual)) {
+    if control
+        || (high && text.chars().any(unusual))
+        || (carriage && super::lone_carriage_return(text).is_err())
+    {
         return false;
     }
     let mut scan = Lines {
@@ -42,8 +47,8 @@ pub(super) fn lines(text: &str, limits: Limits) -> bool {
         expect: Expect::Entry,
     };
     let mut from = 0;
-    while from < b.len() {
-        let newline = memchr::memchr(b'\n', &b[from..]).map_or(b.len(), |i| from + i);
+    while from <= b.len() {
+        let newline = find_either(&b[from..], b'\n', b'\n').map_or(b.len(), |i| from + i);
         let end = newline - usize::from(newline > from && b[newline - 1] == b'\r');
         if !scan.line(from, end) {
             return false;
@@ -54,6 +59,40 @@ pub(super) fn lines(text: &str, limits: Limits) -> bool {
         scan.expect,
         Expect::Block { content: None, .. } | Expect::Quoted { .. }
     )
+}
+
+/// How many spaces `b` starts with, eight bytes at a time: indentation is most of the
+/// bytes of a nested document.
+fn spaces(b: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(word) = b.get(n..n + 8) {
+        let other = u64::from_le_bytes(word.try_into().expect("eight bytes"))
+            ^ u64::from_le_bytes([b' '; 8]);
+        if other != 0 {
+            return n + other.trailing_zeros() as usize / 8;
+        }
+        n += 8;
+    }
+    n + b[n..].iter().take_while(|&&c| c == b' ').count()
+}
+
+/// Where `b` first holds `x` or `y`, eight bytes at a time: cheaper than a search call on
+/// the short stretches a line has.
+fn find_either(b: &[u8], x: u8, y: u8) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    // The lowest byte set in `zeros(v)` is `v`'s first zero byte.
+    let zeros = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut n = 0;
+    while let Some(word) = b.get(n..n + 8) {
+        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let found = zeros(w ^ (ONES * u64::from(x))) | zeros(w ^ (ONES * u64::from(y)));
+        if found != 0 {
+            return Some(n + found.trailing_zeros() as usize / 8);
+        }
+        n += 8;
+    }
+    b[n..].iter().position(|&c| c == x || c == y).map(|i| n + i)
 }
 
 /// An open block collection.
@@ -101,8 +140,9 @@ struct Lines<'a> {
     limits: Limits,
     /// The open collections, innermost last.
     frames: Vec<Frame<'a>>,
-    /// The keys of the open mappings that have few, innermost last.
-    keys: Vec<&'a str>,
+    /// The keys of the open mappings that have few, innermost last, with their
+    /// fingerprints.
+    keys: Vec<(u32, &'a str)>,
     expect: Expect,
 }
 
@@ -110,7 +150,7 @@ impl<'a> Lines<'a> {
     /// Takes the line `start..end` (its line end cut off); false to give up.
     fn line(&mut self, start: usize, end: usize) -> bool {
         let b = self.b;
-        let indent = b[start..end].iter().take_while(|&&c| c == b' ').count();
+        let indent = spaces(&b[start..end]);
         let p = start + indent;
         let blank = p == end;
         if let Expect::Block {
@@ -164,8 +204,8 @@ impl<'a> Lines<'a> {
                         indentless: false,
                     }) && self.item(start, p, end);
                 }
-                if self.is_key(p, end) {
-                    return self.open_map(indent) && self.key(p, end, indent);
+                if let Some(key) = self.key_at(p, end) {
+                    return self.open_map(indent) && self.entry(key, end, indent);
                 }
                 // A scalar, `{}` or `[]` on a line of its own (Helm's `toYaml | nindent`).
                 return !matches!(b[p], b'|' | b'>') && self.inline(p, end, key);
@@ -224,7 +264,7 @@ impl<'a> Lines<'a> {
     }
 
     fn skip_spaces(&self, from: usize, end: usize) -> usize {
-        from + self.b[from..end].iter().take_while(|&&c| c == b' ').count()
+        from + spaces(&self.b[from..end])
     }
 
     /// The entry whose dash is at `dash`, on the line that starts at `start`.
@@ -233,17 +273,20 @@ impl<'a> Lines<'a> {
         if p == end || self.b[p] == b'#' || self.is_dash(p, end) {
             return false;
         }
-        if self.is_key(p, end) {
-            return self.open_map(p - start) && self.key(p, end, p - start);
+        if let Some(key) = self.key_at(p, end) {
+            return self.open_map(p - start) && self.entry(key, end, p - start);
         }
         self.value(p, end, dash - start)
     }
 
     /// The mapping entry at `p`, a key at `column`.
     fn key(&mut self, p: usize, end: usize, column: usize) -> bool {
-        let Some((name, colon)) = self.key_at(p, end) else {
-            return false;
-        };
+        self.key_at(p, end)
+            .is_some_and(|key| self.entry(key, end, column))
+    }
+
+    /// A mapping entry whose key ([`Lines::key_at`]) is at `column`.
+    fn entry(&mut self, (name, colon): (&'a str, usize), end: usize, column: usize) -> bool {
         if !self.add_key(name) {
             return false;
         }
@@ -276,9 +319,11 @@ impl<'a> Lines<'a> {
             }
             c if is_indicator(c) => return None,
             _ => {
-                let colon = self.separator(p, end)?;
+                let Stop::Separator(colon) = self.stop(p, end) else {
+                    return None;
+                };
                 let token = &self.text[p..colon];
-                if token.ends_with(' ') || comment_start(token.as_bytes()).is_some() {
+                if token.ends_with(' ') {
                     return None;
                 }
                 (token, colon)
@@ -300,33 +345,34 @@ impl<'a> Lines<'a> {
             return set.insert(name);
         }
         let open = &self.keys[*mark..];
-        if open.contains(&name) {
+        let print = fingerprint(name);
+        if open.iter().any(|&(p, key)| p == print && key == name) {
             return false;
         }
         if open.len() < KEY_SCAN {
-            self.keys.push(name);
+            self.keys.push((print, name));
         } else {
-            *set = Some(open.iter().copied().chain([name]).collect());
+            *set = Some(open.iter().map(|&(_, key)| key).chain([name]).collect());
         }
         true
     }
 
-    /// The first `:` in `p..end` followed by a space or the end of the line.
-    fn separator(&self, p: usize, end: usize) -> Option<usize> {
-        memchr::memchr_iter(b':', &self.b[p..end])
-            .map(|i| p + i)
-            .find(|&i| i + 1 == end || self.b[i + 1] == b' ')
-    }
-
-    /// Whether the line from `p` holds a mapping key.
-    fn is_key(&self, p: usize, end: usize) -> bool {
-        match self.b[p] {
-            q @ (b'"' | b'\'') => matches!(
-                self.quote_end(q, p + 1, end),
-                Quote::Closed(after) if after < end && self.b[after] == b':'
-            ),
-            c => !is_indicator(c) && self.separator(p, end).is_some(),
+    /// What ends plain text at `p` on its line: the first `:` followed by a space or the
+    /// line's end, a comment, or the line's end. Byte by byte: keys and values are short, and
+    /// a search costs more to start.
+    fn stop(&self, p: usize, end: usize) -> Stop {
+        let b = self.b;
+        let mut from = p;
+        while let Some(i) = find_either(&b[from..end], b':', b'#').map(|i| from + i) {
+            if b[i] == b':' && (i + 1 == end || b[i + 1] == b' ') {
+                return Stop::Separator(i);
+            }
+            if b[i] == b'#' && i > p && b[i - 1] == b' ' {
+                return Stop::Comment;
+            }
+            from = i + 1;
         }
+        Stop::End
     }
 
     /// The value at `p` of a node whose collection is at column `parent`.
@@ -392,17 +438,15 @@ impl<'a> Lines<'a> {
     /// A plain scalar from `p` to the end of its line or a comment; without a comment, the
     /// next lines may go on with it.
     fn plain(&mut self, p: usize, end: usize, parent: usize) -> bool {
-        let line = &self.b[p..end];
-        let cut = comment_start(line);
-        let text = line[..cut.unwrap_or(line.len())].trim_ascii_end();
-        // `: ` would make it a key, which must fit on one line.
-        if memchr::memchr_iter(b':', text).any(|i| i + 1 == text.len() || text[i + 1] == b' ') {
-            return false;
+        match self.stop(p, end) {
+            // `: ` would make it a key, which must fit on one line.
+            Stop::Separator(_) => false,
+            Stop::Comment => true,
+            Stop::End => {
+                self.expect = Expect::Plain(parent);
+                true
+            }
         }
-        if cut.is_none() {
-            self.expect = Expect::Plain(parent);
-        }
-        true
     }
 
     /// A line that goes on with a plain scalar, its text at `p`.
@@ -483,6 +527,13 @@ impl<'a> Lines<'a> {
             }
         }
     }
+}
+
+/// What ends plain text on a line ([`Lines::stop`]).
+enum Stop {
+    Separator(usize),
+    Comment,
+    End,
 }
 
 /// How a quoted scalar goes on a line: closed (the position after the quote), open at the

@@ -451,14 +451,14 @@ pub(super) fn unusual(c: char) -> bool {
 }
 
 /// Length, first and last byte of a key: equal keys have equal fingerprints.
-fn fingerprint(key: &str) -> u32 {
+pub(super) fn fingerprint(key: &str) -> u32 {
     let b = key.as_bytes();
     let edge = |c: Option<&u8>| u32::from(c.copied().unwrap_or(0));
     ((b.len() as u32) << 16) | (edge(b.first()) << 8) | edge(b.last())
 }
 
 /// Where ` #` (a comment after a space) starts in `b`.
-pub(super) fn comment_start(b: &[u8]) -> Option<usize> {
+fn comment_start(b: &[u8]) -> Option<usize> {
     memchr::memchr_iter(b'#', b)
         .find(|&i| i > 0 && b[i - 1] == b' ')
         .map(|i| i - 1)

@@ -436,10 +436,10 @@ pub fn parse(text: &str, limits: Limits) -> Result<Option<Node<'_>>, YamlError> 
 /// Says whether [`parse`] would read the document, with the error it would give, without
 /// building a tree ([`check`]): for the documents the filter does not parse.
 pub fn check(text: &str, limits: Limits) -> Result<(), YamlError> {
-    lone_carriage_return(text)?;
     if check::lines(text, limits) {
         return Ok(());
     }
+    lone_carriage_return(text)?;
     outside_the_fast_paths(text)?;
     check::events(text, limits)
 }
