@@ -441,7 +441,10 @@ impl<'a> Lines<'a> {
         match self.stop(p, end) {
             // `: ` would make it a key, which must fit on one line.
             Stop::Separator(_) => false,
-            Stop::Comment => true,
+            Stop::Comment => {
+                self.expect = Expect::Entry;
+                true
+            }
             Stop::End => {
                 self.expect = Expect::Plain(parent);
                 true

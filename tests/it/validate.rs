@@ -116,6 +116,8 @@ fn edge_cases_agree() {
         "a:\n  x\n  y\n",
         "a:\n  |\n    x\n",
         "a: x:y\nb: x: y\n",
+        // Found by fuzzing: a comment ends a plain scalar that went on over lines.
+        "a:\n t: x\n  y #\n      z\n",
         "a: x:\n",
         "a: -\n",
         "a: ---\n",
