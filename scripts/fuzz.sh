@@ -14,7 +14,7 @@ root=$(pwd)
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(split filter config krm fast_yaml sparse check)
+[ ${#targets[@]} -gt 0 ] || targets=(split filter config krm fast_yaml sparse check edit)
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
   echo "error: fuzzing needs the nightly toolchain (cargo +nightly); none is installed" >&2

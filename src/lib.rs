@@ -66,7 +66,7 @@ pub mod internals {
     /// The parsers and the emitter ([`crate::yaml`]).
     pub mod yaml {
         pub use crate::yaml::{
-            Kind, Limits, Node, check, fast, from_str, parse, parse_full, to_string,
+            Kind, Limits, Node, Style, Tag, check, fast, from_str, parse, parse_full, to_string,
         };
     }
 }

@@ -272,3 +272,15 @@ fn anchors_keep_every_other_value_as_it_is() {
     let (code, again, _) = gunj(&["--mesh", "istio"], &out);
     assert_eq!((code, again.as_str()), (0, out.as_str()));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// The edit path's property ([`common::edit_path`]) over generated pod templates.
+    #[test]
+    fn generated_pod_templates_keep_their_meaning(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..48)
+    ) {
+        common::edit_path::holds(&bytes);
+    }
+}
