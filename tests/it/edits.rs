@@ -1,6 +1,6 @@
 //! Edits that must not corrupt a document or change what it means to Kubernetes (issue 20):
-//! how the filter reads booleans, opt-outs, merge keys, anchors, line endings and
-//! directives, and how it splices into flow collections.
+//! how the filter reads booleans, opt-outs, merge keys and anchors, how it splices into flow
+//! collections, and the edit path's property over generated pod templates.
 
 use crate::common;
 use crate::common::fixtures::GRAFANA;
