@@ -6,6 +6,8 @@
 
 use super::flows::named_port;
 use super::{Entry, EntryAction, GeneratedAction, GeneratedEntry, Report};
+use crate::error::redact;
+use crate::io::stream;
 use crate::model::graph::{Edge, Graph, Party, Verdict};
 use serde_json::{Value, json};
 
@@ -346,11 +348,30 @@ fn at(e: &Entry) -> String {
     line.map(|l| format!("{file}:{l}")).unwrap_or(file)
 }
 
-/// A unified diff of what the filter would change.
+/// A unified diff of what the filter would change, between the input and the output with
+/// their Secrets masked line for line ([`redact::document`]), each line escaped.
 pub fn diff(input: &str, output: &str) -> String {
-    similar::TextDiff::from_lines(input, output)
+    let (input, output) = (masked(input), masked(output));
+    let diff = similar::TextDiff::from_lines(&input, &output)
         .unified_diff()
         .context_radius(3)
         .header("input", "gunj-mesh")
-        .to_string()
+        .to_string();
+    diff.split_inclusive('\n')
+        .map(|l| {
+            let body = l.trim_end_matches(['\n', '\r']);
+            format!("{}{}", redact::line(body), &l[body.len()..])
+        })
+        .collect()
+}
+
+/// A stream's text with every document's Secrets masked.
+fn masked(text: &str) -> String {
+    stream::split(0, text)
+        .iter()
+        .map(|doc| {
+            let head = &doc.text[..doc.parse_from];
+            format!("{head}{}", redact::document(doc.body()))
+        })
+        .collect()
 }

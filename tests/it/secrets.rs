@@ -92,3 +92,105 @@ fn errors_name_the_key_not_the_value() {
         assert_clean("the error", &err);
     }
 }
+
+/// What the Secrets below hold, in every place a Secret can hold it: none may be shown.
+const HIDDEN: [&str; 4] = [
+    "hunter2",
+    "c3VwZXJzZWNyZXQ",
+    "s3cr3t-token",
+    "ghp_0123456789",
+];
+
+const SECRET: &str = "apiVersion: v1
+kind: Secret
+metadata:
+  name: grafana-admin
+  namespace: monitoring
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: '{\"stringData\":{\"token\":\"ghp_0123456789\"}}'
+data:
+  password: c3VwZXJzZWNyZXQ=
+stringData:
+  token: s3cr3t-token
+  admin.ini: |
+    [security]
+    admin_password = hunter2
+";
+
+const DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: grafana
+  namespace: monitoring
+spec:
+  selector:
+    matchLabels: {app.kubernetes.io/name: grafana}
+  template:
+    metadata:
+      labels: {app.kubernetes.io/name: grafana}
+    spec:
+      containers:
+      - name: grafana
+        image: grafana/grafana:11.0.0
+";
+
+/// A config that appends resources after the stream: the diff's context then shows the end
+/// of the last document.
+const MTLS: &str = "apiVersion: mesh.gunj.io/v1alpha1
+kind: ServiceMesh
+spec:
+  type: istio
+  mtls: {mode: STRICT}
+";
+
+/// `doc` as an item of a block sequence at column 0.
+fn item(doc: &str) -> String {
+    format!("- {}\n", doc.trim_end().replace('\n', "\n  "))
+}
+
+/// `doc` indented under a key.
+fn indented(doc: &str) -> String {
+    doc.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+fn assert_hidden(what: &str, text: &str) {
+    for value in HIDDEN {
+        assert!(!text.contains(value), "{what} shows {value}:\n{text}");
+    }
+}
+
+#[test]
+fn check_diff_masks_secrets_in_streams_lists_resource_lists_and_directories() {
+    let stream = format!("{MTLS}---\n{DEPLOYMENT}---\n{SECRET}");
+    let list = format!(
+        "{MTLS}---\napiVersion: v1\nkind: List\nitems:\n{}{}",
+        item(DEPLOYMENT),
+        item(SECRET)
+    );
+    let resource_list = format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig:\n{}items:\n{}{}",
+        indented(MTLS),
+        item(DEPLOYMENT),
+        item(SECRET)
+    );
+    for (what, input) in [
+        ("a stream", stream),
+        ("a List", list),
+        ("a ResourceList", resource_list),
+    ] {
+        let (code, out, err) = common::gunj(&["check", "--diff"], input.as_str());
+        assert_eq!(code, 1, "{what}: {err}");
+        assert_hidden(what, &out);
+        assert_hidden(what, &err);
+        // The Secret was in the diff's context, masked line for line.
+        assert!(out.contains(" <redacted>\n"), "{what}:\n{out}");
+    }
+    let dir = common::TempDir::new("secrets-dir");
+    dir.write("a-mesh.yaml", MTLS);
+    dir.write("b-grafana.yaml", DEPLOYMENT);
+    dir.write("c-secret.yaml", SECRET);
+    let (code, out, err) = common::gunj(&["check", "--diff", &dir.arg()], "");
+    assert_eq!(code, 1, "{err}");
+    assert_hidden("a directory", &out);
+    assert!(out.contains(" <redacted>\n"), "{out}");
+}

@@ -1,6 +1,8 @@
 //! Errors that say where: which document, which input and line, which config field, and how
 //! to fix it.
 
+pub mod redact;
+
 use crate::yaml::YamlError;
 
 /// Where in the stream a failure is: the document's number, its input and origin (see
