@@ -116,7 +116,11 @@ fn stream_config(
     let config = match found.first() {
         Some(&i) => {
             let source = format!("{} (ServiceMesh document {})", docs[i].source_name(), i + 1);
-            Some(setup::read_config(&source, docs[i].body())?)
+            Some(setup::read_config_at(
+                &source,
+                docs[i].body(),
+                docs[i].line,
+            )?)
         }
         None => None,
     };

@@ -28,8 +28,11 @@ pub struct Failure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<usize>,
     pub message: String,
+    /// The lines around the place, as [`redact::excerpt`] shows them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
+    pub excerpt: Option<Box<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<Box<str>>,
 }
 
 impl Failure {
@@ -41,6 +44,7 @@ impl Failure {
             line: Some(place.line),
             column: Some(place.column),
             message,
+            excerpt: None,
             hint: None,
         }
     }
@@ -54,6 +58,7 @@ impl Failure {
             column: Some(e.col),
             hint: Some(yaml_hint(&e.message).into()),
             message: format!("invalid YAML: {}", e.message),
+            excerpt: None,
         }
     }
 
@@ -65,8 +70,28 @@ impl Failure {
             line: None,
             column: None,
             message: format!("bad ServiceMesh config: {message}"),
+            excerpt: None,
             hint: Some("`gunj-mesh schema` prints every field and its allowed values; `gunj-mesh init` prints an example".into()),
         }
+    }
+
+    /// The failure placed at 1-based `line` and `column` of `text`, whose first line is
+    /// line `first_line` of its source; with `quote`, the lines around the place too
+    /// ([`redact::excerpt`]).
+    pub fn placed(
+        mut self,
+        text: &str,
+        (line, column): (usize, usize),
+        first_line: usize,
+        quote: bool,
+    ) -> Failure {
+        self.line = Some(line + first_line - 1);
+        self.column = Some(column);
+        if quote {
+            let excerpt = redact::excerpt(text, line, column, first_line);
+            self.excerpt = (!excerpt.is_empty()).then(|| Box::new(excerpt));
+        }
+        self
     }
 
     /// A problem with an input as a whole (unreadable, not UTF-8).
@@ -77,6 +102,7 @@ impl Failure {
             line: None,
             column: None,
             message,
+            excerpt: None,
             hint: None,
         }
     }
@@ -100,16 +126,20 @@ impl Failure {
     }
 
     pub fn hint(mut self, hint: &str) -> Failure {
-        self.hint = Some(hint.to_string());
+        self.hint = Some(hint.into());
         self
     }
 
     /// The message and hint without the place: what a KRM result carries beside its field.
     pub fn detail(&self) -> String {
-        match &self.hint {
-            Some(hint) => format!("{}\n  hint: {hint}", self.message),
-            None => self.message.clone(),
+        let mut out = self.message.clone();
+        for l in self.excerpt.iter().flat_map(|e| e.lines()) {
+            out.push_str(&format!("\n  {l}"));
         }
+        if let Some(hint) = &self.hint {
+            out.push_str(&format!("\n  hint: {hint}"));
+        }
+        out
     }
 }
 
@@ -124,6 +154,9 @@ impl std::fmt::Display for Failure {
             write!(f, ", line {line}, column {col}")?;
         }
         write!(f, ": {}", self.message)?;
+        for l in self.excerpt.iter().flat_map(|e| e.lines()) {
+            write!(f, "\n  {l}")?;
+        }
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;
         }

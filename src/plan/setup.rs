@@ -3,6 +3,7 @@
 use super::Options;
 use crate::config::{MeshType, ServiceMesh};
 use crate::error::Failure;
+use crate::io::stream;
 use crate::model::catalog;
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
@@ -11,7 +12,24 @@ use crate::yaml::Node;
 
 /// Reads a ServiceMesh config document; errors name `source`.
 pub fn read_config(source: &str, text: &str) -> Result<ServiceMesh, Failure> {
-    ServiceMesh::from_yaml(text, &catalog::names()).map_err(|e| Failure::config(source, e))
+    read_config_at(source, text, 1)
+}
+
+/// [`read_config`] of a text whose first line is line `first_line` of `source`. An error
+/// is placed in `source` and, when the text is a ServiceMesh document by its header, shows
+/// the lines around it.
+pub fn read_config_at(source: &str, text: &str, first_line: usize) -> Result<ServiceMesh, Failure> {
+    ServiceMesh::from_yaml(text, &catalog::names()).map_err(|e| {
+        let place = e.place;
+        let failure = Failure::config(source, e);
+        match place {
+            Some(place) => {
+                let quote = stream::scan(text).kind == Some(crate::config::KIND);
+                failure.placed(text, place, first_line, quote)
+            }
+            None => failure,
+        }
+    })
 }
 
 /// Reads a config from a parsed object; errors name `source`.

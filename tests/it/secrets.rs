@@ -194,3 +194,73 @@ fn check_diff_masks_secrets_in_streams_lists_resource_lists_and_directories() {
     assert_hidden("a directory", &out);
     assert!(out.contains(" <redacted>\n"), "{out}");
 }
+
+/// A Helm values file: no kind, a password.
+const VALUES: &str = "grafana:
+  adminUser: admin
+  adminPassword: hunter2
+  env:
+    GF_TOKEN: s3cr3t-token
+";
+
+/// Runs `gunj-mesh -c CONFIG` over a Deployment as the Helm 4 plugin (errors also go to the
+/// log): exit code, stdout, stderr and the log.
+fn with_config(dir: &common::TempDir, config: &str) -> (i32, String, String, String) {
+    let config = dir.write("config.yaml", config);
+    let log = dir.arg() + "/error.log";
+    let out = common::gunj_cmd()
+        .env("HELM_PLUGIN_NAME", "gunj-mesh")
+        .env("GUNJ_MESH_LOG", &log)
+        .args(["-c", &config.display().to_string()])
+        .write_stdin(DEPLOYMENT)
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    (
+        out.status.code().unwrap(),
+        text(out.stdout),
+        text(out.stderr),
+        logged,
+    )
+}
+
+#[test]
+fn config_errors_show_no_secret_or_values_file_and_speak_in_user_terms() {
+    let dir = common::TempDir::new("secrets-config");
+    for (what, config) in [
+        ("a Secret", SECRET.to_string()),
+        (
+            "a Secret with a YAML error in its data",
+            SECRET.replace("token: s3cr3t-token", "token: \"s3cr3t-token"),
+        ),
+        (
+            "a Secret with a duplicate key",
+            SECRET.replace("stringData:\n", "stringData:\n  token: hunter2\n"),
+        ),
+        ("a values file", VALUES.to_string()),
+        (
+            "a values file with a YAML error",
+            VALUES.replace("admin\n", "[admin\n"),
+        ),
+    ] {
+        let (code, out, err, log) = with_config(&dir, &config);
+        assert_eq!(code, 2, "{what}: {err}");
+        assert!(out.is_empty(), "{what}");
+        assert_hidden(what, &err);
+        assert!(log.contains("config.yaml"), "{what}: the log: {log}");
+        assert_hidden(&format!("{what}, the log"), &log);
+    }
+    // Two documents: said in user terms, not the YAML library's function names.
+    let (code, _, err, _) = with_config(&dir, &format!("{MTLS}---\n{MTLS}"));
+    assert_eq!(code, 2, "{err}");
+    assert!(!err.contains("from_str"), "{err}");
+    assert!(err.contains("one ServiceMesh document"), "{err}");
+    // A config's own mistake still shows its line, the field and the allowed values.
+    let (code, _, err, _) = with_config(&dir, &MTLS.replace("istio", "consul"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("line 4, column 9"), "{err}");
+    assert!(err.contains("  type: consul"), "{err}");
+    assert!(err.contains("istio, linkerd, auto"), "{err}");
+}
