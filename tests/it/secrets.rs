@@ -264,3 +264,30 @@ fn config_errors_show_no_secret_or_values_file_and_speak_in_user_terms() {
     assert!(err.contains("  type: consul"), "{err}");
     assert!(err.contains("istio, linkerd, auto"), "{err}");
 }
+
+#[test]
+fn an_error_names_its_source_from_the_document_head_never_from_secret_data() {
+    // The Secret's data holds lines that look like the annotations that name a source.
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: a\nstringData:\n  config.kubernetes.io/path: hunter2\n  postrenderer.helm.sh/postrender-filename: s3cr3t-token\n";
+    let broken = DEPLOYMENT.replace(
+        "  namespace: monitoring\n",
+        "  namespace: monitoring\n  labels: 3\n",
+    );
+    for head in ["", "# Source: grafana/templates/list.yaml\n"] {
+        let input = format!(
+            "{head}apiVersion: v1\nkind: List\nitems:\n{}{}",
+            item(secret),
+            item(&broken)
+        );
+        let (code, out, err) = common::gunj(&[], input.as_str());
+        assert_eq!(code, 2, "{err}");
+        assert!(out.is_empty());
+        assert_hidden("the error", &err);
+        let place = if head.is_empty() {
+            "(-), line 16"
+        } else {
+            "(grafana/templates/list.yaml), line 17"
+        };
+        assert!(err.contains(&format!("document 1 {place}")), "{err}");
+    }
+}
