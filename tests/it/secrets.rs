@@ -291,3 +291,23 @@ fn an_error_names_its_source_from_the_document_head_never_from_secret_data() {
         assert!(err.contains(&format!("document 1 {place}")), "{err}");
     }
 }
+
+/// A quoted scalar may go on at column 0, so a line of a Secret's data can look like a
+/// `# Source:` comment: the Helm log's source line is a document head's comment only.
+#[test]
+fn the_helm_log_names_the_source_from_a_document_head_never_from_secret_data() {
+    let input = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: a}\n  stringData:\n    token: \"abc\n# Source: hunter2\"\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: grafana, labels: 3}\n";
+    let dir = common::TempDir::new("secrets-log");
+    let log = dir.arg() + "/error.log";
+    let out = common::gunj_cmd()
+        .env("HELM_PLUGIN_NAME", "gunj-mesh")
+        .env("GUNJ_MESH_LOG", &log)
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("metadata.labels"), "{logged}");
+    assert_hidden("the log", &logged);
+    assert_hidden("stderr", &String::from_utf8_lossy(&out.stderr));
+}
