@@ -6,7 +6,7 @@
 //! parser.
 
 use super::input::Input;
-use crate::error::{Failure, Location};
+use crate::error::{Failure, Location, redact};
 use crate::yaml::{YamlError, pos};
 
 /// One document: its boundary line (if any) and body, exactly as in the input.
@@ -234,8 +234,12 @@ impl Doc<'_> {
         Failure::at(self.place(offset), message)
     }
 
-    /// A YAML syntax error in the body.
-    pub fn yaml_error(&self, e: YamlError) -> Failure {
+    /// A YAML syntax error in the body. In a document that holds a Secret, what the message
+    /// quotes (a duplicate key) is masked ([`redact::sensitive`]).
+    pub fn yaml_error(&self, mut e: YamlError) -> Failure {
+        if redact::sensitive(self.body(), None) {
+            e.message = redact::message(&e.message);
+        }
         Failure::yaml(self.place(None), e)
     }
 }

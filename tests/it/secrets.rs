@@ -311,3 +311,58 @@ fn the_helm_log_names_the_source_from_a_document_head_never_from_secret_data() {
     assert_hidden("the log", &logged);
     assert_hidden("stderr", &String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn yaml_errors_inside_a_secret_quote_nothing_of_it() {
+    let duplicate = SECRET.replace("stringData:\n", "stringData:\n  hunter2: x\n  hunter2: y\n");
+    let unterminated = SECRET.replace("token: s3cr3t-token", "token: \"s3cr3t-token");
+    let flow = "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"a\"}, \"data\": {\"hunter2\": \"x\", \"hunter2\": \"y\"}}\n";
+    let list = |secret: &str| {
+        format!(
+            "apiVersion: v1\nkind: List\nitems:\n{}{}",
+            item(DEPLOYMENT),
+            item(secret)
+        )
+    };
+    let resource_list = |secret: &str| {
+        format!(
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{}{}",
+            item(DEPLOYMENT),
+            item(secret)
+        )
+    };
+    for (what, input, exit) in [
+        (
+            "a duplicate key in a flow-style Secret",
+            flow.to_string(),
+            2,
+        ),
+        ("a duplicate key in a Secret in a List", list(&duplicate), 2),
+        (
+            "an unterminated quote in a Secret in a List",
+            list(&unterminated),
+            2,
+        ),
+        (
+            "a duplicate key in a Secret in a ResourceList",
+            resource_list(&duplicate),
+            1,
+        ),
+        (
+            "an unterminated quote in a Secret in a ResourceList",
+            resource_list(&unterminated),
+            1,
+        ),
+    ] {
+        let (code, out, err) = common::gunj(&[], input.as_str());
+        assert_eq!(code, exit, "{what}: {err}");
+        assert!(err.contains("invalid YAML"), "{what}: {err}");
+        assert_hidden(what, &err);
+        if exit == 1 {
+            // The KRM error result is the input plus the error: the items' values are the
+            // user's own, the result's message must not repeat them.
+            let results = &out[out.rfind("\nresults:").expect("results")..];
+            assert_hidden(&format!("{what}: the results"), results);
+        }
+    }
+}
