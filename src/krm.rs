@@ -6,7 +6,7 @@
 //! with an `error` result and the exit status is 1.
 
 use crate::config::{self, ConfigError, ServiceMesh};
-use crate::error::Failure;
+use crate::error::{Failure, redact};
 use crate::generate::Emit;
 use crate::io::input::Input;
 use crate::io::stream::{self, Doc};
@@ -254,7 +254,8 @@ fn function_config(node: &Node) -> Result<ServiceMesh, ConfigError> {
     }
 }
 
-/// One result per recognised object: `info` when changed, `warning` when skipped.
+/// One result per recognised object: `info` when changed, `warning` when skipped. kpt
+/// prints the messages: they are escaped ([`redact::line`]).
 fn results(report: &Report, items: &[Node]) -> Vec<Value> {
     report
         .entries
@@ -283,7 +284,7 @@ fn results(report: &Report, items: &[Node]) -> Vec<Value> {
         })
         .chain(report.generated.iter().filter(|g| g.action != GeneratedAction::Present).map(|g| {
             let mut r = json!({
-                "message": format!("{}: {}", g.object(), g.detail),
+                "message": redact::line(&format!("{}: {}", g.object(), g.detail)),
                 "severity": if g.action == GeneratedAction::Conflict { "warning" } else { "info" },
                 "resourceRef": {"apiVersion": g.api_version, "kind": g.kind, "name": g.name},
             });
@@ -292,7 +293,7 @@ fn results(report: &Report, items: &[Node]) -> Vec<Value> {
             }
             r
         }))
-        .chain(report.warnings.iter().chain(&report.notes).map(|n| json!({"message": n, "severity": "warning"})))
+        .chain(report.warnings.iter().chain(&report.notes).map(|n| json!({"message": redact::line(n), "severity": "warning"})))
         .collect()
 }
 

@@ -132,35 +132,31 @@ impl Failure {
 
     /// The message and hint without the place: what a KRM result carries beside its field.
     pub fn detail(&self) -> String {
-        let mut out = self.message.clone();
+        let mut out = redact::line(&self.message).into_owned();
         for l in self.excerpt.iter().flat_map(|e| e.lines()) {
-            out.push_str(&format!("\n  {l}"));
+            out.push_str(&format!("\n  {}", redact::line(l)));
         }
         if let Some(hint) = &self.hint {
-            out.push_str(&format!("\n  hint: {hint}"));
+            out.push_str(&format!("\n  hint: {}", redact::line(hint)));
         }
         out
     }
 }
 
+/// The place, the message, the excerpt and the hint, each line escaped
+/// ([`redact::line`]): a name from the input cannot start a line or an escape sequence.
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let source = redact::line(&self.source);
         if let Some(n) = self.document {
-            write!(f, "document {n} ({})", self.source)?;
+            write!(f, "document {n} ({source})")?;
         } else {
-            write!(f, "{}", self.source)?;
+            write!(f, "{source}")?;
         }
         if let (Some(line), Some(col)) = (self.line, self.column) {
             write!(f, ", line {line}, column {col}")?;
         }
-        write!(f, ": {}", self.message)?;
-        for l in self.excerpt.iter().flat_map(|e| e.lines()) {
-            write!(f, "\n  {l}")?;
-        }
-        if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
-        }
-        Ok(())
+        write!(f, ": {}", self.detail())
     }
 }
 

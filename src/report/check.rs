@@ -103,37 +103,38 @@ impl<'a> Gate<'a> {
             .find(|e| &e.kind == kind && &e.namespace == namespace && &e.name == name)
     }
 
+    /// One finding per line (its fields set on the lines under it), then the totals; each
+    /// line escaped ([`redact::line`]).
     pub fn text(&self) -> String {
         let found = self.findings();
         let mut out = String::new();
+        let mut push = |line: String| {
+            out.push_str(&redact::line(&line));
+            out.push('\n');
+        };
         for e in &found {
-            out.push_str(&format!(
-                "{}: document {}: {}\n",
-                at(e),
-                e.document,
-                title(e)
-            ));
+            push(format!("{}: document {}: {}", at(e), e.document, title(e)));
             for p in proposals(e) {
-                out.push_str(&format!("  set {p}\n"));
+                push(format!("  set {p}"));
             }
         }
         let missing = self.missing();
         for g in &missing {
-            out.push_str(&format!("{}\n", missing_title(g)));
+            push(missing_title(g));
         }
         let denied = self.denied();
         for d in &denied {
             match self.target(d) {
-                Some(e) => out.push_str(&format!("{}: {}\n", at(e), d.title())),
-                None => out.push_str(&format!("{}\n", d.title())),
+                Some(e) => push(format!("{}: {}", at(e), d.title())),
+                None => push(d.title()),
             }
-            out.push_str(&format!("  needed: {}\n", d.edge.evidence));
+            push(format!("  needed: {}", d.edge.evidence));
         }
         for w in &self.report.warnings {
-            out.push_str(&format!("warning: {w}\n"));
+            push(format!("warning: {w}"));
         }
-        out.push_str(&format!(
-            "{} object(s) not mesh-ready, {} recognised, {} policy resource(s) missing, {} needed flow(s) denied, {} request(s) not honoured\n",
+        push(format!(
+            "{} object(s) not mesh-ready, {} recognised, {} policy resource(s) missing, {} needed flow(s) denied, {} request(s) not honoured",
             found.len(),
             self.report.entries.len(),
             missing.len(),
@@ -168,14 +169,22 @@ impl<'a> Gate<'a> {
         )
     }
 
-    /// GitHub Actions workflow commands (`::error file=…,line=…::message`).
+    /// GitHub Actions workflow commands (`::error file=…,line=…::message`). Each line of
+    /// a message is escaped ([`redact::line`]), then the whole as the commands require.
     pub fn github(&self) -> String {
         let escape = |s: &str| {
-            s.replace('%', "%25")
+            let lines: Vec<_> = s.split('\n').map(redact::line).collect();
+            lines
+                .join("\n")
+                .replace('%', "%25")
                 .replace('\r', "%0D")
                 .replace('\n', "%0A")
         };
-        let prop = |s: &str| escape(s).replace(':', "%3A").replace(',', "%2C");
+        let prop = |s: &str| {
+            escape(&redact::line(s))
+                .replace(':', "%3A")
+                .replace(',', "%2C")
+        };
         let annotation = |entry: Option<&Entry>, message: String| {
             let place = entry
                 .map(|e| {

@@ -366,3 +366,75 @@ fn yaml_errors_inside_a_secret_quote_nothing_of_it() {
         }
     }
 }
+
+/// Text shown on a terminal or in a log has no control character of the input: names,
+/// namespaces, file names and annotation values are escaped, so none can start a new line
+/// or an escape sequence.
+fn assert_escaped(what: &str, text: &str) {
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\r') && !text.contains('\u{202e}'),
+        "{what} has a raw control character: {text:?}"
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("FAKE")),
+        "{what} has a line a name made: {text}"
+    );
+}
+
+#[test]
+fn names_with_control_characters_are_escaped_everywhere_they_are_shown() {
+    let evil = DEPLOYMENT
+        .replace(
+            "  name: grafana\n  namespace: monitoring\n",
+            "  name: \"gra\\e[31mfana\\nFAKE: injected\"\n  namespace: \"moni\\rtoring\\u202e\"\n  annotations:\n    postrenderer.helm.sh/postrender-filename: \"chart\\e]0;title\\a.yaml\"\n",
+        );
+    let config = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  mtls: {mode: STRICT}\n  authorization: {}\n---\n";
+    let input = format!("{config}{evil}");
+    for args in [
+        &[][..],
+        &["explain"],
+        &["check"],
+        &["check", "--output", "github"],
+        &["check", "--diff"],
+        &["flows"],
+        &["flows", "--wide"],
+    ] {
+        let (_, out, err) = common::gunj(args, input.as_str());
+        // The filter's stdout is the manifests, as they came.
+        if !args.is_empty() {
+            assert_escaped(&format!("{args:?} stdout"), &out);
+        }
+        assert_escaped(&format!("{args:?} stderr"), &err);
+    }
+    let (_, _, err) = common::gunj(&[], input.as_str());
+    assert!(err.contains("gra\\u{1b}[31mfana\\nFAKE"), "{err}");
+    // Errors: a label key, the source annotation, a file name.
+    let bad = evil
+        .replace(
+            "      labels: {app.kubernetes.io/name: grafana}",
+            "      labels: {app.kubernetes.io/name: grafana, \"x\\e[2J\\nFAKE\": 1}",
+        )
+        .replace(
+            "\"chart\\e]0;title\\a.yaml\"",
+            "chart\u{1b}]0;title\u{7}.yaml",
+        );
+    let (code, out, err) = common::gunj(&[], bad.as_str());
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert_escaped("an error", &err);
+    assert!(err.contains("chart\\u{1b}]0;title\\u{7}.yaml"), "{err}");
+    let dir = common::TempDir::new("secrets-names");
+    dir.write("a\nFAKE\u{1b}[1m.yaml", &bad);
+    let (code, _, err) = common::gunj(&[&dir.arg()], "");
+    assert_eq!(code, 2, "{err}");
+    assert_escaped("an error in a file", &err);
+    dir.write("a\nFAKE\u{1b}[1m.yaml", DEPLOYMENT);
+    for args in [&["check"][..], &["check", "--output", "github"]] {
+        let mut args = args.to_vec();
+        let path = dir.arg();
+        args.push(&path);
+        let (code, out, err) = common::gunj(&args, "");
+        assert_eq!(code, 1, "{err}");
+        assert_escaped(&format!("{args:?}"), &out);
+    }
+}
