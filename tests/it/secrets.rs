@@ -438,3 +438,61 @@ fn names_with_control_characters_are_escaped_everywhere_they_are_shown() {
         assert_escaped(&format!("{args:?}"), &out);
     }
 }
+
+/// Every channel, for a Secret in every container the filter reads.
+#[test]
+fn no_channel_shows_a_secret_in_any_container() {
+    let config = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  mtls: {mode: STRICT}\n  authorization: {networkPolicies: true}\n  observability: {tracing: {}}\n";
+    let list = format!(
+        "apiVersion: v1\nkind: List\nitems:\n{}{}",
+        item(DEPLOYMENT),
+        item(SECRET)
+    );
+    let resource_list = format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig:\n{}items:\n{}{}",
+        indented(config),
+        item(DEPLOYMENT),
+        item(SECRET)
+    );
+    let dir = common::TempDir::new("secrets-channels");
+    dir.write("a-mesh.yaml", config);
+    dir.write("b-grafana.yaml", DEPLOYMENT);
+    dir.write("c-secret.yaml", SECRET);
+    let inputs: [(&str, String, Vec<String>); 4] = [
+        (
+            "a stream",
+            format!("{config}---\n{DEPLOYMENT}---\n{SECRET}"),
+            vec![],
+        ),
+        ("a List", format!("{config}---\n{list}"), vec![]),
+        ("a ResourceList", resource_list, vec![]),
+        ("a directory", String::new(), vec![dir.arg()]),
+    ];
+    let commands: [&[&str]; 13] = [
+        &["-q"],
+        &[],
+        &["explain"],
+        &["explain", "--output", "json"],
+        &["check"],
+        &["check", "--output", "json"],
+        &["check", "--output", "sarif"],
+        &["check", "--output", "github"],
+        &["check", "--diff"],
+        &["flows", "--wide"],
+        &["flows", "--output", "json"],
+        &["flows", "--output", "dot"],
+        &["flows", "--output", "svg"],
+    ];
+    for (what, stdin, paths) in &inputs {
+        for command in commands {
+            let mut args: Vec<&str> = command.to_vec();
+            args.extend(paths.iter().map(String::as_str));
+            let (_, out, err) = common::gunj(&args, stdin.as_str());
+            assert_hidden(&format!("{what}, {command:?}, stderr"), &err);
+            // The filter's own output is the stream, Secrets included.
+            if command.first().is_some_and(|c| !c.starts_with('-')) {
+                assert_hidden(&format!("{what}, {command:?}, stdout"), &out);
+            }
+        }
+    }
+}
