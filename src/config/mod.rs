@@ -5,7 +5,7 @@
 mod policy;
 mod reference;
 mod telemetry;
-mod validate;
+pub(crate) mod validate;
 
 pub use policy::*;
 pub use reference::reference;

@@ -186,7 +186,8 @@ impl ServiceMesh {
     }
 }
 
-fn is_dns_label(s: &str) -> bool {
+/// True for a DNS-1123 label, what a namespace name must be.
+pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.bytes()

@@ -1,7 +1,7 @@
 //! Before planning: which config applies, and which mesh `type: auto` stands for.
 
 use super::Options;
-use crate::config::{MeshType, ServiceMesh};
+use crate::config::{MeshType, ServiceMesh, validate};
 use crate::error::Failure;
 use crate::io::stream;
 use crate::model::catalog;
@@ -39,11 +39,24 @@ pub fn config_of(source: &str, node: &Node) -> Result<ServiceMesh, Failure> {
 }
 
 /// Applies the config precedence: flags > `--config` > stream > functionConfig > default.
+/// `--namespace` must be a namespace name.
 pub fn choose_config(
     options: &Options,
     in_stream: Option<ServiceMesh>,
     function_config: Option<ServiceMesh>,
 ) -> Result<ServiceMesh, Failure> {
+    if let Some(ns) = &options.namespace
+        && !validate::is_dns_label(ns)
+    {
+        return Err(Failure::input(
+            "--namespace",
+            format!("`{ns}` is not a valid namespace name"),
+        )
+        .hint(
+            "a namespace name is a DNS-1123 label: at most 63 lowercase letters, digits and \
+             '-', starting and ending with a letter or digit, such as `monitoring`",
+        ));
+    }
     let from_file = match &options.config {
         Some(input) => Some(read_config(&input.name, &input.text)?),
         None => None,
