@@ -252,11 +252,7 @@ fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options), Failur
     }
     sys::small_pages_for_small_inputs(inputs.iter().map(Input::bytes).sum());
     output_file::note_source(inputs.iter().map(|i| i.text.as_str()));
-    let config = args
-        .config
-        .as_deref()
-        .map(|p| read(p, usize::MAX, false))
-        .transpose()?;
+    let config = args.config.as_deref().map(read_config).transpose()?;
     let options = Options {
         config,
         mesh: args.mesh.map(Into::into),
@@ -272,6 +268,27 @@ fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options), Failur
         traffic_graph: false,
     };
     Ok((inputs, options))
+}
+
+/// The most bytes a config file may have: a ServiceMesh config is a few kilobytes, so a
+/// larger file is another file passed by mistake (a rendered stream, a device).
+const MAX_CONFIG_BYTES: usize = 1 << 20;
+
+/// Reads the `-c` file, of at most [`MAX_CONFIG_BYTES`] (reading stops just past them).
+fn read_config(path: &Path) -> Result<Input, Failure> {
+    read(path, MAX_CONFIG_BYTES, false).map_err(|f| {
+        if f == Failure::too_large(&f.source, MAX_CONFIG_BYTES) {
+            Failure::input(
+                &f.source,
+                format!(
+                    "the config is larger than {MAX_CONFIG_BYTES} bytes; a ServiceMesh config is a few kilobytes"
+                ),
+            )
+            .hint("is -c the right file? `gunj-mesh init` prints an example config")
+        } else {
+            f
+        }
+    })
 }
 
 /// Reads one input of at most `limit` bytes as UTF-8 text (reading stops just past the
