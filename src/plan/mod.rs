@@ -535,8 +535,8 @@ fn decide<'o, 'a>(
 ) -> Result<Seen<'o, 'a>, Failure> {
     let node = object.node;
     let shape = |e: workload::ShapeError| {
-        doc.fail(Some(e.at), format!("{} must be {}", e.field, e.expected))
-            .hint("fix the manifest; Kubernetes would reject it too")
+        doc.fail(Some(e.at), format!("{} {}", e.field, e.problem))
+            .hint(e.hint)
     };
     if object.kind == "Namespace" {
         let decided = namespace(object, config, mesh)
