@@ -11,7 +11,7 @@ use crate::generate::Emit;
 use crate::io::input::Input;
 use crate::io::stream::{self, Doc};
 use crate::model::catalog;
-use crate::model::object::Object;
+use crate::model::object::objects_at;
 use crate::plan::{self, Options, Outcome, Plan, setup};
 use crate::report::{EntryAction, GeneratedAction, Report};
 use crate::yaml::edit;
@@ -123,16 +123,13 @@ fn process(
         if local || kind == "Kptfile" {
             continue;
         }
-        objects.push(Object {
-            doc: docs
-                .iter()
-                .position(|d| std::ptr::eq(d, doc))
-                .expect("doc is in docs"),
-            item: Some(i),
-            node: item,
-            kind: kind.to_string(),
-        });
+        let index = docs
+            .iter()
+            .position(|d| std::ptr::eq(d, doc))
+            .expect("doc is in docs");
+        objects.extend(objects_at(index, item, vec![i]));
     }
+    setup::no_config_in_a_list(&objects, docs)?;
     let config = setup::choose_config(options, in_stream, function_config)?;
     let mesh = setup::resolve_mesh(&config, &api_versions, &objects)?;
     // Only the ResourceList's own apiVersion: the items are the objects.
@@ -262,7 +259,9 @@ fn results(report: &Report, items: &[Node]) -> Vec<Value> {
         .iter()
         .filter(|e| e.action != EntryAction::Unchanged)
         .map(|e| {
-            let item = e.item.and_then(|i| items.get(i));
+            let item = e.item.split_first().and_then(|(&first, rest)| {
+                rest.iter().try_fold(items.get(first)?, |list, &i| list.get("items")?.items()?.get(i))
+            });
             let get = |path: &[&str]| item.and_then(|n| n.at(path)).and_then(Node::scalar).map(str::to_string);
             let mut r = json!({
                 "message": e.summary(),

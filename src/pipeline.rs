@@ -37,6 +37,7 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         .filter(|(i, _)| !config_docs.contains(i))
         .flat_map(|(i, (_, node))| node.as_ref().map(|n| objects_of(i, n)).unwrap_or_default())
         .collect();
+    setup::no_config_in_a_list(&objects, &docs)?;
     let api_versions: Vec<&str> = stream::api_versions(inputs, &docs).collect();
     let mesh = setup::resolve_mesh(&config, &api_versions, &objects)?;
     let Plan {

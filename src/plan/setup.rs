@@ -1,9 +1,9 @@
 //! Before planning: which config applies, and which mesh `type: auto` stands for.
 
 use super::Options;
-use crate::config::{MeshType, ServiceMesh, validate};
+use crate::config::{MeshType, ServiceMesh, is_service_mesh, validate};
 use crate::error::Failure;
-use crate::io::stream;
+use crate::io::stream::{self, Doc};
 use crate::model::catalog;
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
@@ -36,6 +36,21 @@ pub fn read_config_at(source: &str, text: &str, first_line: usize) -> Result<Ser
 pub fn config_of(source: &str, node: &Node) -> Result<ServiceMesh, Failure> {
     ServiceMesh::from_json(node.to_json(), &catalog::names())
         .map_err(|e| Failure::config(source, e))
+}
+
+/// Fails on a ServiceMesh config among `objects`, which are those outside the config
+/// documents and items: one inside a List cannot be taken out of it, and left there it
+/// would reach the cluster.
+pub fn no_config_in_a_list(objects: &[Object], docs: &[Doc]) -> Result<(), Failure> {
+    match objects.iter().find(|o| is_service_mesh(o.node)) {
+        Some(o) => Err(docs[o.doc]
+            .fail(
+                Some(o.node.start),
+                "a ServiceMesh config inside a List".into(),
+            )
+            .hint("give the ServiceMesh as a document of its own, or pass it with -c")),
+        None => Ok(()),
+    }
 }
 
 /// Applies the config precedence: flags > `--config` > stream > functionConfig > default.

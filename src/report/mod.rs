@@ -115,9 +115,10 @@ pub struct Entry {
     /// The input the object came from (`-` for stdin) and the line it starts on there.
     pub file: String,
     pub line: usize,
-    /// The List or ResourceList item index, when the object is an item.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<usize>,
+    /// The item indices from the document down to the object, when it is an item of a
+    /// List or ResourceList (`[2, 0]`: the first item of the List that is item 2).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub item: Vec<usize>,
     pub kind: String,
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,7 +169,7 @@ impl Entry {
             source: doc.source_name(),
             file: doc.file.to_string(),
             line: doc.line_of(object.node.start),
-            item: object.item,
+            item: object.item.clone(),
             kind: subject.kind,
             name: subject.name,
             namespace: subject.namespace,
@@ -263,10 +264,10 @@ impl Report {
             "ACTION".into(),
         ]];
         for e in &self.entries {
-            let doc = match e.item {
-                Some(i) => format!("{}[{i}]", e.document),
-                None => e.document.to_string(),
-            };
+            let mut doc = e.document.to_string();
+            for i in &e.item {
+                doc.push_str(&format!("[{i}]"));
+            }
             let action = format!("{}: {}", e.action.as_str(), e.detail);
             rows.push([
                 doc,

@@ -75,3 +75,103 @@ fn a_directory_without_yaml_files_is_an_error() {
     );
     assert!(err.contains("README.md"), "{err}");
 }
+
+/// `doc` as an item of a block sequence indented by `indent` spaces.
+fn item(doc: &str, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    let body = doc
+        .trim_end()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(&format!("\n{pad}  "));
+    format!("{pad}- {body}\n")
+}
+
+const ISTIO: &str = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n";
+
+#[test]
+fn a_custom_resource_whose_kind_ends_in_list_is_an_object_not_a_list() {
+    // A CR with an `items` field: its items are data, not objects to put in the mesh.
+    let input = format!(
+        "apiVersion: example.com/v1\nkind: AllowList\nmetadata:\n  name: callers\nitems:\n{}",
+        item(GRAFANA, 0)
+    );
+    let (code, out, err) = common::gunj(&["--mesh", "istio"], input.as_str());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, input);
+    // A typed list such as DeploymentList has list metadata, without a name.
+    let typed = input.replace(
+        "kind: AllowList\nmetadata:\n  name: callers\n",
+        "kind: DeploymentList\nmetadata:\n  resourceVersion: \"1\"\n",
+    );
+    let (code, out, err) = common::gunj(&["--mesh", "istio"], typed.as_str());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("sidecar.istio.io/inject"), "{out}");
+}
+
+#[test]
+fn lists_inside_lists_are_read_in_streams_and_resource_lists() {
+    let inner = format!("apiVersion: v1\nkind: List\nitems:\n{}", item(GRAFANA, 0));
+    let list = format!("apiVersion: v1\nkind: List\nitems:\n{}", item(&inner, 0));
+    let (code, out, err) = common::gunj(&["--mesh", "istio"], list.as_str());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("deployment monitoring/grafana: injected (istio sidecar)"),
+        "{err}"
+    );
+    let added: Vec<&str> = out.lines().filter(|l| !list.contains(l)).collect();
+    assert_eq!(
+        added,
+        ["            sidecar.istio.io/inject: \"true\""],
+        "{out}"
+    );
+    let (code, out, _) = common::gunj(&["explain", "--mesh", "istio"], list.as_str());
+    assert_eq!(code, 0);
+    assert!(out.contains("\n1[0][0] "), "{out}");
+    let resource_list = format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{}",
+        item(&inner, 0)
+    );
+    let (code, out, err) = common::gunj(&["--mesh", "istio"], resource_list.as_str());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("sidecar.istio.io/inject: \"true\""), "{out}");
+    assert!(
+        out.contains("resourceRef:\n    apiVersion: apps/v1\n    kind: Deployment"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_service_mesh_config_inside_a_list_is_an_error_not_ignored() {
+    let linkerd = ISTIO.replace("istio", "linkerd");
+    let list = format!(
+        "# Source: mesh/list.yaml\napiVersion: v1\nkind: List\nitems:\n{}{}",
+        item(&linkerd, 0),
+        item(GRAFANA, 0)
+    );
+    for (what, input, exit, place) in [
+        ("a List", list.clone(), 2, "line 5, column 3"),
+        (
+            "a List in a ResourceList",
+            format!(
+                "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{}",
+                item(&list, 0)
+            ),
+            1,
+            "line 7, column 5",
+        ),
+    ] {
+        let (code, out, err) = common::gunj(&["--mesh", "istio"], input.as_str());
+        assert_eq!(code, exit, "{what}: {err}");
+        assert!(
+            err.contains(&format!("{place}: a ServiceMesh config inside a List")),
+            "{what}: {err}"
+        );
+        assert!(err.contains("a document of its own"), "{what}: {err}");
+        if exit == 2 {
+            assert!(out.is_empty(), "{what}: {out}");
+            assert!(err.contains("(mesh/list.yaml)"), "{err}");
+        }
+    }
+}
