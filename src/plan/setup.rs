@@ -5,6 +5,7 @@ use crate::config::{MeshType, ServiceMesh, is_service_mesh, validate};
 use crate::error::Failure;
 use crate::io::stream::{self, Doc};
 use crate::model::catalog;
+use crate::model::kinds::pod_kind;
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
 use crate::model::workload::Workload;
@@ -86,13 +87,18 @@ pub fn choose_config(
     Ok(config)
 }
 
-/// Decides `type: auto` from the stream: mesh resources (by apiVersion) and injection
-/// settings on the objects.
+/// The mesh to act for, `None` when there is none to act for: `spec.enabled: false`, or
+/// `type: auto` finding neither mesh in a stream with no workload or Namespace to put in
+/// one. Otherwise `type: auto` decides from the stream: mesh resources (by apiVersion) and
+/// injection settings on the objects, and fails when it finds neither or both.
 pub fn resolve_mesh(
     config: &ServiceMesh,
     api_versions: &[&str],
     objects: &[Object],
-) -> Result<Mesh, Failure> {
+) -> Result<Option<Mesh>, Failure> {
+    if !config.spec.enabled {
+        return Ok(None);
+    }
     let linkerd = match config.spec.mesh {
         MeshType::Istio => false,
         MeshType::Linkerd => true,
@@ -127,6 +133,13 @@ pub fn resolve_mesh(
             match (istio, linkerd) {
                 (true, false) => false,
                 (false, true) => true,
+                (false, false)
+                    if !objects
+                        .iter()
+                        .any(|o| o.kind == "Namespace" || pod_kind(&o.kind).is_some()) =>
+                {
+                    return Ok(None);
+                }
                 (found_istio, _) => {
                     let what = if found_istio {
                         "both Istio and Linkerd"
@@ -143,5 +156,5 @@ pub fn resolve_mesh(
             }
         }
     };
-    Ok(Mesh::from_spec(&config.spec, linkerd))
+    Ok(Some(Mesh::from_spec(&config.spec, linkerd)))
 }

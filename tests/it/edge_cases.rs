@@ -175,3 +175,46 @@ fn a_service_mesh_config_inside_a_list_is_an_error_not_ignored() {
         }
     }
 }
+
+#[test]
+fn type_auto_with_nothing_to_decide_from_passes_the_stream_through_with_a_note() {
+    const NOTE: &str = "note: type: auto found neither Istio nor Linkerd, and the stream has no workload or Namespace to put in a mesh: nothing changed";
+    let config_map =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: \"1\"\n";
+    for (what, input) in [("an empty stream", ""), ("ConfigMaps only", config_map)] {
+        let (code, out, err) = common::gunj(&["--mesh", "auto"], input);
+        assert_eq!(code, 0, "{what}: {err}");
+        assert_eq!(out, input, "{what}");
+        assert_eq!(err.trim_end(), NOTE, "{what}");
+        let (code, out, _) = common::gunj(&["explain", "--mesh", "auto"], input);
+        assert_eq!(code, 0, "{what}");
+        assert!(out.contains(NOTE), "{what}: {out}");
+    }
+    // KRM: the note is a warning result.
+    let resource_list = format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{}functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: fc\n  data:\n    type: auto\n",
+        item(config_map, 0)
+    );
+    let (code, out, err) = common::gunj(&[], resource_list.as_str());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.ends_with(&format!(
+            "results:\n- message: \"{}\"\n  severity: warning\n",
+            &NOTE["note: ".len()..]
+        )),
+        "{out}"
+    );
+    // `enabled: false` needs no mesh, auto or not.
+    let disabled = format!(
+        "{}  enabled: false\n  type: auto\n---\n{GRAFANA}",
+        &ISTIO[..ISTIO.find("  type").unwrap()]
+    );
+    let (code, out, err) = common::gunj(&[], disabled.as_str());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("---\n{GRAFANA}"));
+    // A workload is something to decide for: auto without evidence still fails.
+    let (code, out, err) = common::gunj(&["--mesh", "auto"], GRAFANA);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert!(err.contains("set spec.type to istio or linkerd"), "{err}");
+}
