@@ -151,7 +151,10 @@ fn process(
             .hint("anchors and aliases in a ResourceList are not supported")
     };
     let results = results(&report, items);
-    let output = if generated.is_empty() {
+    let unchanged = generated.is_empty() && !report.entries.iter().any(|e| e.changed);
+    let output = if unchanged && let Some(earlier) = node.get("results").and_then(Node::items) {
+        kept_results(text, node, earlier, results)
+    } else if generated.is_empty() {
         with_results(text, node, patch, results)
     } else {
         // Items are edited first; the new items then go after them.
@@ -217,8 +220,8 @@ fn with_paths(items: &[Node], generated: Vec<Box<dyn Emit>>) -> Vec<Value> {
         .collect()
 }
 
-/// The ResourceList body with `patch` applied and `results` set to this run's results
-/// (replacing earlier ones, so that a second run over the output changes nothing).
+/// The ResourceList body with `patch` applied and `results` set to this run's results,
+/// replacing earlier ones.
 fn with_results(text: &str, node: &Node, mut patch: Patch, results: Vec<Value>) -> Option<String> {
     let replace = edit::replace_list_entry(text, node, "results", &results);
     if replace.is_none() {
@@ -227,6 +230,24 @@ fn with_results(text: &str, node: &Node, mut patch: Patch, results: Vec<Value>) 
     let mut splices = edit::splices(text, node, &patch).ok()?;
     splices.extend(replace);
     splices.sort_by_key(|s| s.start);
+    Some(edit::apply(text, &splices))
+}
+
+/// The ResourceList body of a run that changes no item, whose input has `results`: those
+/// stay, followed by this run's that are not among them. A second run over the output
+/// thus gives it back byte for byte.
+fn kept_results(text: &str, node: &Node, earlier: &[Node], results: Vec<Value>) -> Option<String> {
+    let earlier: Vec<Value> = earlier.iter().map(Node::to_json).collect();
+    let new: Vec<Value> = results
+        .into_iter()
+        .filter(|r| !earlier.contains(r))
+        .collect();
+    if new.is_empty() {
+        return Some(text.to_string());
+    }
+    let mut patch = Patch::new();
+    *patch.field("results") = Patch::Push(new);
+    let splices = edit::splices(text, node, &patch).ok()?;
     Some(edit::apply(text, &splices))
 }
 
