@@ -573,7 +573,8 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 }
 
 /// Why a typed value could not be read: serde-saphyr's message for users (no excerpt of
-/// the text, no advice about its own functions), and the 1-based line and column.
+/// the text, no advice about its own functions, no serde terms: the config's enums are
+/// plain strings), and the 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeError {
     pub message: String,
@@ -585,7 +586,14 @@ pub fn from_str_placed<T: DeserializeOwned>(text: &str) -> Result<T, DeError> {
     use serde_saphyr::MessageFormatter;
     serde_saphyr::from_str(text).map_err(|e| {
         let e = e.without_snippet();
-        let message = serde_saphyr::UserMessageFormatter.format_message(e);
+        let message = match e {
+            serde_saphyr::Error::ExternallyTaggedEnumExpectedScalarOrMapping { .. }
+            | serde_saphyr::Error::ExpectedStringKeyForExternallyTaggedEnum { .. }
+            | serde_saphyr::Error::UnexpectedValueForUnitEnumVariant { .. } => {
+                "expected a string, one of the allowed values".into()
+            }
+            e => serde_saphyr::UserMessageFormatter.format_message(e),
+        };
         let place = e
             .location()
             .filter(|l| l.line() > 0)

@@ -257,6 +257,16 @@ fn config_errors_show_no_secret_or_values_file_and_speak_in_user_terms() {
     assert_eq!(code, 2, "{err}");
     assert!(!err.contains("from_str"), "{err}");
     assert!(err.contains("one ServiceMesh document"), "{err}");
+    // An enum given a list or a mapping: no serde terms.
+    for value in ["[istio]", "{istio: 1}"] {
+        let (code, _, err, _) = with_config(&dir, &MTLS.replace("istio", value));
+        assert_eq!(code, 2, "{err}");
+        assert!(!err.contains("enum"), "{err}");
+        assert!(
+            err.contains("expected a string, one of the allowed values"),
+            "{err}"
+        );
+    }
     // A config's own mistake still shows its line, the field and the allowed values.
     let (code, _, err, _) = with_config(&dir, &MTLS.replace("istio", "consul"));
     assert_eq!(code, 2, "{err}");
