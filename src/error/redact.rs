@@ -9,8 +9,9 @@
 //! `stringData`, annotations such as `kubectl.kubernetes.io/last-applied-configuration`,
 //! which repeat the data) is masked, the keys inside it included. A mapping is a Secret
 //! when its `kind` is `Secret`, wherever it is: a document, an item of a List or
-//! ResourceList, a template inside another object. A document that mentions `Secret` and
-//! does not parse is masked whole.
+//! ResourceList, a template inside another object. A document that may spell `Secret`
+//! (the word, or a double-quoted escape such as `"Secr\u0065t"`) and does not parse is
+//! masked whole.
 
 use crate::yaml::{self, Kind, Limits, Node};
 use std::borrow::Cow;
@@ -65,7 +66,7 @@ pub fn document(text: &str) -> Cow<'_, str> {
 
 /// True when byte `offset` of one document's text is masked by [`document`]; with `None`,
 /// when anything of the text would be where an unparsed error could be: a document that
-/// mentions a Secret and does not parse.
+/// may hold a Secret and does not parse.
 pub fn sensitive(text: &str, offset: Option<usize>) -> bool {
     match (masked(text), offset) {
         (None, _) => true,
@@ -117,12 +118,14 @@ pub fn excerpt(text: &str, line_no: usize, column: usize, first_line: usize) -> 
     out
 }
 
-/// Whether `text` may hold a Secret; the cheap test that spares a parse.
+/// Whether `text` may hold a Secret: it has the word, or a backslash, with which a
+/// double-quoted scalar can spell the word; the cheap test that spares a parse.
 fn may_hold_secret(text: &str) -> bool {
     memchr::memmem::find(text.as_bytes(), b"Secret").is_some()
+        || memchr::memchr(b'\\', text.as_bytes()).is_some()
 }
 
-/// The byte ranges of one document's text to mask; `None` when the text mentions a Secret
+/// The byte ranges of one document's text to mask; `None` when the text may hold a Secret
 /// and does not parse, and so is masked whole.
 fn masked(text: &str) -> Option<Vec<Range<usize>>> {
     if !may_hold_secret(text) {
@@ -257,6 +260,12 @@ mod tests {
     fn secrets_in_lists_flow_style_and_aliases_are_masked() {
         let list = format!("kind: List\nitems:\n- {}", SECRET.replace('\n', "\n  "));
         assert!(!document(&list).contains("hunter2"), "{}", document(&list));
+        let escaped = "{kind: \"Secr\\u0065t\", data: {p: hunter2}}";
+        assert!(
+            !document(escaped).contains("hunter2"),
+            "{}",
+            document(escaped)
+        );
         let flow =
             r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"a"},"data":{"p":"hunter2"}}"#;
         assert_eq!(
