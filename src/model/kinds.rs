@@ -32,6 +32,9 @@ pub type Operator = fn(node: &Node, name: &str, namespace: Option<&str>) -> Opti
 pub struct OperatorPods {
     /// The labels it puts on them, which select them.
     pub labels: BTreeMap<String, String>,
+    /// The other labels it puts on every one of them, over the resource's own: a Service of
+    /// the stream may select the pods by these. Generated selectors keep to `labels`.
+    pub more_labels: BTreeMap<String, String>,
     /// The container ports of its containers.
     pub ports: Vec<Port>,
     /// Their ServiceAccount, when the resource says or implies one.
@@ -135,10 +138,16 @@ pub static POD_KINDS: &[PodKind] = &[
         Some(pods)
     }),
     // The OpenTelemetry operator copies `spec.podAnnotations`, and the resource's own
-    // labels, to the collector pods, labelled `app.kubernetes.io/instance:
-    // <namespace>.<name>`; they run as `spec.serviceAccount`, else `<name>-collector`, and
-    // expose the collector's own metrics on 8888. A collector in `mode: sidecar` runs in
-    // other workloads' pods (<https://github.com/open-telemetry/opentelemetry-operator#deployment-modes>).
+    // labels, to the collector pods, labelled `app.kubernetes.io/component:
+    // opentelemetry-collector`, `app.kubernetes.io/instance: <namespace>.<name>`,
+    // `app.kubernetes.io/managed-by: opentelemetry-operator`, `app.kubernetes.io/part-of:
+    // opentelemetry` and, unless the resource's labels name it, `app.kubernetes.io/name:
+    // <name>-collector` (`Labels` in its internal/manifests/manifestutils/labels.go). The
+    // pods are selected by component and instance; when the namespace is not known (no
+    // `metadata.namespace`, no `-n`: Helm decides it) by component and name, which need no
+    // namespace. They run as `spec.serviceAccount`, else `<name>-collector`, and expose the
+    // collector's own metrics on 8888. A collector in `mode: sidecar` runs in other
+    // workloads' pods (<https://github.com/open-telemetry/opentelemetry-operator#deployment-modes>).
     PodKind {
         kind: "OpenTelemetryCollector",
         labels: &["metadata", "labels"],
@@ -150,12 +159,24 @@ pub static POD_KINDS: &[PodKind] = &[
             if node.at(&["spec", "mode"]).and_then(Node::scalar) == Some("sidecar") {
                 return None;
             }
-            let instance = format!("{}.{name}", namespace.unwrap_or("default"));
+            let own_name = node
+                .at(&["metadata", "labels", "app.kubernetes.io/name"])
+                .and_then(Node::scalar);
+            let app_name = own_name.map_or_else(|| format!("{name}-collector"), str::to_string);
+            let mut more = vec![
+                ("app.kubernetes.io/managed-by", "opentelemetry-operator"),
+                ("app.kubernetes.io/part-of", "opentelemetry"),
+                ("app.kubernetes.io/name", &app_name),
+            ];
+            let component = ("app.kubernetes.io/component", "opentelemetry-collector");
+            let instance = namespace.map(|ns| format!("{ns}.{name}"));
+            let selector = match &instance {
+                Some(instance) => [component, ("app.kubernetes.io/instance", instance)],
+                None => [component, more.pop().expect("the name label")],
+            };
             Some(OperatorPods {
-                labels: labels(&[
-                    ("app.kubernetes.io/component", "opentelemetry-collector"),
-                    ("app.kubernetes.io/instance", &instance),
-                ]),
+                labels: labels(&selector),
+                more_labels: labels(&more),
                 ports: vec![
                     Port::tcp("otlp-grpc", 4317),
                     Port::tcp("otlp-http", 4318),
@@ -171,9 +192,15 @@ pub static POD_KINDS: &[PodKind] = &[
     },
 ];
 
-/// The pods prometheus-operator runs for a Prometheus-like resource: labelled
-/// `app.kubernetes.io/name: <app>` and `app.kubernetes.io/instance: <name>`; the main
-/// container's port is `spec.portName` (default `web`), the config reloader's
+/// The pods prometheus-operator runs for a Prometheus-like resource: selected by
+/// `app.kubernetes.io/name: <app>` and `app.kubernetes.io/instance: <name>`, and also
+/// labelled `app.kubernetes.io/managed-by: prometheus-operator` and by the resource's name
+/// under the kind's own key (`operator.prometheus.io/name` and `prometheus` for a
+/// Prometheus, `operator.prometheus.io/name` for a PrometheusAgent, `alertmanager`,
+/// `thanos-ruler`), which charts' Services select them by (kube-prometheus-stack's
+/// `alertmanager: <name>`, `operator.prometheus.io/name: <name>`): `makeSelectorLabels` in
+/// prometheus-operator's `pkg/{prometheus/server,prometheus/agent,alertmanager,thanos}`.
+/// The main container's port is `spec.portName` (default `web`), the config reloader's
 /// `reloader-web` (8080), a Thanos sidecar's `grpc` (10901) and `http` (10902); they run as
 /// `spec.serviceAccountName` (<https://prometheus-operator.dev/docs/api-reference/api/>).
 fn prometheus_pods(node: &Node, app: &str, name: &str) -> OperatorPods {
@@ -184,11 +211,18 @@ fn prometheus_pods(node: &Node, app: &str, name: &str) -> OperatorPods {
     if node.at(&["spec", "thanos"]).is_some_and(|t| !t.is_null()) {
         ports.extend([Port::tcp("grpc", 10901), Port::tcp("http", 10902)]);
     }
+    let mut more = vec![("app.kubernetes.io/managed-by", "prometheus-operator")];
+    match app {
+        "prometheus" => more.extend([("operator.prometheus.io/name", name), ("prometheus", name)]),
+        "prometheus-agent" => more.push(("operator.prometheus.io/name", name)),
+        _ => more.push((app, name)),
+    }
     OperatorPods {
         labels: labels(&[
             ("app.kubernetes.io/name", app),
             ("app.kubernetes.io/instance", name),
         ]),
+        more_labels: labels(&more),
         ports,
         service_account: None,
     }

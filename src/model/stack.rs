@@ -8,7 +8,7 @@ use super::ports::Port;
 use super::workload::Workload;
 use crate::yaml::Node;
 use serde::{Serialize, Serializer};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// A recognised workload that is in the mesh (injected now or already).
@@ -68,16 +68,14 @@ impl Member {
 /// Adds to a member's ports those a Service in front of it reaches by number without the
 /// pods declaring them: Kubernetes routes to undeclared ports all the same, and the
 /// policies must cover them.
-fn serve_service_ports(m: &mut Member, services: &[Service]) {
-    for svc in services {
-        let same_ns =
-            svc.namespace.is_none() || m.namespace.is_none() || svc.namespace == m.namespace;
+fn serve_service_ports(m: &mut Member, services: &ByNamespace) {
+    for svc in services.around(m.namespace.as_deref()) {
         let selects = !svc.selector.is_empty()
             && svc
                 .selector
                 .iter()
                 .all(|(k, v)| m.pod_labels.get(k) == Some(v));
-        if !same_ns || !selects {
+        if !selects {
             continue;
         }
         for sp in &svc.ports {
@@ -98,6 +96,43 @@ fn serve_service_ports(m: &mut Member, services: &[Service]) {
                 });
             }
         }
+    }
+}
+
+/// Services by namespace, in stream order within each.
+struct ByNamespace<'s> {
+    all: &'s [Service],
+    named: HashMap<&'s str, Vec<usize>>,
+    unnamed: Vec<usize>,
+}
+
+impl<'s> ByNamespace<'s> {
+    fn new(all: &'s [Service]) -> Self {
+        let mut named: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut unnamed = Vec::new();
+        for (i, svc) in all.iter().enumerate() {
+            match &svc.namespace {
+                Some(ns) => named.entry(ns).or_default().push(i),
+                None => unnamed.push(i),
+            }
+        }
+        ByNamespace {
+            all,
+            named,
+            unnamed,
+        }
+    }
+
+    /// The Services that may be in `namespace`: those in it and those naming none, in
+    /// stream order; every Service when `namespace` is unknown.
+    fn around(&self, namespace: Option<&str>) -> Vec<&'s Service> {
+        let Some(ns) = namespace else {
+            return self.all.iter().collect();
+        };
+        let mut at: Vec<usize> = self.named.get(ns).cloned().unwrap_or_default();
+        at.extend(&self.unnamed);
+        at.sort_unstable();
+        at.into_iter().map(|i| &self.all[i]).collect()
     }
 }
 
@@ -195,6 +230,8 @@ pub struct Stack {
     /// Component → indexes of its members, and (component, namespace) → the same.
     by_component: BTreeMap<String, Vec<usize>>,
     by_place: BTreeMap<(String, Option<String>), Vec<usize>>,
+    /// (kind, namespace, name) → index of the first member with that identity.
+    by_identity: HashMap<(String, Option<String>, String), usize>,
 }
 
 /// The label every generated resource carries.
@@ -234,8 +271,9 @@ impl Stack {
             }
         }
         let mut members = members;
+        let by_ns = ByNamespace::new(&services);
         for m in &mut members {
-            serve_service_ports(m, &services);
+            serve_service_ports(m, &by_ns);
         }
         let mut kinds: std::collections::HashMap<(&Option<String>, &str), BTreeSet<&str>> =
             std::collections::HashMap::new();
@@ -254,7 +292,11 @@ impl Stack {
         }
         let mut by_component: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         let mut by_place: BTreeMap<(String, Option<String>), Vec<usize>> = BTreeMap::new();
+        let mut by_identity = HashMap::new();
         for (i, m) in members.iter().enumerate() {
+            by_identity
+                .entry((m.kind.clone(), m.namespace.clone(), m.name.clone()))
+                .or_insert(i);
             by_component.entry(m.component.clone()).or_default().push(i);
             by_place
                 .entry((m.component.clone(), m.namespace.clone()))
@@ -268,7 +310,18 @@ impl Stack {
             members,
             by_component,
             by_place,
+            by_identity,
         }
+    }
+
+    /// The index of the member that is workload `kind` `namespace/name`.
+    pub fn position(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<usize> {
+        let key = (
+            kind.to_string(),
+            namespace.map(str::to_string),
+            name.to_string(),
+        );
+        self.by_identity.get(&key).copied()
     }
 
     fn service(

@@ -14,6 +14,8 @@ pub struct Workload {
     pub namespace: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// The pods' labels: those at `pod_labels_path`, and for an operator resource the others
+    /// its operator puts on every pod ([`kinds::OperatorPods::more_labels`]).
     pub pod_labels: BTreeMap<String, String>,
     pub pod_annotations: BTreeMap<String, String>,
     /// Where the pod labels and annotations are written.
@@ -153,7 +155,7 @@ impl Workload {
             .at(&["metadata", "namespace"])
             .and_then(Node::scalar)
             .map(str::to_string);
-        let pod_labels = meta(labels_path, &labels_path.join("."))?;
+        let mut pod_labels = meta(labels_path, &labels_path.join("."))?;
         let operator = match pod_kind.operator {
             Some(pods) => match pods(node, &name, namespace.as_deref().or(default_ns)) {
                 Some(pods) => Some(pods),
@@ -167,6 +169,7 @@ impl Workload {
             Some(pods) => {
                 ports = pods.ports;
                 operator_account = pods.service_account;
+                pod_labels.extend(pods.more_labels);
                 pods.labels
             }
             None => match node.at(&["spec", "selector", "matchLabels"]) {

@@ -359,6 +359,13 @@ fn port(name: &str, number: u16, protocol: &str) -> ContainerPort {
 /// `Alertmanager` or `ThanosRuler`: the operator's labels over `spec.podMetadata`, the
 /// ServiceAccount `spec.serviceAccountName` (else `default`), the operator's container
 /// ports. https://prometheus-operator.dev/docs/api-reference/api/
+///
+/// The labels are `makeSelectorLabels` of the operator's `pkg/prometheus/server`,
+/// `pkg/prometheus/agent`, `pkg/alertmanager` and `pkg/thanos` (`operator.go`):
+/// `app.kubernetes.io/{name,instance,managed-by}`, and the resource's name under
+/// `operator.prometheus.io/name` and `prometheus` (Prometheus), `operator.prometheus.io/name`
+/// (PrometheusAgent), `alertmanager` or `thanos-ruler`. The shard label is left out: it
+/// differs between the pods of a sharded Prometheus.
 fn prometheus_operator(obj: &Object) -> Option<Pod> {
     let spec = obj.spec();
     let field = |key: &str| spec.and_then(|s| s.get(key));
@@ -397,6 +404,18 @@ fn prometheus_operator(obj: &Object) -> Option<Pod> {
     let mut labels = string_map(spec.and_then(|s| s.at(&["podMetadata", "labels"])));
     labels.insert("app.kubernetes.io/name".into(), app.into());
     labels.insert("app.kubernetes.io/instance".into(), obj.name.into());
+    labels.insert(
+        "app.kubernetes.io/managed-by".into(),
+        "prometheus-operator".into(),
+    );
+    let own: &[&str] = match app {
+        "prometheus" => &["operator.prometheus.io/name", "prometheus"],
+        "prometheus-agent" => &["operator.prometheus.io/name"],
+        _ => &[app],
+    };
+    for key in own {
+        labels.insert((*key).into(), obj.name.into());
+    }
     Some(Pod {
         kind: obj.kind.to_string(),
         name: obj.name.to_string(),
@@ -415,8 +434,12 @@ fn prometheus_operator(obj: &Object) -> Option<Pod> {
 }
 
 /// The pods the OpenTelemetry operator runs for an `OpenTelemetryCollector`: the
-/// resource's labels plus `app.kubernetes.io/component: opentelemetry-collector` and
-/// `app.kubernetes.io/instance: <namespace>.<name>`, annotations `spec.podAnnotations`,
+/// resource's labels plus `app.kubernetes.io/component: opentelemetry-collector`,
+/// `app.kubernetes.io/instance: <namespace>.<name>` (when the namespace is known),
+/// `app.kubernetes.io/managed-by: opentelemetry-operator`, `app.kubernetes.io/part-of:
+/// opentelemetry` and `app.kubernetes.io/name: <name>-collector` unless the resource's
+/// labels have a name (`Labels` in the operator's
+/// internal/manifests/manifestutils/labels.go), annotations `spec.podAnnotations`,
 /// ServiceAccount `spec.serviceAccount` (else `<name>-collector`), container ports
 /// `spec.ports`; `mode: sidecar` runs no pods of its own.
 /// https://github.com/open-telemetry/opentelemetry-operator/blob/main/docs/api/opentelemetrycollectors.md
@@ -434,6 +457,14 @@ fn otel_collector(obj: &Object) -> Option<Pod> {
             format!("{ns}.{}", obj.name),
         );
     }
+    labels.insert(
+        "app.kubernetes.io/managed-by".into(),
+        "opentelemetry-operator".into(),
+    );
+    labels.insert("app.kubernetes.io/part-of".into(), "opentelemetry".into());
+    labels
+        .entry("app.kubernetes.io/name".into())
+        .or_insert_with(|| format!("{}-collector", obj.name));
     let ports = field("ports")
         .and_then(Node::items)
         .unwrap_or_default()

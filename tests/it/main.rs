@@ -25,4 +25,5 @@ mod readme;
 mod secrets;
 mod sparse;
 mod telemetry;
+mod traffic;
 mod warnings;

@@ -77,10 +77,7 @@ pub fn member(stack: &Stack, party: &Party) -> Option<usize> {
     else {
         return None;
     };
-    stack
-        .members
-        .iter()
-        .position(|m| &m.kind == kind && &m.name == name && &m.namespace == namespace)
+    stack.position(kind, namespace.as_deref(), name)
 }
 
 /// Whether a member scrapes with the Istio certificate pattern (see

@@ -8,7 +8,7 @@ use crate::model::mesh::Mesh;
 use crate::model::stack::Stack;
 
 /// Where a flow comes from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Source {
     /// The pods of a component in the stack (by their ServiceAccounts).
     Component(String),

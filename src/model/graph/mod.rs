@@ -22,7 +22,7 @@ use super::stack::{Service, Stack};
 use super::workload::{Probe, Workload};
 use flows::{Flow, Source};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One end of a flow.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -277,15 +277,18 @@ impl Graph {
         let mut read = Vec::new();
         callers::api_server(src, &mut edges);
         callers::kubelet(src, &mut edges);
-        scrapes::prometheus(src, &mut edges, &mut read);
-        urls::named(src, &mut edges);
+        let cms = urls::ConfigMaps::index(src);
+        scrapes::prometheus(src, &cms, &mut edges, &mut read);
+        urls::named(src, &cms, &mut edges);
         // A hook or test pod outside the mesh (`hooks: skip`) calls without an identity only
         // while Helm runs it: not a flow the running stack needs.
-        edges.retain(|e| {
-            !src.pods
-                .iter()
-                .any(|p| p.party == e.from && p.hook && !p.in_mesh)
-        });
+        let passing: HashSet<&Party> = src
+            .pods
+            .iter()
+            .filter(|p| p.hook && !p.in_mesh)
+            .map(|p| &p.party)
+            .collect();
+        edges.retain(|e| !passing.contains(&e.from));
         let edges = merge(edges);
         let mut nodes: Vec<Node> = src
             .pods
@@ -328,8 +331,13 @@ impl Graph {
     /// The read flows between workloads in the mesh, as component flows: `(from, to, why)`.
     /// A hook or test pod in the mesh (`hooks: inject`) calls as its own ServiceAccount.
     pub fn component_flows(&self, pods: &[Pods]) -> Vec<(Source, String, String)> {
-        let member = |party: &Party| pods.iter().find(|p| &p.party == party && p.in_mesh);
+        let mut members: HashMap<&Party, &Pods> = HashMap::new();
+        for p in pods.iter().filter(|p| p.in_mesh) {
+            members.entry(&p.party).or_insert(p);
+        }
+        let member = |party: &Party| members.get(party).copied();
         let mut out: Vec<(Source, String, String)> = Vec::new();
+        let mut seen: HashSet<(Source, String)> = HashSet::new();
         for e in &self.edges {
             let (Some(from), Some(to)) = (member(&e.from), member(&e.to)) else {
                 continue;
@@ -342,7 +350,7 @@ impl Graph {
                 (true, Some(ns)) => Source::Account(ns.to_string(), from.service_account.clone()),
                 (true, None) => continue,
             };
-            if !out.iter().any(|(f, t, _)| *f == source && *t == to) {
+            if seen.insert((source.clone(), to.clone())) {
                 out.push((source, to, e.evidence.clone()));
             }
         }
@@ -360,26 +368,49 @@ impl Graph {
         release: Option<&str>,
     ) {
         let mut added = Vec::new();
+        let mut known: HashSet<(Party, Party, u16, bool)> = self
+            .edges
+            .iter()
+            .map(|e| {
+                (
+                    e.from.clone(),
+                    e.to.clone(),
+                    e.port,
+                    e.protocol == Protocol::Udp,
+                )
+            })
+            .collect();
+        let mut in_mesh: HashSet<&Party> = HashSet::new();
+        for p in pods.iter().filter(|p| p.in_mesh) {
+            in_mesh.insert(&p.party);
+        }
+        let servers: HashSet<&str> = stack.servers().map(|m| m.name.as_str()).collect();
         // A flow read from the stream is there already, on the ports it was read with.
         for flow in flows.iter().filter(|f| f.found != Found::Read) {
-            let callers: Vec<Party> = match &flow.from {
-                Source::Component(c) => pods
-                    .iter()
-                    .filter(|p| p.in_mesh && p.component.as_deref() == Some(c))
-                    .filter(|p| stack.members.iter().any(|m| m.name == p.name() && !m.hook))
-                    .map(|p| p.party.clone())
-                    .collect(),
-                Source::Account(ns, sa) => vec![Party::Ingress {
-                    namespace: ns.clone(),
-                    service_account: sa.clone(),
-                }],
-                Source::Any => vec![Party::AnyWorkload],
-            };
             for target in pods
                 .iter()
                 .filter(|p| p.in_mesh && p.component.as_deref() == Some(flow.to.as_str()))
-                .filter(|p| stack.servers().any(|m| m.name == p.name()))
+                .filter(|p| servers.contains(p.name()))
             {
+                // The callers the policies admit into the target's namespace
+                // ([`Stack::callers`]: one stack per namespace).
+                let callers: Vec<Party> = match &flow.from {
+                    Source::Component(c) => stack
+                        .callers(c, target.namespace())
+                        .into_iter()
+                        .map(|m| Party::Workload {
+                            kind: m.kind.clone(),
+                            namespace: m.namespace.clone(),
+                            name: m.name.clone(),
+                        })
+                        .filter(|party| in_mesh.contains(party))
+                        .collect(),
+                    Source::Account(ns, sa) => vec![Party::Ingress {
+                        namespace: ns.clone(),
+                        service_account: sa.clone(),
+                    }],
+                    Source::Any => vec![Party::AnyWorkload],
+                };
                 let exposed: Vec<(u16, Option<String>, bool)> = stack
                     .services
                     .iter()
@@ -397,13 +428,7 @@ impl Graph {
                 };
                 for from in &callers {
                     for (port, port_name, udp) in &ports {
-                        let known = self.edges.iter().chain(&added).any(|e: &Edge| {
-                            &e.from == from
-                                && e.to == target.party
-                                && e.port == *port
-                                && (e.protocol == Protocol::Udp) == *udp
-                        });
-                        if known {
+                        if !known.insert((from.clone(), target.party.clone(), *port, *udp)) {
                             continue;
                         }
                         added.push(Edge {
@@ -427,9 +452,10 @@ impl Graph {
                 }
             }
         }
+        let mut present: HashSet<Party> = self.nodes.iter().map(|n| n.party.clone()).collect();
         for e in &added {
             for party in [&e.from, &e.to] {
-                if !self.nodes.iter().any(|n| &n.party == party) {
+                if present.insert(party.clone()) {
                     self.nodes.push(Node {
                         party: party.clone(),
                         component: None,
@@ -444,8 +470,10 @@ impl Graph {
     }
 }
 
-/// One edge per caller, target and port, in order: the first one found, with the evidence
-/// of the others after its own.
+/// One edge per caller, target, port and client configuration (`via`), in order: the first
+/// one found, with the evidence of the others after its own. Flows through different client
+/// configurations stay apart (a scrape and the alerts to one port), since each may send
+/// differently.
 fn merge(mut edges: Vec<Edge>) -> Vec<Edge> {
     let key = |e: &Edge| {
         (
@@ -453,6 +481,7 @@ fn merge(mut edges: Vec<Edge>) -> Vec<Edge> {
             e.to.clone(),
             e.port,
             e.protocol == Protocol::Udp,
+            e.via.clone(),
         )
     };
     edges.sort_by_key(key);

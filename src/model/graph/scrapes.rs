@@ -14,6 +14,7 @@
 //!   the agent's port 15020 (<https://istio.io/latest/docs/ops/integrations/prometheus/#option-1-metrics-merging>).
 
 use super::services::{self, ServicePortRef, Target};
+use super::urls::ConfigMaps;
 use super::{Edge, Found, Party, Protocol, Sources, Via};
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
@@ -21,7 +22,7 @@ use crate::yaml::Node;
 
 /// Scrape and alerting flows of every Prometheus of the stream; the Prometheus servers whose
 /// whole configuration was read go to `read` (their flows are exactly these).
-pub fn prometheus(src: &Sources, edges: &mut Vec<Edge>, read: &mut Vec<Party>) {
+pub fn prometheus(src: &Sources, cms: &ConfigMaps, edges: &mut Vec<Edge>, read: &mut Vec<Party>) {
     for (i, o) in src.objects.iter().enumerate() {
         if matches!(o.kind.as_str(), "Prometheus" | "PrometheusAgent") {
             operator(src, i, o, edges);
@@ -39,7 +40,7 @@ pub fn prometheus(src: &Sources, edges: &mut Vec<Edge>, read: &mut Vec<Party>) {
         p.component.as_deref() == Some("prometheus")
             && !matches!(kind(&p.party), "Prometheus" | "PrometheusAgent")
     }) {
-        let config = super::urls::configs(src, p);
+        let config = super::urls::configs(src, cms, p);
         let has = |word: &str| config.iter().any(|(_, text)| text.contains(word));
         if has("prometheus.io/scrape") || has("prometheus_io_scrape") {
             annotated(src, &p.party, edges);

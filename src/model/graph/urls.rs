@@ -4,15 +4,48 @@
 //! endpoints, alerting URLs, ring and gossip peers all name Services this way. Secrets are
 //! never read.
 
+use std::collections::{HashMap, HashSet};
+
 use super::services::{self, ServicePortRef};
-use super::{Edge, Found, Pods, Protocol, Sources};
+use super::{Edge, Found, Party, Pods, Protocol, Sources};
 use crate::model::kinds;
 use crate::model::ports::{self, Proto};
 use crate::model::stack::Service;
 use crate::yaml::Node;
 
+/// The stream's ConfigMaps by name, and Grafana's datasource ConfigMaps (label
+/// `grafana_datasource`): object indices in stream order.
+pub struct ConfigMaps<'s> {
+    by_name: HashMap<&'s str, Vec<usize>>,
+    datasources: Vec<usize>,
+}
+
+impl<'s> ConfigMaps<'s> {
+    pub fn index(src: &Sources<'s, '_>) -> Self {
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut datasources = Vec::new();
+        for (i, cm) in src.objects.iter().enumerate() {
+            if cm.kind != "ConfigMap" {
+                continue;
+            }
+            by_name.entry(cm.name()).or_default().push(i);
+            if cm
+                .node
+                .at(&["metadata", "labels", "grafana_datasource"])
+                .is_some()
+            {
+                datasources.push(i);
+            }
+        }
+        ConfigMaps {
+            by_name,
+            datasources,
+        }
+    }
+}
+
 /// The configuration texts of a workload: (where, text).
-pub fn configs(src: &Sources, pods: &Pods) -> Vec<(String, String)> {
+pub fn configs(src: &Sources, cms: &ConfigMaps, pods: &Pods) -> Vec<(String, String)> {
     let o = &src.objects[pods.object];
     let mut texts = Vec::new();
     let Some(kind) = kinds::pod_kind(&o.kind) else {
@@ -80,21 +113,26 @@ pub fn configs(src: &Sources, pods: &Pods) -> Vec<(String, String)> {
         }
     }
     let grafana = pods.component.as_deref() == Some("grafana");
-    for cm in src.objects.iter().filter(|c| c.kind == "ConfigMap") {
-        let name = cm.name();
-        let ns = cm
-            .node
-            .at(&["metadata", "namespace"])
-            .and_then(Node::scalar);
-        let same = services::same_namespace(ns, pods.namespace(), src.release);
-        let datasource = grafana
-            && cm
+    let mut read: Vec<usize> = mounted
+        .iter()
+        .filter_map(|name| cms.by_name.get(name))
+        .flatten()
+        .copied()
+        .filter(|&i| {
+            let ns = src.objects[i]
                 .node
-                .at(&["metadata", "labels", "grafana_datasource"])
-                .is_some();
-        if !(same && mounted.contains(&name) || datasource) {
-            continue;
-        }
+                .at(&["metadata", "namespace"])
+                .and_then(Node::scalar);
+            services::same_namespace(ns, pods.namespace(), src.release)
+        })
+        .collect();
+    if grafana {
+        read.extend(&cms.datasources);
+    }
+    read.sort_unstable();
+    read.dedup();
+    for cm in read.into_iter().map(|i| &src.objects[i]) {
+        let name = cm.name();
         for (key, value) in cm
             .node
             .get("data")
@@ -110,10 +148,18 @@ pub fn configs(src: &Sources, pods: &Pods) -> Vec<(String, String)> {
 }
 
 /// Flows to the Services each workload's configuration names.
-pub fn named(src: &Sources, edges: &mut Vec<Edge>) {
+pub fn named(src: &Sources, cms: &ConfigMaps, edges: &mut Vec<Edge>) {
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, svc) in src.services.iter().enumerate() {
+        by_name.entry(svc.name.as_str()).or_default().push(i);
+    }
+    let mut seen: HashSet<(Party, Party, u16)> = edges
+        .iter()
+        .map(|e| (e.from.clone(), e.to.clone(), e.port))
+        .collect();
     for p in src.pods {
-        for (place, text) in configs(src, p) {
-            for svc in src.services {
+        for (place, text) in configs(src, cms, p) {
+            for svc in named_in(&text, &by_name).map(|i| &src.services[i]) {
                 for (port, scheme) in mentions(&text, svc, src.release) {
                     let port_ref = port.map(ServicePortRef::Number);
                     let targets = services::through(svc, port_ref.as_ref(), src.pods, src.release);
@@ -128,10 +174,7 @@ pub fn named(src: &Sources, edges: &mut Vec<Edge>) {
                                 _ => Protocol::Tcp,
                             },
                         };
-                        let duplicate = edges
-                            .iter()
-                            .any(|e| e.from == p.party && e.to == to && e.port == t.port);
-                        if duplicate {
+                        if !seen.insert((p.party.clone(), to.clone(), t.port)) {
                             continue;
                         }
                         edges.push(Edge {
@@ -153,6 +196,25 @@ pub fn named(src: &Sources, edges: &mut Vec<Edge>) {
     }
 }
 
+/// The Services (indices into `by_name`'s values, in order) whose name is the first label
+/// of a host-like word of `text`: the only ones [`mentions`] can find there, since a
+/// Service name is a DNS label and a mention starts a word.
+fn named_in(text: &str, by_name: &HashMap<&str, Vec<usize>>) -> impl Iterator<Item = usize> {
+    let mut found: Vec<usize> = text
+        .split(|c: char| !host_char(c))
+        .filter_map(|word| by_name.get(word.split('.').next().unwrap_or(word)))
+        .flatten()
+        .copied()
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found.into_iter()
+}
+
+fn host_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_'
+}
+
 /// Where `text` names Service `svc`: each mention's port (`:port`, or the URL scheme's
 /// default; `None`: every port) and scheme. A bare name counts only in a URL or with a port.
 fn mentions(
@@ -169,7 +231,6 @@ fn mentions(
     }
     hosts.push(svc.name.clone());
     let mut found = Vec::new();
-    let host_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_';
     for (h, host) in hosts.iter().enumerate() {
         let bare = h == hosts.len() - 1;
         for (at, _) in text.match_indices(host.as_str()) {

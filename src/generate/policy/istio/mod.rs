@@ -20,7 +20,7 @@ use crate::generate::{Additions, ObjectEdit, Resource, metadata};
 use crate::model::graph::flows::{Flow, Source};
 use crate::model::mesh::istio_principal;
 use crate::model::ports::{self, Proto};
-use crate::model::stack::{Member, Service, Stack, qualified};
+use crate::model::stack::{Member, Service, ServicePort, Stack, qualified};
 use crate::yaml::patch::Patch;
 use std::collections::BTreeMap;
 use types::*;
@@ -170,8 +170,28 @@ fn protocol_hints(stack: &Stack, out: &mut Additions) {
 fn has_l7_port(service: &Service) -> bool {
     service.ports.iter().any(|p| {
         p.protocol != "UDP"
+            && !carries_tls(p)
             && !matches!(ports::classify(&p.numbers(), p.name.as_deref()), Proto::Tcp)
     })
+}
+
+/// True for a Service port that carries the application's own TLS: `appProtocol` or a
+/// name that declares `https` or `tls` (Istio's protocol selection), or port 443 with
+/// neither saying otherwise (webhooks and aggregated APIs, which the kube-apiserver calls
+/// on 443 by default). Istio routes TLS by SNI at most: a VirtualService's `http` routes
+/// never apply, and a waypoint passes it through at L4, so no L7 setting needs one
+/// (<https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/>).
+fn carries_tls(p: &ServicePort) -> bool {
+    let declared = p
+        .app_protocol
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .or_else(|| ports::declared(p.name.as_deref()).map(str::to_string));
+    match declared.as_deref() {
+        Some("https" | "tls") => true,
+        Some(_) => false,
+        None => p.port == 443,
+    }
 }
 
 fn peer_authentications(
