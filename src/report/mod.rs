@@ -8,7 +8,7 @@ pub mod flows;
 pub use changes::Change;
 
 use crate::decide::Action;
-use crate::io::stream::Doc;
+use crate::io::stream::{Doc, Places};
 use crate::model::catalog::Match;
 use crate::model::object::Object;
 use crate::model::stack::qualified;
@@ -148,6 +148,7 @@ impl Entry {
     pub fn new(
         object: &Object,
         doc: &Doc,
+        places: &Places,
         subject: Subject,
         m: Option<Match>,
         action: Action,
@@ -163,9 +164,9 @@ impl Entry {
         };
         Entry {
             document: doc.number,
-            source: doc.source_name(),
+            source: places.source.clone(),
             file: doc.file.to_string(),
-            line: doc.line_of(object.node.start),
+            line: places.line_of(doc, object.node.start),
             item: object.item,
             kind: subject.kind,
             name: subject.name,
