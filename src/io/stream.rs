@@ -31,6 +31,24 @@ pub struct Doc<'a> {
     pub header: Header<'a>,
 }
 
+/// A document's source name, and the lines of offsets in its body.
+pub struct Places {
+    pub source: String,
+    line: usize,
+    /// The offsets of the body's newlines, when indexed.
+    newlines: Option<Vec<usize>>,
+}
+
+impl Places {
+    /// The 1-based line in the input of byte `offset` of `doc`'s body.
+    pub fn line_of(&self, doc: &Doc, offset: usize) -> usize {
+        match &self.newlines {
+            Some(newlines) => self.line + newlines.partition_point(|&n| n < offset),
+            None => doc.line_of(offset),
+        }
+    }
+}
+
 /// What a line scan of the top-level keys says about a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Header<'a> {
@@ -208,6 +226,17 @@ impl Doc<'_> {
             ("-", Some(o)) => o,
             (f, Some(o)) => format!("{f}: {o}"),
             (f, None) => f.to_string(),
+        }
+    }
+
+    /// The source name and a line finder for the objects of this document; `many`: index
+    /// its lines, for a List whose items each ask.
+    pub fn places(&self, many: bool) -> Places {
+        let body = self.body();
+        Places {
+            source: self.source_name(),
+            line: self.line,
+            newlines: many.then(|| memchr::memchr_iter(b'\n', body.as_bytes()).collect()),
         }
     }
 

@@ -10,7 +10,7 @@ use crate::decide::{self, Action};
 use crate::error::Failure;
 use crate::generate::{Emit, policy, telemetry};
 use crate::io::output::Output;
-use crate::io::stream::Doc;
+use crate::io::stream::{Doc, Places};
 use crate::model::catalog::{self, Match};
 use crate::model::graph::flows::{self, Flow};
 use crate::model::graph::{Found, Graph, Party, Pods, Sources, Verdict};
@@ -23,7 +23,7 @@ use crate::report::{Entry, GeneratedAction, GeneratedEntry, Report, Subject};
 use crate::verify::{self, Settings};
 use crate::yaml::patch::Patch;
 use crate::yaml::{Limits, Node};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Settings that come from the command line.
 #[derive(Debug, Clone, Default)]
@@ -308,6 +308,17 @@ pub fn plan(
     );
     telemetry::generate(&stack, &config.spec, mesh, &ctx, &mut out);
     // Report: each object's entry compares its patch with the object, on every core.
+    let mut places: HashMap<usize, Places> = HashMap::new();
+    let reported = decided
+        .iter()
+        .flatten()
+        .map(|d| d.object)
+        .chain(out.edits.iter().map(|e| &objects[e.object]));
+    for o in reported {
+        places
+            .entry(o.doc)
+            .or_insert_with(|| docs[o.doc].places(!o.item.is_empty()));
+    }
     let entries = parallel::map(
         &decided,
         |_| 1,
@@ -318,6 +329,7 @@ pub fn plan(
                 let mut entry = Entry::new(
                     d.object,
                     doc,
+                    &places[&d.object.doc],
                     d.subject.clone(),
                     d.recognised.clone(),
                     d.action.clone(),
@@ -340,7 +352,7 @@ pub fn plan(
     for d in decided.into_iter().flatten() {
         d.object.place(&mut patches[d.object.doc], d.patch);
     }
-    let namespaces: std::collections::HashMap<usize, Option<&str>> = stack
+    let namespaces: HashMap<usize, Option<&str>> = stack
         .services
         .iter()
         .map(|s| (s.object, s.namespace.as_deref()))
@@ -376,7 +388,15 @@ pub fn plan(
             };
             let action = Action::Edit(edit.reason.clone());
             let doc = &docs[object.doc];
-            let mut entry = Entry::new(object, doc, subject, Some(m), action, &edit.patch);
+            let mut entry = Entry::new(
+                object,
+                doc,
+                &places[&object.doc],
+                subject,
+                Some(m),
+                action,
+                &edit.patch,
+            );
             if options.list_changes {
                 entry.list_changes(object, &edit.patch);
             }

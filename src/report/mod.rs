@@ -9,7 +9,7 @@ pub use changes::Change;
 
 use crate::decide::Action;
 use crate::error::redact;
-use crate::io::stream::Doc;
+use crate::io::stream::{Doc, Places};
 use crate::model::catalog::Match;
 use crate::model::object::Object;
 use crate::model::stack::qualified;
@@ -151,6 +151,7 @@ impl Entry {
     pub fn new(
         object: &Object,
         doc: &Doc,
+        places: &Places,
         subject: Subject,
         m: Option<Match>,
         action: Action,
@@ -166,9 +167,9 @@ impl Entry {
         };
         Entry {
             document: doc.number,
-            source: doc.source_name(),
+            source: places.source.clone(),
             file: doc.file.to_string(),
-            line: doc.line_of(object.node.start),
+            line: places.line_of(doc, object.node.start),
             item: object.item.clone(),
             kind: subject.kind,
             name: subject.name,
