@@ -7,7 +7,7 @@
 
 use crate::config::{self, ConfigError, ServiceMesh};
 use crate::error::{Failure, redact};
-use crate::generate::Emit;
+use crate::generate::{self, Emit};
 use crate::io::input::Input;
 use crate::io::stream::{self, Doc};
 use crate::model::catalog;
@@ -170,6 +170,10 @@ fn process(
         with_results(&edited, &reparsed, push, results)
     }
     .ok_or_else(uneditable)?;
+    generate::within(
+        output.len().saturating_sub(text.len()),
+        options.limits.max_input_bytes,
+    )?;
     Ok(Outcome {
         output: format!("{head}{output}").into(),
         report,

@@ -4,7 +4,7 @@
 
 use crate::config::{ServiceMesh, is_service_mesh};
 use crate::error::Failure;
-use crate::generate::Emit;
+use crate::generate::{self, Emit};
 use crate::io::input::Input;
 use crate::io::output;
 use crate::io::sparse::{self, Keep};
@@ -55,7 +55,12 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
     )?;
     let edited = patch(&docs, &parsed, &patches, &config_docs)?;
     drop(parsed);
-    let output = output::assemble(inputs, &docs, &config_docs, edited, render(&generated));
+    let rendered = render(&generated);
+    generate::within(
+        rendered.iter().map(String::len).sum(),
+        options.limits.max_input_bytes,
+    )?;
+    let output = output::assemble(inputs, &docs, &config_docs, edited, rendered);
     Ok(Outcome {
         output,
         report,

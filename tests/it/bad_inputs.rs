@@ -59,6 +59,18 @@ fn generated(name: &str) -> Option<Vec<u8>> {
                 .collect::<String>()
                 .into_bytes(),
         ),
+        // 30 workloads of one component, each with its own ServiceAccount, calling each other:
+        // every AuthorizationPolicy names all 30 callers.
+        "62-generated-beyond-the-input-limit" => Some(
+            (0..30)
+                .map(|i| {
+                    format!(
+                        "---\n{{apiVersion: apps/v1, kind: Deployment, metadata: {{name: loki-{i}, namespace: monitoring}}, spec: {{selector: {{matchLabels: {{app: l{i}}}}}, template: {{metadata: {{labels: {{app: l{i}, app.kubernetes.io/name: loki}}}}, spec: {{serviceAccountName: loki-{i}, containers: [{{name: loki, image: 'grafana/loki:2.9.0', ports: [{{containerPort: 3100}}]}}]}}}}}}}}\n"
+                    )
+                })
+                .collect::<String>()
+                .into_bytes(),
+        ),
         _ => None,
     }
 }
