@@ -287,7 +287,7 @@ pub struct Custom {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// A JSONPath filter that must select something in the object, such as
-    /// `$.spec.template.spec.containers[?(@.name == 'vector')]`.
+    /// `$.spec.template.spec.containers[?(@.name == 'vector')]`; at most one `..`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json_path: Option<String>,
     /// `image`, compiled once (it is matched against every workload).
