@@ -37,6 +37,7 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         .filter(|(i, _)| !config_docs.contains(i))
         .flat_map(|(i, (_, node))| node.as_ref().map(|n| objects_of(i, n)).unwrap_or_default())
         .collect();
+    setup::no_config_in_a_list(&objects, &docs)?;
     let api_versions: Vec<&str> = stream::api_versions(inputs, &docs).collect();
     let mesh = setup::resolve_mesh(&config, &api_versions, &objects)?;
     let Plan {
@@ -44,7 +45,14 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         patches,
         generated,
         traffic,
-    } = plan::plan(&objects, &api_versions, &config, &mesh, options, &docs)?;
+    } = plan::plan(
+        &objects,
+        &api_versions,
+        &config,
+        mesh.as_ref(),
+        options,
+        &docs,
+    )?;
     let edited = patch(&docs, &parsed, &patches, &config_docs)?;
     drop(parsed);
     let rendered = render(&generated);
@@ -121,7 +129,11 @@ fn stream_config(
     let config = match found.first() {
         Some(&i) => {
             let source = format!("{} (ServiceMesh document {})", docs[i].source_name(), i + 1);
-            Some(setup::read_config(&source, docs[i].body())?)
+            Some(setup::read_config_at(
+                &source,
+                docs[i].body(),
+                docs[i].line,
+            )?)
         }
         None => None,
     };

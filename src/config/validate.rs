@@ -11,6 +11,8 @@ pub struct ConfigError {
     /// The field's path, such as `spec.components.include`.
     pub field: Option<String>,
     pub message: String,
+    /// The 1-based line and column in the config's text, when the reader knows them.
+    pub place: Option<(usize, usize)>,
 }
 
 impl ConfigError {
@@ -18,6 +20,7 @@ impl ConfigError {
         ConfigError {
             field: Some(field.into()),
             message: message.into(),
+            place: None,
         }
     }
 
@@ -26,7 +29,14 @@ impl ConfigError {
         ConfigError {
             field: None,
             message: message.into(),
+            place: None,
         }
+    }
+
+    /// The error at 1-based `line` and `column` of the config's text.
+    pub fn placed(mut self, line: usize, column: usize) -> ConfigError {
+        self.place = Some((line, column));
+        self
     }
 }
 
@@ -182,7 +192,8 @@ impl ServiceMesh {
     }
 }
 
-fn is_dns_label(s: &str) -> bool {
+/// True for a DNS-1123 label, what a namespace name must be.
+pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.bytes()

@@ -188,28 +188,38 @@ type Seen<'o, 'a> = (Option<Decided<'o, 'a>>, Option<Pods>);
 
 /// Decides every object, then generates the policies for the components in the mesh.
 /// `api_versions` are those the header scan read (documents left in the files included).
+/// Without a mesh ([`setup::resolve_mesh`]) nothing changes, and the report says why
+/// unless `spec.enabled` is false.
 pub fn plan(
     objects: &[Object],
     api_versions: &[&str],
     config: &ServiceMesh,
-    mesh: &Mesh,
+    mesh: Option<&Mesh>,
     options: &Options,
     docs: &[Doc],
 ) -> Result<Plan, Failure> {
+    let mut patches: Vec<Patch> = vec![Patch::new(); docs.len()];
+    let Some(mesh) = mesh else {
+        let mut report = Report::default();
+        if config.spec.enabled {
+            report.notes.push(
+                "type: auto found neither Istio nor Linkerd, and the stream has no workload or \
+                 Namespace to put in a mesh: nothing changed"
+                    .into(),
+            );
+        }
+        return Ok(Plan {
+            report,
+            patches,
+            generated: Vec::new(),
+            traffic: Traffic::default(),
+        });
+    };
     let mut report = Report {
         mesh: Some(mesh.describe().to_string()),
         ..Report::default()
     };
-    let mut patches: Vec<Patch> = vec![Patch::new(); docs.len()];
     let mut generated = Vec::new();
-    if !config.spec.enabled {
-        return Ok(Plan {
-            report,
-            patches,
-            generated,
-            traffic: Traffic::default(),
-        });
-    }
     // Decide: one slot per object (`None`: not recognised), used in place.
     let namespace_wide = namespace_wide(objects, config, mesh);
     let indices: Vec<usize> = (0..objects.len()).collect();
@@ -307,7 +317,7 @@ pub fn plan(
     for o in reported {
         places
             .entry(o.doc)
-            .or_insert_with(|| docs[o.doc].places(o.item.is_some()));
+            .or_insert_with(|| docs[o.doc].places(!o.item.is_empty()));
     }
     let entries = parallel::map(
         &decided,
@@ -555,8 +565,8 @@ fn decide<'o, 'a>(
 ) -> Result<Seen<'o, 'a>, Failure> {
     let node = object.node;
     let shape = |e: workload::ShapeError| {
-        doc.fail(Some(e.at), format!("{} must be {}", e.field, e.expected))
-            .hint("fix the manifest; Kubernetes would reject it too")
+        doc.fail(Some(e.at), format!("{} {}", e.field, e.problem))
+            .hint(e.hint)
     };
     if object.kind == "Namespace" {
         let decided = namespace(object, config, mesh)

@@ -377,18 +377,28 @@ static SOURCE: OnceLock<String> = OnceLock::new();
 
 /// Notes the first `# Source:` path of `texts`, which names the chart of a Helm release, for
 /// [`log_error`]. Only under Helm 4 (`HELM_PLUGIN_NAME` set), where the log is written.
+/// Only the comments that open a document count: a quoted scalar may go on at column 0,
+/// so a line of a Secret's data can look like one. The path is escaped
+/// ([`gunj_mesh::redact::line`]).
 pub fn note_source<'a>(texts: impl IntoIterator<Item = &'a str>) {
     const MARK: &str = "# Source: ";
     if std::env::var_os("HELM_PLUGIN_NAME").is_none() {
         return;
     }
     for text in texts {
-        let line_start = |&(at, _): &(usize, &str)| at == 0 || text.as_bytes()[at - 1] == b'\n';
-        if let Some((at, _)) = text.match_indices(MARK).find(line_start) {
-            let rest = &text[at + MARK.len()..];
-            let path = rest[..rest.find('\n').unwrap_or(rest.len())].trim_end();
-            let _ = SOURCE.set(path.to_string());
-            return;
+        let mut head = true;
+        for line in text.lines() {
+            let line = line.trim_end();
+            let boundary = (line.starts_with("---") || line.starts_with("..."))
+                && line[3..].chars().next().is_none_or(char::is_whitespace);
+            if boundary {
+                head = true;
+            } else if !line.is_empty() && !line.starts_with('#') {
+                head = false;
+            } else if head && let Some(path) = line.strip_prefix(MARK) {
+                let _ = SOURCE.set(gunj_mesh::redact::line(path.trim()).into_owned());
+                return;
+            }
         }
     }
 }
