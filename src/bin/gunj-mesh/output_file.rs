@@ -222,8 +222,54 @@ fn holds_secret(file: &File) -> io::Result<bool> {
     }
 }
 
-/// Whether `text` has a `kind: Secret` pair: see [`holds_secret`].
+/// Whether `text` has a `kind: Secret` pair, or a `kind` whose double-quoted value has an
+/// escape (`"Secr\u0065t"` is a Secret too): see [`holds_secret`].
 fn mentions_secret(text: &[u8]) -> bool {
+    plain_secret(text) || escaped_kind(text)
+}
+
+/// Whether a `kind` key's double-quoted value holds a backslash.
+fn escaped_kind(text: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(i) = text[from..].windows(4).position(|w| w == b"kind") {
+        let at = from + i;
+        from = at + 4;
+        let key = at == 0
+            || matches!(text[at - 1], b'"' | b'\'' | b'-' | b'{' | b',')
+            || text[at - 1].is_ascii_whitespace();
+        if !key {
+            continue;
+        }
+        let mut j = from;
+        let skip = |j: &mut usize, c: &[u8]| {
+            while text.get(*j).is_some_and(|b| c.contains(b)) {
+                *j += 1;
+            }
+        };
+        skip(&mut j, b"\"'");
+        skip(&mut j, b" \t");
+        if text.get(j) != Some(&b':') {
+            continue;
+        }
+        j += 1;
+        skip(&mut j, b" \t");
+        if text.get(j) != Some(&b'"') {
+            continue;
+        }
+        let value = &text[j + 1..];
+        let end = value
+            .iter()
+            .position(|&c| c == b'"' || c == b'\n')
+            .unwrap_or(value.len());
+        if value[..end].contains(&b'\\') {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether `text` has a `kind: Secret` pair.
+fn plain_secret(text: &[u8]) -> bool {
     const WORD: &[u8] = b"Secret";
     let is_quote = |c: u8| c == b'"' || c == b'\'';
     let is_space = |c: u8| c == b' ' || c == b'\t';
@@ -556,6 +602,8 @@ mod tests {
             "{\"apiVersion\":\"v1\",\"kind\":\"Secret\"}",
             "{kind: Secret, metadata: {}}",
             "kind:  'Secret'\r\n",
+            "kind: \"Secr\\u0065t\"\n",
+            "{\"kind\": \"\\u0053ecret\"}",
         ] {
             assert!(mentions_secret(text.as_bytes()), "{text:?}");
         }
