@@ -6,12 +6,12 @@
 //! with an `error` result and the exit status is 1.
 
 use crate::config::{self, ConfigError, ServiceMesh};
-use crate::error::Failure;
-use crate::generate::Emit;
+use crate::error::{Failure, redact};
+use crate::generate::{self, Emit};
 use crate::io::input::Input;
 use crate::io::stream::{self, Doc};
 use crate::model::catalog;
-use crate::model::object::Object;
+use crate::model::object::objects_at;
 use crate::plan::{self, Options, Outcome, Plan, setup};
 use crate::report::{EntryAction, GeneratedAction, Report};
 use crate::yaml::edit;
@@ -129,16 +129,13 @@ fn process(
         if local || kind == "Kptfile" {
             continue;
         }
-        objects.push(Object {
-            doc: docs
-                .iter()
-                .position(|d| std::ptr::eq(d, doc))
-                .expect("doc is in docs"),
-            item: Some(i),
-            node: item,
-            kind: kind.to_string(),
-        });
+        let index = docs
+            .iter()
+            .position(|d| std::ptr::eq(d, doc))
+            .expect("doc is in docs");
+        objects.extend(objects_at(index, item, vec![i]));
     }
+    setup::no_config_in_a_list(&objects, docs)?;
     let config = setup::choose_config(options, in_stream, function_config)?;
     let mesh = setup::resolve_mesh(&config, &api_versions, &objects)?;
     // Only the ResourceList's own apiVersion: the items are the objects.
@@ -148,7 +145,7 @@ fn process(
         patches,
         generated,
         traffic,
-    } = plan::plan(&objects, &headers, &config, &mesh, options, docs)?;
+    } = plan::plan(&objects, &headers, &config, mesh.as_ref(), options, docs)?;
     let patch = patches
         .into_iter()
         .nth(objects.first().map_or(0, |o| o.doc))
@@ -160,7 +157,10 @@ fn process(
             .hint("anchors and aliases in a ResourceList are not supported")
     };
     let results = results(&report, items);
-    let output = if generated.is_empty() {
+    let unchanged = generated.is_empty() && !report.entries.iter().any(|e| e.changed);
+    let output = if unchanged && let Some(earlier) = node.get("results").and_then(Node::items) {
+        kept_results(text, node, earlier, results).ok_or_else(uneditable)?
+    } else if generated.is_empty() {
         with_results(text, node, patch, results).map_err(|e| doc.edit_error(e))?
     } else {
         // Items are edited first; the new items then go after them.
@@ -175,6 +175,10 @@ fn process(
         *push.field("items") = Patch::Push(with_paths(items, generated));
         with_results(&edited, &reparsed, push, results).map_err(|_| uneditable())?
     };
+    generate::within(
+        output.len().saturating_sub(text.len()),
+        options.limits.max_input_bytes,
+    )?;
     Ok(Outcome {
         output: format!("{head}{output}").into(),
         report,
@@ -225,8 +229,8 @@ fn with_paths(items: &[Node], generated: Vec<Box<dyn Emit>>) -> Vec<Value> {
         .collect()
 }
 
-/// The ResourceList body with `patch` applied and `results` set to this run's results
-/// (replacing earlier ones, so that a second run over the output changes nothing).
+/// The ResourceList body with `patch` applied and `results` set to this run's results,
+/// replacing earlier ones.
 fn with_results(
     text: &str,
     node: &Node,
@@ -241,6 +245,24 @@ fn with_results(
     splices.extend(replace);
     splices.sort_by_key(|s| s.start);
     Ok(edit::apply(text, &splices))
+}
+
+/// The ResourceList body of a run that changes no item, whose input has `results`: those
+/// stay, followed by this run's that are not among them. A second run over the output
+/// thus gives it back byte for byte.
+fn kept_results(text: &str, node: &Node, earlier: &[Node], results: Vec<Value>) -> Option<String> {
+    let earlier: Vec<Value> = earlier.iter().map(Node::to_json).collect();
+    let new: Vec<Value> = results
+        .into_iter()
+        .filter(|r| !earlier.contains(r))
+        .collect();
+    if new.is_empty() {
+        return Some(text.to_string());
+    }
+    let mut patch = Patch::new();
+    *patch.field("results") = Patch::Push(new);
+    let splices = edit::splices(text, node, &patch).ok()?;
+    Some(edit::apply(text, &splices))
 }
 
 /// A `ServiceMesh` object, or a `ConfigMap` whose data keys are spec fields.
@@ -264,14 +286,17 @@ fn function_config(node: &Node) -> Result<ServiceMesh, ConfigError> {
     }
 }
 
-/// One result per recognised object: `info` when changed, `warning` when skipped.
+/// One result per recognised object: `info` when changed, `warning` when skipped. kpt
+/// prints the messages: they are escaped ([`redact::line`]).
 fn results(report: &Report, items: &[Node]) -> Vec<Value> {
     report
         .entries
         .iter()
         .filter(|e| e.action != EntryAction::Unchanged)
         .map(|e| {
-            let item = e.item.and_then(|i| items.get(i));
+            let item = e.item.split_first().and_then(|(&first, rest)| {
+                rest.iter().try_fold(items.get(first)?, |list, &i| list.get("items")?.items()?.get(i))
+            });
             let get = |path: &[&str]| item.and_then(|n| n.at(path)).and_then(Node::scalar).map(str::to_string);
             let mut r = json!({
                 "message": e.summary(),
@@ -293,7 +318,7 @@ fn results(report: &Report, items: &[Node]) -> Vec<Value> {
         })
         .chain(report.generated.iter().filter(|g| g.action != GeneratedAction::Present).map(|g| {
             let mut r = json!({
-                "message": format!("{}: {}", g.object(), g.detail),
+                "message": redact::line(&format!("{}: {}", g.object(), g.detail)),
                 "severity": if g.action == GeneratedAction::Conflict { "warning" } else { "info" },
                 "resourceRef": {"apiVersion": g.api_version, "kind": g.kind, "name": g.name},
             });
@@ -302,7 +327,7 @@ fn results(report: &Report, items: &[Node]) -> Vec<Value> {
             }
             r
         }))
-        .chain(report.warnings.iter().chain(&report.notes).map(|n| json!({"message": n, "severity": "warning"})))
+        .chain(report.warnings.iter().chain(&report.notes).map(|n| json!({"message": redact::line(n), "severity": "warning"})))
         .collect()
 }
 

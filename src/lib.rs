@@ -38,7 +38,7 @@ mod verify;
 mod yaml;
 
 pub use config::{ConfigError, MeshType, ServiceMesh, reference, schema};
-pub use error::Failure;
+pub use error::{Failure, redact};
 pub use io::input::{Input, read_whole};
 pub use io::output::Output;
 pub use model::graph::{Edge, Found, Graph, Node, Party, Protocol, Verdict, Via};

@@ -4,7 +4,7 @@
 
 use crate::config::{ServiceMesh, is_service_mesh};
 use crate::error::Failure;
-use crate::generate::Emit;
+use crate::generate::{self, Emit};
 use crate::io::input::Input;
 use crate::io::output;
 use crate::io::sparse::{self, Keep};
@@ -37,6 +37,7 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         .filter(|(i, _)| !config_docs.contains(i))
         .flat_map(|(i, (_, node))| node.as_ref().map(|n| objects_of(i, n)).unwrap_or_default())
         .collect();
+    setup::no_config_in_a_list(&objects, &docs)?;
     let api_versions: Vec<&str> = stream::api_versions(inputs, &docs).collect();
     let mesh = setup::resolve_mesh(&config, &api_versions, &objects)?;
     let Plan {
@@ -44,10 +45,22 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         patches,
         generated,
         traffic,
-    } = plan::plan(&objects, &api_versions, &config, &mesh, options, &docs)?;
+    } = plan::plan(
+        &objects,
+        &api_versions,
+        &config,
+        mesh.as_ref(),
+        options,
+        &docs,
+    )?;
     let edited = patch(&docs, &parsed, &patches, &config_docs)?;
     drop(parsed);
-    let output = output::assemble(inputs, &docs, &config_docs, edited, render(&generated));
+    let rendered = render(&generated);
+    generate::within(
+        rendered.iter().map(String::len).sum(),
+        options.limits.max_input_bytes,
+    )?;
+    let output = output::assemble(inputs, &docs, &config_docs, edited, rendered);
     Ok(Outcome {
         output,
         report,
@@ -127,7 +140,11 @@ fn stream_config(
     let config = match found.first() {
         Some(&i) => {
             let source = format!("{} (ServiceMesh document {})", docs[i].source_name(), i + 1);
-            Some(setup::read_config(&source, docs[i].body())?)
+            Some(setup::read_config_at(
+                &source,
+                docs[i].body(),
+                docs[i].line,
+            )?)
         }
         None => None,
     };

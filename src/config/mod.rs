@@ -5,14 +5,15 @@
 mod policy;
 mod reference;
 mod telemetry;
-mod validate;
+pub(crate) mod validate;
 
 pub use policy::*;
 pub use reference::reference;
 pub use telemetry::*;
 pub use validate::ConfigError;
 
-use crate::yaml::Node;
+use crate::error::redact;
+use crate::yaml::{Limits, Node};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -286,7 +287,7 @@ pub struct Custom {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// A JSONPath filter that must select something in the object, such as
-    /// `$.spec.template.spec.containers[?(@.name == 'vector')]`.
+    /// `$.spec.template.spec.containers[?(@.name == 'vector')]`; at most one `..`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json_path: Option<String>,
     /// `image`, compiled once (it is matched against every workload).
@@ -345,8 +346,53 @@ impl ServiceMesh {
     }
 
     /// Reads a config document (YAML or JSON); `known` are the catalog's component names.
+    /// The filter's own parser reads it first, within the default limits: it must be one
+    /// `ServiceMesh` document. Another file passed by mistake (a Secret, a Helm values
+    /// file) is named by its apiVersion and kind, and what a YAML error in it quotes from
+    /// under a Secret is masked ([`redact::message`]).
     pub fn from_yaml(text: &str, known: &[&str]) -> Result<ServiceMesh, ConfigError> {
-        let config: ServiceMesh = crate::yaml::from_str(text).map_err(ConfigError::other)?;
+        let node = match crate::yaml::parse(text, Limits::default()) {
+            Ok(Some(node)) => node,
+            Ok(None) => {
+                return Err(ConfigError::other(
+                    "the config is empty; give one ServiceMesh document",
+                ));
+            }
+            Err(e) => {
+                let message = if e.message.starts_with("more than one YAML document") {
+                    "the file holds more than one YAML document; give one ServiceMesh document"
+                        .to_string()
+                } else if redact::sensitive(text, None) {
+                    format!("invalid YAML: {}", redact::message(&e.message))
+                } else {
+                    format!("invalid YAML: {}", e.message)
+                };
+                return Err(ConfigError::other(message).placed(e.line, e.col));
+            }
+        };
+        let found = |key: &str| node.get(key).and_then(Node::scalar);
+        if found("apiVersion") != Some(API_VERSION) || found("kind") != Some(KIND) {
+            let shown = |key: &str| found(key).map_or(format!("no {key}"), |v| format!("`{v}`"));
+            return Err(ConfigError::at(
+                "apiVersion/kind",
+                format!(
+                    "expected `{API_VERSION}` `{KIND}`, found {} {}: is it the right file?",
+                    shown("apiVersion"),
+                    shown("kind")
+                ),
+            ));
+        }
+        let config: ServiceMesh = crate::yaml::from_str_placed(text).map_err(|e| {
+            let Some((line, column)) = e.place else {
+                return ConfigError::other(e.message);
+            };
+            let at = crate::yaml::pos::offset(text, line, column);
+            let error = match at.and_then(|at| field_at(&node, at, String::new())) {
+                Some(field) => ConfigError::at(field, e.message),
+                None => ConfigError::other(e.message),
+            };
+            error.placed(line, column)
+        })?;
         config.validate(known)?;
         Ok(config)
     }
@@ -400,6 +446,33 @@ impl ServiceMesh {
         config.validate(known)?;
         Ok(config)
     }
+}
+
+/// The path (`spec.mtls.mode`) of the value at byte `at` under `node`, whose own path is
+/// `path`; `None` at the top level or on a key.
+fn field_at(node: &Node, at: usize, path: String) -> Option<String> {
+    let inside = |n: &Node| n.start <= at && (at < n.end || n.start == n.end);
+    if let Some(entries) = node.entries() {
+        for (key, value) in entries {
+            let name = key.scalar()?;
+            let path = if path.is_empty() {
+                name.to_string()
+            } else {
+                format!("{path}.{name}")
+            };
+            if inside(value) {
+                return field_at(value, at, path.clone()).or(Some(path));
+            }
+        }
+    } else if let Some(items) = node.items() {
+        for (i, item) in items.iter().enumerate() {
+            if inside(item) {
+                let path = format!("{path}[{i}]");
+                return field_at(item, at, path.clone()).or(Some(path));
+            }
+        }
+    }
+    None
 }
 
 /// True for a `ServiceMesh` document of `mesh.gunj.io`.

@@ -8,6 +8,7 @@ pub mod dashboards;
 pub mod policy;
 pub mod telemetry;
 
+use crate::error::Failure;
 use crate::model::stack::MANAGED_BY;
 use crate::yaml::patch::Patch;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -208,6 +209,30 @@ impl Serialize for OneEntryMap<'_> {
 }
 
 /// The metadata of a generated resource: managed-by label, component annotation.
+/// Fails when the generated resources' `bytes` pass `limit` (`--max-input-bytes`): what
+/// one run adds may be no larger than what it may read.
+pub fn within(bytes: usize, limit: usize) -> Result<(), Failure> {
+    if bytes <= limit {
+        return Ok(());
+    }
+    Err(Failure::input(
+        "generated resources",
+        format!(
+            "the policies and telemetry for this stream would be {}, more than the {} --max-input-bytes allows",
+            size(bytes),
+            size(limit)
+        ),
+    )
+    .hint("each workload gets policies naming its callers: give workloads of one component a shared ServiceAccount, narrow spec.authorization, or raise --max-input-bytes if this is real"))
+}
+
+fn size(bytes: usize) -> String {
+    match bytes >> 20 {
+        0 => format!("{bytes} bytes"),
+        mib => format!("{mib} MiB"),
+    }
+}
+
 pub fn metadata(name: &str, namespace: Option<&str>, component: &str) -> Meta {
     Meta {
         name: dns_name(name),

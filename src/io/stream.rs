@@ -6,7 +6,7 @@
 //! parser.
 
 use super::input::Input;
-use crate::error::{Failure, Location};
+use crate::error::{Failure, Location, redact};
 use crate::yaml::edit::EditError;
 use crate::yaml::{YamlError, pos};
 
@@ -30,6 +30,24 @@ pub struct Doc<'a> {
     /// (set by [`number`]).
     pub number: usize,
     pub header: Header<'a>,
+}
+
+/// A document's source name, and the lines of offsets in its body.
+pub struct Places {
+    pub source: String,
+    line: usize,
+    /// The offsets of the body's newlines, when indexed.
+    newlines: Option<Vec<usize>>,
+}
+
+impl Places {
+    /// The 1-based line in the input of byte `offset` of `doc`'s body.
+    pub fn line_of(&self, doc: &Doc, offset: usize) -> usize {
+        match &self.newlines {
+            Some(newlines) => self.line + newlines.partition_point(|&n| n < offset),
+            None => doc.line_of(offset),
+        }
+    }
 }
 
 /// What a line scan of the top-level keys says about a document.
@@ -198,22 +216,28 @@ impl Doc<'_> {
         &self.text[self.parse_from..]
     }
 
-    /// The name of the input the document came from, with its `# Source:` or Helm 4
-    /// filename (a line ends at a carriage return too).
+    /// The name of the input the document came from, with its origin: the `# Source:`
+    /// comment of its head (the comments before its first line of content), or else the
+    /// Helm 4 filename or KRM path annotation of its own top-level `metadata.annotations`.
+    /// Nothing deeper in the document (an item's data, a block scalar) is read.
     pub fn source_name(&self) -> String {
-        let origin = self.text.split(['\n', '\r']).find_map(|l| {
-            l.strip_prefix("# Source: ")
-                .or_else(|| {
-                    l.trim_start()
-                        .strip_prefix("postrenderer.helm.sh/postrender-filename:")
-                })
-                .or_else(|| l.trim_start().strip_prefix("config.kubernetes.io/path:"))
-                .map(|s| s.trim().trim_matches(['\'', '"']).to_string())
-        });
+        let body = self.body();
+        let origin = head_source(body).or_else(|| top_annotation(body));
         match (self.file, origin) {
             ("-", Some(o)) => o,
             (f, Some(o)) => format!("{f}: {o}"),
             (f, None) => f.to_string(),
+        }
+    }
+
+    /// The source name and a line finder for the objects of this document; `many`: index
+    /// its lines, for a List whose items each ask.
+    pub fn places(&self, many: bool) -> Places {
+        let body = self.body();
+        Places {
+            source: self.source_name(),
+            line: self.line,
+            newlines: many.then(|| memchr::memchr_iter(b'\n', body.as_bytes()).collect()),
         }
     }
 
@@ -240,8 +264,12 @@ impl Doc<'_> {
         Failure::at(self.place(offset), message)
     }
 
-    /// A YAML syntax error in the body.
-    pub fn yaml_error(&self, e: YamlError) -> Failure {
+    /// A YAML syntax error in the body. In a document that holds a Secret, what the message
+    /// quotes (a duplicate key) is masked ([`redact::sensitive`]).
+    pub fn yaml_error(&self, mut e: YamlError) -> Failure {
+        if redact::sensitive(self.body(), None) {
+            e.message = redact::message(&e.message);
+        }
         Failure::yaml(self.place(None), e)
     }
 
@@ -274,6 +302,72 @@ impl Doc<'_> {
                 .hint("labels and annotations must be mappings of strings"),
         }
     }
+}
+
+/// The path of a `# Source:` comment among the comments that open `text` (a carriage
+/// return ends a line too, so that a file of old Mac line endings is not quoted whole).
+fn head_source(text: &str) -> Option<String> {
+    for line in text.split(['\n', '\r']) {
+        let line = line.trim_end();
+        if line.is_empty() || is_boundary(line) {
+            continue;
+        }
+        if !line.starts_with('#') {
+            return None;
+        }
+        if let Some(path) = line.strip_prefix("# Source: ") {
+            return Some(path.trim().to_string());
+        }
+    }
+    None
+}
+
+/// The annotations that name a document's origin: Helm 4's filename, the KRM path.
+const ORIGIN_ANNOTATIONS: [&str; 2] = [
+    "postrenderer.helm.sh/postrender-filename",
+    "config.kubernetes.io/path",
+];
+
+/// The first [`ORIGIN_ANNOTATIONS`] value in the block-style `metadata.annotations` of a
+/// document's top level, by a scan of indentation.
+fn top_annotation(body: &str) -> Option<String> {
+    // The indentation of `metadata`'s entries, and of `annotations`'s, once inside them.
+    let (mut metadata, mut annotations): (Option<Option<usize>>, Option<Option<usize>>) =
+        (None, None);
+    for line in body.lines() {
+        let content = line.trim_start();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - content.len();
+        let content = content.trim_end();
+        if indent == 0 {
+            metadata = (content == "metadata:").then_some(None);
+            annotations = None;
+            continue;
+        }
+        let Some(meta) = metadata.as_mut() else {
+            continue;
+        };
+        let meta = *meta.get_or_insert(indent);
+        if indent <= meta {
+            annotations = (indent == meta && content == "annotations:").then_some(None);
+            continue;
+        }
+        let Some(ann) = annotations.as_mut() else {
+            continue;
+        };
+        if indent != *ann.get_or_insert(indent) {
+            continue;
+        }
+        if let Some((key, value)) = content.split_once(':') {
+            let key = key.trim().trim_matches(['\'', '"']);
+            if ORIGIN_ANNOTATIONS.contains(&key) {
+                return Some(value.trim().trim_matches(['\'', '"']).to_string());
+            }
+        }
+    }
+    None
 }
 
 /// Numbers the non-empty documents of a whole stream, as error messages count them, and
@@ -509,5 +603,21 @@ mod tests {
         let docs = split(0, "a: 1\n--- {kind: Pod}\n");
         assert_eq!(docs[1].parse_from, 0);
         assert!(docs[1].header.opaque);
+    }
+
+    #[test]
+    fn the_origin_is_read_from_the_head_and_the_top_level_annotations_only() {
+        let doc = |text| split(0, text).remove(0);
+        let helm4 = "apiVersion: v1\nkind: List\nmetadata:\n  name: x\n  annotations:\n    a: |\n      config.kubernetes.io/path: no\n    postrenderer.helm.sh/postrender-filename: 'chart/templates/a.yaml'\nitems:\n- metadata:\n    annotations:\n      config.kubernetes.io/path: no\n";
+        let mut d = doc(helm4);
+        d.file = "-";
+        assert_eq!(d.source_name(), "chart/templates/a.yaml");
+        let item_only = "kind: List\nitems:\n- metadata:\n    annotations:\n      config.kubernetes.io/path: no\n";
+        let mut d = doc(item_only);
+        d.file = "in.yaml";
+        assert_eq!(d.source_name(), "in.yaml");
+        let mut d = doc("# a comment\n# Source: c/t.yaml\nkind: Pod\ndata: |\n# Source: no\n");
+        d.file = "-";
+        assert_eq!(d.source_name(), "c/t.yaml");
     }
 }

@@ -7,8 +7,10 @@ use crate::yaml::patch::Patch;
 pub struct Object<'a> {
     /// The document's index in the stream.
     pub doc: usize,
-    /// The item index when the object is an item of a List.
-    pub item: Option<usize>,
+    /// The item indices from the document down to the object: empty for the document
+    /// itself, `[2]` for the third item of a List, `[2, 0]` for the first item of a List
+    /// that is that third item.
+    pub item: Vec<usize>,
     pub node: &'a Node<'a>,
     pub kind: String,
 }
@@ -19,10 +21,11 @@ impl Object<'_> {
         if patch.is_empty() {
             return;
         }
-        match self.item {
-            Some(i) => doc_patch.field("items").item(i).merge(patch),
-            None => doc_patch.merge(patch),
+        let mut at = doc_patch;
+        for &i in &self.item {
+            at = at.field("items").item(i);
         }
+        at.merge(patch);
     }
 
     /// `metadata.name`, or empty.
@@ -34,29 +37,85 @@ impl Object<'_> {
     }
 }
 
-/// The objects a parsed document holds.
-pub fn objects_of<'a>(doc: usize, node: &'a Node<'a>) -> Vec<Object<'a>> {
+/// True for a list of objects with `items`: `kind: List`, or a typed list such as
+/// `PodList`, whose list metadata has no name. A custom resource whose kind ends in `List`
+/// has a name (or `generateName`), and is an object.
+pub fn is_list(node: &Node) -> bool {
     let kind = node.get("kind").and_then(Node::str).unwrap_or_default();
-    if kind.ends_with("List")
-        && let Some(items) = node.get("items").and_then(Node::items)
-    {
-        return items
+    let named = || {
+        ["name", "generateName"]
+            .iter()
+            .any(|key| node.at(&["metadata", key]).is_some())
+    };
+    (kind == "List" || (kind.ends_with("List") && !named()))
+        && node.get("items").and_then(Node::items).is_some()
+}
+
+/// The objects a parsed document holds: the document itself, or the items of a List, those
+/// of Lists inside it included.
+pub fn objects_of<'a>(doc: usize, node: &'a Node<'a>) -> Vec<Object<'a>> {
+    objects_at(doc, node, Vec::new())
+}
+
+/// The objects of `node`, found at `item` ([`Object::item`]) in document `doc`: `node`
+/// itself, or the items of a List, those of Lists inside it included. Items without a
+/// `kind` are left out.
+pub fn objects_at<'a>(doc: usize, node: &'a Node<'a>, item: Vec<usize>) -> Vec<Object<'a>> {
+    let mut out = Vec::new();
+    collect(doc, node, item, &mut out);
+    out
+}
+
+fn collect<'a>(doc: usize, node: &'a Node<'a>, item: Vec<usize>, out: &mut Vec<Object<'a>>) {
+    if is_list(node) {
+        for (i, child) in node
+            .get("items")
+            .and_then(Node::items)
+            .unwrap_or_default()
             .iter()
             .enumerate()
-            .filter_map(|(i, item)| {
-                Some(Object {
-                    doc,
-                    item: Some(i),
-                    node: item,
-                    kind: item.get("kind").and_then(Node::str)?.to_string(),
-                })
-            })
-            .collect();
+        {
+            if child.get("kind").and_then(Node::str).is_some() {
+                let mut at = item.clone();
+                at.push(i);
+                collect(doc, child, at, out);
+            }
+        }
+        return;
     }
-    vec![Object {
+    out.push(Object {
         doc,
-        item: None,
+        item,
         node,
-        kind: kind.to_string(),
-    }]
+        kind: node
+            .get("kind")
+            .and_then(Node::str)
+            .unwrap_or_default()
+            .to_string(),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{Limits, parse};
+
+    fn objects(text: &str) -> Vec<(Vec<usize>, String)> {
+        let node = parse(text, Limits::default()).unwrap().unwrap();
+        objects_of(0, &node)
+            .into_iter()
+            .map(|o| (o.item, o.kind))
+            .collect()
+    }
+
+    #[test]
+    fn lists_are_flattened_and_named_list_kinds_are_objects() {
+        let nested = "kind: List\nitems:\n- kind: Service\n- kind: PodList\n  metadata: {resourceVersion: \"1\"}\n  items:\n  - kind: Pod\n  - metadata: {name: kindless}\n";
+        assert_eq!(
+            objects(nested),
+            [(vec![0], "Service".into()), (vec![1, 0], "Pod".into())]
+        );
+        let custom = "kind: AllowList\nmetadata: {name: a}\nitems:\n- kind: Pod\n";
+        assert_eq!(objects(custom), [(vec![], "AllowList".into())]);
+    }
 }

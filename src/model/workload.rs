@@ -59,8 +59,13 @@ pub struct Probe {
 pub struct ShapeError {
     pub field: String,
     pub at: usize,
-    pub expected: &'static str,
+    /// What the field must be, or what is wrong with it (`has no value (null)`).
+    pub problem: &'static str,
+    pub hint: &'static str,
 }
+
+/// The hint of a field of a shape the API server rejects too.
+const REJECTED: &str = "fix the manifest; Kubernetes would reject it too";
 
 impl Workload {
     /// `None` when the object is not a workload kind.
@@ -80,7 +85,8 @@ impl Workload {
             return Err(ShapeError {
                 field: "metadata".into(),
                 at: m.start,
-                expected: "a mapping",
+                problem: "must be a mapping",
+                hint: REJECTED,
             });
         }
         let meta = |path: &[&str], field: &str| string_map(node.at(path), field);
@@ -309,7 +315,8 @@ pub fn string_map(
         return Err(ShapeError {
             field: field.to_string(),
             at: node.start,
-            expected: "a mapping",
+            problem: "must be a mapping",
+            hint: REJECTED,
         });
     }
     let mut map = BTreeMap::new();
@@ -318,7 +325,17 @@ pub fn string_map(
         let value = v.str().ok_or_else(|| ShapeError {
             field: format!("{field}.{}", k.scalar().unwrap_or_default()),
             at: v.start,
-            expected: "a string (quote it)",
+            // A null is no number or boolean to quote: it lacks a value.
+            problem: if v.is_null() {
+                "has no value (null)"
+            } else {
+                "must be a string (quote it)"
+            },
+            hint: if v.is_null() {
+                "give it a value, or write \"\" for an empty one"
+            } else {
+                REJECTED
+            },
         })?;
         map.insert(
             k.scalar().unwrap_or_default().to_string(),

@@ -10,7 +10,7 @@ use crate::decide::{self, Action};
 use crate::error::Failure;
 use crate::generate::{Emit, policy, telemetry};
 use crate::io::output::Output;
-use crate::io::stream::Doc;
+use crate::io::stream::{Doc, Places};
 use crate::model::catalog::{self, Match};
 use crate::model::graph::flows::{self, Flow};
 use crate::model::graph::{Found, Graph, Party, Pods, Sources, Verdict};
@@ -23,7 +23,7 @@ use crate::report::{Entry, GeneratedAction, GeneratedEntry, Report, Subject};
 use crate::verify::{self, Settings};
 use crate::yaml::patch::Patch;
 use crate::yaml::{Limits, Node};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Settings that come from the command line.
 #[derive(Debug, Clone, Default)]
@@ -188,28 +188,38 @@ type Seen<'o, 'a> = (Option<Decided<'o, 'a>>, Option<Pods>);
 
 /// Decides every object, then generates the policies for the components in the mesh.
 /// `api_versions` are those the header scan read (documents left in the files included).
+/// Without a mesh ([`setup::resolve_mesh`]) nothing changes, and the report says why
+/// unless `spec.enabled` is false.
 pub fn plan(
     objects: &[Object],
     api_versions: &[&str],
     config: &ServiceMesh,
-    mesh: &Mesh,
+    mesh: Option<&Mesh>,
     options: &Options,
     docs: &[Doc],
 ) -> Result<Plan, Failure> {
+    let mut patches: Vec<Patch> = vec![Patch::new(); docs.len()];
+    let Some(mesh) = mesh else {
+        let mut report = Report::default();
+        if config.spec.enabled {
+            report.notes.push(
+                "type: auto found neither Istio nor Linkerd, and the stream has no workload or \
+                 Namespace to put in a mesh: nothing changed"
+                    .into(),
+            );
+        }
+        return Ok(Plan {
+            report,
+            patches,
+            generated: Vec::new(),
+            traffic: Traffic::default(),
+        });
+    };
     let mut report = Report {
         mesh: Some(mesh.describe().to_string()),
         ..Report::default()
     };
-    let mut patches: Vec<Patch> = vec![Patch::new(); docs.len()];
     let mut generated = Vec::new();
-    if !config.spec.enabled {
-        return Ok(Plan {
-            report,
-            patches,
-            generated,
-            traffic: Traffic::default(),
-        });
-    }
     // Decide: one slot per object (`None`: not recognised), used in place.
     let namespace_wide = namespace_wide(objects, config, mesh);
     let indices: Vec<usize> = (0..objects.len()).collect();
@@ -298,6 +308,17 @@ pub fn plan(
     );
     telemetry::generate(&stack, &config.spec, mesh, &ctx, &mut out);
     // Report: each object's entry compares its patch with the object, on every core.
+    let mut places: HashMap<usize, Places> = HashMap::new();
+    let reported = decided
+        .iter()
+        .flatten()
+        .map(|d| d.object)
+        .chain(out.edits.iter().map(|e| &objects[e.object]));
+    for o in reported {
+        places
+            .entry(o.doc)
+            .or_insert_with(|| docs[o.doc].places(!o.item.is_empty()));
+    }
     let entries = parallel::map(
         &decided,
         |_| 1,
@@ -308,6 +329,7 @@ pub fn plan(
                 let mut entry = Entry::new(
                     d.object,
                     doc,
+                    &places[&d.object.doc],
                     d.subject.clone(),
                     d.recognised.clone(),
                     d.action.clone(),
@@ -330,7 +352,7 @@ pub fn plan(
     for d in decided.into_iter().flatten() {
         d.object.place(&mut patches[d.object.doc], d.patch);
     }
-    let namespaces: std::collections::HashMap<usize, Option<&str>> = stack
+    let namespaces: HashMap<usize, Option<&str>> = stack
         .services
         .iter()
         .map(|s| (s.object, s.namespace.as_deref()))
@@ -366,7 +388,15 @@ pub fn plan(
             };
             let action = Action::Edit(edit.reason.clone());
             let doc = &docs[object.doc];
-            let mut entry = Entry::new(object, doc, subject, Some(m), action, &edit.patch);
+            let mut entry = Entry::new(
+                object,
+                doc,
+                &places[&object.doc],
+                subject,
+                Some(m),
+                action,
+                &edit.patch,
+            );
             if options.list_changes {
                 entry.list_changes(object, &edit.patch);
             }
@@ -545,8 +575,8 @@ fn decide<'o, 'a>(
 ) -> Result<Seen<'o, 'a>, Failure> {
     let node = object.node;
     let shape = |e: workload::ShapeError| {
-        doc.fail(Some(e.at), format!("{} must be {}", e.field, e.expected))
-            .hint("fix the manifest; Kubernetes would reject it too")
+        doc.fail(Some(e.at), format!("{} {}", e.field, e.problem))
+            .hint(e.hint)
     };
     if object.kind == "Namespace" {
         let decided = namespace(object, config, mesh)

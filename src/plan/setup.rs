@@ -1,9 +1,11 @@
 //! Before planning: which config applies, and which mesh `type: auto` stands for.
 
 use super::Options;
-use crate::config::{MeshType, ServiceMesh};
+use crate::config::{MeshType, ServiceMesh, is_service_mesh, validate};
 use crate::error::Failure;
+use crate::io::stream::{self, Doc};
 use crate::model::catalog;
+use crate::model::kinds::pod_kind;
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
 use crate::model::workload::Workload;
@@ -11,7 +13,24 @@ use crate::yaml::Node;
 
 /// Reads a ServiceMesh config document; errors name `source`.
 pub fn read_config(source: &str, text: &str) -> Result<ServiceMesh, Failure> {
-    ServiceMesh::from_yaml(text, &catalog::names()).map_err(|e| Failure::config(source, e))
+    read_config_at(source, text, 1)
+}
+
+/// [`read_config`] of a text whose first line is line `first_line` of `source`. An error
+/// is placed in `source` and, when the text is a ServiceMesh document by its header, shows
+/// the lines around it.
+pub fn read_config_at(source: &str, text: &str, first_line: usize) -> Result<ServiceMesh, Failure> {
+    ServiceMesh::from_yaml(text, &catalog::names()).map_err(|e| {
+        let place = e.place;
+        let failure = Failure::config(source, e);
+        match place {
+            Some(place) => {
+                let quote = stream::scan(text).kind == Some(crate::config::KIND);
+                failure.placed(text, place, first_line, quote)
+            }
+            None => failure,
+        }
+    })
 }
 
 /// Reads a config from a parsed object; errors name `source`.
@@ -20,12 +39,40 @@ pub fn config_of(source: &str, node: &Node) -> Result<ServiceMesh, Failure> {
         .map_err(|e| Failure::config(source, e))
 }
 
+/// Fails on a ServiceMesh config among `objects`, which are those outside the config
+/// documents and items: one inside a List cannot be taken out of it, and left there it
+/// would reach the cluster.
+pub fn no_config_in_a_list(objects: &[Object], docs: &[Doc]) -> Result<(), Failure> {
+    match objects.iter().find(|o| is_service_mesh(o.node)) {
+        Some(o) => Err(docs[o.doc]
+            .fail(
+                Some(o.node.start),
+                "a ServiceMesh config inside a List".into(),
+            )
+            .hint("give the ServiceMesh as a document of its own, or pass it with -c")),
+        None => Ok(()),
+    }
+}
+
 /// Applies the config precedence: flags > `--config` > stream > functionConfig > default.
+/// `--namespace` must be a namespace name.
 pub fn choose_config(
     options: &Options,
     in_stream: Option<ServiceMesh>,
     function_config: Option<ServiceMesh>,
 ) -> Result<ServiceMesh, Failure> {
+    if let Some(ns) = &options.namespace
+        && !validate::is_dns_label(ns)
+    {
+        return Err(Failure::input(
+            "--namespace",
+            format!("`{ns}` is not a valid namespace name"),
+        )
+        .hint(
+            "a namespace name is a DNS-1123 label: at most 63 lowercase letters, digits and \
+             '-', starting and ending with a letter or digit, such as `monitoring`",
+        ));
+    }
     let from_file = match &options.config {
         Some(input) => Some(read_config(&input.name, &input.text)?),
         None => None,
@@ -40,13 +87,18 @@ pub fn choose_config(
     Ok(config)
 }
 
-/// Decides `type: auto` from the stream: mesh resources (by apiVersion) and injection
-/// settings on the objects.
+/// The mesh to act for, `None` when there is none to act for: `spec.enabled: false`, or
+/// `type: auto` finding neither mesh in a stream with no workload or Namespace to put in
+/// one. Otherwise `type: auto` decides from the stream: mesh resources (by apiVersion) and
+/// injection settings on the objects, and fails when it finds neither or both.
 pub fn resolve_mesh(
     config: &ServiceMesh,
     api_versions: &[&str],
     objects: &[Object],
-) -> Result<Mesh, Failure> {
+) -> Result<Option<Mesh>, Failure> {
+    if !config.spec.enabled {
+        return Ok(None);
+    }
     let linkerd = match config.spec.mesh {
         MeshType::Istio => false,
         MeshType::Linkerd => true,
@@ -81,6 +133,13 @@ pub fn resolve_mesh(
             match (istio, linkerd) {
                 (true, false) => false,
                 (false, true) => true,
+                (false, false)
+                    if !objects
+                        .iter()
+                        .any(|o| o.kind == "Namespace" || pod_kind(&o.kind).is_some()) =>
+                {
+                    return Ok(None);
+                }
                 (found_istio, _) => {
                     let what = if found_istio {
                         "both Istio and Linkerd"
@@ -97,5 +156,5 @@ pub fn resolve_mesh(
             }
         }
     };
-    Ok(Mesh::from_spec(&config.spec, linkerd))
+    Ok(Some(Mesh::from_spec(&config.spec, linkerd)))
 }

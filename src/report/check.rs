@@ -6,6 +6,8 @@
 
 use super::flows::named_port;
 use super::{Entry, EntryAction, GeneratedAction, GeneratedEntry, Report};
+use crate::error::redact;
+use crate::io::stream;
 use crate::model::graph::{Edge, Graph, Party, Verdict};
 use serde_json::{Value, json};
 
@@ -101,37 +103,38 @@ impl<'a> Gate<'a> {
             .find(|e| &e.kind == kind && &e.namespace == namespace && &e.name == name)
     }
 
+    /// One finding per line (its fields set on the lines under it), then the totals; each
+    /// line escaped ([`redact::line`]).
     pub fn text(&self) -> String {
         let found = self.findings();
         let mut out = String::new();
+        let mut push = |line: String| {
+            out.push_str(&redact::line(&line));
+            out.push('\n');
+        };
         for e in &found {
-            out.push_str(&format!(
-                "{}: document {}: {}\n",
-                at(e),
-                e.document,
-                title(e)
-            ));
+            push(format!("{}: document {}: {}", at(e), e.document, title(e)));
             for p in proposals(e) {
-                out.push_str(&format!("  set {p}\n"));
+                push(format!("  set {p}"));
             }
         }
         let missing = self.missing();
         for g in &missing {
-            out.push_str(&format!("{}\n", missing_title(g)));
+            push(missing_title(g));
         }
         let denied = self.denied();
         for d in &denied {
             match self.target(d) {
-                Some(e) => out.push_str(&format!("{}: {}\n", at(e), d.title())),
-                None => out.push_str(&format!("{}\n", d.title())),
+                Some(e) => push(format!("{}: {}", at(e), d.title())),
+                None => push(d.title()),
             }
-            out.push_str(&format!("  needed: {}\n", d.edge.evidence));
+            push(format!("  needed: {}", d.edge.evidence));
         }
         for w in &self.report.warnings {
-            out.push_str(&format!("warning: {w}\n"));
+            push(format!("warning: {w}"));
         }
-        out.push_str(&format!(
-            "{} object(s) not mesh-ready, {} recognised, {} policy resource(s) missing, {} needed flow(s) denied, {} request(s) not honoured\n",
+        push(format!(
+            "{} object(s) not mesh-ready, {} recognised, {} policy resource(s) missing, {} needed flow(s) denied, {} request(s) not honoured",
             found.len(),
             self.report.entries.len(),
             missing.len(),
@@ -166,14 +169,22 @@ impl<'a> Gate<'a> {
         )
     }
 
-    /// GitHub Actions workflow commands (`::error file=…,line=…::message`).
+    /// GitHub Actions workflow commands (`::error file=…,line=…::message`). Each line of
+    /// a message is escaped ([`redact::line`]), then the whole as the commands require.
     pub fn github(&self) -> String {
         let escape = |s: &str| {
-            s.replace('%', "%25")
+            let lines: Vec<_> = s.split('\n').map(redact::line).collect();
+            lines
+                .join("\n")
+                .replace('%', "%25")
                 .replace('\r', "%0D")
                 .replace('\n', "%0A")
         };
-        let prop = |s: &str| escape(s).replace(':', "%3A").replace(',', "%2C");
+        let prop = |s: &str| {
+            escape(&redact::line(s))
+                .replace(':', "%3A")
+                .replace(',', "%2C")
+        };
         let annotation = |entry: Option<&Entry>, message: String| {
             let place = entry
                 .map(|e| {
@@ -346,11 +357,30 @@ fn at(e: &Entry) -> String {
     line.map(|l| format!("{file}:{l}")).unwrap_or(file)
 }
 
-/// A unified diff of what the filter would change.
+/// A unified diff of what the filter would change, between the input and the output with
+/// their Secrets masked line for line ([`redact::document`]), each line escaped.
 pub fn diff(input: &str, output: &str) -> String {
-    similar::TextDiff::from_lines(input, output)
+    let (input, output) = (masked(input), masked(output));
+    let diff = similar::TextDiff::from_lines(&input, &output)
         .unified_diff()
         .context_radius(3)
         .header("input", "gunj-mesh")
-        .to_string()
+        .to_string();
+    diff.split_inclusive('\n')
+        .map(|l| {
+            let body = l.trim_end_matches(['\n', '\r']);
+            format!("{}{}", redact::line(body), &l[body.len()..])
+        })
+        .collect()
+}
+
+/// A stream's text with every document's Secrets masked.
+fn masked(text: &str) -> String {
+    stream::split(0, text)
+        .iter()
+        .map(|doc| {
+            let head = &doc.text[..doc.parse_from];
+            format!("{head}{}", redact::document(doc.body()))
+        })
+        .collect()
 }

@@ -5,6 +5,7 @@
 //! `graph.edges[i]`'s), and panics when the two lengths differ. Output follows the order of
 //! the input: the same graph gives the same bytes.
 
+use crate::error::redact;
 use crate::model::graph::{Edge, Found, Graph, Node, Party, Protocol, Verdict};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -132,7 +133,8 @@ fn verdict_text(v: &Verdict, by: bool) -> String {
 }
 
 /// One line per flow, in edge order: FROM, TO, PORT, with `wide` FOUND and EVIDENCE, and
-/// VERDICT last (with `wide`, what allows an allowed flow); then the totals line.
+/// VERDICT last (with `wide`, what allows an allowed flow); then the totals line. Each
+/// cell is escaped ([`redact::line`]).
 pub fn table(graph: &Graph, verdicts: &[Verdict], wide: bool) -> String {
     let flows = flows(graph, verdicts);
     let mut header = vec!["FROM", "TO", "PORT"];
@@ -147,7 +149,7 @@ pub fn table(graph: &Graph, verdicts: &[Verdict], wide: bool) -> String {
             row.extend([found(e.found).to_string(), e.evidence.clone()]);
         }
         row.push(verdict_text(v, wide));
-        rows.push(row);
+        rows.push(row.iter().map(|c| redact::line(c).into_owned()).collect());
     }
     let last = rows[0].len() - 1;
     let widths: Vec<usize> = (0..last)

@@ -8,13 +8,15 @@ pub mod flows;
 pub use changes::Change;
 
 use crate::decide::Action;
-use crate::io::stream::Doc;
+use crate::error::redact;
+use crate::io::stream::{Doc, Places};
 use crate::model::catalog::Match;
 use crate::model::object::Object;
 use crate::model::stack::qualified;
 use crate::yaml::patch::Patch;
 use changes::{changes_any, changes_to};
 use serde::Serialize;
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
@@ -113,9 +115,10 @@ pub struct Entry {
     /// The input the object came from (`-` for stdin) and the line it starts on there.
     pub file: String,
     pub line: usize,
-    /// The List or ResourceList item index, when the object is an item.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<usize>,
+    /// The item indices from the document down to the object, when it is an item of a
+    /// List or ResourceList (`[2, 0]`: the first item of the List that is item 2).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub item: Vec<usize>,
     pub kind: String,
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -148,6 +151,7 @@ impl Entry {
     pub fn new(
         object: &Object,
         doc: &Doc,
+        places: &Places,
         subject: Subject,
         m: Option<Match>,
         action: Action,
@@ -163,10 +167,10 @@ impl Entry {
         };
         Entry {
             document: doc.number,
-            source: doc.source_name(),
+            source: places.source.clone(),
             file: doc.file.to_string(),
-            line: doc.line_of(object.node.start),
-            item: object.item,
+            line: places.line_of(doc, object.node.start),
+            item: object.item.clone(),
             kind: subject.kind,
             name: subject.name,
             namespace: subject.namespace,
@@ -199,7 +203,7 @@ impl Entry {
         }
     }
 
-    /// The stderr summary line.
+    /// The stderr summary line, escaped ([`redact::line`]).
     pub fn summary(&self) -> String {
         let what = match self.action {
             EntryAction::Inject => format!("injected ({})", self.detail),
@@ -207,13 +211,14 @@ impl Entry {
             EntryAction::Edit => format!("edited ({})", self.detail),
             EntryAction::Skip => format!("skipped: {}", self.detail),
         };
-        format!("{}: {what}", self.object())
+        redact::line(&format!("{}: {what}", self.object())).into_owned()
     }
 }
 
 impl Report {
     /// The stderr summary: one line per object, generated resources counted by kind, the
-    /// traffic graph's line ([`flows::counts`]) when given, conflicts, warnings and notes.
+    /// traffic graph's line ([`flows::counts`]) when given, conflicts, warnings and notes;
+    /// each line escaped ([`redact::line`]).
     pub fn summary(&self, traffic: Option<String>) -> Vec<String> {
         let mut lines: Vec<String> = self.entries.iter().map(Entry::summary).collect();
         let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
@@ -242,10 +247,15 @@ impl Report {
         }
         lines.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
         lines.extend(self.notes.iter().map(|n| format!("note: {n}")));
+        for line in &mut lines {
+            if let Cow::Owned(escaped) = redact::line(line) {
+                *line = escaped;
+            }
+        }
         lines
     }
 
-    /// The `explain` table.
+    /// The `explain` table, each cell and line escaped ([`redact::line`]).
     pub fn table(&self) -> String {
         let mut rows = vec![[
             "DOC".to_string(),
@@ -255,10 +265,10 @@ impl Report {
             "ACTION".into(),
         ]];
         for e in &self.entries {
-            let doc = match e.item {
-                Some(i) => format!("{}[{i}]", e.document),
-                None => e.document.to_string(),
-            };
+            let mut doc = e.document.to_string();
+            for i in &e.item {
+                doc.push_str(&format!("[{i}]"));
+            }
             let action = format!("{}: {}", e.action.as_str(), e.detail);
             rows.push([
                 doc,
@@ -277,12 +287,17 @@ impl Report {
                 format!("{}: {}", g.action.as_str(), g.detail),
             ]);
         }
+        for cell in rows.iter_mut().flatten() {
+            if let Cow::Owned(escaped) = redact::line(cell) {
+                *cell = escaped;
+            }
+        }
         let widths: Vec<usize> = (0..4)
             .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
             .collect();
         let mut out = String::new();
         if let Some(mesh) = &self.mesh {
-            out.push_str(&format!("mesh: {mesh}\n"));
+            out.push_str(&format!("mesh: {}\n", redact::line(mesh)));
         }
         for r in rows {
             for (c, w) in widths.iter().enumerate() {
@@ -292,10 +307,10 @@ impl Report {
             out.push('\n');
         }
         for w in &self.warnings {
-            out.push_str(&format!("warning: {w}\n"));
+            out.push_str(&format!("warning: {}\n", redact::line(w)));
         }
         for n in &self.notes {
-            out.push_str(&format!("note: {n}\n"));
+            out.push_str(&format!("note: {}\n", redact::line(n)));
         }
         out
     }

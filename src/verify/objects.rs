@@ -82,8 +82,11 @@ pub fn objects<'a>(roots: &'a [Node<'a>], release: &Ns) -> Vec<Object<'a>> {
 fn collect<'a>(node: &'a Node<'a>, release: &Ns, out: &mut Vec<Object<'a>>) {
     let kind = node.get("kind").and_then(Node::scalar).unwrap_or("");
     let api_version = node.get("apiVersion").and_then(Node::scalar).unwrap_or("");
-    // `List` (kubectl), KRM `ResourceList`, and typed lists such as `PodList`.
-    let is_list = kind.ends_with("List");
+    // `List` (kubectl), KRM `ResourceList`, and typed lists such as `PodList`, whose list
+    // metadata has no name; a custom resource whose kind ends in `List` has one.
+    let named = node.at(&["metadata", "name"]).is_some()
+        || node.at(&["metadata", "generateName"]).is_some();
+    let is_list = kind == "List" || (kind.ends_with("List") && !named);
     if is_list && let Some(items) = node.get("items").and_then(Node::items) {
         for item in items {
             collect(item, release, out);
@@ -732,12 +735,13 @@ mod tests {
     }
 
     #[test]
-    fn lists_and_resource_lists_are_flattened() {
+    fn lists_and_resource_lists_are_flattened_and_named_list_kinds_are_objects() {
         let yaml = "\
 apiVersion: v1
 kind: List
 items:
 - {apiVersion: v1, kind: Service, metadata: {name: a}}
+- {apiVersion: example.com/v1, kind: AllowList, metadata: {name: c}, items: [{kind: Service, metadata: {name: d}}]}
 ---
 apiVersion: config.kubernetes.io/v1
 kind: ResourceList
@@ -748,7 +752,7 @@ functionConfig: {apiVersion: v1, kind: ConfigMap, metadata: {name: fc}}
 ";
         read(yaml, Some("rel".into()), |c| {
             let names: Vec<_> = c.objects.iter().map(|o| o.id()).collect();
-            assert_eq!(names, ["Service rel/a", "Service x/b"]);
+            assert_eq!(names, ["Service rel/a", "AllowList rel/c", "Service x/b"]);
         });
     }
 

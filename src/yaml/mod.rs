@@ -732,9 +732,46 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Deserializes a typed value (a config) from YAML text, with serde-saphyr's messages.
+/// Deserializes a typed value (a config) from YAML text; the error is [`DeError`]'s
+/// message after its place.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
-    serde_saphyr::from_str(text).map_err(|e| e.to_string())
+    from_str_placed(text).map_err(|e| match e.place {
+        Some((line, column)) => format!("line {line}, column {column}: {}", e.message),
+        None => e.message,
+    })
+}
+
+/// Why a typed value could not be read: serde-saphyr's message for users (no excerpt of
+/// the text, no advice about its own functions, no serde terms: the config's enums are
+/// plain strings), and the 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeError {
+    pub message: String,
+    pub place: Option<(usize, usize)>,
+}
+
+/// [`from_str`], with the error's place apart from its message.
+pub fn from_str_placed<T: DeserializeOwned>(text: &str) -> Result<T, DeError> {
+    use serde_saphyr::MessageFormatter;
+    serde_saphyr::from_str(text).map_err(|e| {
+        let e = e.without_snippet();
+        let message = match e {
+            serde_saphyr::Error::ExternallyTaggedEnumExpectedScalarOrMapping { .. }
+            | serde_saphyr::Error::ExpectedStringKeyForExternallyTaggedEnum { .. }
+            | serde_saphyr::Error::UnexpectedValueForUnitEnumVariant { .. } => {
+                "expected a string, one of the allowed values".into()
+            }
+            e => serde_saphyr::UserMessageFormatter.format_message(e),
+        };
+        let place = e
+            .location()
+            .filter(|l| l.line() > 0)
+            .map(|l| (l.line() as usize, l.column() as usize));
+        DeError {
+            message: message.into_owned(),
+            place,
+        }
+    })
 }
 
 /// Serializes a generated resource as block YAML (strings that YAML 1.1 would read as

@@ -57,12 +57,20 @@ impl Patch {
         let Patch::Items(items) = self else {
             panic!("item() on a non-sequence patch")
         };
-        let at = match items.iter().position(|(i, _)| *i == index) {
-            Some(i) => i,
-            None => {
+        // A List's items are placed in order: the newest first, then a push.
+        let at = match items.last() {
+            Some((last, _)) if *last == index => items.len() - 1,
+            Some((last, _)) if *last < index => {
                 items.push((index, Patch::new()));
                 items.len() - 1
             }
+            _ => match items.iter().position(|(i, _)| *i == index) {
+                Some(i) => i,
+                None => {
+                    items.push((index, Patch::new()));
+                    items.len() - 1
+                }
+            },
         };
         &mut items[at].1
     }

@@ -37,6 +37,40 @@ fn generated(name: &str) -> Option<Vec<u8>> {
         "26-long-explicit-key" => Some(with_label(&format!("? {}\n        : x", "k".repeat(5000)))),
         // A 2000-byte implicit pod label key: YAML itself caps those at 1024 characters.
         "27-long-implicit-key" => Some(with_label(&format!("{}: x", "k".repeat(2000)))),
+        // 400,000 levels, which overflowed the stack when --max-depth allowed them.
+        "60-max-depth-above-the-cap" => Some(
+            format!(
+                "{GRAFANA}  deep: {}{}\n",
+                "[".repeat(400_000),
+                "]".repeat(400_000)
+            )
+            .into_bytes(),
+        ),
+        // 9,990 levels under the highest --max-depth, in 40 documents (parsed on every core).
+        "61-nesting-at-the-cap" => Some(
+            (0..40)
+                .map(|_| {
+                    format!(
+                        "---\n{GRAFANA}  deep: {}{}\n",
+                        "[".repeat(9_990),
+                        "]".repeat(9_990)
+                    )
+                })
+                .collect::<String>()
+                .into_bytes(),
+        ),
+        // 30 workloads of one component, each with its own ServiceAccount, calling each other:
+        // every AuthorizationPolicy names all 30 callers.
+        "62-generated-beyond-the-input-limit" => Some(
+            (0..30)
+                .map(|i| {
+                    format!(
+                        "---\n{{apiVersion: apps/v1, kind: Deployment, metadata: {{name: loki-{i}, namespace: monitoring}}, spec: {{selector: {{matchLabels: {{app: l{i}}}}}, template: {{metadata: {{labels: {{app: l{i}, app.kubernetes.io/name: loki}}}}, spec: {{serviceAccountName: loki-{i}, containers: [{{name: loki, image: 'grafana/loki:2.9.0', ports: [{{containerPort: 3100}}]}}]}}}}}}}}\n"
+                    )
+                })
+                .collect::<String>()
+                .into_bytes(),
+        ),
         _ => None,
     }
 }

@@ -421,3 +421,44 @@ fn version_completions_and_man_page_come_from_the_clap_definition() {
         "{out}"
     );
 }
+
+/// Each item of a List is reported at its own line: in block YAML the line its item starts
+/// on, in one-line JSON line 1.
+#[test]
+fn list_items_are_reported_at_their_own_lines() {
+    let item = |i: usize| {
+        format!(
+            "- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: grafana-{i}\n  spec:\n    template:\n      metadata:\n        labels:\n          app: grafana\n"
+        )
+    };
+    let yaml = format!(
+        "apiVersion: v1\nkind: List\nitems:\n{}",
+        (0..3).map(item).collect::<String>()
+    );
+    let json = r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"grafana-0"},"spec":{"template":{"metadata":{"labels":{"app":"grafana"}}}}},{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"grafana-1"},"spec":{"template":{"metadata":{"labels":{"app":"grafana"}}}}}]}"#;
+    for (stream, lines) in [(yaml.as_str(), vec![4, 13, 22]), (json, vec![1, 1])] {
+        let (code, out, err) = gunj(
+            &["check", "--mesh", "istio", "--output", "json", "-"],
+            stream.as_bytes(),
+        );
+        assert_eq!(code, 1, "{err}");
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let found: Vec<(String, u64)> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["name"].as_str().unwrap().to_string(),
+                    f["line"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, u64)> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| (format!("grafana-{i}"), l))
+            .collect();
+        assert_eq!(found, expected, "{stream}");
+    }
+}

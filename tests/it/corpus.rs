@@ -328,7 +328,7 @@ const NOT_RECOGNISED: &[&str] = &[
 ];
 
 /// The audited workloads of a run's input: (document index, item) → "Kind name".
-fn pod_workloads(docs: &[Doc]) -> BTreeMap<(usize, Option<usize>), String> {
+fn pod_workloads(docs: &[Doc]) -> BTreeMap<(usize, Vec<usize>), String> {
     let mut found = BTreeMap::new();
     for (i, doc) in docs.iter().enumerate() {
         let kind = doc.header.kind.unwrap_or_default();
@@ -353,13 +353,13 @@ fn pod_workloads(docs: &[Doc]) -> BTreeMap<(usize, Option<usize>), String> {
             Some(items) if kind.ends_with("List") => {
                 for (n, item) in items.iter().enumerate() {
                     if let Some(d) = describe(item) {
-                        found.insert((i, Some(n)), d);
+                        found.insert((i, vec![n]), d);
                     }
                 }
             }
             _ => {
                 if let Some(d) = describe(&node) {
-                    found.insert((i, None), d);
+                    found.insert((i, Vec::new()), d);
                 }
             }
         }
@@ -389,8 +389,8 @@ fn recognised_workloads_are_decided_and_the_rest_are_listed() {
                 let workloads = pod_workloads(&docs);
                 let mut reported = BTreeSet::new();
                 for e in &outcome.report.entries {
-                    let at = (doc_of(&docs, e), e.item);
-                    reported.insert(at);
+                    let at = (doc_of(&docs, e), e.item.clone());
+                    reported.insert(at.clone());
                     if !POD_KINDS.contains(&e.kind.as_str()) || e.component.is_none() {
                         continue;
                     }

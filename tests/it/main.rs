@@ -10,6 +10,7 @@ mod bad_inputs;
 mod check;
 mod cores;
 mod corpus;
+mod edge_cases;
 mod edits;
 mod examples;
 mod fast_yaml;

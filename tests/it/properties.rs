@@ -2,7 +2,7 @@
 //! ConfigMaps with strings YAML 1.1 reads as something else, comments, CRLF, `...` markers
 //! and Lists. For every stream: no document is lost or added, documents the filter does
 //! not change come out byte for byte, changed ones keep their comments, a second pass
-//! changes nothing, and two runs agree.
+//! changes nothing (a ResourceList's results included), and two runs agree.
 
 use gunj_mesh::MeshType;
 use gunj_mesh::Report;
@@ -82,13 +82,17 @@ fn config_map(name: &str, values: &[usize]) -> String {
     s
 }
 
-fn list(name: &str, app: &str) -> String {
-    let item = workload("Deployment", name, app, 0, false)
-        .lines()
+/// `doc` as an item of a block sequence at column 0, without its top-level comments.
+fn item(doc: &str) -> String {
+    doc.lines()
         .filter(|l| !l.starts_with('#'))
         .enumerate()
         .map(|(i, l)| format!("{}{l}\n", if i == 0 { "- " } else { "  " }))
-        .collect::<String>();
+        .collect()
+}
+
+fn list(name: &str, app: &str) -> String {
+    let item = item(&workload("Deployment", name, app, 0, false));
     format!("apiVersion: v1\nkind: List\nitems:\n{item}")
 }
 
@@ -130,6 +134,14 @@ fn stream() -> impl Strategy<Value = String> {
             }
             if crlf { s.replace('\n', "\r\n") } else { s }
         })
+}
+
+/// A KRM ResourceList whose items are generated documents.
+fn resource_list() -> impl Strategy<Value = String> {
+    prop::collection::vec(document(), 1..6).prop_map(|docs| {
+        let items: String = docs.iter().map(|d| item(d)).collect();
+        format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{items}")
+    })
 }
 
 /// The output text and report of one run.
@@ -228,6 +240,12 @@ proptest! {
         let twice = filter(&once, mesh);
         prop_assert_eq!(&twice.output, &once);
         prop_assert!(twice.report.entries.iter().all(|e| !e.changed));
+    }
+
+    #[test]
+    fn a_resource_list_is_a_fixed_point(text in resource_list(), mesh in mesh()) {
+        let once = filter(&text, mesh).output;
+        prop_assert_eq!(filter(&once, mesh).output, once);
     }
 
     #[test]

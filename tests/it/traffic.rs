@@ -1807,3 +1807,116 @@ spec:
         assert_ne!(path.attribute("stroke"), Some("#dc2626"), "{title}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// 8. Policies grow with the stack, not with its pairs of workloads
+// ---------------------------------------------------------------------------------------
+
+/// `n` Loki Deployments in `monitoring`, each selected by its own `app` label: a ring, every
+/// member calls every other (the catalog's Loki → Loki flow).
+fn loki_ring(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: loki-{i}
+  namespace: monitoring
+spec:
+  selector: {{matchLabels: {{app: l{i}}}}}
+  template:
+    metadata:
+      labels: {{app: l{i}, app.kubernetes.io/name: loki}}
+    spec:
+      containers:
+      - name: loki
+        image: grafana/loki:2.9.0
+        ports: [{{containerPort: 3100, name: http}}]
+"
+            )
+        })
+        .collect()
+}
+
+/// The generated NetworkPolicies' names and pod selectors.
+fn network_policies(output: &str) -> Vec<(String, Value)> {
+    documents(output)
+        .iter()
+        .filter(|d| d["kind"] == "NetworkPolicy")
+        .map(|d| {
+            (
+                d["metadata"]["name"].as_str().unwrap().to_string(),
+                d["spec"]["podSelector"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// Six workloads of one component with the same rules get one NetworkPolicy whose pod
+/// selector and peer list name their `app` values with `In`, and every flow of the ring is
+/// still allowed (under Istio and Linkerd).
+#[test]
+fn many_workloads_of_a_component_share_one_network_policy_that_denies_none_of_their_flows() {
+    let input = Input::new("ring.yaml", loki_ring(6));
+    for mesh in MESHES {
+        let r = run(std::slice::from_ref(&input), &strict(), mesh, None);
+        let policies = network_policies(&r.output);
+        let values: Vec<String> = (0..6).map(|i| format!("l{i}")).collect();
+        let expected = serde_json::json!({
+            "matchExpressions": [{"key": "app", "operator": "In", "values": values}]
+        });
+        assert_eq!(
+            policies,
+            vec![("loki-ingress".to_string(), expected.clone())],
+            "{mesh:?}"
+        );
+        let np = documents(&r.output)
+            .into_iter()
+            .find(|d| d["kind"] == "NetworkPolicy")
+            .unwrap();
+        let peers = np["spec"]["ingress"][0]["from"].as_array().unwrap().clone();
+        assert!(
+            peers.iter().any(|p| p["podSelector"] == expected),
+            "{mesh:?}: the callers are not one peer: {peers:?}"
+        );
+        let ring = r
+            .graph
+            .edges
+            .iter()
+            .filter(|e| e.from != e.to && e.port == 3100)
+            .count();
+        assert!(ring >= 30, "{mesh:?}: the ring has {ring} flows");
+        for (e, v) in r.graph.edges.iter().zip(&r.verdicts) {
+            assert!(
+                !matches!(v, Verdict::Denied { .. }),
+                "{mesh:?}: {}",
+                describe(e, v)
+            );
+        }
+    }
+}
+
+/// Fewer than five such workloads keep a policy each, selected by their own labels.
+#[test]
+fn a_few_workloads_of_a_component_keep_a_network_policy_each() {
+    let input = Input::new("ring.yaml", loki_ring(4));
+    let r = run(&[input], &strict(), MeshType::Istio, None);
+    let names: Vec<String> = network_policies(&r.output)
+        .into_iter()
+        .map(|(name, selector)| {
+            assert!(selector["matchExpressions"].is_null(), "{name}: {selector}");
+            name
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "loki-0-ingress",
+            "loki-1-ingress",
+            "loki-2-ingress",
+            "loki-3-ingress"
+        ]
+    );
+}

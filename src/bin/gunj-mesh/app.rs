@@ -19,7 +19,7 @@ pub fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
         Ok(target) => target,
         Err(e) => return fail(&cannot_write(output_file, &e)),
     };
-    let (inputs, options) = match load(args, true) {
+    let (inputs, options, notes) = match load(args, true) {
         Ok(loaded) => loaded,
         Err(f) => return fail(&f),
     };
@@ -27,7 +27,11 @@ pub fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
         Ok(o) => o,
         Err(f) => return fail(&f),
     };
-    let summary = (!args.quiet).then(|| outcome.summary());
+    let summary = (!args.quiet).then(|| {
+        let mut lines = outcome.summary();
+        lines.extend(notes);
+        lines
+    });
     // What is not taken here is never freed: the process ends in `exit_now`.
     let Outcome {
         output, failure, ..
@@ -65,7 +69,10 @@ fn cannot_write(file: Option<&Path>, e: &std::io::Error) -> Failure {
 /// `explain`: what was recognised and what will be done, per object.
 pub fn explain(args: &FilterArgs, format: ExplainFormat) -> ExitCode {
     let (inputs, mut options) = match load(args, false) {
-        Ok(loaded) => loaded,
+        Ok((inputs, options, notes)) => {
+            say(args, &notes);
+            (inputs, options)
+        }
         Err(f) => return fail(&f),
     };
     options.list_changes = true;
@@ -89,7 +96,10 @@ pub fn explain(args: &FilterArgs, format: ExplainFormat) -> ExitCode {
 /// `flows`: the traffic graph with a verdict per flow; exit 1 when one is denied.
 pub fn flows(args: &FilterArgs, format: FlowsFormat, wide: bool) -> ExitCode {
     let (inputs, mut options) = match load(args, false) {
-        Ok(loaded) => loaded,
+        Ok((inputs, options, notes)) => {
+            say(args, &notes);
+            (inputs, options)
+        }
         Err(f) => return fail(&f),
     };
     options.traffic_graph = true;
@@ -124,7 +134,10 @@ pub fn flows(args: &FilterArgs, format: FlowsFormat, wide: bool) -> ExitCode {
 /// config asks for something the stream does not allow.
 pub fn check(args: &FilterArgs, format: CheckFormat, show_diff: bool) -> ExitCode {
     let (inputs, mut options) = match load(args, false) {
-        Ok(loaded) => loaded,
+        Ok((inputs, options, notes)) => {
+            say(args, &notes);
+            (inputs, options)
+        }
         Err(f) => return fail(&f),
     };
     // Findings name the fields they change, and the flows the output denies.
@@ -212,9 +225,20 @@ fn fail(f: &Failure) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Writes `lines` to stderr, unless `--quiet`.
+fn say(args: &FilterArgs, lines: &[String]) {
+    if !args.quiet {
+        let mut err = std::io::stderr().lock();
+        for line in lines {
+            let _ = writeln!(err, "{line}");
+        }
+    }
+}
+
 /// Reads the inputs and the config file named by the flags; `sparse` for the filter, which
-/// copies what it does not read from the files again ([`read`]).
-fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options), Failure> {
+/// copies what it does not read from the files again ([`read`]). The notes say what
+/// directories held besides their YAML files.
+fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options, Vec<String>), Failure> {
     sys::prefault_heap(&args.inputs);
     let limits = Limits {
         max_depth: args.max_depth,
@@ -234,22 +258,11 @@ fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options), Failur
     if args.inputs.is_empty() {
         inputs.push(read_next(Path::new("-"))?);
     }
+    let mut notes = Vec::new();
     for path in &args.inputs {
         if path.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| {
-                    Failure::input(
-                        &path.display().to_string(),
-                        format!("cannot read directory: {e}"),
-                    )
-                })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.is_file()
-                        && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-                })
-                .collect();
-            files.sort();
+            let (files, skipped) = directory(path)?;
+            notes.extend(skipped);
             for file in files {
                 inputs.push(read_next(&file)?);
             }
@@ -259,11 +272,7 @@ fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options), Failur
     }
     sys::small_pages_for_small_inputs(inputs.iter().map(Input::bytes).sum());
     output_file::note_source(inputs.iter().map(|i| i.text.as_str()));
-    let config = args
-        .config
-        .as_deref()
-        .map(|p| read(p, usize::MAX, None))
-        .transpose()?;
+    let config = args.config.as_deref().map(read_config).transpose()?;
     let options = Options {
         config,
         mesh: args.mesh.map(Into::into),
@@ -272,7 +281,99 @@ fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options), Failur
         list_changes: false,
         traffic_graph: false,
     };
-    Ok((inputs, options))
+    Ok((inputs, options, notes))
+}
+
+/// The `*.yaml` and `*.yml` files of `dir`, sorted, and a note naming the other entries
+/// (files, subdirectories), which are not read. A YAML entry that is not a readable
+/// regular file is an error, and so is a directory without one: a filter fed nothing from
+/// a directory is almost certainly a mistake.
+fn directory(dir: &Path) -> Result<(Vec<PathBuf>, Option<String>), Failure> {
+    let name = dir.display().to_string();
+    let cannot = |e: std::io::Error| Failure::input(&name, format!("cannot read directory: {e}"));
+    let (mut files, mut skipped) = (Vec::new(), Vec::new());
+    for entry in std::fs::read_dir(dir).map_err(cannot)? {
+        let path = entry.map_err(cannot)?.path();
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // Symlinks are followed, as reading them does.
+        let meta = std::fs::metadata(&path);
+        if meta.as_ref().is_ok_and(std::fs::Metadata::is_dir) {
+            skipped.push(format!("{file_name}/"));
+        } else if !matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            skipped.push(file_name);
+        } else {
+            let shown = path.display().to_string();
+            match meta {
+                Ok(m) if m.is_file() => files.push(path),
+                Ok(_) => {
+                    return Err(Failure::input(
+                        &shown,
+                        "cannot read: not a regular file".into(),
+                    ));
+                }
+                Err(e) => return Err(Failure::input(&shown, format!("cannot read: {e}"))),
+            }
+        }
+    }
+    files.sort();
+    skipped.sort();
+    let listed = || {
+        const SHOWN: usize = 10;
+        let mut list = skipped[..skipped.len().min(SHOWN)].join(", ");
+        if skipped.len() > SHOWN {
+            list.push_str(&format!(" and {} more", skipped.len() - SHOWN));
+        }
+        gunj_mesh::redact::line(&list).into_owned()
+    };
+    if files.is_empty() {
+        let holds = if skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; it holds {}", listed())
+        };
+        return Err(Failure::input(
+            &name,
+            format!("the directory has no *.yaml or *.yml file{holds}"),
+        )
+        .hint(
+            "gunj-mesh reads the *.yaml and *.yml files of a directory, not its subdirectories",
+        ));
+    }
+    let note = (!skipped.is_empty()).then(|| {
+        format!(
+            "note: skipped in {}: {} (only *.yaml and *.yml files are read, not subdirectories)",
+            gunj_mesh::redact::line(&name),
+            listed()
+        )
+    });
+    Ok((files, note))
+}
+
+/// The most bytes a config file may have: a ServiceMesh config is a few kilobytes, so a
+/// larger file is another file passed by mistake (a rendered stream, a device).
+const MAX_CONFIG_BYTES: usize = 1 << 20;
+
+/// Reads the `-c` file, of at most [`MAX_CONFIG_BYTES`] (reading stops just past them).
+fn read_config(path: &Path) -> Result<Input, Failure> {
+    read(path, MAX_CONFIG_BYTES, None).map_err(|f| {
+        if f == Failure::too_large(&f.source, MAX_CONFIG_BYTES) {
+            Failure::input(
+                &f.source,
+                format!(
+                    "the config is larger than {MAX_CONFIG_BYTES} bytes; a ServiceMesh config is a few kilobytes"
+                ),
+            )
+            .hint("is -c the right file? `gunj-mesh init` prints an example config")
+        } else {
+            f
+        }
+    })
 }
 
 /// Reads one input of at most `limit` bytes as UTF-8 text (reading stops just past the

@@ -129,8 +129,8 @@ pub struct FilterArgs {
     /// Print no summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
-    /// The deepest nesting a document may have.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
+    /// The deepest nesting a document may have (at most 10000).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth, value_parser = depth)]
     pub max_depth: usize,
     /// How many nodes alias expansion may copy in one document.
     #[arg(long, value_name = "N", default_value_t = Limits::default().alias_budget)]
@@ -144,4 +144,16 @@ pub struct FilterArgs {
     /// The longest mapping key, in bytes.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_key_length)]
     pub max_key_length: usize,
+}
+
+/// The deepest `--max-depth`: parsing recurses once per level, and 10,000 levels fit the
+/// stack of every thread that parses (400,000 overflowed the main thread's 8 MiB).
+const MAX_DEPTH: usize = 10_000;
+
+fn depth(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n @ 1..=MAX_DEPTH) => Ok(n),
+        Ok(_) => Err(format!("must be between 1 and {MAX_DEPTH}")),
+        Err(e) => Err(e.to_string()),
+    }
 }

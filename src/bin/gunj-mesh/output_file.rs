@@ -222,8 +222,54 @@ fn holds_secret(file: &File) -> io::Result<bool> {
     }
 }
 
-/// Whether `text` has a `kind: Secret` pair: see [`holds_secret`].
+/// Whether `text` has a `kind: Secret` pair, or a `kind` whose double-quoted value has an
+/// escape (`"Secr\u0065t"` is a Secret too): see [`holds_secret`].
 fn mentions_secret(text: &[u8]) -> bool {
+    plain_secret(text) || escaped_kind(text)
+}
+
+/// Whether a `kind` key's double-quoted value holds a backslash.
+fn escaped_kind(text: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(i) = text[from..].windows(4).position(|w| w == b"kind") {
+        let at = from + i;
+        from = at + 4;
+        let key = at == 0
+            || matches!(text[at - 1], b'"' | b'\'' | b'-' | b'{' | b',')
+            || text[at - 1].is_ascii_whitespace();
+        if !key {
+            continue;
+        }
+        let mut j = from;
+        let skip = |j: &mut usize, c: &[u8]| {
+            while text.get(*j).is_some_and(|b| c.contains(b)) {
+                *j += 1;
+            }
+        };
+        skip(&mut j, b"\"'");
+        skip(&mut j, b" \t");
+        if text.get(j) != Some(&b':') {
+            continue;
+        }
+        j += 1;
+        skip(&mut j, b" \t");
+        if text.get(j) != Some(&b'"') {
+            continue;
+        }
+        let value = &text[j + 1..];
+        let end = value
+            .iter()
+            .position(|&c| c == b'"' || c == b'\n')
+            .unwrap_or(value.len());
+        if value[..end].contains(&b'\\') {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether `text` has a `kind: Secret` pair.
+fn plain_secret(text: &[u8]) -> bool {
     const WORD: &[u8] = b"Secret";
     let is_quote = |c: u8| c == b'"' || c == b'\'';
     let is_space = |c: u8| c == b' ' || c == b'\t';
@@ -377,18 +423,28 @@ static SOURCE: OnceLock<String> = OnceLock::new();
 
 /// Notes the first `# Source:` path of `texts`, which names the chart of a Helm release, for
 /// [`log_error`]. Only under Helm 4 (`HELM_PLUGIN_NAME` set), where the log is written.
+/// Only the comments that open a document count: a quoted scalar may go on at column 0,
+/// so a line of a Secret's data can look like one. The path is escaped
+/// ([`gunj_mesh::redact::line`]).
 pub fn note_source<'a>(texts: impl IntoIterator<Item = &'a str>) {
     const MARK: &str = "# Source: ";
     if std::env::var_os("HELM_PLUGIN_NAME").is_none() {
         return;
     }
     for text in texts {
-        let line_start = |&(at, _): &(usize, &str)| at == 0 || text.as_bytes()[at - 1] == b'\n';
-        if let Some((at, _)) = text.match_indices(MARK).find(line_start) {
-            let rest = &text[at + MARK.len()..];
-            let path = rest[..rest.find('\n').unwrap_or(rest.len())].trim_end();
-            let _ = SOURCE.set(path.to_string());
-            return;
+        let mut head = true;
+        for line in text.lines() {
+            let line = line.trim_end();
+            let boundary = (line.starts_with("---") || line.starts_with("..."))
+                && line[3..].chars().next().is_none_or(char::is_whitespace);
+            if boundary {
+                head = true;
+            } else if !line.is_empty() && !line.starts_with('#') {
+                head = false;
+            } else if head && let Some(path) = line.strip_prefix(MARK) {
+                let _ = SOURCE.set(gunj_mesh::redact::line(path.trim()).into_owned());
+                return;
+            }
         }
     }
 }
@@ -546,6 +602,8 @@ mod tests {
             "{\"apiVersion\":\"v1\",\"kind\":\"Secret\"}",
             "{kind: Secret, metadata: {}}",
             "kind:  'Secret'\r\n",
+            "kind: \"Secr\\u0065t\"\n",
+            "{\"kind\": \"\\u0053ecret\"}",
         ] {
             assert!(mentions_secret(text.as_bytes()), "{text:?}");
         }

@@ -23,9 +23,9 @@ use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
     NetworkPolicySpec,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// `openings` are the ports callers without a mesh identity reach; `reached` the other
 /// ports the graph's flows reach per member (ports its pods may not declare).
@@ -58,52 +58,57 @@ pub fn generate(
         .authorization
         .as_ref()
         .map_or(&[], |a| a.api_server_networks.as_slice());
+    // The members of one component in one namespace share the callers the flows admit, and
+    // those with the same rules share one policy (see [`GROUPED`]).
+    let mut common: HashMap<(&str, Option<&str>), Shared> = HashMap::new();
+    let mut plans: Vec<(usize, Rules)> = Vec::new();
     for (i, m) in stack.members.iter().enumerate().filter(|(_, m)| m.serves) {
         let reached: Vec<&Flow> = flows.iter().filter(|f| f.to == m.component).collect();
         if reached.is_empty() || m.selector.is_empty() {
             continue;
         }
+        let place = (m.component.as_str(), m.namespace.as_deref());
+        let (_, shared) = common.entry(place).or_insert_with(|| {
+            // Deduplicated by what they are built from (callers repeat across flows).
+            let mut keys = Vec::new();
+            let mut seen = HashSet::new();
+            for flow in &reached {
+                let found: Vec<Peer> = match &flow.from {
+                    Source::Any => vec![Peer::Any],
+                    Source::Account(ns, _) => vec![Peer::Namespace(Some(ns), None)],
+                    Source::Component(c) => stack
+                        .callers(c, m.namespace.as_deref())
+                        .into_iter()
+                        .map(|src| Peer::Namespace(src.namespace.as_deref(), Some(&*src.selector)))
+                        .collect(),
+                };
+                keys.extend(found.into_iter().filter(|p| seen.insert(p.clone())));
+            }
+            (keys, seen)
+        });
         let open = openings.get(&i).map(Vec::as_slice).unwrap_or_default();
-        // Deduplicated by what they are built from (callers repeat across flows).
-        let mut keys: Vec<Peer> = Vec::new();
-        let mut add = |peer| {
-            if !keys.contains(&peer) {
-                keys.push(peer);
-            }
-        };
-        for flow in &reached {
-            match &flow.from {
-                Source::Any => add(Peer::Any),
-                Source::Account(ns, _) => add(Peer::Namespace(Some(ns), None)),
-                Source::Component(c) => {
-                    for src in stack.callers(c, m.namespace.as_deref()) {
-                        add(Peer::Namespace(
-                            src.namespace.as_deref(),
-                            Some(&*src.selector),
-                        ));
-                    }
-                }
-            }
-        }
+        let mut extra: Vec<Peer> = Vec::new();
         // Workloads that call without a mesh identity (not in the mesh, or scraping outside
         // their sidecar).
         for o in open {
             if let Caller::Workload(party) = &o.caller
                 && let Some(p) = pods.iter().find(|p| &p.party == party)
             {
-                add(Peer::Namespace(p.namespace(), Some(&p.labels)));
+                extra.push(Peer::Namespace(p.namespace(), Some(&p.labels)));
             }
         }
         if matches!(mesh, Mesh::Istio { ambient: true, .. }) {
-            add(Peer::Kubelet);
+            extra.push(Peer::Kubelet);
             if out.waypoints.contains(&m.namespace) {
-                add(Peer::Namespace(m.namespace.as_deref(), Some(&waypoint)));
+                extra.push(Peer::Namespace(m.namespace.as_deref(), Some(&waypoint)));
             }
         }
-        let peers: Vec<NetworkPolicyPeer> = keys
-            .into_iter()
-            .map(|p| p.build(m.namespace.is_some()))
-            .collect();
+        let mut extra_unique: Vec<Peer> = Vec::new();
+        for p in extra {
+            if !shared.contains(&p) && !extra_unique.contains(&p) {
+                extra_unique.push(p);
+            }
+        }
         // A pod that declares no ports may listen anywhere: then every port is allowed.
         // UDP ports (gossip) are allowed as UDP: the meshes do not proxy them.
         let declared: Vec<u16> = m
@@ -113,7 +118,7 @@ pub fn generate(
             .map(|p| p.number)
             .collect();
         let ports = (!declared.is_empty()).then(|| {
-            let mut ports: Vec<(u16, &str)> = declared
+            let mut ports: Vec<(u16, &'static str)> = declared
                 .iter()
                 .chain(mesh_ports)
                 .chain(reached_ports.get(&i).into_iter().flatten())
@@ -143,34 +148,88 @@ pub fn generate(
             .copied()
             .filter(|p| exceptions.contains(p))
             .collect();
-        let meta = metadata(
-            &format!("{}-ingress", m.slug),
-            m.namespace.as_deref(),
-            &m.component,
-        );
+        let mut callers: Vec<String> = reached.iter().map(|f| slug(&f.from)).collect();
+        if !api_server.is_empty() {
+            callers.push("kube-apiserver".into());
+        }
+        plans.push((
+            i,
+            Rules {
+                component: &m.component,
+                namespace: m.namespace.as_deref(),
+                extra: extra_unique,
+                ports,
+                api_server,
+                plaintext,
+                callers,
+            },
+        ));
+    }
+    // Members with the same rules, by the first one's place in `plans`.
+    let mut alike: HashMap<&Rules, Vec<usize>> = HashMap::new();
+    for (at, (_, rules)) in plans.iter().enumerate() {
+        alike.entry(rules).or_default().push(at);
+    }
+    let selectors = |group: &[usize]| -> Vec<&BTreeMap<String, String>> {
+        group
+            .iter()
+            .map(|&g| &*stack.members[plans[g].0].selector)
+            .collect()
+    };
+    // The label whose values tell a group's members apart, for groups written as one.
+    let varying: HashMap<&Rules, &str> = alike
+        .iter()
+        .filter(|(_, group)| group.len() >= GROUPED)
+        .filter_map(|(rules, group)| Some((*rules, one_varying(&selectors(group))?)))
+        .collect();
+    for (at, (i, rules)) in plans.iter().enumerate() {
+        let group = &alike[rules];
+        let grouped = varying.get(rules).copied();
+        if grouped.is_some() && group[0] != at {
+            continue;
+        }
+        let m = &stack.members[*i];
+        let mut keys = common[&(rules.component, rules.namespace)].0.clone();
+        keys.extend(rules.extra.iter().cloned());
+        let peers = build_peers(keys, m.namespace.is_some());
+        let (name, pod_selector, target) = match grouped {
+            Some(key) => (
+                format!("{}-ingress", rules.component),
+                in_selector(&selectors(group), key),
+                format!("the {} workloads of {}", group.len(), rules.component),
+            ),
+            None => (
+                format!("{}-ingress", m.slug),
+                LabelSelector {
+                    match_labels: Some(BTreeMap::clone(&m.selector)),
+                    match_expressions: None,
+                },
+                m.name.clone(),
+            ),
+        };
+        let meta = metadata(&name, m.namespace.as_deref(), &m.component);
         let name = meta.name.clone();
         let policy = NetworkPolicy {
             metadata: meta.into(),
             spec: Some(NetworkPolicySpec {
-                pod_selector: Some(LabelSelector {
-                    match_labels: Some(BTreeMap::clone(&m.selector)),
-                    match_expressions: None,
-                }),
+                pod_selector: Some(pod_selector),
                 policy_types: Some(vec!["Ingress".into()]),
                 // No callers: no rule (an empty `from` would admit everyone).
                 ingress: Some(
                     (!peers.is_empty())
                         .then(|| NetworkPolicyIngressRule {
                             from: Some(peers),
-                            ports: ports.map(|p| network_ports(&p)),
+                            ports: rules.ports.as_deref().map(network_ports),
                         })
                         .into_iter()
                         // mtls.portExceptions serve callers outside the mesh, from anywhere.
-                        .chain((!plaintext.is_empty()).then(|| NetworkPolicyIngressRule {
-                            from: None,
-                            ports: Some(tcp(plaintext)),
-                        }))
-                        .chain((!api_server.is_empty()).then(|| {
+                        .chain(
+                            (!rules.plaintext.is_empty()).then(|| NetworkPolicyIngressRule {
+                                from: None,
+                                ports: Some(tcp(rules.plaintext.clone())),
+                            }),
+                        )
+                        .chain((!rules.api_server.is_empty()).then(|| {
                             NetworkPolicyIngressRule {
                                 from: Some(
                                     api_server_networks
@@ -184,7 +243,7 @@ pub fn generate(
                                         })
                                         .collect(),
                                 ),
-                                ports: Some(tcp(api_server.clone())),
+                                ports: Some(tcp(rules.api_server.clone())),
                             }
                         }))
                         .collect(),
@@ -192,16 +251,12 @@ pub fn generate(
                 egress: None,
             }),
         };
-        let mut callers: Vec<String> = reached.iter().map(|f| slug(&f.from)).collect();
-        if !api_server.is_empty() {
-            callers.push("kube-apiserver".into());
-        }
         out.add_value(
             &m.component,
             format!(
                 "network policy: {} may reach {}",
-                callers.join(", "),
-                m.name
+                rules.callers.join(", "),
+                target
             ),
             "networking.k8s.io/v1",
             "NetworkPolicy",
@@ -212,8 +267,163 @@ pub fn generate(
     }
 }
 
+/// The callers a component's members in one namespace share, in order and as a set.
+type Shared<'a> = (Vec<Peer<'a>>, HashSet<Peer<'a>>);
+
+/// What a member's policy holds besides its pod selector and the callers its component
+/// shares.
+#[derive(PartialEq, Eq, Hash)]
+struct Rules<'a> {
+    component: &'a str,
+    namespace: Option<&'a str>,
+    /// Callers of this member only, not among the shared ones.
+    extra: Vec<Peer<'a>>,
+    ports: Option<Vec<(u16, &'static str)>>,
+    api_server: Vec<u16>,
+    plaintext: Vec<u16>,
+    callers: Vec<String>,
+}
+
+/// The one label whose value differs between `selectors` that have the same keys and agree
+/// on every other value.
+fn one_varying<'a>(selectors: &[&'a BTreeMap<String, String>]) -> Option<&'a str> {
+    let first = selectors.first()?;
+    let mut varying = None;
+    for s in &selectors[1..] {
+        if s.len() != first.len() {
+            return None;
+        }
+        for (k, v) in first.iter() {
+            match s.get(k) {
+                None => return None,
+                Some(w) if w == v => {}
+                Some(_) => match varying {
+                    None => varying = Some(k.as_str()),
+                    Some(key) if key == k => {}
+                    Some(_) => return None,
+                },
+            }
+        }
+    }
+    varying
+}
+
+/// The selector of every pod one of `selectors` selects: their common labels, and `key`
+/// in the set of their values.
+fn in_selector(selectors: &[&BTreeMap<String, String>], key: &str) -> LabelSelector {
+    let mut labels = selectors[0].clone();
+    labels.remove(key);
+    let mut values: Vec<String> = selectors.iter().map(|s| s[key].clone()).collect();
+    values.sort();
+    values.dedup();
+    LabelSelector {
+        match_labels: (!labels.is_empty()).then_some(labels),
+        match_expressions: Some(vec![LabelSelectorRequirement {
+            key: key.to_string(),
+            operator: "In".into(),
+            values: Some(values),
+        }]),
+    }
+}
+
+/// Peers that select pods of one namespace by the same labels but for one label's value
+/// are written as one peer from [`GROUPED`] of them on, with that label as an `In`
+/// expression: a policy then grows with the stack's components, not with every pair of
+/// workloads that call each other (a ring of N members gives N policies of N peers each
+/// otherwise). Fewer stay apart, each with its own `matchLabels`, as they read.
+const GROUPED: usize = 5;
+
+/// The peers, in the order first seen, grouped as [`GROUPED`] says.
+fn build_peers(keys: Vec<Peer>, named: bool) -> Vec<NetworkPolicyPeer> {
+    /// Peers of one namespace whose selectors differ at most in the value of `varying`.
+    struct Group<'a> {
+        ns: Option<&'a str>,
+        labels: &'a BTreeMap<String, String>,
+        varying: Option<&'a str>,
+        members: Vec<&'a BTreeMap<String, String>>,
+    }
+    type Signature<'a> = (Option<&'a str>, &'a str, Vec<(&'a str, &'a str)>);
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: HashMap<Signature, usize> = HashMap::new();
+    // Each peer's place: itself, or its group and whether it is the group's first.
+    let mut order: Vec<Result<Peer, (usize, bool)>> = Vec::new();
+    for peer in keys {
+        let Peer::Namespace(ns, Some(labels)) = peer else {
+            order.push(Ok(peer));
+            continue;
+        };
+        let joined = labels.keys().find_map(|key| {
+            let g = *index.get(&sig(ns, labels, key))?;
+            (groups[g].varying.is_none_or(|v| v == key)).then_some((g, key))
+        });
+        match joined {
+            Some((g, key)) => {
+                groups[g].varying = Some(key);
+                groups[g].members.push(labels);
+                order.push(Err((g, false)));
+            }
+            None => {
+                for key in labels.keys() {
+                    index.entry(sig(ns, labels, key)).or_insert(groups.len());
+                }
+                order.push(Err((groups.len(), true)));
+                groups.push(Group {
+                    ns,
+                    labels,
+                    varying: None,
+                    members: vec![labels],
+                });
+            }
+        }
+    }
+    // Where each group's members stand, in order.
+    let mut next = vec![0; groups.len()];
+    let mut out = Vec::new();
+    for slot in order {
+        match slot {
+            Ok(peer) => out.push(peer.build(named)),
+            Err((at, first)) => {
+                let g = &groups[at];
+                match g.varying {
+                    Some(key) if g.members.len() >= GROUPED => {
+                        if first {
+                            let mut peer = namespace_peer(g.ns, Some(g.labels), named);
+                            peer.pod_selector = Some(in_selector(&g.members, key));
+                            out.push(peer);
+                        }
+                    }
+                    _ => {
+                        let labels = g.members[next[at]];
+                        next[at] += 1;
+                        out.push(Peer::Namespace(g.ns, Some(labels)).build(named));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A selector with the value of `key` left out: what the peers one [`build_peers`] group
+/// holds have in common.
+fn sig<'a>(
+    ns: Option<&'a str>,
+    labels: &'a BTreeMap<String, String>,
+    key: &'a str,
+) -> (Option<&'a str>, &'a str, Vec<(&'a str, &'a str)>) {
+    (
+        ns,
+        key,
+        labels
+            .iter()
+            .filter(|(k, _)| k.as_str() != key)
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect(),
+    )
+}
+
 /// A peer of the ingress rule, by what it is built from.
-#[derive(PartialEq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 enum Peer<'a> {
     /// Every namespace.
     Any,

@@ -6,9 +6,11 @@ pub mod edit_path;
 pub mod fixtures;
 pub mod needs;
 pub mod run;
+pub mod temp;
 
 pub use needs::corpus;
 pub use run::{gunj, gunj_cmd, gunj_process, repo};
+pub use temp::TempDir;
 
 use std::path::{Path, PathBuf};
 

@@ -22,7 +22,7 @@ use crate::model::mesh::istio_principal;
 use crate::model::ports::{self, Proto};
 use crate::model::stack::{Member, Service, ServicePort, Stack, qualified};
 use crate::yaml::patch::Patch;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use types::*;
 
 const SECURITY: &str = "security.istio.io/v1";
@@ -503,8 +503,14 @@ fn authorization_policies(
     for flow in flows {
         let reason = format!("allow {}: {}", slug(&flow.from), flow.reason);
         let suffix = format!("from-{}", slug(&flow.from));
+        // The callers of a namespace, worked out once for all its targets.
+        let mut by_namespace: HashMap<Option<&str>, Vec<String>> = HashMap::new();
         for target in stack.of(&flow.to).filter(|m| m.serves) {
-            let principals = principals(&flow.from, target.namespace.as_deref());
+            let ns = target.namespace.as_deref();
+            let principals = by_namespace
+                .entry(ns)
+                .or_insert_with(|| principals(&flow.from, ns))
+                .clone();
             if target.selector.is_empty() || principals.is_empty() {
                 continue;
             }

@@ -24,7 +24,7 @@ use crate::model::graph::flows::{Flow, Source};
 use crate::model::ports::{self, Port, Proto};
 use crate::model::stack::{Labels, Member, Service, Stack, qualified};
 use crate::yaml::patch::Patch;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use types::*;
 
 const POLICY: &str = "policy.linkerd.io/v1alpha1";
@@ -288,6 +288,9 @@ fn canary_route(
     );
 }
 
+/// A ServiceAccount: (namespace, name).
+type Account = (Option<String>, String);
+
 /// A Server per port of every component some flow reaches (or every component, with
 /// `defaultDeny`), and per flow an AuthorizationPolicy naming a MeshTLSAuthentication. The
 /// ports callers without a mesh identity reach ([`Openings`]) are authorized by network:
@@ -302,6 +305,8 @@ fn servers(
 ) {
     let mut authentications: BTreeMap<(Option<String>, String), Vec<Ref>> = BTreeMap::new();
     let mut networks: BTreeMap<(Option<String>, String), Vec<String>> = BTreeMap::new();
+    // A flow's callers into a namespace, worked out once for all its targets there.
+    let mut accounts: HashMap<(&Source, Option<&str>), Vec<Account>> = HashMap::new();
     for (i, m) in stack.members.iter().enumerate().filter(|(_, m)| m.serves) {
         let reached: Vec<&Flow> = flows.iter().filter(|f| f.to == m.component).collect();
         let open = openings.get(&i).map(Vec::as_slice).unwrap_or_default();
@@ -350,8 +355,10 @@ fn servers(
                 let authn = format!("from-{}", slug(&flow.from));
                 let refs = match &flow.from {
                     Source::Any => Vec::new(),
-                    from => from
-                        .accounts(stack, m.namespace.as_deref())
+                    from => accounts
+                        .entry((from, m.namespace.as_deref()))
+                        .or_insert_with(|| from.accounts(stack, m.namespace.as_deref()))
+                        .clone()
                         .into_iter()
                         .map(|(ns, sa)| Ref {
                             group: None,

@@ -1,6 +1,8 @@
 //! Errors that say where: which document, which input and line, which config field, and how
 //! to fix it.
 
+pub mod redact;
+
 use crate::yaml::YamlError;
 
 /// Where in the stream a failure is: the document's number, its input and origin (see
@@ -26,8 +28,11 @@ pub struct Failure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<usize>,
     pub message: String,
+    /// The lines around the place, as [`redact::excerpt`] shows them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
+    pub excerpt: Option<Box<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<Box<str>>,
 }
 
 impl Failure {
@@ -39,6 +44,7 @@ impl Failure {
             line: Some(place.line),
             column: Some(place.column),
             message,
+            excerpt: None,
             hint: None,
         }
     }
@@ -52,6 +58,7 @@ impl Failure {
             column: Some(e.col),
             hint: Some(yaml_hint(&e.message).into()),
             message: format!("invalid YAML: {}", e.message),
+            excerpt: None,
         }
     }
 
@@ -63,8 +70,28 @@ impl Failure {
             line: None,
             column: None,
             message: format!("bad ServiceMesh config: {message}"),
+            excerpt: None,
             hint: Some("`gunj-mesh schema` prints every field and its allowed values; `gunj-mesh init` prints an example".into()),
         }
+    }
+
+    /// The failure placed at 1-based `line` and `column` of `text`, whose first line is
+    /// line `first_line` of its source; with `quote`, the lines around the place too
+    /// ([`redact::excerpt`]).
+    pub fn placed(
+        mut self,
+        text: &str,
+        (line, column): (usize, usize),
+        first_line: usize,
+        quote: bool,
+    ) -> Failure {
+        self.line = Some(line + first_line - 1);
+        self.column = Some(column);
+        if quote {
+            let excerpt = redact::excerpt(text, line, column, first_line);
+            self.excerpt = (!excerpt.is_empty()).then(|| Box::new(excerpt));
+        }
+        self
     }
 
     /// A problem with an input as a whole (unreadable, not UTF-8).
@@ -75,6 +102,7 @@ impl Failure {
             line: None,
             column: None,
             message,
+            excerpt: None,
             hint: None,
         }
     }
@@ -98,34 +126,37 @@ impl Failure {
     }
 
     pub fn hint(mut self, hint: &str) -> Failure {
-        self.hint = Some(hint.to_string());
+        self.hint = Some(hint.into());
         self
     }
 
     /// The message and hint without the place: what a KRM result carries beside its field.
     pub fn detail(&self) -> String {
-        match &self.hint {
-            Some(hint) => format!("{}\n  hint: {hint}", self.message),
-            None => self.message.clone(),
+        let mut out = redact::line(&self.message).into_owned();
+        for l in self.excerpt.iter().flat_map(|e| e.lines()) {
+            out.push_str(&format!("\n  {}", redact::line(l)));
         }
+        if let Some(hint) = &self.hint {
+            out.push_str(&format!("\n  hint: {}", redact::line(hint)));
+        }
+        out
     }
 }
 
+/// The place, the message, the excerpt and the hint, each line escaped
+/// ([`redact::line`]): a name from the input cannot start a line or an escape sequence.
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let source = redact::line(&self.source);
         if let Some(n) = self.document {
-            write!(f, "document {n} ({})", self.source)?;
+            write!(f, "document {n} ({source})")?;
         } else {
-            write!(f, "{}", self.source)?;
+            write!(f, "{source}")?;
         }
         if let (Some(line), Some(col)) = (self.line, self.column) {
             write!(f, ", line {line}, column {col}")?;
         }
-        write!(f, ": {}", self.message)?;
-        if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
-        }
-        Ok(())
+        write!(f, ": {}", self.detail())
     }
 }
 
