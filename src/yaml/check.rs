@@ -48,6 +48,7 @@ pub(super) fn lines(text: &str, limits: Limits) -> bool {
     };
     let mut from = 0;
     while from <= b.len() {
+        // Most lines are short: a search call per line would cost more than the line.
         let newline = find_either(&b[from..], b'\n', b'\n').map_or(b.len(), |i| from + i);
         let end = newline - usize::from(newline > from && b[newline - 1] == b'\r');
         if !scan.line(from, end) {
