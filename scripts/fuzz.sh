@@ -14,7 +14,7 @@ root=$(pwd)
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(split filter config krm fast_yaml sparse)
+[ ${#targets[@]} -gt 0 ] || targets=(split filter config krm fast_yaml sparse check edit)
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
   echo "error: fuzzing needs the nightly toolchain (cargo +nightly); none is installed" >&2
@@ -29,7 +29,7 @@ cargo +nightly fuzz build
 for t in "${targets[@]}"; do
   seeds=("$root/fuzz/seeds/$t")
   case $t in
-    split | filter | fast_yaml | sparse) seeds+=("$root/examples/stream" "$root/tests/bad_inputs") ;;
+    split | filter | fast_yaml | sparse | check) seeds+=("$root/examples/stream" "$root/tests/bad_inputs") ;;
     config) seeds+=("$root/examples") ;;
   esac
   mkdir -p "fuzz/corpus/$t"

@@ -45,7 +45,13 @@ pub fn run<'a>(inputs: &'a [Input], docs: &[Doc], options: &Options) -> Outcome<
         .find(|d| !d.header.empty)
         .expect("called with a ResourceList document");
     let text = &doc.text[doc.parse_from..];
-    let node = yaml::parse(text, options.limits).map_err(|e| doc.yaml_error(e));
+    // The documents of comments around the ResourceList are copied: they are checked too.
+    let comments = docs
+        .iter()
+        .filter(|d| d.header.empty)
+        .try_for_each(|d| yaml::check(d.body(), options.limits).map_err(|e| d.yaml_error(e)));
+    let node =
+        comments.and_then(|()| yaml::parse(text, options.limits).map_err(|e| doc.yaml_error(e)));
     let outcome = node.and_then(|node| {
         let node = node.expect("the header scan found content");
         if let Some(extra) = docs.iter().filter(|d| !d.header.empty).nth(1) {
@@ -153,23 +159,22 @@ fn process(
     let results = results(&report, items);
     let unchanged = generated.is_empty() && !report.entries.iter().any(|e| e.changed);
     let output = if unchanged && let Some(earlier) = node.get("results").and_then(Node::items) {
-        kept_results(text, node, earlier, results)
+        kept_results(text, node, earlier, results).ok_or_else(uneditable)?
     } else if generated.is_empty() {
-        with_results(text, node, patch, results)
+        with_results(text, node, patch, results).map_err(|e| doc.edit_error(e))?
     } else {
         // Items are edited first; the new items then go after them.
         let edited = edit::splices(text, node, &patch)
             .map(|s| edit::apply(text, &s))
-            .map_err(|_| uneditable())?;
+            .map_err(|e| doc.edit_error(e))?;
         let reparsed = yaml::parse(&edited, options.limits)
             .ok()
             .flatten()
             .ok_or_else(uneditable)?;
         let mut push = Patch::new();
         *push.field("items") = Patch::Push(with_paths(items, generated));
-        with_results(&edited, &reparsed, push, results)
-    }
-    .ok_or_else(uneditable)?;
+        with_results(&edited, &reparsed, push, results).map_err(|_| uneditable())?
+    };
     generate::within(
         output.len().saturating_sub(text.len()),
         options.limits.max_input_bytes,
@@ -226,15 +231,20 @@ fn with_paths(items: &[Node], generated: Vec<Box<dyn Emit>>) -> Vec<Value> {
 
 /// The ResourceList body with `patch` applied and `results` set to this run's results,
 /// replacing earlier ones.
-fn with_results(text: &str, node: &Node, mut patch: Patch, results: Vec<Value>) -> Option<String> {
+fn with_results(
+    text: &str,
+    node: &Node,
+    mut patch: Patch,
+    results: Vec<Value>,
+) -> Result<String, edit::EditError> {
     let replace = edit::replace_list_entry(text, node, "results", &results);
     if replace.is_none() {
         *patch.field("results") = Patch::Push(results);
     }
-    let mut splices = edit::splices(text, node, &patch).ok()?;
+    let mut splices = edit::splices(text, node, &patch)?;
     splices.extend(replace);
     splices.sort_by_key(|s| s.start);
-    Some(edit::apply(text, &splices))
+    Ok(edit::apply(text, &splices))
 }
 
 /// The ResourceList body of a run that changes no item, whose input has `results`: those
@@ -331,7 +341,7 @@ fn error_outcome(doc: &Doc, node: Option<&Node>, failure: Failure) -> Outcome<'s
     let output = node
         .and_then(|node| {
             let text = &doc.text[doc.parse_from..];
-            let body = with_results(text, node, Patch::new(), vec![result.clone()])?;
+            let body = with_results(text, node, Patch::new(), vec![result.clone()]).ok()?;
             Some(format!("{}{body}", &doc.text[..doc.parse_from]))
         })
         .unwrap_or_else(|| {

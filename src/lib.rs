@@ -65,6 +65,8 @@ pub mod internals {
 
     /// The parsers and the emitter ([`crate::yaml`]).
     pub mod yaml {
-        pub use crate::yaml::{Kind, Limits, Node, fast, from_str, parse, parse_full, to_string};
+        pub use crate::yaml::{
+            Kind, Limits, Node, Style, Tag, check, fast, from_str, parse, parse_full, to_string,
+        };
     }
 }

@@ -14,8 +14,8 @@ use crate::model::kinds::is_candidate;
 use crate::model::object::{Object, objects_of};
 use crate::parallel;
 use crate::plan::{self, Options, Outcome, Plan, setup};
-use crate::yaml::edit::{self, EditError};
-use crate::yaml::patch::{Patch, apply_json};
+use crate::yaml::edit;
+use crate::yaml::patch::Patch;
 use crate::yaml::{self, Limits, Node};
 
 /// Runs the filter over the inputs.
@@ -70,23 +70,29 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
     })
 }
 
-/// Reads a regular file, leaving in it the documents the filter never reads
-/// ([`sparse::read_file`]).
+/// Reads a regular file of at most `limit` bytes, leaving in it the documents the filter
+/// never reads ([`sparse::read_file`]) once they pass [`yaml::check`] within `limits`. A
+/// document that does not stays in memory, and [`parse`] reports it with its place in the
+/// stream.
 pub fn read_file(
     name: &str,
     file: std::fs::File,
     limit: usize,
     chunk: usize,
+    limits: Limits,
 ) -> Result<Input, Failure> {
-    let keep: &Keep = &is_candidate;
+    let keep: &Keep = &move |doc| is_candidate(doc) || yaml::check(doc.body(), limits).is_err();
     sparse::read_file(name, file, limit, chunk, keep)
 }
 
-/// Parses the documents that may change, on every core; the others stay text.
+/// Parses the documents that may change, on every core. The others stay text, checked by
+/// [`yaml::check`]: a stream the filter passes is one it could read whole.
 pub fn parse<'a>(docs: &[Doc<'a>], limits: Limits) -> Result<Vec<Option<Node<'a>>>, Failure> {
     let parse_one = |doc: &Doc<'a>| -> Result<Option<Node<'a>>, Failure> {
         if !is_candidate(doc) {
-            return Ok(None);
+            return yaml::check(doc.body(), limits)
+                .map(|()| None)
+                .map_err(|e| doc.yaml_error(e));
         }
         let node =
             yaml::parse(&doc.text[doc.parse_from..], limits).map_err(|e| doc.yaml_error(e))?;
@@ -102,12 +108,17 @@ pub fn parse<'a>(docs: &[Doc<'a>], limits: Limits) -> Result<Vec<Option<Node<'a>
             other => Ok(other),
         }
     };
-    // Candidate bytes measure the work; the output order (and the first error reported)
-    // stay those of the stream.
+    // Bytes measure the work, a parsed one as much as CHECKED checked ones; the output order
+    // (and the first error reported) stay those of the stream.
+    const CHECKED: usize = 8;
     let weight = |d: &Doc| {
-        if is_candidate(d) { d.text.len() } else { 0 }
+        if is_candidate(d) {
+            d.text.len() * CHECKED
+        } else {
+            d.text.len()
+        }
     };
-    parallel::try_map(docs, weight, 256 * 1024, parse_one)
+    parallel::try_map(docs, weight, 256 * 1024 * CHECKED, parse_one)
 }
 
 /// The ServiceMesh documents in the stream (at most one) and the config it holds.
@@ -167,27 +178,14 @@ fn patch(
         .collect())
 }
 
-/// Applies a document's patch as text splices, or re-emits the document when its shape
-/// rules that out (anchors, aliases, merge keys on the edited path).
+/// Applies a document's patch as text splices ([`edit::splices`]): everything else in the
+/// document stays byte for byte. A change no splice can make without changing what else
+/// the document says (through its anchors) is an error naming the place.
 pub fn patch_doc(doc: &Doc, node: &Node, patch: &Patch) -> Result<String, Failure> {
     let body = doc.body();
     let head = &doc.text[..doc.parse_from];
-    match edit::splices(body, node, patch) {
-        Ok(splices) => Ok(format!("{head}{}", edit::apply(body, &splices))),
-        Err(EditError::Unsupported(_)) => {
-            let mut value = node.to_json();
-            apply_json(&mut value, patch);
-            let comments: String = body
-                .lines()
-                .take_while(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-                .map(|l| format!("{l}\n"))
-                .collect();
-            Ok(format!("{head}{comments}{}", yaml::to_string(&value)))
-        }
-        Err(EditError::WrongType { at, expected }) => Err(doc
-            .fail(Some(at), format!("expected {expected} here"))
-            .hint("labels and annotations must be mappings of strings")),
-    }
+    let splices = edit::splices(body, node, patch).map_err(|e| doc.edit_error(e))?;
+    Ok(format!("{head}{}", edit::apply(body, &splices)))
 }
 
 /// The generated resources as YAML documents, written on every core (in order).

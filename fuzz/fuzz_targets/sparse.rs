@@ -39,6 +39,6 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(&path, bytes).unwrap();
     let open = || File::open(&path).unwrap();
     let whole = result(read_whole("s.yaml", open(), 0, usize::MAX), &options);
-    let sparse = result(read_file("s.yaml", open(), usize::MAX, chunk), &options);
+    let sparse = result(read_file("s.yaml", open(), usize::MAX, chunk, options.limits), &options);
     assert_eq!(sparse, whole, "buffer of {chunk} bytes");
 });

@@ -9,10 +9,29 @@
 //!   (<https://istio.io/latest/docs/ambient/usage/add-workloads/>).
 //! - Native sidecars for Jobs: `sidecar.istio.io/nativeSidecar: "true"`
 //!   (<https://istio.io/latest/blog/2023/native-sidecars/>).
+//! - The injector's `injectRequired` reads the pod's `sidecar.istio.io/inject` label, else
+//!   its annotation: lower-cased, `y`, `yes`, `true` and `on` inject, an empty value leaves
+//!   the choice to the namespace, and any other value (`false`, `False`, `no`, `off`, `0`,
+//!   `disabled`) keeps the pod out
+//!   (<https://github.com/istio/istio/blob/master/pkg/kube/inject/inject.go>). It is not
+//!   `strconv.ParseBool`: `1` and `t` do not inject.
+//! - A namespace is injected only when labelled `istio-injection: enabled` (the webhook's
+//!   namespaceSelector); `disabled`, or any other value, keeps its pods out
+//!   (<https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/#controlling-the-injection-policy>).
 
-use super::NamespaceLabels;
+use super::NamespaceMeta;
 use crate::model::workload::Workload;
 use crate::yaml::patch::Patch;
+
+const INJECT: &str = "sidecar.istio.io/inject";
+
+/// True when `injectRequired` reads `value` as "inject".
+fn injects(value: &str) -> bool {
+    matches!(
+        value.to_ascii_lowercase().as_str(),
+        "y" | "yes" | "true" | "on"
+    )
+}
 
 /// The pod labels and annotations that put a workload in the mesh.
 pub fn inject(w: &Workload, ambient: bool, revision: Option<&str>, native: bool) -> Patch {
@@ -21,15 +40,14 @@ pub fn inject(w: &Workload, ambient: bool, revision: Option<&str>, native: bool)
         patch.set(&w.pod_label("istio.io/dataplane-mode"), "ambient");
         return patch;
     }
-    patch.set(&w.pod_label("sidecar.istio.io/inject"), "true");
+    // The webhook's objectSelector matches the label `"true"` exactly.
+    patch.set(&w.pod_label(INJECT), "true");
     if let Some(rev) = revision {
         patch.set(&w.pod_label("istio.io/rev"), rev);
     }
-    if w.pod_annotations
-        .get("sidecar.istio.io/inject")
-        .is_some_and(|v| v != "true")
-    {
-        patch.set(&w.pod_annotation("sidecar.istio.io/inject"), "true");
+    // The deprecated annotation is rewritten only when it says otherwise.
+    if w.pod_annotations.get(INJECT).is_some_and(|v| !injects(v)) {
+        patch.set(&w.pod_annotation(INJECT), "true");
     }
     if native {
         patch.set(&w.pod_annotation("sidecar.istio.io/nativeSidecar"), "true");
@@ -37,17 +55,21 @@ pub fn inject(w: &Workload, ambient: bool, revision: Option<&str>, native: bool)
     patch
 }
 
-/// How a workload opts out, if it does.
+/// How a workload opts out, if it does: as `injectRequired` reads the pod's label, else its
+/// annotation, else the workload's own label (which Istio does not read, but which states
+/// the chart's intent). Ambient mode also takes `istio.io/dataplane-mode: none`.
 pub fn opted_out(w: &Workload, ambient: bool) -> Option<String> {
-    let checks: &[(&str, &str)] = if ambient {
-        &[
-            ("istio.io/dataplane-mode", "none"),
-            ("sidecar.istio.io/inject", "false"),
-        ]
-    } else {
-        &[("sidecar.istio.io/inject", "false")]
-    };
-    super::opted_out_by(w, checks)
+    if ambient
+        && let Some((what, "none")) = super::setting(
+            w,
+            "istio.io/dataplane-mode",
+            &["label", "annotation", "own label"],
+        )
+    {
+        return Some(format!("{what} istio.io/dataplane-mode=none"));
+    }
+    let (what, value) = super::setting(w, INJECT, &["label", "annotation", "own label"])?;
+    (!value.is_empty() && !injects(value)).then(|| format!("{what} {INJECT}={value}"))
 }
 
 /// An explicit opt-out, so that namespace-wide injection cannot catch the workload.
@@ -59,18 +81,21 @@ pub fn opt_out(patch: &mut Patch, w: &Workload, ambient: bool) {
     }
 }
 
-/// True when a namespace (by its labels) opts out.
-pub fn namespace_opted_out(labels: &NamespaceLabels, ambient: bool) -> bool {
-    if ambient {
-        labels.get("istio.io/dataplane-mode") == Some("none")
+/// How a namespace (by its labels) opts out, if it does.
+pub fn namespace_opted_out(meta: &NamespaceMeta, ambient: bool) -> Option<String> {
+    let (key, out) = if ambient {
+        let mode = meta.label("istio.io/dataplane-mode");
+        ("istio.io/dataplane-mode", mode.filter(|v| *v == "none"))
     } else {
-        labels.get("istio-injection") == Some("disabled")
-    }
+        let injection = meta.label("istio-injection");
+        ("istio-injection", injection.filter(|v| *v != "enabled"))
+    };
+    out.map(|v| format!("label {key}={v}"))
 }
 
 /// The labels that put a namespace in the mesh, or why they cannot.
 pub fn namespace(
-    labels: &NamespaceLabels,
+    meta: &NamespaceMeta,
     ambient: bool,
     revision: Option<&str>,
 ) -> Result<Patch, String> {
@@ -81,7 +106,7 @@ pub fn namespace(
             "ambient",
         ),
         (false, Some(rev)) => {
-            if labels.get("istio-injection").is_some() {
+            if meta.label("istio-injection").is_some() {
                 return Err("has istio-injection, which overrides istio.io/rev: remove it to use a revision".into());
             }
             patch.set(&["metadata", "labels", "istio.io/rev"], rev)

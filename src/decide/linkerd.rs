@@ -6,8 +6,12 @@
 //!   (<https://linkerd.io/2-edge/reference/proxy-configuration/>).
 //! - Ports no Server covers follow the default inbound policy
 //!   (<https://linkerd.io/2-edge/reference/authorization-policy/>).
+//! - The injector reads `linkerd.io/inject` exactly: `enabled` injects, `ingress` injects in
+//!   ingress mode, `disabled` opts out, no value leaves it to the namespace, and any other
+//!   value is invalid and not injected (`disableByAnnotation` and `isInjectAnnotationValid`
+//!   in <https://github.com/linkerd/linkerd2/blob/main/pkg/inject/report.go>).
 
-use super::NamespaceLabels;
+use super::NamespaceMeta;
 use crate::config::Spec;
 use crate::model::ports;
 use crate::model::workload::Workload;
@@ -16,7 +20,10 @@ use crate::yaml::patch::Patch;
 /// The pod annotations that put a workload in the mesh, with the config's proxy settings.
 pub fn inject(w: &Workload, spec: &Spec, native: bool) -> Patch {
     let mut patch = Patch::new();
-    patch.set(&w.pod_annotation("linkerd.io/inject"), "enabled");
+    // `ingress` is injected already, in the mode an ingress controller needs.
+    if w.pod_annotations.get(INJECT).map(String::as_str) != Some("ingress") {
+        patch.set(&w.pod_annotation(INJECT), "enabled");
+    }
     for (key, value) in spec.linkerd.proxy.annotations() {
         patch.set(&w.pod_annotation(key), value);
     }
@@ -57,24 +64,44 @@ fn opaque_ports(w: &Workload) -> Option<String> {
     )
 }
 
-/// How a workload opts out, if it does.
+const INJECT: &str = "linkerd.io/inject";
+
+/// Why the injector leaves a value out, or `None` when it injects it or leaves it to the
+/// namespace.
+fn disables(value: &str) -> Option<&'static str> {
+    match value {
+        "" | "enabled" | "ingress" => None,
+        "disabled" => Some(""),
+        _ => Some(" (not enabled, ingress or disabled: Linkerd does not inject it)"),
+    }
+}
+
+/// How a workload opts out, if it does: as the injector reads the pod annotation, else the
+/// same key as a pod or workload label (which Linkerd does not read, but which states the
+/// chart's intent).
 pub fn opted_out(w: &Workload) -> Option<String> {
-    super::opted_out_by(w, &[("linkerd.io/inject", "disabled")])
+    let (what, value) = super::setting(w, INJECT, &["annotation", "label", "own label"])?;
+    disables(value).map(|why| format!("{what} {INJECT}={value}{why}"))
 }
 
 /// An explicit opt-out, so that namespace-wide injection cannot catch the workload.
 pub fn opt_out(patch: &mut Patch, w: &Workload) {
-    patch.set(&w.pod_annotation("linkerd.io/inject"), "disabled");
+    patch.set(&w.pod_annotation(INJECT), "disabled");
 }
 
-/// True when a namespace (by its labels) opts out.
-pub fn namespace_opted_out(labels: &NamespaceLabels) -> bool {
-    labels.get("linkerd.io/inject") == Some("disabled")
+/// How a namespace opts out, if it does: by its annotation, as Linkerd reads it, else by a
+/// label of the same key.
+pub fn namespace_opted_out(meta: &NamespaceMeta) -> Option<String> {
+    let (what, value) = meta
+        .annotation(INJECT)
+        .map(|v| ("annotation", v))
+        .or_else(|| meta.label(INJECT).map(|v| ("label", v)))?;
+    disables(value).map(|why| format!("{what} {INJECT}={value}{why}"))
 }
 
 /// The annotation that puts a namespace in the mesh.
 pub fn namespace() -> Patch {
     let mut patch = Patch::new();
-    patch.set(&["metadata", "annotations", "linkerd.io/inject"], "enabled");
+    patch.set(&["metadata", "annotations", INJECT], "enabled");
     patch
 }

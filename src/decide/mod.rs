@@ -135,17 +135,22 @@ pub fn workload(
     (Action::Inject(how), patch)
 }
 
-/// The injection setting of a Namespace document in scope.
+/// The injection setting of a Namespace document in scope, from its labels and annotations
+/// (a null value is `None`).
 pub fn namespace(
     name: &str,
     labels: &[(&str, Option<&str>)],
+    annotations: &[(&str, Option<&str>)],
     spec: &Spec,
     mesh: &Mesh,
 ) -> Option<(Action, Patch)> {
     if spec.namespaces.is_empty() || !spec.namespaces.iter().any(|n| n == name) {
         return None;
     }
-    let labels = NamespaceLabels(labels);
+    let meta = NamespaceMeta {
+        labels,
+        annotations,
+    };
     if is_system_namespace(name) {
         return Some((
             Action::Skip(format!("system namespace {name}")),
@@ -153,16 +158,16 @@ pub fn namespace(
         ));
     }
     let opted_out = match mesh {
-        Mesh::Istio { ambient, .. } => istio::namespace_opted_out(&labels, *ambient),
-        Mesh::Linkerd => linkerd::namespace_opted_out(&labels),
+        Mesh::Istio { ambient, .. } => istio::namespace_opted_out(&meta, *ambient),
+        Mesh::Linkerd => linkerd::namespace_opted_out(&meta),
     };
-    if opted_out && spec.injection.respect_opt_out {
-        return Some((Action::Skip("opted out".into()), Patch::new()));
+    if let Some(how) = opted_out
+        && spec.injection.respect_opt_out
+    {
+        return Some((Action::Skip(format!("opted out ({how})")), Patch::new()));
     }
     let patch = match mesh {
-        Mesh::Istio { ambient, revision } => {
-            istio::namespace(&labels, *ambient, revision.as_deref())
-        }
+        Mesh::Istio { ambient, revision } => istio::namespace(&meta, *ambient, revision.as_deref()),
         Mesh::Linkerd => Ok(linkerd::namespace()),
     };
     Some(match patch {
@@ -174,28 +179,40 @@ pub fn namespace(
     })
 }
 
-/// A Namespace document's labels (a null value is `None`).
-struct NamespaceLabels<'a>(&'a [(&'a str, Option<&'a str>)]);
+/// A Namespace document's labels and annotations (a null value is `None`).
+struct NamespaceMeta<'a> {
+    labels: &'a [(&'a str, Option<&'a str>)],
+    annotations: &'a [(&'a str, Option<&'a str>)],
+}
 
-impl<'a> NamespaceLabels<'a> {
-    fn get(&self, key: &str) -> Option<&'a str> {
-        self.0.iter().find(|(k, _)| *k == key).and_then(|(_, v)| *v)
+impl<'a> NamespaceMeta<'a> {
+    fn label(&self, key: &str) -> Option<&'a str> {
+        find(self.labels, key)
+    }
+
+    fn annotation(&self, key: &str) -> Option<&'a str> {
+        find(self.annotations, key)
     }
 }
 
-/// The first of `checks` (`key`, `value`) that the workload's pod labels, pod annotations
-/// or own labels hold, as `label key=value`.
-fn opted_out_by(w: &Workload, checks: &[(&str, &str)]) -> Option<String> {
-    checks.iter().find_map(|(key, value)| {
-        for (what, map) in [
-            ("label", &w.pod_labels),
-            ("annotation", &w.pod_annotations),
-            ("label", &w.labels),
-        ] {
-            if map.get(*key).map(String::as_str) == Some(value) {
-                return Some(format!("{what} {key}={value}"));
-            }
-        }
-        None
+fn find<'a>(map: &[(&'a str, Option<&'a str>)], key: &str) -> Option<&'a str> {
+    map.iter().find(|(k, _)| *k == key).and_then(|(_, v)| *v)
+}
+
+/// The value of `key` where the mesh reads it first, else where the chart may have put it
+/// meaning the same (`places`: `"label"` or `"annotation"` of the pod template, `"own
+/// label"` of the workload), with where it was found.
+fn setting<'w>(
+    w: &'w Workload,
+    key: &str,
+    places: &[&'static str],
+) -> Option<(&'static str, &'w str)> {
+    places.iter().find_map(|&place| {
+        let (what, map) = match place {
+            "label" => ("label", &w.pod_labels),
+            "annotation" => ("annotation", &w.pod_annotations),
+            _ => ("label", &w.labels),
+        };
+        map.get(key).map(|v| (what, v.as_str()))
     })
 }

@@ -168,6 +168,10 @@ fn yaml_hint(message: &str) -> &'static str {
         "remove one of the two entries: Kubernetes would keep only the last"
     } else if message.contains("tab") {
         "YAML indentation must be spaces; replace the tab"
+    } else if message.contains("carriage return") {
+        "convert the line endings, for example with `mac2unix` (`dos2unix -c mac`)"
+    } else if message.contains("directive") {
+        "remove the directive line (Kubernetes reads manifests as YAML 1.1 without one)"
     } else if message.contains("quote") {
         "close the quoted string"
     } else {

@@ -7,6 +7,7 @@
 
 use super::input::Input;
 use crate::error::{Failure, Location, redact};
+use crate::yaml::edit::EditError;
 use crate::yaml::{YamlError, pos};
 
 /// One document: its boundary line (if any) and body, exactly as in the input.
@@ -271,11 +272,42 @@ impl Doc<'_> {
         }
         Failure::yaml(self.place(None), e)
     }
+
+    /// Why an edit of the body could not be made as text.
+    pub fn edit_error(&self, e: EditError) -> Failure {
+        match e {
+            EditError::Aliased { at, anchor, alias } => self
+                .fail(
+                    Some(at),
+                    format!(
+                        "gunj-mesh must change this, but it is part of the anchored node that \
+                         starts on line {} and that the alias on line {} uses too: the edit \
+                         would change both",
+                        self.line_of(anchor),
+                        self.line_of(alias)
+                    ),
+                )
+                .hint(
+                    "write this part out where gunj-mesh edits it, or merge the anchor in there \
+                     (`labels: {<<: *name}`) and keep the anchor for its other uses",
+                ),
+            EditError::Unsupported { at, why, hint } => self
+                .fail(
+                    Some(at),
+                    format!("gunj-mesh cannot make its edit here: {why}"),
+                )
+                .hint(hint),
+            EditError::WrongType { at, expected } => self
+                .fail(Some(at), format!("expected {expected} here"))
+                .hint("labels and annotations must be mappings of strings"),
+        }
+    }
 }
 
-/// The path of a `# Source:` comment among the comments that open `text`.
+/// The path of a `# Source:` comment among the comments that open `text` (a carriage
+/// return ends a line too, so that a file of old Mac line endings is not quoted whole).
 fn head_source(text: &str) -> Option<String> {
-    for line in text.lines() {
+    for line in text.split(['\n', '\r']) {
         let line = line.trim_end();
         if line.is_empty() || is_boundary(line) {
             continue;

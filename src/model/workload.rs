@@ -197,9 +197,11 @@ impl Workload {
             pod_annotations_path: annotations_path,
             images,
             containers,
+            // Read as Kubernetes reads it: `hostNetwork: yes` and `!!bool true` are true.
             host_network: pod_spec
                 .and_then(|s| s.get("hostNetwork"))
-                .is_some_and(|h| h.to_json() == serde_json::Value::Bool(true)),
+                .and_then(Node::bool_11)
+                == Some(true),
             runs_to_completion: pod_kind.finishes
                 || (kind == "Pod" && matches!(restart, Some("Never" | "OnFailure"))),
             service_account: operator_account.or_else(|| {
@@ -309,14 +311,17 @@ pub fn string_map(
     let Some(node) = node.filter(|n| !n.is_null()) else {
         return Ok(BTreeMap::new());
     };
-    let entries = node.entries().ok_or_else(|| ShapeError {
-        field: field.to_string(),
-        at: node.start,
-        problem: "must be a mapping",
-        hint: REJECTED,
-    })?;
+    if node.entries().is_none() {
+        return Err(ShapeError {
+            field: field.to_string(),
+            at: node.start,
+            problem: "must be a mapping",
+            hint: REJECTED,
+        });
+    }
     let mut map = BTreeMap::new();
-    for (k, v) in entries {
+    // Merge keys (`<<: *labels`) bring in their mappings' entries, as Kubernetes reads them.
+    for (k, v) in node.merged_entries() {
         let value = v.str().ok_or_else(|| ShapeError {
             field: format!("{field}.{}", k.scalar().unwrap_or_default()),
             at: v.start,

@@ -515,20 +515,30 @@ fn release_namespace_note(report: &Report, config: &ServiceMesh) -> Option<Strin
     Some(note)
 }
 
+/// A label or annotation map as the pairs [`decide::namespace`] reads.
+fn pairs(map: &std::collections::BTreeMap<String, String>) -> Vec<(&str, Option<&str>)> {
+    map.iter()
+        .map(|(k, v)| (k.as_str(), Some(v.as_str())))
+        .collect()
+}
+
 /// The decision for a Namespace document, or `None` when it is out of scope.
 fn namespace(
     object: &Object,
     config: &ServiceMesh,
     mesh: &Mesh,
 ) -> Result<Option<(Action, Patch)>, workload::ShapeError> {
-    let labels = workload::string_map(object.node.at(&["metadata", "labels"]), "metadata.labels")?;
-    let labels: Vec<(&str, Option<&str>)> = labels
-        .iter()
-        .map(|(k, v)| (k.as_str(), Some(v.as_str())))
-        .collect();
+    let read = |field: &str| {
+        workload::string_map(
+            object.node.at(&["metadata", field]),
+            &format!("metadata.{field}"),
+        )
+    };
+    let (labels, annotations) = (read("labels")?, read("annotations")?);
     Ok(decide::namespace(
         object.name(),
-        &labels,
+        &pairs(&labels),
+        &pairs(&annotations),
         &config.spec,
         mesh,
     ))

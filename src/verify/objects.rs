@@ -2,7 +2,7 @@
 //! `ResourceList` documents), the pods each workload or operator resource runs, the
 //! Namespaces and the Services. It shares no code with the generator's model of the stream.
 
-use crate::yaml::{Kind, Limits, Node, Style};
+use crate::yaml::{Kind, Limits, Node, Style, Tag};
 use std::collections::BTreeMap;
 
 /// A namespace as an object of the stream places it: named, or `None` for the release
@@ -113,23 +113,32 @@ fn collect<'a>(node: &'a Node<'a>, release: &Ns, out: &mut Vec<Object<'a>>) {
 /// A mapping of labels or annotations. Values are taken as written: the API server
 /// rejects a label whose value YAML would read as a boolean or a number anyway.
 pub fn string_map(node: Option<&Node>) -> Labels {
-    node.and_then(Node::entries)
+    node.map(Node::merged_entries)
         .unwrap_or_default()
-        .iter()
+        .into_iter()
         .filter_map(|(k, v)| Some((k.scalar()?.to_string(), v.scalar()?.to_string())))
         .collect()
 }
 
 /// A boolean field as the API server reads YAML (go-yaml v2, YAML 1.1): plain `true`,
-/// `yes`, `on`, `y` in their usual cases are true; a quoted string is not a boolean.
-/// https://yaml.org/type/bool.html
+/// `yes`, `on`, `y` in their usual cases are true, and so are they under an explicit
+/// `!!bool` tag, quoted or not; a quoted string is not a boolean.
+/// https://yaml.org/type/bool.html,
+/// https://github.com/kubernetes-sigs/yaml/blob/master/goyaml.v2/resolve.go
 pub fn yaml11_true(node: Option<&Node>) -> bool {
     match node.map(|n| &n.resolved().kind) {
-        Some(Kind::Scalar {
-            value,
-            style: Style::Plain,
-            tagged: false,
-        }) => matches!(
+        Some(
+            Kind::Scalar {
+                value,
+                style: Style::Plain,
+                tag: Tag::None,
+            }
+            | Kind::Scalar {
+                value,
+                tag: Tag::Bool,
+                ..
+            },
+        ) => matches!(
             value.as_ref(),
             "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON"
         ),

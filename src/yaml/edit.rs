@@ -1,13 +1,29 @@
 //! Changes a parsed document by splicing text, so that every byte outside the change stays
-//! as it was: comments, key order, quoting, block scalars, line endings.
+//! as it was: comments, key order, quoting, block scalars, anchors, tags, line endings.
 //!
 //! A [`Patch`] says what a subtree must contain; [`splices`] turns it into the smallest text
 //! insertions and replacements that make the document say so. New keys are appended after
 //! the last entry of their mapping, at that mapping's indentation (block style) or before its
 //! closing brace (flow style); new values are always double-quoted strings.
+//!
+//! Anchors, aliases and merge keys are read as Kubernetes reads them (YAML 1.1, goyaml.v2:
+//! <https://yaml.org/type/merge.html>), and text an alias stands for is never edited, since
+//! the edit would change every place that uses it:
+//!
+//! - an alias on the edited path (`labels: *labels`) is replaced by a flow mapping that
+//!   merges it and adds the new keys (`{<<: *labels, "k": "v"}`), so that the anchor and its
+//!   other uses (a selector) keep their meaning;
+//! - a key a mapping gets through a merge key (`<<: *base`) is set by an entry of the
+//!   mapping's own, which wins over the merged one; a nested mapping that must change and
+//!   comes from a merge is overlaid the same way, which needs an alias to refer to it;
+//! - an edit inside an anchored node that an alias uses elsewhere, or an overlay with no
+//!   alias to refer to, is an error ([`EditError::Aliased`], [`EditError::Unsupported`]).
+//!
+//! When the document holds aliases or merge keys, the result is parsed again and must read
+//! as the original with the patch applied ([`apply_json`]), or the edit is refused.
 
 use super::patch::{Patch, apply_json};
-use super::{Kind, Node, Style, pos, quote};
+use super::{Kind, Limits, Node, Style, pos, quote};
 use serde_json::Value;
 
 /// Replace `text[start..end]` with `with`.
@@ -18,26 +34,111 @@ pub struct Splice {
     pub with: String,
 }
 
-/// Why a patch could not be applied as text.
+/// Why a patch could not be applied as text (offsets into the edited text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EditError {
-    /// The document's shape (aliases, anchors, merge keys, block-scalar values) rules out a
-    /// text edit; the caller re-emits the document instead.
-    Unsupported(String),
+    /// The edit at `at` falls inside the anchored node that starts at `anchor`, which the
+    /// alias at `alias` uses too: it would change both.
+    Aliased {
+        at: usize,
+        anchor: usize,
+        alias: usize,
+    },
+    /// No text edit at `at` can make the change without changing something else: why, and
+    /// how the document could say the same in a way that can be edited.
+    Unsupported {
+        at: usize,
+        why: &'static str,
+        hint: &'static str,
+    },
     /// The document holds the wrong type where the patch goes (labels that are a list).
     WrongType { at: usize, expected: &'static str },
 }
 
 /// The splices that make `node` (inside `text`) satisfy `patch`.
 pub fn splices(text: &str, node: &Node, patch: &Patch) -> Result<Vec<Splice>, EditError> {
+    let mut aliased = Vec::new();
+    let mut merges = false;
+    // Only a document with `*` or `<` can hold aliases or merge keys.
+    if memchr::memchr2(b'*', b'<', text.as_bytes()).is_some() {
+        shared(node, &mut aliased, &mut merges);
+    }
+    let check = merges || !aliased.is_empty();
     let mut out = Vec::new();
     Editor {
         text,
         step: indent_step(text, node),
+        aliased,
     }
     .apply(node, patch, false, &mut out)?;
     out.sort_by_key(|s| s.start);
+    if check && !out.is_empty() {
+        means_the_patch(text, node, patch, &out)?;
+    }
     Ok(out)
+}
+
+/// Collects the spans alias targets cover (with where each alias is), and whether a merge
+/// key occurs.
+fn shared(node: &Node, aliased: &mut Vec<(usize, usize, usize)>, merges: &mut bool) {
+    match &node.kind {
+        Kind::Alias(target) => aliased.push((target.start, target.end, node.start)),
+        Kind::Scalar { .. } => {}
+        Kind::Map { entries, .. } => {
+            for (k, v) in entries {
+                *merges |= k.is_merge_key();
+                shared(k, aliased, merges);
+                shared(v, aliased, merges);
+            }
+        }
+        Kind::Seq { items, .. } => {
+            for item in items {
+                shared(item, aliased, merges);
+            }
+        }
+    }
+}
+
+/// Checks that the edited text reads as the original with the patch applied: the safety
+/// net under edits of documents with aliases and merge keys.
+fn means_the_patch(
+    text: &str,
+    node: &Node,
+    patch: &Patch,
+    splices: &[Splice],
+) -> Result<(), EditError> {
+    let edited = apply(text, splices);
+    let limits = Limits {
+        max_depth: usize::MAX,
+        alias_budget: usize::MAX,
+        max_key_length: usize::MAX,
+        ..Limits::default()
+    };
+    let mut want = node.to_json();
+    apply_json(&mut want, patch);
+    match super::parse(&edited, limits) {
+        Ok(Some(again)) if again.to_json() == want => Ok(()),
+        _ => Err(EditError::Unsupported {
+            at: node.start,
+            why: "the edit would change what the anchors, aliases or merge keys of the document say elsewhere",
+            hint: "write the part gunj-mesh edits out without anchors, aliases or merge keys",
+        }),
+    }
+}
+
+/// Whether `node` already holds what `patch` asks for (a missing node holds nothing).
+fn satisfied(node: Option<&Node>, patch: &Patch) -> bool {
+    match patch {
+        Patch::Str(s) => node.and_then(Node::str) == Some(s.as_str()),
+        Patch::Value(v) => node.map(Node::to_json).as_ref() == Some(v),
+        Patch::Push(items) => items.is_empty(),
+        Patch::Fields(fields) => fields
+            .iter()
+            .all(|(k, p)| p.is_empty() || satisfied(node.and_then(|n| n.get(k)), p)),
+        Patch::Items(items) => items
+            .iter()
+            .all(|(i, p)| satisfied(node.and_then(|n| n.items()?.get(*i)), p)),
+    }
 }
 
 /// Replaces the whole `key: value` entry of a block mapping with `key:` and these list
@@ -55,6 +156,7 @@ pub fn replace_list_entry(text: &str, map: &Node, key: &str, items: &[Value]) ->
     let editor = Editor {
         text,
         step: indent_step(text, map),
+        aliased: Vec::new(),
     };
     let line_start = pos::line_start(text, k.start);
     if !text[line_start..k.start].trim().is_empty() {
@@ -69,7 +171,7 @@ pub fn replace_list_entry(text: &str, map: &Node, key: &str, items: &[Value]) ->
         render_entry(
             &mut with,
             key,
-            &items,
+            &New::Patch(&items),
             indent,
             editor.step,
             editor.newline(),
@@ -100,6 +202,15 @@ struct Editor<'a> {
     text: &'a str,
     /// How far the document indents a nested mapping.
     step: usize,
+    /// The spans that alias targets cover, each with where its alias is: text no edit may
+    /// touch.
+    aliased: Vec<(usize, usize, usize)>,
+}
+
+/// A key to add: what the patch asks for, or text already written (an overlay).
+enum New<'p> {
+    Patch(&'p Patch),
+    Text(String),
 }
 
 /// The indentation step of a document: the column of the first nested block mapping below
@@ -140,8 +251,8 @@ impl Editor<'_> {
         if patch.is_empty() {
             return Ok(());
         }
-        if let Kind::Alias(_) = node.kind {
-            return Err(EditError::Unsupported("an alias on the edited path".into()));
+        if let Kind::Alias(target) = &node.kind {
+            return self.apply_alias(node, target, patch, out);
         }
         match (patch, &node.kind) {
             (Patch::Str(want), Kind::Scalar { value, style, .. }) => {
@@ -149,8 +260,13 @@ impl Editor<'_> {
                     return Ok(());
                 }
                 if *style == Style::Block {
-                    return Err(EditError::Unsupported("a block scalar to replace".into()));
+                    return Err(EditError::Unsupported {
+                        at: node.start,
+                        why: "a block scalar (`|`, `>`) in a list must become a string",
+                        hint: "write the value as a quoted string",
+                    });
                 }
+                self.guard(node)?;
                 let (start, with) = if node.start == node.end && value == "~" {
                     // An empty value (`key:`): write after the colon.
                     let colon = self.colon_after(node.start);
@@ -165,41 +281,42 @@ impl Editor<'_> {
                 });
                 Ok(())
             }
-            (Patch::Value(want), Kind::Scalar { style, .. })
-                if !want.is_object() && !want.is_array() =>
-            {
-                if node.to_json() == *want {
-                    return Ok(());
-                }
-                if *style == Style::Block || node.start == node.end {
-                    return Err(EditError::Unsupported("a value to replace".into()));
-                }
-                out.push(Splice {
-                    start: node.start,
-                    end: node.end,
-                    with: flow_text(want),
-                });
+            (Patch::Value(want), _) if node.to_json() == *want => Ok(()),
+            (Patch::Value(want), _) => {
+                self.guard(node)?;
+                out.push(self.replace_value(node, want, in_flow)?);
                 Ok(())
             }
-            (Patch::Value(want), _) if node.to_json() == *want => Ok(()),
-            (Patch::Value(_), _) => Err(EditError::Unsupported("a value to replace".into())),
             (Patch::Fields(fields), Kind::Map { flow, entries }) => {
-                if entries.iter().any(|(k, _)| k.scalar() == Some("<<")) {
-                    return Err(EditError::Unsupported("a merge key (`<<`)".into()));
-                }
-                let mut missing = Vec::new();
+                let mut missing: Vec<(&str, New)> = Vec::new();
                 for (key, sub) in fields {
-                    match entries.iter().find(|(k, _)| k.scalar() == Some(key)) {
+                    if sub.is_empty() {
+                        continue;
+                    }
+                    let own = entries
+                        .iter()
+                        .find(|(k, _)| !k.is_merge_key() && k.scalar() == Some(key));
+                    match own {
+                        Some((k, value))
+                            if is_block_scalar(value) && !satisfied(Some(value), sub) =>
+                        {
+                            self.guard(value)?;
+                            out.push(self.replace_block_scalar(k, value, sub)?);
+                        }
                         Some((_, value)) => self.apply(value, sub, in_flow || *flow, out)?,
-                        None if !sub.is_empty() => missing.push((key.as_str(), sub)),
-                        None => {}
+                        None => {
+                            if let Some(new) = self.through_merge(node, key, sub, out)? {
+                                missing.push((key.as_str(), new));
+                            }
+                        }
                     }
                 }
                 if !missing.is_empty() {
+                    self.guard(node)?;
                     out.push(if *flow {
-                        self.insert_flow(node, entries.is_empty(), &missing)?
+                        self.insert_flow(node, entries, &missing)
                     } else {
-                        self.insert_block(node, entries, &missing)?
+                        self.insert_block(node, entries, &missing)
                     });
                 }
                 Ok(())
@@ -213,12 +330,19 @@ impl Editor<'_> {
                 Ok(())
             }
             (Patch::Push(new), Kind::Seq { flow, items }) => {
+                self.guard(node)?;
                 out.push(if *flow {
                     let close = node.end - 1;
+                    let comma = match items.last() {
+                        Some(last) => !self.trailing_comma(last.end, close),
+                        None => false,
+                    };
                     let mut with = String::new();
                     for (i, v) in new.iter().enumerate() {
-                        if i > 0 || !items.is_empty() {
+                        if i > 0 || comma {
                             with.push_str(", ");
+                        } else if !items.is_empty() && !self.after_blank(close) {
+                            with.push(' ');
                         }
                         with.push_str(&flow_text(v));
                     }
@@ -248,6 +372,7 @@ impl Editor<'_> {
             (Patch::Fields(_) | Patch::Push(_), Kind::Scalar { value, .. })
                 if node.is_null() && node.start == node.end && value == "~" && !in_flow =>
             {
+                self.guard(node)?;
                 // A block `key:` with no value: keep its line, add the entries below it.
                 let colon = self.colon_after(node.start);
                 let indent = self.key_column(node.start) + self.step;
@@ -260,7 +385,7 @@ impl Editor<'_> {
                 match patch {
                     Patch::Fields(fields) => {
                         for (k, p) in fields {
-                            render_entry(&mut with, k, p, indent, self.step, nl);
+                            render_entry(&mut with, k, &New::Patch(p), indent, self.step, nl);
                         }
                     }
                     Patch::Push(items) => {
@@ -278,6 +403,7 @@ impl Editor<'_> {
                 Ok(())
             }
             (Patch::Fields(_) | Patch::Push(_), Kind::Scalar { value, .. }) if node.is_null() => {
+                self.guard(node)?;
                 // `key: ~`, `key: null` or a null in a flow collection becomes a flow
                 // collection holding the patch.
                 let json = flow_text(&patch_json(patch));
@@ -308,26 +434,293 @@ impl Editor<'_> {
         }
     }
 
-    /// New entries before the closing brace of a flow mapping.
+    /// A key a mapping does not set itself, which may come from its merge keys: `None` when
+    /// the merged value holds the patch already or was edited where it is (an inline merged
+    /// mapping no alias uses), else the entry the mapping itself must get, which wins over
+    /// the merged one.
+    fn through_merge<'p>(
+        &self,
+        map: &Node,
+        key: &str,
+        sub: &'p Patch,
+        out: &mut Vec<Splice>,
+    ) -> Result<Option<New<'p>>, EditError> {
+        let Some(merged) = map.get(key) else {
+            return Ok(Some(New::Patch(sub)));
+        };
+        if satisfied(Some(merged), sub) {
+            return Ok(None);
+        }
+        if !matches!(sub, Patch::Fields(_)) || merged.is_null() {
+            // A value of the mapping's own replaces the merged one.
+            return Ok(Some(New::Patch(sub)));
+        }
+        if self.aliased_at(merged).is_none() {
+            // Text only this merge uses (`<<: {labels: …}`): edit it there.
+            self.apply(merged, sub, true, out)?;
+            return Ok(None);
+        }
+        match &merged.kind {
+            Kind::Alias(target) if target.entries().is_some() => Ok(Some(New::Text(
+                self.overlay(&self.text[merged.start..merged.end], target, sub)?,
+            ))),
+            _ if merged.entries().is_some() => Err(EditError::Unsupported {
+                at: map.start,
+                why: "a mapping it must change comes through this merge key (`<<`) from an anchored node and has no alias of its own that a merge could name beside the new keys",
+                hint: "write this mapping out where gunj-mesh edits it, or give it an anchor of its own and merge that in (`labels: {<<: *name}`)",
+            }),
+            _ => Err(EditError::WrongType {
+                at: merged.start,
+                expected: "a mapping",
+            }),
+        }
+    }
+
+    /// An alias on the edited path: left alone when what it stands for holds the patch,
+    /// else replaced (the anchor and its other uses unchanged).
+    fn apply_alias(
+        &self,
+        node: &Node,
+        target: &Node,
+        patch: &Patch,
+        out: &mut Vec<Splice>,
+    ) -> Result<(), EditError> {
+        if satisfied(Some(node), patch) {
+            return Ok(());
+        }
+        self.guard(node)?;
+        let reference = &self.text[node.start..node.end];
+        let with = match (patch, &target.kind) {
+            (Patch::Fields(_), Kind::Map { .. }) => self.overlay(reference, target, patch)?,
+            (Patch::Fields(_) | Patch::Push(_), _) if target.is_null() => {
+                flow_text(&patch_json(patch))
+            }
+            (Patch::Str(s), Kind::Scalar { .. }) => quote(s),
+            (Patch::Value(v), _) => flow_text(v),
+            (Patch::Str(_), _) => {
+                return Err(EditError::WrongType {
+                    at: node.start,
+                    expected: "a string",
+                });
+            }
+            (Patch::Fields(_), _) => {
+                return Err(EditError::WrongType {
+                    at: node.start,
+                    expected: "a mapping",
+                });
+            }
+            (Patch::Items(_) | Patch::Push(_), _) => {
+                return Err(EditError::Unsupported {
+                    at: node.start,
+                    why: "an alias (`*name`) stands for a list that must change",
+                    hint: "write the list out here instead of the alias",
+                });
+            }
+        };
+        out.push(Splice {
+            start: node.start,
+            end: node.end,
+            with,
+        });
+        Ok(())
+    }
+
+    /// A flow mapping that merges the mapping `reference` (an alias) stands for and adds
+    /// what `patch` asks for: `{<<: *labels, "k": "v"}`. A nested mapping that must change is
+    /// overlaid the same way, through its own alias.
+    fn overlay(&self, reference: &str, target: &Node, patch: &Patch) -> Result<String, EditError> {
+        let Patch::Fields(fields) = patch else {
+            unreachable!("only mappings are overlaid")
+        };
+        let mut parts = vec![format!("<<: {reference}")];
+        for (key, sub) in fields {
+            let child = target.get(key);
+            if sub.is_empty() || satisfied(child, sub) {
+                continue;
+            }
+            let value = match (sub, child) {
+                (_, None) => flow_text(&patch_json(sub)),
+                (_, Some(c)) if c.is_null() => flow_text(&patch_json(sub)),
+                (Patch::Str(_) | Patch::Value(_), _) => flow_text(&patch_json(sub)),
+                (Patch::Fields(_), Some(c)) => match &c.kind {
+                    Kind::Alias(t) if t.entries().is_some() => {
+                        self.overlay(&self.text[c.start..c.end], t, sub)?
+                    }
+                    _ if c.entries().is_some() => {
+                        return Err(EditError::Unsupported {
+                            at: c.start,
+                            why: "this mapping is inside an anchored node and has no alias of its own that a merge could name beside the new keys",
+                            hint: "write this mapping out where gunj-mesh edits it, or give it an anchor of its own and use an alias to it",
+                        });
+                    }
+                    _ => {
+                        return Err(EditError::WrongType {
+                            at: c.start,
+                            expected: "a mapping",
+                        });
+                    }
+                },
+                (Patch::Items(_) | Patch::Push(_), Some(c)) => {
+                    return Err(EditError::Unsupported {
+                        at: c.start,
+                        why: "a list inside an anchored node must change",
+                        hint: "write the list out here instead of the alias",
+                    });
+                }
+            };
+            parts.push(format!("{}: {value}", quote(key)));
+        }
+        Ok(format!("{{{}}}", parts.join(", ")))
+    }
+
+    /// The anchored span an alias uses that holds `node`, if any: its start and the alias's.
+    fn aliased_at(&self, node: &Node) -> Option<(usize, usize)> {
+        self.aliased
+            .iter()
+            .find(|(start, end, _)| *start <= node.start && node.end <= *end && start < end)
+            .map(|&(start, _, alias)| (start, alias))
+    }
+
+    /// Refuses an edit of `node` when an alias elsewhere uses its text.
+    fn guard(&self, node: &Node) -> Result<(), EditError> {
+        match self.aliased_at(node) {
+            Some((anchor, alias)) => Err(EditError::Aliased {
+                at: node.start,
+                anchor,
+                alias,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// A different value for a scalar or a collection, whatever its style: in flow style
+    /// where it is, or as block lines in place of a block collection's.
+    fn replace_value(&self, node: &Node, want: &Value, in_flow: bool) -> Result<Splice, EditError> {
+        let block = match &node.kind {
+            Kind::Map { flow: false, .. } if !in_flow && !want.is_object() => {
+                return Err(EditError::WrongType {
+                    at: node.start,
+                    expected: "a value of another type",
+                });
+            }
+            Kind::Seq { flow: false, .. } if !in_flow && !want.is_array() => {
+                return Err(EditError::WrongType {
+                    at: node.start,
+                    expected: "a value of another type",
+                });
+            }
+            Kind::Map { flow, .. } | Kind::Seq { flow, .. } => !flow && !in_flow,
+            Kind::Scalar {
+                style: Style::Block,
+                ..
+            } => {
+                return Err(EditError::Unsupported {
+                    at: node.start,
+                    why: "a block scalar (`|`, `>`) in a list must become another value",
+                    hint: "write the value as a quoted string",
+                });
+            }
+            Kind::Scalar { value, .. } if node.start == node.end && value == "~" => {
+                let colon = self.colon_after(node.start);
+                return Ok(Splice {
+                    start: colon,
+                    end: colon,
+                    with: format!(" {}", flow_text(want)),
+                });
+            }
+            _ => false,
+        };
+        if !block {
+            return Ok(Splice {
+                start: node.start,
+                end: node.end,
+                with: flow_text(want),
+            });
+        }
+        // Block lines from where the collection starts (a sequence: its first dash) to the
+        // line after its last entry, at its column.
+        let start = match node.kind {
+            Kind::Seq { .. } => {
+                pos::line_start(self.text, node.start) + self.dash_column(node.start)
+            }
+            _ => node.start,
+        };
+        let pad = " ".repeat(self.column(start));
+        let (end, _) = self.after(node);
+        let nl = self.newline();
+        let mut with = String::new();
+        for (i, line) in super::to_string(want)
+            .trim_end_matches('\n')
+            .lines()
+            .enumerate()
+        {
+            if i > 0 && !line.is_empty() {
+                with.push_str(&pad);
+            }
+            with.push_str(line);
+            with.push_str(nl);
+        }
+        Ok(Splice { start, end, with })
+    }
+
+    /// A block scalar value of `key` replaced by a double-quoted string or a flow value,
+    /// from its indicator (`|`, `>`) to the line after its last.
+    fn replace_block_scalar(
+        &self,
+        key: &Node,
+        value: &Node,
+        sub: &Patch,
+    ) -> Result<Splice, EditError> {
+        let with = match sub {
+            Patch::Str(s) => quote(s),
+            Patch::Value(v) => flow_text(v),
+            _ => {
+                return Err(EditError::WrongType {
+                    at: value.start,
+                    expected: "a mapping",
+                });
+            }
+        };
+        let colon = self.colon_after(key.end);
+        let (end, _) = self.after(value);
+        Ok(Splice {
+            start: colon,
+            end: end.max(colon),
+            with: format!(" {with}{}", self.newline()),
+        })
+    }
+
+    /// New entries before the closing brace of a flow mapping, after a comma unless the last
+    /// entry has one already (`{a: b,}`, as Helm `range` loops write them).
     fn insert_flow(
         &self,
         node: &Node,
-        empty: bool,
-        missing: &[(&str, &Patch)],
-    ) -> Result<Splice, EditError> {
+        entries: &[(Node, Node)],
+        missing: &[(&str, New)],
+    ) -> Splice {
         let close = node.end - 1;
+        let comma = match entries.last() {
+            Some((k, v)) => !self.trailing_comma(k.end.max(v.end), close),
+            None => false,
+        };
         let mut with = String::new();
-        for (i, (k, p)) in missing.iter().enumerate() {
-            if i > 0 || !empty {
+        for (i, (k, new)) in missing.iter().enumerate() {
+            if i > 0 || comma {
                 with.push_str(", ");
+            } else if !entries.is_empty() && !self.after_blank(close) {
+                with.push(' ');
             }
-            with.push_str(&format!("{}: {}", quote(k), flow_text(&patch_json(p))));
+            let value = match new {
+                New::Patch(p) => flow_text(&patch_json(p)),
+                New::Text(t) => t.clone(),
+            };
+            with.push_str(&format!("{}: {value}", quote(k)));
         }
-        Ok(Splice {
+        Splice {
             start: close,
             end: close,
             with,
-        })
+        }
     }
 
     /// New entries on the lines after the last entry of a block mapping, at the column the
@@ -336,21 +729,21 @@ impl Editor<'_> {
         &self,
         map: &Node,
         entries: &[(Node, Node)],
-        missing: &[(&str, &Patch)],
-    ) -> Result<Splice, EditError> {
+        missing: &[(&str, New)],
+    ) -> Splice {
         let indent = self.column(map.start);
         let step = self.step;
         let (at, lead) = self.after(&entries.last().expect("block mappings are never empty").1);
         let nl = self.newline();
         let mut with = lead.to_string();
-        for (k, p) in missing {
-            render_entry(&mut with, k, p, indent, step, nl);
+        for (k, new) in missing {
+            render_entry(&mut with, k, new, indent, step, nl);
         }
-        Ok(Splice {
+        Splice {
             start: at,
             end: at,
             with,
-        })
+        }
     }
 
     /// Where a line after `node` starts, and the newline to write first when the text ends
@@ -402,6 +795,25 @@ impl Editor<'_> {
         }
     }
 
+    /// True when a comma follows `from` (the end of a flow collection's last entry) before
+    /// the closing bracket at `close`, white space and comments aside: a trailing comma.
+    fn trailing_comma(&self, from: usize, close: usize) -> bool {
+        let mut rest = self.text.get(from..close).unwrap_or_default();
+        loop {
+            rest = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+            match rest.strip_prefix('#') {
+                Some(comment) => rest = comment.find('\n').map_or("", |i| &comment[i..]),
+                None => return rest.starts_with(','),
+            }
+        }
+    }
+
+    /// True when white space comes just before `at`: an entry after a trailing comma needs
+    /// no space of its own there.
+    fn after_blank(&self, at: usize) -> bool {
+        self.text[..at].ends_with([' ', '\t', '\n'])
+    }
+
     /// The byte column of a position (indentation is ASCII spaces, so bytes are columns).
     fn column(&self, at: usize) -> usize {
         pos::column(self.text, at)
@@ -429,15 +841,30 @@ impl Editor<'_> {
     }
 }
 
-fn render_entry(out: &mut String, key: &str, patch: &Patch, indent: usize, step: usize, nl: &str) {
+/// True for a block scalar (`|`, `>`) that is not an alias.
+fn is_block_scalar(node: &Node) -> bool {
+    matches!(
+        node.kind,
+        Kind::Scalar {
+            style: Style::Block,
+            ..
+        }
+    )
+}
+
+fn render_entry(out: &mut String, key: &str, new: &New, indent: usize, step: usize, nl: &str) {
     let pad = " ".repeat(indent);
     let key = plain_key(key);
+    let patch = match new {
+        New::Patch(p) => p,
+        New::Text(t) => return out.push_str(&format!("{pad}{key}: {t}{nl}")),
+    };
     match patch {
         Patch::Str(s) => out.push_str(&format!("{pad}{key}: {}{nl}", quote(s))),
         Patch::Fields(fields) => {
             out.push_str(&format!("{pad}{key}:{nl}"));
             for (k, p) in fields {
-                render_entry(out, k, p, indent + step, step, nl);
+                render_entry(out, k, &New::Patch(p), indent + step, step, nl);
             }
         }
         Patch::Push(items) => {
@@ -656,6 +1083,44 @@ mod tests {
         );
     }
 
+    /// A flow collection with a trailing comma (`{a: b,}`, `[x,]`, as Helm `range` loops
+    /// write them) takes new entries after that comma, not after a second one.
+    #[test]
+    fn flow_collections_with_a_trailing_comma_take_entries_after_it() {
+        for (input, expected) in [
+            (
+                "metadata:\n  labels: {a: b,}\n",
+                "metadata:\n  labels: {a: b, \"k\": \"v\"}\n",
+            ),
+            (
+                "metadata:\n  labels: {a: b , }\n",
+                "metadata:\n  labels: {a: b , \"k\": \"v\"}\n",
+            ),
+            (
+                "metadata:\n  labels: {\n    a: b, # last\n  }\n",
+                "metadata:\n  labels: {\n    a: b, # last\n  \"k\": \"v\"}\n",
+            ),
+            (
+                "metadata:\n  labels: {a: \"b,\"}\n",
+                "metadata:\n  labels: {a: \"b,\", \"k\": \"v\"}\n",
+            ),
+            (
+                "metadata: {labels: {a: [x,],},}\n",
+                "metadata: {labels: {a: [x,], \"k\": \"v\"},}\n",
+            ),
+        ] {
+            assert_eq!(edit(input, &labels("k", "v")), expected, "{input:?}");
+        }
+        // Pushing is not idempotent (the caller checks the items are missing).
+        let mut p = Patch::new();
+        *p.field("spec").field("volumes") = Patch::Push(vec!["b".into(), "c".into()]);
+        for input in ["spec: {volumes: [a,]}\n", "spec: {volumes: [a]}\n"] {
+            let node = parse(input, Limits::default()).unwrap().unwrap();
+            let out = apply(input, &splices(input, &node, &p).unwrap());
+            assert_eq!(out, "spec: {volumes: [a, \"b\", \"c\"]}\n", "{input:?}");
+        }
+    }
+
     #[test]
     fn empty_values_get_lines_below_and_explicit_nulls_become_flow_mappings() {
         let cases = [
@@ -784,14 +1249,117 @@ mod tests {
         );
     }
 
-    #[test]
-    fn aliases_and_merge_keys_are_left_to_the_re_emit_path() {
-        let text = "base: &b {x: 1}\nmetadata:\n  labels: *b\n";
+    fn error(text: &str, patch: &Patch) -> EditError {
         let node = parse(text, Limits::default()).unwrap().unwrap();
+        splices(text, &node, patch).unwrap_err()
+    }
+
+    /// An alias on the edited path is replaced by a mapping that merges it: the anchor and
+    /// its other uses (a selector) keep their meaning.
+    #[test]
+    fn an_alias_on_the_path_becomes_a_merge_beside_the_new_keys() {
+        let text = "metadata:\n  labels: &b\n    x: \"1\"\nspec:\n  selector: *b\n  template:\n    metadata:\n      labels: *b # same\n";
+        let mut p = Patch::new();
+        p.set(&["spec", "template", "metadata", "labels", "k"], "v");
+        assert_eq!(
+            edit(text, &p),
+            "metadata:\n  labels: &b\n    x: \"1\"\nspec:\n  selector: *b\n  template:\n    metadata:\n      labels: {<<: *b, \"k\": \"v\"} # same\n"
+        );
+        // Nested: metadata is an alias too, and its labels one of their own.
+        let text = "a: &l {x: \"1\"}\nm: &m {labels: *l}\nmetadata: *m\n";
+        assert_eq!(
+            edit(text, &labels("k", "v")),
+            "a: &l {x: \"1\"}\nm: &m {labels: *l}\nmetadata: {<<: *m, \"labels\": {<<: *l, \"k\": \"v\"}}\n"
+        );
+        // What it stands for holds the patch already: nothing changes.
+        let text = "a: &l {k: v}\nmetadata:\n  labels: *l\n";
+        assert_eq!(edit(text, &labels("k", "v")), text);
+    }
+
+    /// A mapping with a merge key gets keys of its own, which win over the merged ones; a
+    /// nested mapping that comes from a merge is edited where it is when only that merge
+    /// uses it, and overlaid through its alias otherwise.
+    #[test]
+    fn merge_keys_stay_and_the_new_keys_go_beside_them() {
+        let cases = [
+            (
+                "a: &b {x: \"1\"}\nmetadata:\n  labels:\n    <<: *b\n    y: \"2\"\n",
+                "a: &b {x: \"1\"}\nmetadata:\n  labels:\n    <<: *b\n    y: \"2\"\n    k: \"v\"\n",
+            ),
+            (
+                "a: &b {k: \"false\"}\nmetadata:\n  labels: {<<: *b}\n",
+                "a: &b {k: \"false\"}\nmetadata:\n  labels: {<<: *b, \"k\": \"v\"}\n",
+            ),
+            (
+                "a: &b {x: \"1\"}\nmetadata: {<<: {labels: *b}}\n",
+                "a: &b {x: \"1\"}\nmetadata: {<<: {labels: {<<: *b, \"k\": \"v\"}}}\n",
+            ),
+            (
+                "metadata:\n  <<: {labels: {x: \"1\"}}\n  name: n\n",
+                "metadata:\n  <<: {labels: {x: \"1\", \"k\": \"v\"}}\n  name: n\n",
+            ),
+            (
+                "a: &b {x: \"1\"}\nm: &m\n  labels: *b\nmetadata:\n  <<: *m\n  name: n\n",
+                "a: &b {x: \"1\"}\nm: &m\n  labels: *b\nmetadata:\n  <<: *m\n  name: n\n  labels: {<<: *b, \"k\": \"v\"}\n",
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(edit(input, &labels("k", "v")), expected, "{input:?}");
+        }
+    }
+
+    /// Text an alias uses elsewhere is never edited: the edit would change both places.
+    #[test]
+    fn anchored_text_an_alias_uses_is_not_edited() {
+        let text = "metadata:\n  labels: &l\n    x: \"1\"\nspec:\n  selector: *l\n";
+        assert_eq!(
+            error(text, &labels("k", "v")),
+            EditError::Aliased {
+                at: 27,
+                anchor: 27,
+                alias: 52
+            }
+        );
+        // Merged in from an anchor, with no alias of its own to overlay.
+        let text = "m: &m {labels: {x: \"1\"}}\nmetadata: {<<: *m}\n";
         assert!(matches!(
-            splices(text, &node, &labels("k", "v")),
-            Err(EditError::Unsupported(_))
+            error(text, &labels("k", "v")),
+            EditError::Unsupported { at: 35, .. }
         ));
+        // An anchor no alias uses is edited like any other mapping.
+        let text = "metadata:\n  labels: &l\n    x: \"1\"\n";
+        assert_eq!(
+            edit(text, &labels("k", "v")),
+            "metadata:\n  labels: &l\n    x: \"1\"\n    k: \"v\"\n"
+        );
+    }
+
+    /// Block scalars and block collections that must change are replaced in place.
+    #[test]
+    fn block_values_that_differ_are_replaced_in_place() {
+        let text = "metadata:\n  labels:\n    k: |\n      false\n    z: \"1\" # c\n";
+        assert_eq!(
+            edit(text, &labels("k", "v")),
+            "metadata:\n  labels:\n    k: \"v\"\n    z: \"1\" # c\n"
+        );
+        let mut p = Patch::new();
+        *p.field("spec").field("tls") = Patch::Value(serde_json::json!({"caFile": "/a"}));
+        let text = "spec:\n  tls:\n    insecure: true\n    other: x\n  port: web\n";
+        assert_eq!(
+            edit(text, &p),
+            "spec:\n  tls:\n    caFile: /a\n  port: web\n"
+        );
+        let mut list = Patch::new();
+        *list.field("spec").field("tls") = Patch::Value(serde_json::json!(["c", {"d": 1}]));
+        let text = "spec:\n  tls:\n  - a\n  - b\n  port: web\n";
+        assert_eq!(
+            edit(text, &list),
+            "spec:\n  tls:\n  - c\n  - d: 1\n  port: web\n"
+        );
+        let text = "spec:\n  tls: {insecure: true}\n";
+        assert_eq!(edit(text, &p), "spec:\n  tls: {\"caFile\": \"/a\"}\n");
+        let text = "spec:\n  tls:\n";
+        assert_eq!(edit(text, &p), "spec:\n  tls: {\"caFile\": \"/a\"}\n");
     }
 
     #[test]

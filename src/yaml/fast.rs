@@ -12,7 +12,7 @@
 //! and a missing value is an empty plain `~` at the end of its key.
 //! `tests/fast_yaml.rs` compares the two on every corpus document and on generated ones.
 
-use super::{Kind, Limits, Node, Style, pos};
+use super::{Kind, Limits, Node, Style, Tag, pos};
 use std::borrow::Cow;
 
 /// Parses `text` when it lies inside the fast subset.
@@ -237,7 +237,7 @@ impl<'a> Fast<'a> {
             kind: Kind::Scalar {
                 value: Cow::Borrowed("~"),
                 style: Style::Plain,
-                tagged: false,
+                tag: Tag::None,
             },
         };
         Some((null, next))
@@ -433,7 +433,7 @@ impl<'a> Fast<'a> {
             kind: Kind::Scalar {
                 value,
                 style: Style::Quoted,
-                tagged: false,
+                tag: Tag::None,
             },
         };
         Some((node, i + 1))
@@ -443,7 +443,7 @@ impl<'a> Fast<'a> {
 /// Characters YAML does not allow in a stream (C1 controls, U+FFFE/U+FFFF), or reads
 /// differently across versions (NEL and the line and paragraph separators were line breaks
 /// in YAML 1.1), and the byte order mark.
-fn unusual(c: char) -> bool {
+pub(super) fn unusual(c: char) -> bool {
     matches!(
         c,
         '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
@@ -451,7 +451,7 @@ fn unusual(c: char) -> bool {
 }
 
 /// Length, first and last byte of a key: equal keys have equal fingerprints.
-fn fingerprint(key: &str) -> u32 {
+pub(super) fn fingerprint(key: &str) -> u32 {
     let b = key.as_bytes();
     let edge = |c: Option<&u8>| u32::from(c.copied().unwrap_or(0));
     ((b.len() as u32) << 16) | (edge(b.first()) << 8) | edge(b.last())
@@ -471,14 +471,14 @@ fn plain(token: &str, start: usize, end: usize) -> Node<'_> {
         kind: Kind::Scalar {
             value: Cow::Borrowed(token),
             style: Style::Plain,
-            tagged: false,
+            tag: Tag::None,
         },
     }
 }
 
 /// Characters that may not start a plain scalar (YAML 1.2, c-indicator); `-` only with a
 /// following space, which the callers check.
-fn is_indicator(c: u8) -> bool {
+pub(super) fn is_indicator(c: u8) -> bool {
     matches!(
         c,
         b'-' | b'?'

@@ -7,6 +7,7 @@
 //! granit, serde-saphyr's parser. Configs are read by serde-saphyr; generated resources are
 //! written by `emit` where it can and by serde-saphyr otherwise, byte for byte the same.
 
+mod check;
 pub mod edit;
 mod emit;
 pub mod fast;
@@ -67,7 +68,7 @@ pub enum Kind<'a> {
         value: Cow<'a, str>,
         style: Style,
         /// An explicit tag such as `!!str`: the resolved type is then not the plain one.
-        tagged: bool,
+        tag: Tag,
     },
     Map {
         flow: bool,
@@ -87,6 +88,39 @@ pub enum Style {
     Plain,
     Quoted,
     Block,
+}
+
+/// The explicit tag of a scalar: none, one of the YAML core schema's (`!!str`, `!!bool`,
+/// `!!int`, `!!float`, `!!null`, and the non-specific `!`, which means a string), or any
+/// other (`!!timestamp`, `!custom`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    None,
+    Str,
+    Bool,
+    Int,
+    Float,
+    Null,
+    Other,
+}
+
+impl Tag {
+    pub fn is_some(self) -> bool {
+        self != Tag::None
+    }
+
+    /// The tag of a parser event: `tag:yaml.org,2002:<suffix>` for the core schema's.
+    fn of(tag: Option<&serde_saphyr::granit_parser::Tag>) -> Tag {
+        let Some(tag) = tag else { return Tag::None };
+        match (tag.handle(), tag.suffix()) {
+            ("tag:yaml.org,2002:", "str") | ("!", "") => Tag::Str,
+            ("tag:yaml.org,2002:", "bool") => Tag::Bool,
+            ("tag:yaml.org,2002:", "int") => Tag::Int,
+            ("tag:yaml.org,2002:", "float") => Tag::Float,
+            ("tag:yaml.org,2002:", "null") => Tag::Null,
+            _ => Tag::Other,
+        }
+    }
 }
 
 impl<'a> Node<'a> {
@@ -114,12 +148,71 @@ impl<'a> Node<'a> {
         }
     }
 
-    /// The value under `key` when this is a mapping.
+    /// The value under `key` when this is a mapping: its own entry, else, as YAML 1.1
+    /// merge keys (`<<: *base`) say, that of the first mapping it merges which has one.
+    /// Kubernetes reads manifests with goyaml.v2, which applies merge keys
+    /// (<https://yaml.org/type/merge.html>).
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
-        self.entries()?
+        let entries = self.entries()?;
+        if let Some((_, v)) = entries.iter().find(|(k, _)| k.scalar() == Some(key)) {
+            return Some(v);
+        }
+        entries
             .iter()
-            .find(|(k, _)| k.scalar() == Some(key))
-            .map(|(_, v)| v)
+            .filter(|(k, _)| k.is_merge_key())
+            .flat_map(|(_, v)| v.merged())
+            .find_map(|m| m.get(key))
+    }
+
+    /// True for the key of a YAML 1.1 merge: a plain, untagged `<<` (a quoted `"<<"` is an
+    /// ordinary key).
+    pub fn is_merge_key(&self) -> bool {
+        matches!(
+            &self.kind,
+            Kind::Scalar {
+                value,
+                style: Style::Plain,
+                tag: Tag::None,
+            } if value == "<<"
+        )
+    }
+
+    /// The mappings a merge key's value brings in, in order of precedence: the mapping it
+    /// is or names, or each of a sequence of them.
+    pub fn merged(&self) -> Vec<&Node<'a>> {
+        match &self.resolved().kind {
+            Kind::Map { .. } => vec![self.resolved()],
+            Kind::Seq { items, .. } => items
+                .iter()
+                .filter(|i| i.entries().is_some())
+                .map(Node::resolved)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The entries of a mapping as YAML 1.1 reads them: its own (merge keys aside), then
+    /// those its merge keys bring in that it does not set itself.
+    pub fn merged_entries(&self) -> Vec<(&Node<'a>, &Node<'a>)> {
+        let entries = self.entries().unwrap_or_default();
+        let mut out: Vec<(&Node<'a>, &Node<'a>)> = entries
+            .iter()
+            .filter(|(k, _)| !k.is_merge_key())
+            .map(|(k, v)| (k, v))
+            .collect();
+        if out.len() == entries.len() {
+            return out;
+        }
+        for (_, v) in entries.iter().filter(|(k, _)| k.is_merge_key()) {
+            for m in v.merged() {
+                for (k, v) in m.merged_entries() {
+                    if !out.iter().any(|(o, _)| o.scalar() == k.scalar()) {
+                        out.push((k, v));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Follows a path of mapping keys.
@@ -139,14 +232,32 @@ impl<'a> Node<'a> {
     pub fn str(&self) -> Option<&str> {
         let node = self.resolved();
         match &node.kind {
-            Kind::Scalar {
-                value,
-                style,
-                tagged,
-            } => {
-                let string = *style != Style::Plain || *tagged || plain_is_string(value);
+            Kind::Scalar { value, style, tag } => {
+                let string = *style != Style::Plain || tag.is_some() || plain_is_string(value);
                 string.then_some(value)
             }
+            _ => None,
+        }
+    }
+
+    /// The boolean a YAML 1.1 reader takes the scalar for, as Kubernetes reads manifests:
+    /// kubectl and Helm parse them with sigs.k8s.io/yaml, whose goyaml.v2 resolves `y`,
+    /// `yes`, `true`, `on` (and `n`, `no`, `false`, `off`), each in lower, capitalised or upper
+    /// case, to a boolean, plain or under an explicit `!!bool` tag (quoted too); a quoted or
+    /// otherwise tagged scalar is a string
+    /// (<https://github.com/kubernetes-sigs/yaml/blob/master/goyaml.v2/resolve.go>).
+    pub fn bool_11(&self) -> Option<bool> {
+        match &self.resolved().kind {
+            Kind::Scalar {
+                value,
+                style: Style::Plain,
+                tag: Tag::None,
+            }
+            | Kind::Scalar {
+                value,
+                tag: Tag::Bool,
+                ..
+            } => yaml11_bool(value),
             _ => None,
         }
     }
@@ -156,7 +267,7 @@ impl<'a> Node<'a> {
             Kind::Scalar {
                 value,
                 style: Style::Plain,
-                tagged: false,
+                tag: Tag::None,
             } => plain(value) == Some(Value::Null),
             _ => false,
         }
@@ -164,27 +275,22 @@ impl<'a> Node<'a> {
 
     /// A mapping of string keys to string values, as labels and annotations are.
     pub fn string_map(&self) -> Vec<(&str, Option<&str>)> {
-        self.entries()
-            .unwrap_or_default()
-            .iter()
+        self.merged_entries()
+            .into_iter()
             .filter_map(|(k, v)| Some((k.scalar()?, v.str())))
             .collect()
     }
 
-    /// The JSON value of this node under the YAML 1.2 core schema.
+    /// The JSON value of this node under the YAML 1.2 core schema, merge keys applied.
     pub fn to_json(&self) -> Value {
         match &self.kind {
-            Kind::Scalar {
-                value,
-                style,
-                tagged,
-            } => match style {
-                Style::Plain if !tagged => resolve_plain(value),
+            Kind::Scalar { value, style, tag } => match style {
+                Style::Plain if !tag.is_some() => resolve_plain(value),
                 _ => Value::String(value.to_string()),
             },
-            Kind::Map { entries, .. } => {
+            Kind::Map { .. } => {
                 let mut map = Map::new();
-                for (k, v) in entries {
+                for (k, v) in self.merged_entries() {
                     let key = match k.to_json() {
                         Value::String(s) => s,
                         other => other.to_string(),
@@ -201,14 +307,10 @@ impl<'a> Node<'a> {
     /// The node with every scalar copied, free of the text it was parsed from.
     pub fn into_owned(self) -> Node<'static> {
         let kind = match self.kind {
-            Kind::Scalar {
-                value,
-                style,
-                tagged,
-            } => Kind::Scalar {
+            Kind::Scalar { value, style, tag } => Kind::Scalar {
                 value: Cow::Owned(value.into_owned()),
                 style,
-                tagged,
+                tag,
             },
             Kind::Map { flow, entries } => Kind::Map {
                 flow,
@@ -229,17 +331,19 @@ impl<'a> Node<'a> {
             kind,
         }
     }
+}
 
-    /// True when this node or anything below it is (or holds) an alias, anchor or merge key.
-    pub fn is_shared(&self) -> bool {
-        match &self.kind {
-            Kind::Alias(_) => true,
-            Kind::Scalar { .. } => false,
-            Kind::Map { entries, .. } => entries
-                .iter()
-                .any(|(k, v)| k.scalar() == Some("<<") || v.is_shared()),
-            Kind::Seq { items, .. } => items.iter().any(Node::is_shared),
+/// The YAML 1.1 booleans goyaml.v2 resolves (<https://yaml.org/type/bool.html> lists
+/// the same forms).
+fn yaml11_bool(s: &str) -> Option<bool> {
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            Some(true)
         }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            Some(false)
+        }
+        _ => None,
     }
 }
 
@@ -321,34 +425,85 @@ impl Default for Limits {
 
 /// Parses one document. `None` when it holds nothing but comments and blank lines.
 pub fn parse(text: &str, limits: Limits) -> Result<Option<Node<'_>>, YamlError> {
-    // YAML reads a lone CR as a line break, the text splices do not: refuse it.
-    let bytes = text.as_bytes();
-    if let Some(i) = memchr::memchr_iter(b'\r', bytes).find(|&i| bytes.get(i + 1) != Some(&b'\n')) {
-        let message = "a carriage return without a line feed; use LF or CRLF line endings";
-        return Err(YamlError::at(text, i, message.into()));
-    }
+    lone_carriage_return(text)?;
     if let Some(node) = fast::parse(text, limits) {
         return Ok(Some(node));
     }
-    // A byte order mark may only open a document (YAML 1.2, 5.2: `l-document-prefix`), and
-    // the splitter keeps that one out of `text`. Elsewhere the parser skips it, but it is
-    // three bytes of the line the splices measure columns on: refuse it. (The fast path
-    // already declines any text with one.)
-    if let Some(i) = memchr::memmem::find(bytes, "\u{feff}".as_bytes()) {
+    outside_the_fast_paths(text)?;
+    parse_full(text, limits)
+}
+
+/// Says whether [`parse`] would read the document, with the error it would give, without
+/// building a tree ([`check`]): for the documents the filter does not parse.
+pub fn check(text: &str, limits: Limits) -> Result<(), YamlError> {
+    if check::lines(text, limits) {
+        return Ok(());
+    }
+    lone_carriage_return(text)?;
+    outside_the_fast_paths(text)?;
+    check::events(text, limits)
+}
+
+/// YAML reads a lone CR as a line break, the splitter, the header scan and the text splices
+/// do not: refuse it.
+fn lone_carriage_return(text: &str) -> Result<(), YamlError> {
+    let bytes = text.as_bytes();
+    match memchr::memchr_iter(b'\r', bytes).find(|&i| bytes.get(i + 1) != Some(&b'\n')) {
+        Some(i) => {
+            let message = "a carriage return without a line feed; use LF or CRLF line endings";
+            Err(YamlError::at(text, i, message.into()))
+        }
+        None => Ok(()),
+    }
+}
+
+/// What the full parser would take but the filter refuses, checked where the fast paths
+/// (which decline both) give up.
+///
+/// A byte order mark may only open a document (YAML 1.2, 5.2: `l-document-prefix`), and
+/// the splitter keeps that one out of `text`. Elsewhere the parser skips it, but it is
+/// three bytes of the line the splices measure columns on.
+///
+/// A directive (`%YAML 1.1`, `%TAG …`) on the first line with content: the stream is split
+/// before each `---`, so a document's directives are a document of their own, as they are
+/// to kubectl and Helm, which split streams at `---` lines and then reject them.
+fn outside_the_fast_paths(text: &str) -> Result<(), YamlError> {
+    if let Some(i) = memchr::memmem::find(text.as_bytes(), "\u{feff}".as_bytes()) {
         let message = "a byte order mark (U+FEFF) inside the document; remove it (a string \
                        that needs one can write it as \"\\uFEFF\")";
         return Err(YamlError::at(text, i, message.into()));
     }
-    parse_full(text, limits)
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with('%') {
+            let name = line.split_whitespace().next().unwrap_or_default();
+            let message = format!(
+                "a `{name}` directive, which kubectl and Helm cannot read: they cut streams at \
+                 `---` lines, which leaves the directive a document of its own"
+            );
+            return Err(YamlError::at(text, at, message));
+        }
+        let content = line.trim_start_matches([' ', '\t']);
+        if !content.trim_end().is_empty() && !content.starts_with('#') {
+            break;
+        }
+        at += line.len();
+    }
+    Ok(())
 }
 
-/// [`parse`] without the fast path: the full parser alone.
-pub fn parse_full(text: &str, limits: Limits) -> Result<Option<Node<'_>>, YamlError> {
+/// The full parser's options: no comments, nesting up to `--max-depth`.
+fn options(limits: Limits) -> Options {
     let mut options = Options::default();
     options.set_emit_comments(false);
     options.flow_nesting_limit = limits.max_depth;
     options.block_nesting_limit = limits.max_depth;
-    let parser = Parser::new_from_str_with_options(text, options);
+    options
+}
+
+/// [`parse`] without the fast path: the full parser alone.
+pub fn parse_full(text: &str, limits: Limits) -> Result<Option<Node<'_>>, YamlError> {
+    let parser = Parser::new_from_str_with_options(text, options(limits));
     let mut builder = Builder {
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -404,6 +559,33 @@ fn long_implicit_key(text: &str, offset: usize) -> bool {
         .is_some_and(|i| line[..i].trim_start().chars().count() > 1024)
 }
 
+// The builder's own errors, beside the parser's; [`check::events`] gives them alike.
+const SECOND_DOCUMENT: &str = "more than one YAML document where one was expected";
+const UNBALANCED: &str = "unbalanced collection";
+const UNKNOWN_ANCHOR: &str = "alias to an unknown anchor";
+const KEY_NOT_SCALAR: &str = "a mapping key must be a scalar";
+
+fn alias_budget_exceeded(limits: Limits) -> String {
+    format!(
+        "alias expansion exceeds the limit of {} nodes (a \"billion laughs\" document?); \
+         raise it with --max-alias-nodes",
+        limits.alias_budget
+    )
+}
+
+fn key_too_long(key: &str, limits: Limits) -> String {
+    format!(
+        "a mapping key of {} bytes exceeds the limit of {} bytes; raise it with \
+         --max-key-length if this is real",
+        key.len(),
+        limits.max_key_length
+    )
+}
+
+fn duplicate_key(key: &str) -> String {
+    format!("duplicate key `{key}`")
+}
+
 struct Builder<'a> {
     /// Open collections: the node, its anchor and, for mappings, a pending key and the keys
     /// seen so far (a set, so that a mapping of many keys is not quadratic).
@@ -435,7 +617,7 @@ impl<'a> Builder<'a> {
             Event::DocumentStart(..) => {
                 self.documents += 1;
                 if self.documents > 1 {
-                    return Err("more than one YAML document where one was expected".into());
+                    return Err(SECOND_DOCUMENT.into());
                 }
                 return Ok(());
             }
@@ -451,7 +633,7 @@ impl<'a> Builder<'a> {
                     kind: Kind::Scalar {
                         value,
                         style,
-                        tagged: tag.is_some(),
+                        tag: Tag::of(tag.as_deref()),
                     },
                 };
                 (node, anchor, 1)
@@ -484,22 +666,14 @@ impl<'a> Builder<'a> {
                     anchor,
                     size,
                     ..
-                } = self.stack.pop().ok_or("unbalanced collection")?;
+                } = self.stack.pop().ok_or(UNBALANCED)?;
                 node.end = end.max(node.end);
                 (node, anchor, size)
             }
             Event::Alias(id) => {
-                let (target, cost) = self
-                    .anchors
-                    .get(&id)
-                    .cloned()
-                    .ok_or("alias to an unknown anchor")?;
+                let (target, cost) = self.anchors.get(&id).cloned().ok_or(UNKNOWN_ANCHOR)?;
                 if cost > self.budget {
-                    return Err(format!(
-                        "alias expansion exceeds the limit of {} nodes \
-                         (a \"billion laughs\" document?); raise it with --max-alias-nodes",
-                        self.limits.alias_budget
-                    ));
+                    return Err(alias_budget_exceeded(self.limits));
                 }
                 self.budget -= cost;
                 let node = Node {
@@ -528,15 +702,10 @@ impl<'a> Builder<'a> {
             Kind::Map { entries, .. } => match open.pending.take() {
                 None => {
                     let Some(key) = node.scalar() else {
-                        return Err("a mapping key must be a scalar".into());
+                        return Err(KEY_NOT_SCALAR.into());
                     };
                     if key.len() > self.limits.max_key_length {
-                        return Err(format!(
-                            "a mapping key of {} bytes exceeds the limit of {} bytes; \
-                             raise it with --max-key-length if this is real",
-                            key.len(),
-                            self.limits.max_key_length
-                        ));
+                        return Err(key_too_long(key, self.limits));
                     }
                     let duplicate = if entries.len() < KEY_SCAN {
                         entries.iter().any(|(k, _)| k.scalar() == Some(key))
@@ -551,7 +720,7 @@ impl<'a> Builder<'a> {
                         !open.keys.insert(key.to_owned())
                     };
                     if duplicate {
-                        return Err(format!("duplicate key `{key}`"));
+                        return Err(duplicate_key(key));
                     }
                     open.pending = Some(node);
                 }
@@ -648,6 +817,35 @@ mod tests {
         assert_eq!(j["g"], "2024-01-01");
         assert_eq!(n.get("d").unwrap().str(), None);
         assert_eq!(n.get("b").unwrap().str(), Some("on"));
+    }
+
+    /// Kubernetes reads manifests as YAML 1.1 (goyaml.v2): `yes`, `On` and `!!bool` values
+    /// are booleans there, quoted and `!!str` ones are not.
+    #[test]
+    fn booleans_read_as_yaml_1_1_does() {
+        let n = doc(
+            "a: yes\nb: On\nc: !!bool true\nd: !!bool \"y\"\ne: \"yes\"\nf: !!str true\ng: NO\nh: off\ni: maybe\nj: tRUE\nk: !custom true\n",
+        );
+        let got: Vec<_> = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"]
+            .iter()
+            .map(|k| n.get(k).unwrap().bool_11())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                Some(true),
+                Some(true),
+                Some(true),
+                Some(true),
+                None,
+                None,
+                Some(false),
+                Some(false),
+                None,
+                None,
+                None
+            ]
+        );
     }
 
     #[test]

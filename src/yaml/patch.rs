@@ -1,6 +1,6 @@
 //! What an edit must make a subtree contain: a tree of keys, items and string values that
-//! [`super::edit`] turns into text splices, or that [`apply_json`] applies to a re-emitted
-//! value.
+//! [`super::edit`] turns into text splices, and that [`apply_json`] applies to a JSON value
+//! (what an edited document must read as).
 
 use serde_json::Value;
 
@@ -108,7 +108,7 @@ impl Default for Patch {
     }
 }
 
-/// Applies `patch` to a JSON value (the re-emit path for documents text edits cannot handle).
+/// Applies `patch` to a JSON value: what the document must read as once edited.
 pub fn apply_json(value: &mut Value, patch: &Patch) {
     match patch {
         Patch::Str(s) => *value = Value::String(s.clone()),

@@ -21,15 +21,15 @@ fn diff(a: &Node, b: &Node, path: &str) -> Option<String> {
             Kind::Scalar {
                 value: v1,
                 style: s1,
-                tagged: t1,
+                tag: t1,
             },
             Kind::Scalar {
                 value: v2,
                 style: s2,
-                tagged: t2,
+                tag: t2,
             },
         ) => (v1 != v2 || s1 != s2 || t1 != t2)
-            .then(|| format!("{path}: {v1:?} {s1:?} {t1} vs {v2:?} {s2:?} {t2}")),
+            .then(|| format!("{path}: {v1:?} {s1:?} {t1:?} vs {v2:?} {s2:?} {t2:?}")),
         (
             Kind::Map {
                 flow: f1,

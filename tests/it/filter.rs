@@ -1,5 +1,5 @@
 //! Filter behaviours not covered by the examples: List items, in-stream configs and their
-//! precedence, `type: auto`, namespaces, and the re-emit path for anchors.
+//! precedence, `type: auto`, namespaces, and anchors on the edited path.
 
 use crate::common;
 use crate::common::fixtures::GRAFANA;
@@ -109,7 +109,7 @@ fn objects_without_a_namespace_take_the_release_namespace() {
 }
 
 #[test]
-fn anchors_on_the_edited_path_re_emit_the_document_keeping_meaning() {
+fn anchors_on_the_edited_path_keep_the_documents_meaning() {
     let doc = "# Source: chart/templates/x.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: grafana\n  labels: &l\n    app.kubernetes.io/name: grafana\n    flag: \"on\"\nspec:\n  template:\n    metadata:\n      labels: *l\n";
     let (code, out, _) = gunj(&["--mesh", "istio"], doc);
     assert_eq!(code, 0);
@@ -219,14 +219,24 @@ spec:
 }
 
 /// Review finds, one regression test each.
+/// A ConfigMap the filter does not read (it mentions no gunj-mesh, no URL) is still checked:
+/// broken YAML anywhere fails the run, naming the document and line.
 #[test]
-fn a_broken_configmap_that_is_not_ours_passes_through_unparsed() {
+fn a_broken_configmap_that_is_not_ours_fails_the_run() {
     let config = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  observability: {dashboards: {}}\n---\n";
     let broken =
         "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  c: [unclosed\n";
-    let (code, out, err) = gunj(&[], &format!("{config}{GRAFANA}{broken}"));
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains(broken), "{out}");
+    let text = format!("{config}{GRAFANA}{broken}");
+    let (code, out, err) = gunj(&[], &text);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    let line = text.lines().count();
+    assert!(
+        err.contains(&format!(
+            "document 3 (-), line {line}, column 6: invalid YAML"
+        )),
+        "{err}"
+    );
 }
 
 #[test]

@@ -698,6 +698,26 @@ fn unreadable_yaml_still_answers_with_a_resource_list_and_exit_1() {
     assert_eq!(results(&r.stdout)[0]["severity"], "error");
 }
 
+/// The comments before the ResourceList are copied to the output, so they are checked like
+/// any document: a carriage return without a line feed ends a comment line for YAML, and
+/// what follows it is no comment.
+#[test]
+fn a_comment_before_the_resource_list_is_checked() {
+    let input = format!(
+        "# a comment\rkind: Deployment\r---\n{}",
+        list(V1, &[GRAFANA], "")
+    );
+    let r = run(&input);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("line 1, column 12: invalid YAML: a carriage return without a line feed"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("severity: error"), "{}", r.stdout);
+}
+
 #[test]
 fn a_second_run_over_the_output_changes_nothing() {
     let input = list(

@@ -179,7 +179,7 @@ fn filter_file(text: &str, mesh: MeshType, chunk: Option<usize>) -> (String, Str
     std::fs::write(&path, text).unwrap();
     let file = std::fs::File::open(&path).unwrap();
     let input = match chunk {
-        Some(chunk) => read_file("s.yaml", file, usize::MAX, chunk),
+        Some(chunk) => read_file("s.yaml", file, usize::MAX, chunk, Default::default()),
         None => read_whole("s.yaml", file, 0, usize::MAX),
     };
     let options = Options {

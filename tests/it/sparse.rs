@@ -6,6 +6,7 @@ use crate::common;
 use crate::common::fixtures::GRAFANA_HELM_WITH_SELECTOR_AND_PORT as GRAFANA;
 
 use gunj_mesh::MeshType;
+use gunj_mesh::internals::yaml::Limits;
 use gunj_mesh::{Input, Options};
 use gunj_mesh::{read_file, read_whole};
 use std::fs::File;
@@ -28,8 +29,8 @@ spec:
     targetPort: 3000
 ";
 
-/// A dashboard ConfigMap whose block scalar holds lines that look like boundaries but are
-/// not (`----`, `---x`), non-ASCII text, and `on`/`yes` strings.
+/// A dashboard ConfigMap with lines that look like boundaries but are not (the keys `----`
+/// and `---x`), non-ASCII text, and `on`/`yes` strings.
 const DASHBOARD: &str = "# Source: grafana/templates/dashboards.yaml
 apiVersion: v1
 kind: ConfigMap
@@ -39,9 +40,9 @@ metadata:
 data:
   a.json: |
     {\"title\": \"Überblick — ½ 🚀\",
-----
----x
     \"refresh\": \"on\", \"x\": \"yes\"}
+----: not a boundary
+---x: nor this
 ";
 
 const RULE: &str = "# Source: prometheus/templates/rules.yaml
@@ -99,7 +100,7 @@ fn same_as_whole(files: &[(&str, &[u8])], options: &Options) -> usize {
     for chunk in CHUNKS {
         let sparse: Result<Vec<Input>, _> = paths
             .iter()
-            .map(|(n, p)| read_file(n, File::open(p).unwrap(), usize::MAX, chunk))
+            .map(|(n, p)| read_file(n, File::open(p).unwrap(), usize::MAX, chunk, options.limits))
             .collect();
         if let Ok(inputs) = &sparse {
             let this: Vec<_> = inputs
@@ -146,6 +147,7 @@ fn documents_the_filter_never_reads_stay_in_the_file() {
         File::open(dir().join("s.yaml")).unwrap(),
         1 << 20,
         64,
+        Limits::default(),
     )
     .unwrap();
     assert_eq!(input.text, format!("---\n{GRAFANA}---\n{SERVICE}"));
@@ -236,6 +238,87 @@ fn the_edges_of_a_stream_read_alike() {
     }
 }
 
+/// The error a run over `files`, read sparsely with the binary's buffer, fails with.
+fn sparse_error(files: &[(&str, &str)], options: &Options) -> String {
+    let inputs: Vec<Input> = files
+        .iter()
+        .map(|(n, text)| {
+            let path = file(n, text.as_bytes());
+            read_file(
+                n,
+                File::open(path).unwrap(),
+                usize::MAX,
+                1 << 18,
+                options.limits,
+            )
+            .unwrap()
+        })
+        .collect();
+    outcome(&inputs, options).unwrap_err()
+}
+
+/// Documents the filter leaves in the file are checked as they stream past: one that is not
+/// well-formed YAML within the limits fails the run as it does when the file is read whole,
+/// with its document number and line, whichever input it is in.
+#[test]
+fn documents_left_in_the_file_are_checked() {
+    let istio = options(Some(MeshType::Istio));
+    let broken = DASHBOARD.replace("  a.json: |", "  b: [x\n  a.json: |");
+    let mut bomb = String::from("  a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..9 {
+        let items = vec![format!("*a{}", i - 1); 9].join(", ");
+        bomb.push_str(&format!("  a{i}: &a{i} [{items}]\n"));
+    }
+    let bomb = RULE.replace("  groups: []\n", &format!("  groups: []\n{bomb}"));
+    let cr = "# Source: grafana/templates/cm.yaml\rapiVersion: v1\rkind: ConfigMap\r";
+    let repeated = RULE.replace("spec:", "spec: {}\nspec:");
+    // Each case: the document, and where its error is: a line (the first one holding
+    // `after`, plus `lines`), a column and the message.
+    let cases = [
+        (
+            "syntax",
+            broken.as_str(),
+            ("  b: [x", 1, 9),
+            "illegal placement of ':'",
+        ),
+        ("bomb", &bomb, ("  a5:", 0, 12), "alias expansion exceeds"),
+        (
+            "cr",
+            cr,
+            ("# Source: grafana/templates/cm", 0, 36),
+            "a carriage return",
+        ),
+        (
+            "repeated",
+            &repeated,
+            ("spec: {}", 1, 1),
+            "duplicate key `spec`",
+        ),
+    ];
+    for (name, bad, (after, lines, column), message) in cases {
+        let text = stream(&[GRAFANA, DASHBOARD, bad, SERVICE]);
+        same_as_whole(&[(name, text.as_bytes())], &istio);
+        let line = text[..text.find(after).unwrap()].lines().count() + 1 + lines;
+        let error = sparse_error(&[(name, &text)], &istio);
+        assert!(error.starts_with("document 3 ("), "{name}: {error}");
+        let place = format!("line {line}, column {column}: invalid YAML: {message}");
+        assert!(error.contains(&place), "{name}: {error}\nnot at {place}");
+    }
+    let first = stream(&[GRAFANA, DASHBOARD]);
+    let second = stream(&[DASHBOARD, &broken]);
+    same_as_whole(
+        &[
+            ("one.yaml", first.as_bytes()),
+            ("two.yaml", second.as_bytes()),
+        ],
+        &istio,
+    );
+    let error = sparse_error(&[("one.yaml", &first), ("two.yaml", &second)], &istio);
+    let line = second[..second.find("  b: [x").unwrap()].lines().count() + 2;
+    let place = format!("document 4 (two.yaml: grafana/templates/dashboards.yaml), line {line},");
+    assert!(error.starts_with(&place), "{error}");
+}
+
 #[test]
 fn several_inputs_keep_their_order_and_separators() {
     let istio = options(Some(MeshType::Istio));
@@ -275,7 +358,14 @@ fn api_versions_of_left_documents_still_count() {
         1
     );
     let path = dir().join("operator.yaml");
-    let inputs = [read_file("operator.yaml", File::open(path).unwrap(), usize::MAX, 64).unwrap()];
+    let inputs = [read_file(
+        "operator.yaml",
+        File::open(path).unwrap(),
+        usize::MAX,
+        64,
+        Limits::default(),
+    )
+    .unwrap()];
     let (out, _) = outcome(&inputs, &options(None)).unwrap();
     assert!(out.contains("kind: PodMonitor"), "{out}");
 }
@@ -292,7 +382,7 @@ fn read_errors_name_the_same_byte() {
     same_as_whole(&[("cut-character.yaml", &cut)], &istio);
     same_as_whole(&[("utf16.yaml", b"\xFF\xFEk\0i\0")], &istio);
     let limited = Options {
-        limits: gunj_mesh::internals::yaml::Limits {
+        limits: Limits {
             max_documents: 3,
             ..Default::default()
         },
@@ -303,12 +393,26 @@ fn read_errors_name_the_same_byte() {
     // The size limit holds before anything is parsed, as a whole read's does.
     let path = file("large.yaml", many.as_bytes());
     let whole = read_whole("large.yaml", File::open(&path).unwrap(), 0, 100).unwrap_err();
-    let sparse = read_file("large.yaml", File::open(&path).unwrap(), 100, 7).unwrap_err();
+    let sparse = read_file(
+        "large.yaml",
+        File::open(&path).unwrap(),
+        100,
+        7,
+        Limits::default(),
+    )
+    .unwrap_err();
     assert_eq!(sparse.to_string(), whole.to_string());
     // Also when a byte before the limit is not UTF-8 (found by review).
     let path = file("large-bad.yaml", b"\xFFaaaaaaaaaaaaaaaaaaaa");
     let whole = read_whole("large-bad.yaml", File::open(&path).unwrap(), 0, 10).unwrap_err();
-    let sparse = read_file("large-bad.yaml", File::open(&path).unwrap(), 10, 4).unwrap_err();
+    let sparse = read_file(
+        "large-bad.yaml",
+        File::open(&path).unwrap(),
+        10,
+        4,
+        Limits::default(),
+    )
+    .unwrap_err();
     assert_eq!(sparse.to_string(), whole.to_string());
 }
 
@@ -321,6 +425,7 @@ fn a_file_rewritten_while_it_is_read_is_an_error_not_a_torn_output() {
         File::open(&path).unwrap(),
         usize::MAX,
         1 << 20,
+        Limits::default(),
     )
     .unwrap();
     let inputs = [input];
@@ -456,7 +561,13 @@ fn a_large_file_read_in_two_halves_reads_alike() {
     same_as_whole(&[("halves-bad-second.yaml", &bad)], &istio);
     // Over the limit, the file is not read: the limit is met first, as in a whole read.
     let path = file("halves-limit.yaml", &bad);
-    let sparse = read_file("halves-limit.yaml", File::open(&path).unwrap(), 200_000, 7);
+    let sparse = read_file(
+        "halves-limit.yaml",
+        File::open(&path).unwrap(),
+        200_000,
+        7,
+        Limits::default(),
+    );
     assert!(
         sparse
             .unwrap_err()

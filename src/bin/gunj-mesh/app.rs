@@ -240,11 +240,18 @@ fn say(args: &FilterArgs, lines: &[String]) {
 /// directories held besides their YAML files.
 fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options, Vec<String>), Failure> {
     sys::prefault_heap(&args.inputs);
+    let limits = Limits {
+        max_depth: args.max_depth,
+        alias_budget: args.max_alias_nodes,
+        max_input_bytes: args.max_input_bytes,
+        max_documents: args.max_documents,
+        max_key_length: args.max_key_length,
+    };
     let mut inputs = Vec::new();
     // What the inputs read so far leave of --max-input-bytes.
     let mut left = args.max_input_bytes;
     let mut read_next = |path: &Path| {
-        let input = read(path, left, sparse)?;
+        let input = read(path, left, sparse.then_some(limits))?;
         left -= input.bytes();
         Ok::<_, Failure>(input)
     };
@@ -270,13 +277,7 @@ fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options, Vec<Str
         config,
         mesh: args.mesh.map(Into::into),
         namespace: args.namespace.clone(),
-        limits: Limits {
-            max_depth: args.max_depth,
-            alias_budget: args.max_alias_nodes,
-            max_input_bytes: args.max_input_bytes,
-            max_documents: args.max_documents,
-            max_key_length: args.max_key_length,
-        },
+        limits,
         list_changes: false,
         traffic_graph: false,
     };
@@ -360,7 +361,7 @@ const MAX_CONFIG_BYTES: usize = 1 << 20;
 
 /// Reads the `-c` file, of at most [`MAX_CONFIG_BYTES`] (reading stops just past them).
 fn read_config(path: &Path) -> Result<Input, Failure> {
-    read(path, MAX_CONFIG_BYTES, false).map_err(|f| {
+    read(path, MAX_CONFIG_BYTES, None).map_err(|f| {
         if f == Failure::too_large(&f.source, MAX_CONFIG_BYTES) {
             Failure::input(
                 &f.source,
@@ -376,9 +377,10 @@ fn read_config(path: &Path) -> Result<Input, Failure> {
 }
 
 /// Reads one input of at most `limit` bytes as UTF-8 text (reading stops just past the
-/// limit, so a huge stdin is not buffered whole). With `sparse`, a regular file keeps in
-/// memory only the documents the filter may read ([`read_file`]).
-fn read(path: &Path, limit: usize, sparse: bool) -> Result<Input, Failure> {
+/// limit, so a huge stdin is not buffered whole). With `sparse` limits, a regular file keeps
+/// in memory only the documents the filter may read, and the others once they are checked
+/// against those limits ([`read_file`]).
+fn read(path: &Path, limit: usize, sparse: Option<Limits>) -> Result<Input, Failure> {
     /// The read buffer of a sparse read: documents are judged as it fills.
     const CHUNK: usize = 1 << 18;
     let name = path.display().to_string();
@@ -388,9 +390,10 @@ fn read(path: &Path, limit: usize, sparse: bool) -> Result<Input, Failure> {
     let file = std::fs::File::open(path)
         .map_err(|e| Failure::input(&name, format!("cannot read: {e}")))?;
     let meta = file.metadata().ok();
-    if sparse && meta.as_ref().is_some_and(std::fs::Metadata::is_file) {
-        read_file(&name, file, limit, CHUNK)
-    } else {
-        read_whole(&name, file, meta.map_or(0, |m| m.len()), limit)
+    match sparse {
+        Some(limits) if meta.as_ref().is_some_and(std::fs::Metadata::is_file) => {
+            read_file(&name, file, limit, CHUNK, limits)
+        }
+        _ => read_whole(&name, file, meta.map_or(0, |m| m.len()), limit),
     }
 }

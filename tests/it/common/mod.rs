@@ -2,6 +2,7 @@
 //! test needs from outside the repository ([`needs`]), documents several modules use
 //! ([`fixtures`]), finding YAML files.
 
+pub mod edit_path;
 pub mod fixtures;
 pub mod needs;
 pub mod run;
