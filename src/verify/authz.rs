@@ -3,8 +3,7 @@
 //! https://istio.io/latest/docs/reference/config/security/authorization-policy/
 
 use super::cidr::{Block, Source};
-use super::istio::{Waypoint, describe_waypoint};
-use super::objects::{Ns, Object, string_map, strings};
+use super::objects::{Ns, Object, Service, ns_name, string_map, strings};
 use super::parties::over_ns;
 use super::{Flow, Trace, Tri};
 use crate::yaml::Node;
@@ -694,6 +693,27 @@ fn condition_matches(flow: &Flow, condition: &Node, request: &Request) -> Tri {
         // ISTIO-AZ-8: reached only by a DENY rule on non-HTTP traffic, which drops it.
         _ => Tri::Yes,
     }
+}
+
+/// The waypoint an in-mesh caller's traffic to the destination goes through (ISTIO-AMB-6):
+/// `istio.io/use-waypoint` on the Service (for traffic addressed to a Service) or the pod
+/// (for traffic addressed to the pod, as scrapes and alerts are), else on the namespace; the
+/// waypoint must accept that kind of traffic (`istio.io/waypoint-for`, default `service`).
+/// https://istio.io/latest/docs/ambient/usage/waypoint/#useawaypoint
+pub struct Waypoint<'c> {
+    pub namespace: Ns,
+    pub name: String,
+    /// The Service the traffic is addressed to, for policies that target it.
+    pub service: Option<&'c Service>,
+}
+
+/// `waypoint monitoring/waypoint`.
+pub fn describe_waypoint(waypoint: &Waypoint) -> String {
+    format!(
+        "waypoint {}/{}",
+        ns_name(&waypoint.namespace),
+        waypoint.name
+    )
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! DestinationRule, outbound bypass, Prometheus's exported certificates), probes,
 //! PeerAuthentication, waypoints; AuthorizationPolicy is in `authz`.
 
-use super::authz;
+use super::authz::{self, Waypoint, describe_waypoint};
 use super::cidr::{Block, blocks};
-use super::objects::{Ns, Object, Pod, ProbeKind, Service, ns_name, string_map, strings};
+use super::objects::{Ns, Object, Pod, ProbeKind, Service, string_map, strings};
 use super::parties::{Dataplane, over_ns, same_ns};
 use super::{Flow, Trace, Tri, in_ports};
 use crate::model::graph::{Found, Party, Protocol, Via};
@@ -976,18 +976,6 @@ fn compose(
     out
 }
 
-/// The waypoint an in-mesh caller's traffic to the destination goes through (ISTIO-AMB-6):
-/// `istio.io/use-waypoint` on the Service (for traffic addressed to a Service) or the pod
-/// (for traffic addressed to the pod, as scrapes and alerts are), else on the namespace; the
-/// waypoint must accept that kind of traffic (`istio.io/waypoint-for`, default `service`).
-/// https://istio.io/latest/docs/ambient/usage/waypoint/#useawaypoint
-pub struct Waypoint<'c> {
-    pub namespace: Ns,
-    pub name: String,
-    /// The Service the traffic is addressed to, for policies that target it.
-    pub service: Option<&'c Service>,
-}
-
 /// A waypoint named for traffic to the destination (`namespace`, `name`), and the Service
 /// the traffic is addressed to, if any.
 type Addressed<'c> = (Option<(Ns, String)>, Option<&'c Service>);
@@ -1055,15 +1043,6 @@ fn waypoints<'c>(flow: &Flow<'c, '_>) -> Vec<Option<Waypoint<'c>>> {
         }
     }
     distinct
-}
-
-/// `waypoint monitoring/waypoint`.
-pub fn describe_waypoint(waypoint: &Waypoint) -> String {
-    format!(
-        "waypoint {}/{}",
-        ns_name(&waypoint.namespace),
-        waypoint.name
-    )
 }
 
 #[cfg(test)]
