@@ -55,11 +55,7 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
     )?;
     let edited = patch(&docs, &parsed, &patches, &config_docs)?;
     drop(parsed);
-    let rendered = render(&generated);
-    generate::within(
-        rendered.iter().map(String::len).sum(),
-        options.limits.max_input_bytes,
-    )?;
+    let rendered = render(&generated, options.limits.max_input_bytes)?;
     let output = output::assemble(inputs, &docs, &config_docs, edited, rendered);
     Ok(Outcome {
         output,
@@ -188,7 +184,15 @@ pub fn patch_doc(doc: &Doc, node: &Node, patch: &Patch) -> Result<String, Failur
     Ok(format!("{head}{}", edit::apply(body, &splices)))
 }
 
-/// The generated resources as YAML documents, written on every core (in order).
-fn render(resources: &[Box<dyn Emit>]) -> Vec<String> {
-    parallel::map(resources, |_| 1, 64, |r| r.yaml())
+/// The generated resources as YAML documents, written on every core (in order). Stops
+/// as soon as they pass `limit` bytes ([`generate::within`]), before they take that much
+/// memory.
+fn render(resources: &[Box<dyn Emit>], limit: usize) -> Result<Vec<String>, Failure> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let total = AtomicUsize::new(0);
+    parallel::try_map(resources, |_| 1, 64, |r| {
+        let text = r.yaml();
+        let sum = total.fetch_add(text.len(), Ordering::Relaxed) + text.len();
+        generate::within(sum, limit).map(|()| text)
+    })
 }
