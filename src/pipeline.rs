@@ -190,9 +190,14 @@ pub fn patch_doc(doc: &Doc, node: &Node, patch: &Patch) -> Result<String, Failur
 fn render(resources: &[Box<dyn Emit>], limit: usize) -> Result<Vec<String>, Failure> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let total = AtomicUsize::new(0);
-    parallel::try_map(resources, |_| 1, 64, |r| {
-        let text = r.yaml();
-        let sum = total.fetch_add(text.len(), Ordering::Relaxed) + text.len();
-        generate::within(sum, limit).map(|()| text)
-    })
+    parallel::try_map(
+        resources,
+        |_| 1,
+        64,
+        |r| {
+            let text = r.yaml();
+            let sum = total.fetch_add(text.len(), Ordering::Relaxed) + text.len();
+            generate::within(sum, limit).map(|()| text)
+        },
+    )
 }

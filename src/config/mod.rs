@@ -397,14 +397,6 @@ impl ServiceMesh {
         Ok(config)
     }
 
-    /// Reads a config from a parsed object (a KRM item or functionConfig).
-    pub fn from_json(value: serde_json::Value, known: &[&str]) -> Result<ServiceMesh, ConfigError> {
-        let config: ServiceMesh =
-            serde_json::from_value(value).map_err(|e| ConfigError::other(e.to_string()))?;
-        config.validate(known)?;
-        Ok(config)
-    }
-
     /// Builds a config from a KRM `ConfigMap` functionConfig: each data key is a top-level
     /// spec field, or a dotted path to one (`istio.mode`), and each value is YAML. Keys not
     /// given keep the embedded default's values (so `type` is `istio` unless set, and

@@ -33,10 +33,18 @@ pub fn read_config_at(source: &str, text: &str, first_line: usize) -> Result<Ser
     })
 }
 
-/// Reads a config from a parsed object; errors name `source`.
-pub fn config_of(source: &str, node: &Node) -> Result<ServiceMesh, Failure> {
-    ServiceMesh::from_json(node.to_json(), &catalog::names())
-        .map_err(|e| Failure::config(source, e))
+/// Reads the ServiceMesh config `node` of `doc` (a KRM functionConfig or item): from its
+/// own text, so that an error names the field and its line and column in the input. `what`
+/// says where in the ResourceList it is (`functionConfig`, `items[2]`), and is the
+/// error's source: kpt shows it as the result's field.
+pub fn config_in(doc: &Doc, node: &Node, what: &str) -> Result<ServiceMesh, Failure> {
+    let body = doc.body();
+    let line_start = body[..node.start].rfind('\n').map_or(0, |i| i + 1);
+    // What precedes the node on its first line (`- `, `functionConfig: `) becomes spaces:
+    // the text parses alone, and columns stay those of the input.
+    let indent = body[line_start..node.start].chars().count();
+    let text = format!("{}{}", " ".repeat(indent), &body[node.start..node.end]);
+    read_config_at(what, &text, doc.line_of(line_start))
 }
 
 /// Fails on a ServiceMesh config among `objects`, which are those outside the config

@@ -676,6 +676,61 @@ fn on_error_every_input_item_comes_back_with_an_error_result_and_exit_1() {
     }
 }
 
+/// A bad value in a ServiceMesh functionConfig or item is named by its field, line and
+/// column in the ResourceList, like one in a config file; kpt shows where it is as the
+/// result's field.
+#[test]
+fn a_config_error_names_the_field_and_its_place_in_the_resource_list() {
+    let bad = "    mtls:\n      mode: LAX\n";
+    let flow = "functionConfig: {apiVersion: mesh.gunj.io/v1alpha1, kind: ServiceMesh, spec: {mtls: {mode: LAX}}}\n";
+    let block = format!(
+        "functionConfig:\n  apiVersion: mesh.gunj.io/v1alpha1\n  kind: ServiceMesh\n  metadata:\n    name: mesh\n  spec:\n{bad}"
+    );
+    let item = SERVICE_MESH_ITEM.replace("type: linkerd", "type: linkerd\n    mtls: {mode: LAX}");
+    for (what, input, field) in [
+        (
+            "block functionConfig",
+            list(V1, &[GRAFANA], &block),
+            "functionConfig",
+        ),
+        (
+            "flow functionConfig",
+            list(V1, &[GRAFANA], flow),
+            "functionConfig",
+        ),
+        ("item", list(V1, &[GRAFANA, &item], ""), "items[1]"),
+    ] {
+        let r = run(&input);
+        assert_eq!(r.code, 1, "{what}: {}", r.stdout);
+        let (line, text) = input
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains("LAX"))
+            .expect("the bad value is in the input");
+        let column = text.find("LAX").unwrap() + 1;
+        let place = format!("{field}, line {}, column {column}: ", line + 1);
+        assert!(
+            r.stderr.contains(&place),
+            "{what}: no `{place}` in {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("spec.mtls.mode: unknown variant `LAX`"),
+            "{what}: {}",
+            r.stderr
+        );
+        let results = results(&r.stdout);
+        assert_eq!(results[0]["field"]["path"], field, "{what}: {results:#?}");
+        assert!(
+            results[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("spec.mtls.mode"),
+            "{what}: {results:#?}"
+        );
+    }
+}
+
 #[test]
 fn on_error_results_hold_just_the_error() {
     let (_, input, _) = bad_inputs().remove(0);
