@@ -64,6 +64,9 @@ const AGENTS: &[&str] = &[
     "vector",
 ];
 const SINKS: &[&str] = &["loki", "tempo", "mimir", "prometheus"];
+/// Agents that scrape the stack's targets as Prometheus does (grafana/k8s-monitoring's
+/// Alloy metrics collector scrapes kube-state-metrics, the exporters and the operators).
+const SCRAPERS: &[&str] = &["alloy", "grafana-agent"];
 const RULERS: &[&str] = &["loki", "mimir", "thanos", "prometheus"];
 
 /// The flows for the components present in the stack, sorted and without duplicates:
@@ -102,6 +105,9 @@ pub fn flows(
                     to,
                     format!("Prometheus scrapes {to}"),
                 );
+            }
+            for from in SCRAPERS.iter().filter(|f| *f != to) {
+                inferred(component(from), to, format!("{from} scrapes {to}"));
             }
             inferred(
                 component(to),

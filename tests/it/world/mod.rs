@@ -1,0 +1,66 @@
+//! Issue #21: what real stacks need, each on a small stream written in the style of the
+//! upstream manifest it comes from (named in each test), run through the library.
+
+mod recognition;
+
+use gunj_mesh::{Entry, EntryAction, Flows, Input, MeshType, Options, Outcome, Verdict};
+
+/// Runs the filter over `stream` with the config `config` (a ServiceMesh document's text)
+/// and `mesh` forcing the mesh type, drawing the traffic graph.
+pub fn run<'a>(inputs: &'a [Input], config: &str, mesh: MeshType) -> Outcome<'a> {
+    let options = Options {
+        config: Some(Input::new("config.yaml", config)),
+        mesh: Some(mesh),
+        traffic_graph: true,
+        ..Options::default()
+    };
+    gunj_mesh::run(inputs, &options).unwrap_or_else(|f| panic!("the filter failed: {f}"))
+}
+
+/// A config with `spec` below `spec:`, indented by two spaces.
+pub fn config(spec: &str) -> String {
+    format!("apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n{spec}")
+}
+
+/// The report entry of `kind` `name`, if any.
+pub fn entry<'r>(outcome: &'r Outcome, kind: &str, name: &str) -> Option<&'r Entry> {
+    outcome
+        .report
+        .entries
+        .iter()
+        .find(|e| e.kind == kind && e.name == name)
+}
+
+/// The component an object is recognised as and the entry's action.
+pub fn recognised(outcome: &Outcome, kind: &str, name: &str) -> Option<(String, EntryAction)> {
+    entry(outcome, kind, name).map(|e| (e.component.clone().unwrap_or_default(), e.action))
+}
+
+/// Every flow the output denies: `from → to port`, and by what.
+pub fn denied(flows: &Flows) -> Vec<String> {
+    flows
+        .graph
+        .edges
+        .iter()
+        .zip(&flows.verdicts)
+        .filter_map(|(e, v)| match v {
+            Verdict::Denied { resource, rule } => Some(format!(
+                "{} → {} port {}: {resource} ({rule})",
+                e.from.label(),
+                e.to.label(),
+                e.port
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every flow of the graph as `from → to port`.
+pub fn edges(flows: &Flows) -> Vec<String> {
+    flows
+        .graph
+        .edges
+        .iter()
+        .map(|e| format!("{} → {} port {}", e.from.label(), e.to.label(), e.port))
+        .collect()
+}
