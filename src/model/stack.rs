@@ -178,6 +178,10 @@ pub struct Service {
     pub namespace: Option<String>,
     pub ports: Vec<ServicePort>,
     pub headless: bool,
+    /// The kube-apiserver calls it: a webhook's or an aggregated API's.
+    pub api_server: bool,
+    /// `spec.publishNotReadyAddresses: true`.
+    pub publish_not_ready: bool,
     /// The component of the members the selector matches, if any.
     pub component: Option<String>,
     /// `spec.selector`: the labels of the pods it fronts (none: no pods of the stream).
@@ -268,6 +272,23 @@ impl Stack {
                     .and_then(Node::str)
                     == Some(MANAGED_BY.1);
                 existing.insert((o.kind.clone(), namespace, name), managed);
+            }
+        }
+        for o in objects {
+            for (_, service) in o.api_server_services() {
+                let get = |k: &str| service.get(k).and_then(Node::scalar);
+                let (Some(name), namespace) = (get("name"), get("namespace")) else {
+                    continue;
+                };
+                let namespace = namespace.or(default_ns);
+                for svc in services.iter_mut().filter(|s| {
+                    s.name == name
+                        && (namespace.is_none()
+                            || s.namespace.is_none()
+                            || s.namespace.as_deref() == namespace)
+                }) {
+                    svc.api_server = true;
+                }
             }
         }
         let mut members = members;
@@ -373,6 +394,11 @@ impl Stack {
             namespace,
             ports,
             headless: node.at(&["spec", "clusterIP"]).and_then(Node::scalar) == Some("None"),
+            api_server: false,
+            publish_not_ready: node
+                .at(&["spec", "publishNotReadyAddresses"])
+                .and_then(Node::bool_11)
+                == Some(true),
             component,
             selector,
             labels: map(&["metadata", "labels"]),

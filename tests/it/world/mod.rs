@@ -1,6 +1,7 @@
 //! Issue #21: what real stacks need, each on a small stream written in the style of the
 //! upstream manifest it comes from (named in each test), run through the library.
 
+mod ports;
 mod recognition;
 
 use gunj_mesh::{Entry, EntryAction, Flows, Input, MeshType, Options, Outcome, Verdict};
@@ -63,4 +64,47 @@ pub fn edges(flows: &Flows) -> Vec<String> {
         .iter()
         .map(|e| format!("{} → {} port {}", e.from.label(), e.to.label(), e.port))
         .collect()
+}
+
+/// The documents of a YAML stream, as JSON (empty documents left out).
+pub fn documents(text: &str) -> Vec<serde_json::Value> {
+    gunj_mesh::internals::stream::split(0, text)
+        .iter()
+        .filter(|d| !d.header.empty)
+        .map(|d| gunj_mesh::internals::yaml::from_str::<serde_json::Value>(d.text).unwrap())
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+/// The document of `kind` `name` in an output.
+pub fn find<'d>(
+    docs: &'d [serde_json::Value],
+    kind: &str,
+    name: &str,
+) -> Option<&'d serde_json::Value> {
+    docs.iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+}
+
+/// Checks the output with `../shared/tools/validate-crs.py --require-known` (skipped,
+/// saying so, when `../shared` is missing).
+pub fn validates(output: &str, label: &str) {
+    let Some(corpus) = crate::common::corpus() else {
+        return;
+    };
+    let tool = corpus.join("../tools/validate-crs.py");
+    let dir = crate::common::TempDir::new("validate");
+    let file = dir.write("out.yaml", output);
+    let run = std::process::Command::new("python3")
+        .arg(&tool)
+        .arg("--require-known")
+        .arg(&file)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        run.status.success(),
+        "{label}: validate-crs.py failed:\n{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
 }

@@ -11,6 +11,7 @@
 //! - Ambient: L7 settings need a waypoint, which a Service opts into with the label
 //!   `istio.io/use-waypoint` (<https://istio.io/latest/docs/ambient/usage/waypoint/>).
 
+mod frontends;
 mod types;
 
 use super::open::{Opening, Openings};
@@ -37,6 +38,7 @@ pub fn generate(
     out: &mut Additions,
 ) {
     protocol_hints(stack, out);
+    frontends::generate(stack, out);
     if let Some(mtls) = &spec.mtls {
         peer_authentications(stack, mtls, openings, out);
     }
@@ -48,8 +50,10 @@ pub fn generate(
             continue;
         };
         // Headless Services reach pods directly (an original-destination cluster): load
-        // balancing, pools, outlier detection and routes do not apply.
-        if service.headless {
+        // balancing, pools, outlier detection and routes do not apply. The kube-apiserver
+        // calls webhooks and aggregated APIs from outside the mesh, and a TLS-only Service
+        // is opaque to the proxies: no L7 setting, nor a waypoint, applies to either.
+        if service.headless || service.api_server || tls_only(service) {
             continue;
         }
         let traffic = global.merged(spec.components.overrides.get(component));
@@ -140,9 +144,12 @@ fn protocol_hints(stack: &Stack, out: &mut Additions) {
             // Loki's Istio guide declares its gRPC port TCP too: its clients balance over
             // pod IPs, which Istio's gRPC routing does not allow.
             let loki_grpc = component == "loki" && numbers.contains(&9095);
+            // Alloy's and Grafana Agent's clustering, whatever the port is named.
+            let agent_cluster = matches!(component.as_str(), "alloy" | "grafana-agent")
+                && numbers.contains(&ports::AGENT_CLUSTER);
             let hint = match (proto, named) {
                 (Proto::Tcp, _) => Some("tcp"),
-                _ if loki_grpc => Some("tcp"),
+                _ if loki_grpc || agent_cluster => Some("tcp"),
                 (p, None) => p.app_protocol(),
                 _ => None,
             };
@@ -175,10 +182,20 @@ fn has_l7_port(service: &Service) -> bool {
     })
 }
 
+/// True when every TCP port of a Service carries the application's own TLS.
+fn tls_only(service: &Service) -> bool {
+    let mut tcp = service
+        .ports
+        .iter()
+        .filter(|p| p.protocol != "UDP")
+        .peekable();
+    tcp.peek().is_some() && tcp.all(carries_tls)
+}
+
 /// True for a Service port that carries the application's own TLS: `appProtocol` or a
-/// name that declares `https` or `tls` (Istio's protocol selection), or port 443 with
-/// neither saying otherwise (webhooks and aggregated APIs, which the kube-apiserver calls
-/// on 443 by default). Istio routes TLS by SNI at most: a VirtualService's `http` routes
+/// name that declares `https` or `tls` (Istio's protocol selection), or a TLS port
+/// ([`ports::TLS`]: 443, where the kube-apiserver calls webhooks and aggregated APIs by
+/// default, 8443, 9443) with neither saying otherwise. Istio routes TLS by SNI at most: a VirtualService's `http` routes
 /// never apply, and a waypoint passes it through at L4, so no L7 setting needs one
 /// (<https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/>).
 fn carries_tls(p: &ServicePort) -> bool {
@@ -190,7 +207,7 @@ fn carries_tls(p: &ServicePort) -> bool {
     match declared.as_deref() {
         Some("https" | "tls") => true,
         Some(_) => false,
-        None => p.port == 443,
+        None => p.numbers().iter().any(|n| ports::TLS.contains(n)),
     }
 }
 
