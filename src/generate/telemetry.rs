@@ -14,8 +14,8 @@
 //! - Linkerd proxies send spans to `config.linkerd.io/trace-collector`
 //!   (<https://linkerd.io/2-edge/tasks/distributed-tracing/>).
 
-use super::dashboards;
 use super::{Additions, Resource, metadata};
+use super::{dashboards, merge};
 use crate::config::{MtlsMode, Spec, TraceProvider};
 use crate::model::kinds::is_operator_cr;
 use crate::model::mesh::Mesh;
@@ -180,14 +180,18 @@ fn prometheus_certificates(w: &Workload, patch: &mut Patch) {
     }
     let mut at = |key: &str, value: &str| patch.set(&w.pod_annotation(key), value);
     at("traffic.sidecar.istio.io/includeOutboundIPRanges", "");
-    at(
-        "proxy.istio.io/config",
-        "proxyMetadata:\n  OUTPUT_CERTS: /etc/istio-output-certs\n",
-    );
-    at(
-        "sidecar.istio.io/userVolumeMount",
-        r#"[{"name": "istio-certs", "mountPath": "/etc/istio-output-certs"}]"#,
-    );
+    let existing = |key: &str| w.pod_annotations.get(key).map(String::as_str);
+    let config = "proxy.istio.io/config";
+    if let Some(merged) =
+        merge::proxy_metadata(existing(config), "OUTPUT_CERTS", "/etc/istio-output-certs")
+    {
+        at(config, &merged);
+    }
+    let mounts = "sidecar.istio.io/userVolumeMount";
+    let mount = r#"{"name": "istio-certs", "mountPath": "/etc/istio-output-certs"}"#;
+    if let Some(merged) = merge::json_list_item(existing(mounts), mount) {
+        at(mounts, &merged);
+    }
     let spec = {
         let mut p = &mut *patch;
         for key in w.pod_spec_path {
