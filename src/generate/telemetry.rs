@@ -16,9 +16,9 @@
 
 use super::{Additions, Resource, metadata};
 use super::{dashboards, merge};
-use crate::config::{MtlsMode, Spec, TraceProvider};
+use crate::config::{MtlsMode, Release, Spec, TraceProvider};
 use crate::model::kinds::is_operator_cr;
-use crate::model::mesh::Mesh;
+use crate::model::mesh::{ISTIO_V1_APIS, Mesh};
 use crate::model::stack::Stack;
 use crate::model::workload::Workload;
 use crate::yaml::patch::Patch;
@@ -314,7 +314,7 @@ pub fn generate(stack: &Stack, spec: &Spec, mesh: &Mesh, ctx: &Context, out: &mu
         ));
     }
     if let Mesh::Istio { .. } = mesh {
-        istio_telemetry(stack, obs, ctx, out);
+        istio_telemetry(stack, obs, ctx, spec.istio.release(), out);
     }
     if let Some(c) = &ctx.collector
         && matches!(mesh, Mesh::Linkerd)
@@ -352,6 +352,7 @@ fn istio_telemetry(
     stack: &Stack,
     obs: &crate::config::Observability,
     ctx: &Context,
+    release: Release,
     out: &mut Additions,
 ) {
     let mut spec = Telemetry::default();
@@ -403,7 +404,11 @@ fn istio_telemetry(
             "stack",
             format!("telemetry: {}", why.join(", ")),
             Resource {
-                api_version: "telemetry.istio.io/v1",
+                api_version: if release >= ISTIO_V1_APIS {
+                    "telemetry.istio.io/v1"
+                } else {
+                    "telemetry.istio.io/v1alpha1"
+                },
                 kind: "Telemetry",
                 metadata: metadata("gunj-mesh", ns.as_deref(), "stack"),
                 spec: spec.clone(),

@@ -182,6 +182,8 @@ pub struct Service {
     pub api_server: bool,
     /// `spec.publishNotReadyAddresses: true`.
     pub publish_not_ready: bool,
+    /// The cluster's DNS domain (`cluster.local`).
+    pub cluster_domain: String,
     /// The component of the members the selector matches, if any.
     pub component: Option<String>,
     /// `spec.selector`: the labels of the pods it fronts (none: no pods of the stream).
@@ -193,7 +195,7 @@ pub struct Service {
 impl Service {
     pub fn host(&self) -> String {
         match &self.namespace {
-            Some(ns) => format!("{}.{ns}.svc.cluster.local", self.name),
+            Some(ns) => format!("{}.{ns}.svc.{}", self.name, self.cluster_domain),
             // Short names resolve in the namespace of whoever names them: here the release
             // namespace that both the Service and the resource naming it land in.
             None => self.name.clone(),
@@ -243,8 +245,14 @@ pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "gunj-mesh
 
 impl Stack {
     /// Builds the inventory. `members` are the in-mesh workloads decided by the filter;
-    /// `default_ns` is the namespace of objects that name none, if known.
-    pub fn build(objects: &[Object], members: Vec<Member>, default_ns: Option<&str>) -> Stack {
+    /// `default_ns` is the namespace of objects that name none, if known; Service hosts
+    /// end in `cluster_domain`.
+    pub fn build(
+        objects: &[Object],
+        members: Vec<Member>,
+        default_ns: Option<&str>,
+        cluster_domain: &str,
+    ) -> Stack {
         let mut by_namespace: BTreeMap<Option<&str>, Vec<&Member>> = BTreeMap::new();
         for m in &members {
             by_namespace
@@ -264,7 +272,9 @@ impl Stack {
             let namespace = meta("namespace").or_else(|| default_ns.map(str::to_string));
             let name = meta("name").unwrap_or_default();
             if o.kind == "Service" {
-                services.push(Stack::service(&by_namespace, i, o.node, name, namespace));
+                let mut service = Stack::service(&by_namespace, i, o.node, name, namespace);
+                service.cluster_domain = cluster_domain.to_string();
+                services.push(service);
             } else if GENERATED_KINDS.contains(&o.kind.as_str()) || o.kind == "ConfigMap" {
                 let managed = o
                     .node
@@ -399,6 +409,7 @@ impl Stack {
                 .at(&["spec", "publishNotReadyAddresses"])
                 .and_then(Node::bool_11)
                 == Some(true),
+            cluster_domain: String::new(),
             component,
             selector,
             labels: map(&["metadata", "labels"]),

@@ -241,7 +241,7 @@ pub fn plan(
         .filter_map(|d| d.member.take())
         .collect();
     let release = options.namespace.as_deref();
-    let stack = Stack::build(objects, members, release);
+    let stack = Stack::build(objects, members, release, &config.spec.cluster_domain);
     // The traffic graph, and the flows between components it and the config give.
     let drawn =
         options.traffic_graph || config.spec.authorization.is_some() || config.spec.mtls.is_some();
@@ -475,6 +475,7 @@ pub fn plan(
                     .authorization
                     .as_ref()
                     .map(|a| a.api_server_networks.clone()),
+                trust_domain: config.spec.trust_domain.clone(),
                 ..Settings::new(mesh.clone())
             }),
         },
