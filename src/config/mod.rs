@@ -57,7 +57,7 @@ pub struct Spec {
     #[serde(default = "yes")]
     pub enabled: bool,
     /// Which mesh. `auto` decides from Istio or Linkerd resources and injection settings
-    /// already in the stream.
+    /// already in the stream, and takes the default, `istio`, when it finds neither.
     #[serde(default, rename = "type")]
     pub mesh: MeshType,
     /// What happens to Helm hook and test resources (Helm 4 sends them to post-renderers).
@@ -135,12 +135,15 @@ fn yes() -> bool {
     true
 }
 
+/// The mesh a config asks for. The default, `istio`, is the one default everywhere: with
+/// no config, a config without `type`, a KRM functionConfig without it, and what `auto`
+/// takes when the stream shows neither mesh.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MeshType {
+    #[default]
     Istio,
     Linkerd,
-    #[default]
     Auto,
 }
 
@@ -407,16 +410,14 @@ impl Default for Injection {
 }
 
 impl ServiceMesh {
-    /// The config used when none is given: Istio, sidecar mode, every known component.
+    /// The config used when none is given: every default (Istio, sidecar mode, every
+    /// known component).
     pub fn embedded_default() -> ServiceMesh {
         ServiceMesh {
             api_version: API_VERSION.into(),
             kind: KIND.into(),
             metadata: None,
-            spec: Spec {
-                mesh: MeshType::Istio,
-                ..Spec::default()
-            },
+            spec: Spec::default(),
         }
     }
 
@@ -482,14 +483,13 @@ impl ServiceMesh {
 
     /// Builds a config from a KRM `ConfigMap` functionConfig: each data key is a top-level
     /// spec field, or a dotted path to one (`istio.mode`), and each value is YAML. Keys not
-    /// given keep the embedded default's values (so `type` is `istio` unless set, and
-    /// `kpt fn eval --exec gunj-mesh` with no arguments behaves like no config at all).
+    /// given keep the defaults (so `kpt fn eval --exec gunj-mesh` with no arguments behaves
+    /// like no config at all).
     pub fn from_config_map(
         data: &serde_json::Map<String, serde_json::Value>,
         known: &[&str],
     ) -> Result<ServiceMesh, ConfigError> {
         let mut spec = serde_json::Map::new();
-        spec.insert("type".into(), serde_json::json!(MeshType::Istio));
         for (key, value) in data {
             let value = match value {
                 serde_json::Value::String(s) => crate::yaml::from_str::<serde_json::Value>(s)
