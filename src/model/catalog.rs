@@ -150,6 +150,12 @@ pub static CATALOG: &[Component] = &[
     ),
     entry("vector", &["vector"], &["timberio/vector"], &[]),
     entry(
+        "windows-exporter",
+        &["windows-exporter", "prometheus-windows-exporter"],
+        &["prometheus-community/windows-exporter"],
+        &[],
+    ),
+    entry(
         "node-exporter",
         &["node-exporter", "prometheus-node-exporter"],
         &["prometheus/node-exporter", "prom/node-exporter"],
@@ -185,8 +191,14 @@ pub static CATALOG: &[Component] = &[
     entry("kiali", &["kiali", "kiali-server"], &["kiali/kiali"], &[]),
     entry(
         "prometheus-operator",
-        &["prometheus-operator"],
-        &["prometheus-operator/prometheus-operator"],
+        &[
+            "prometheus-operator",
+            "prometheus-operator-admission-webhook",
+        ],
+        &[
+            "prometheus-operator/prometheus-operator",
+            "prometheus-operator/admission-webhook",
+        ],
         &[],
     ),
     entry(

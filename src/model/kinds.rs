@@ -196,7 +196,7 @@ pub static POD_KINDS: &[PodKind] = &[
     // `app.kubernetes.io/instance: <release>`, adds `controller.podLabels` and
     // `controller.podAnnotations`, runs them as `serviceAccount.name`, else its fullname,
     // and serves HTTP (UI, metrics, clustering) on `alloy.listenPort` (12345) named
-    // `http-metrics`.
+    // `http-metrics`, and the receivers' `alloy.extraPorts`.
     PodKind {
         kind: "Alloy",
         labels: &["spec", "controller", "podLabels"],
@@ -215,13 +215,35 @@ pub static POD_KINDS: &[PodKind] = &[
             let port = get(&["spec", "alloy", "listenPort"])
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(12345);
+            let mut ports = vec![Port::tcp("http-metrics", port)];
+            // `alloy.extraPorts`: Service ports whose `targetPort` the container exposes.
+            for p in node
+                .at(&["spec", "alloy", "extraPorts"])
+                .and_then(Node::items)
+                .unwrap_or_default()
+            {
+                let number = ["targetPort", "port"]
+                    .iter()
+                    .find_map(|k| p.get(k).and_then(Node::scalar)?.parse().ok());
+                if let Some(number) = number {
+                    ports.push(Port {
+                        name: p.get("name").and_then(Node::scalar).map(str::to_string),
+                        number,
+                        protocol: p
+                            .get("protocol")
+                            .and_then(Node::scalar)
+                            .unwrap_or("TCP")
+                            .to_string(),
+                    });
+                }
+            }
             Some(OperatorPods {
                 labels: labels(&[
                     ("app.kubernetes.io/name", app),
                     ("app.kubernetes.io/instance", name),
                 ]),
                 more_labels: BTreeMap::new(),
-                ports: vec![Port::tcp("http-metrics", port)],
+                ports,
                 service_account: Some(
                     get(&["spec", "serviceAccount", "name"]).map_or(fullname, str::to_string),
                 ),

@@ -38,21 +38,26 @@ pub fn recognised(outcome: &Outcome, kind: &str, name: &str) -> Option<(String, 
     entry(outcome, kind, name).map(|e| (e.component.clone().unwrap_or_default(), e.action))
 }
 
-/// Every flow the output denies: `from → to port`, and by what.
+/// Every flow the output denies, or whose verdict the evaluator cannot give: `from → to
+/// port`, and why.
 pub fn denied(flows: &Flows) -> Vec<String> {
     flows
         .graph
         .edges
         .iter()
         .zip(&flows.verdicts)
-        .filter_map(|(e, v)| match v {
-            Verdict::Denied { resource, rule } => Some(format!(
-                "{} → {} port {}: {resource} ({rule})",
+        .filter_map(|(e, v)| {
+            let why = match v {
+                Verdict::Denied { resource, rule } => format!("{resource} ({rule})"),
+                Verdict::Unknown { why } => format!("unknown: {why}"),
+                Verdict::Allowed { .. } => return None,
+            };
+            Some(format!(
+                "{} → {} port {}: {why}",
                 e.from.label(),
                 e.to.label(),
                 e.port
-            )),
-            _ => None,
+            ))
         })
         .collect()
 }
