@@ -177,10 +177,7 @@ pub struct Istio {
 impl Istio {
     /// The release the config names, else [`ISTIO_RELEASE`].
     pub fn release(&self) -> Release {
-        self.version
-            .as_deref()
-            .and_then(Release::parse)
-            .unwrap_or(ISTIO_RELEASE)
+        Release::or(self.version.as_deref(), ISTIO_RELEASE)
     }
 }
 
@@ -194,6 +191,11 @@ pub const LINKERD_RELEASE: Release = Release(2, 19);
 pub struct Release(pub u32, pub u32);
 
 impl Release {
+    /// The release `version` names, else `default` (validation rejects what does not parse).
+    pub fn or(version: Option<&str>, default: Release) -> Release {
+        version.and_then(Release::parse).unwrap_or(default)
+    }
+
     /// `1.28`, `v1.21.6`, `2.19.0` → major and minor; `None` for anything else.
     pub fn parse(text: &str) -> Option<Release> {
         let mut parts = text.strip_prefix('v').unwrap_or(text).split('.');
@@ -237,10 +239,7 @@ pub struct Linkerd {
 impl Linkerd {
     /// The release the config names, else [`LINKERD_RELEASE`].
     pub fn release(&self) -> Release {
-        self.version
-            .as_deref()
-            .and_then(Release::parse)
-            .unwrap_or(LINKERD_RELEASE)
+        Release::or(self.version.as_deref(), LINKERD_RELEASE)
     }
 
     /// Retries and timeouts as ServiceProfiles: asked for, or Linkerd before 2.16, which

@@ -217,26 +217,13 @@ pub static POD_KINDS: &[PodKind] = &[
                 .unwrap_or(12345);
             let mut ports = vec![Port::tcp("http-metrics", port)];
             // `alloy.extraPorts`: Service ports whose `targetPort` the container exposes.
-            for p in node
-                .at(&["spec", "alloy", "extraPorts"])
-                .and_then(Node::items)
-                .unwrap_or_default()
-            {
-                let number = ["targetPort", "port"]
+            ports.extend(
+                node.at(&["spec", "alloy", "extraPorts"])
+                    .and_then(Node::items)
+                    .unwrap_or_default()
                     .iter()
-                    .find_map(|k| p.get(k).and_then(Node::scalar)?.parse().ok());
-                if let Some(number) = number {
-                    ports.push(Port {
-                        name: p.get("name").and_then(Node::scalar).map(str::to_string),
-                        number,
-                        protocol: p
-                            .get("protocol")
-                            .and_then(Node::scalar)
-                            .unwrap_or("TCP")
-                            .to_string(),
-                    });
-                }
-            }
+                    .filter_map(|p| Port::of_entry(p, &["targetPort", "port"])),
+            );
             Some(OperatorPods {
                 labels: labels(&[
                     ("app.kubernetes.io/name", app),

@@ -17,6 +17,8 @@
 //!   that reaches it, or clustering fails (grafana/alloy#1846,
 //!   <https://istio.io/latest/docs/ops/common-problems/network-issues/#503-error-while-accessing-headless-services>).
 
+use crate::yaml::Node;
+
 /// A container port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Port {
@@ -27,6 +29,26 @@ pub struct Port {
 }
 
 impl Port {
+    /// A port entry (`name`, `protocol`, default TCP) numbered by the first of
+    /// `number_keys` it has: `containerPort` of a container's, `targetPort` or `port` of a
+    /// Service's.
+    pub fn of_entry(node: &Node, number_keys: &[&str]) -> Option<Port> {
+        Some(Port {
+            name: node.get("name").and_then(Node::scalar).map(str::to_string),
+            number: number_keys
+                .iter()
+                .find_map(|k| node.get(k))?
+                .scalar()?
+                .parse()
+                .ok()?,
+            protocol: node
+                .get("protocol")
+                .and_then(Node::scalar)
+                .unwrap_or("TCP")
+                .to_string(),
+        })
+    }
+
     /// A named TCP port.
     pub fn tcp(name: impl Into<String>, number: u16) -> Port {
         Port {

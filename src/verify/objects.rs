@@ -2,6 +2,7 @@
 //! `ResourceList` documents), the pods each workload or operator resource runs, the
 //! Namespaces and the Services. It shares no code with the generator's model of the stream.
 
+use crate::model::ports::Port;
 use crate::yaml::{Kind, Limits, Node, Style, Tag};
 use std::collections::BTreeMap;
 
@@ -314,18 +315,22 @@ fn container_ports(container: &Node) -> Vec<ContainerPort> {
         .and_then(Node::items)
         .unwrap_or_default()
         .iter()
-        .filter_map(|p| {
-            Some(ContainerPort {
-                name: p.get("name").and_then(Node::scalar).map(str::to_string),
-                number: p.get("containerPort")?.scalar()?.parse().ok()?,
-                protocol: p
-                    .get("protocol")
-                    .and_then(Node::scalar)
-                    .unwrap_or("TCP")
-                    .to_string(),
-            })
-        })
+        .filter_map(|p| port_entry(p, &["containerPort"]))
         .collect()
+}
+
+/// A port entry numbered by the first of `number_keys` it has ([`Port::of_entry`]).
+fn port_entry(p: &Node, number_keys: &[&str]) -> Option<ContainerPort> {
+    let Port {
+        name,
+        number,
+        protocol,
+    } = Port::of_entry(p, number_keys)?;
+    Some(ContainerPort {
+        name,
+        number,
+        protocol,
+    })
 }
 
 /// The liveness, readiness and startup probes of a container that open a connection.
@@ -449,23 +454,7 @@ fn service_ports(list: Option<&Node>) -> Vec<ContainerPort> {
     list.and_then(Node::items)
         .unwrap_or_default()
         .iter()
-        .filter_map(|p| {
-            let number = p
-                .get("targetPort")
-                .or_else(|| p.get("port"))
-                .and_then(Node::scalar)?
-                .parse()
-                .ok()?;
-            Some(ContainerPort {
-                name: p.get("name").and_then(Node::scalar).map(str::to_string),
-                number,
-                protocol: p
-                    .get("protocol")
-                    .and_then(Node::scalar)
-                    .unwrap_or("TCP")
-                    .to_string(),
-            })
-        })
+        .filter_map(|p| port_entry(p, &["targetPort", "port"]))
         .collect()
 }
 

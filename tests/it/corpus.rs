@@ -352,23 +352,10 @@ const RECOGNISED: &[(&str, &[&str])] = &[
         "helm-template/fluent-bit.yaml",
         &["DaemonSet monitoring/obs-fluent-bit-loki: fluent-bit"],
     ),
-    (
-        "helm-template/grafana.yaml",
-        &["Deployment monitoring/obs-grafana: grafana"],
-    ),
+    ("helm-template/grafana.yaml", GRAFANA),
     (
         "helm-template/kube-prometheus-stack.yaml",
-        &[
-            "Alertmanager monitoring/obs-kube-prometheus-stack-alertmanager: alertmanager",
-            "DaemonSet monitoring/obs-prometheus-node-exporter: node-exporter",
-            "Deployment monitoring/obs-grafana: grafana",
-            "Deployment monitoring/obs-kube-prometheus-stack-operator: prometheus-operator",
-            "Deployment monitoring/obs-kube-state-metrics: kube-state-metrics",
-            "Job monitoring/obs-kube-prometheus-stack-admission-create: prometheus-operator",
-            "Job monitoring/obs-kube-prometheus-stack-admission-patch: prometheus-operator",
-            "Pod monitoring/obs-grafana-test: grafana",
-            "Prometheus monitoring/obs-kube-prometheus-stack-prometheus: prometheus",
-        ],
+        KUBE_PROMETHEUS_STACK,
     ),
     (
         "helm-template/kube-state-metrics.yaml",
@@ -384,19 +371,10 @@ const RECOGNISED: &[(&str, &[&str])] = &[
             "StatefulSet monitoring/obs-loki-distributed-querier: loki",
         ],
     ),
-    (
-        "helm-template/loki.yaml",
-        &[
-            "DaemonSet monitoring/obs-loki-canary: loki",
-            "Deployment monitoring/obs-loki-gateway: loki",
-            "StatefulSet monitoring/obs-loki-chunks-cache: loki",
-            "StatefulSet monitoring/obs-loki-results-cache: loki",
-            "StatefulSet monitoring/obs-loki: loki",
-        ],
-    ),
+    ("helm-template/loki.yaml", LOKI),
     (
         "helm-template/opentelemetry-collector.yaml",
-        &["Deployment monitoring/obs-opentelemetry-collector: opentelemetry-collector"],
+        OPENTELEMETRY_COLLECTOR,
     ),
     (
         "helm-template/opentelemetry-kube-stack.yaml",
@@ -464,10 +442,7 @@ const RECOGNISED: &[(&str, &[&str])] = &[
         "helm-template/tempo.yaml",
         &["StatefulSet monitoring/obs-tempo: tempo"],
     ),
-    (
-        "postrender-stdin/helm3-grafana.yaml",
-        &["Deployment monitoring/obs-grafana: grafana"],
-    ),
+    ("postrender-stdin/helm3-grafana.yaml", GRAFANA),
     (
         "postrender-stdin/helm3-kube-prometheus-stack.yaml",
         &[
@@ -479,51 +454,20 @@ const RECOGNISED: &[(&str, &[&str])] = &[
             "Prometheus monitoring/obs-kube-prometheus-stack-prometheus: prometheus",
         ],
     ),
-    (
-        "postrender-stdin/helm3-loki.yaml",
-        &[
-            "DaemonSet monitoring/obs-loki-canary: loki",
-            "Deployment monitoring/obs-loki-gateway: loki",
-            "StatefulSet monitoring/obs-loki-chunks-cache: loki",
-            "StatefulSet monitoring/obs-loki-results-cache: loki",
-            "StatefulSet monitoring/obs-loki: loki",
-        ],
-    ),
+    ("postrender-stdin/helm3-loki.yaml", LOKI),
     (
         "postrender-stdin/helm3-opentelemetry-collector.yaml",
-        &["Deployment monitoring/obs-opentelemetry-collector: opentelemetry-collector"],
+        OPENTELEMETRY_COLLECTOR,
     ),
-    (
-        "postrender-stdin/helm4-grafana.yaml",
-        &["Deployment monitoring/obs-grafana: grafana"],
-    ),
+    ("postrender-stdin/helm4-grafana.yaml", GRAFANA),
     (
         "postrender-stdin/helm4-kube-prometheus-stack.yaml",
-        &[
-            "Alertmanager monitoring/obs-kube-prometheus-stack-alertmanager: alertmanager",
-            "DaemonSet monitoring/obs-prometheus-node-exporter: node-exporter",
-            "Deployment monitoring/obs-grafana: grafana",
-            "Deployment monitoring/obs-kube-prometheus-stack-operator: prometheus-operator",
-            "Deployment monitoring/obs-kube-state-metrics: kube-state-metrics",
-            "Job monitoring/obs-kube-prometheus-stack-admission-create: prometheus-operator",
-            "Job monitoring/obs-kube-prometheus-stack-admission-patch: prometheus-operator",
-            "Pod monitoring/obs-grafana-test: grafana",
-            "Prometheus monitoring/obs-kube-prometheus-stack-prometheus: prometheus",
-        ],
+        KUBE_PROMETHEUS_STACK,
     ),
-    (
-        "postrender-stdin/helm4-loki.yaml",
-        &[
-            "DaemonSet monitoring/obs-loki-canary: loki",
-            "Deployment monitoring/obs-loki-gateway: loki",
-            "StatefulSet monitoring/obs-loki-chunks-cache: loki",
-            "StatefulSet monitoring/obs-loki-results-cache: loki",
-            "StatefulSet monitoring/obs-loki: loki",
-        ],
-    ),
+    ("postrender-stdin/helm4-loki.yaml", LOKI),
     (
         "postrender-stdin/helm4-opentelemetry-collector.yaml",
-        &["Deployment monitoring/obs-opentelemetry-collector: opentelemetry-collector"],
+        OPENTELEMETRY_COLLECTOR,
     ),
     (
         "kube-prometheus/alertmanager-alertmanager.yaml",
@@ -621,6 +565,35 @@ const RECOGNISED: &[(&str, &[&str])] = &[
         ],
     ),
 ];
+
+/// helm-template/grafana.yaml, postrender-stdin/helm3-grafana.yaml, postrender-stdin/helm4-grafana.yaml: the same workloads.
+const GRAFANA: &[&str] = &["Deployment monitoring/obs-grafana: grafana"];
+
+/// helm-template/kube-prometheus-stack.yaml, postrender-stdin/helm4-kube-prometheus-stack.yaml: the same workloads.
+const KUBE_PROMETHEUS_STACK: &[&str] = &[
+    "Alertmanager monitoring/obs-kube-prometheus-stack-alertmanager: alertmanager",
+    "DaemonSet monitoring/obs-prometheus-node-exporter: node-exporter",
+    "Deployment monitoring/obs-grafana: grafana",
+    "Deployment monitoring/obs-kube-prometheus-stack-operator: prometheus-operator",
+    "Deployment monitoring/obs-kube-state-metrics: kube-state-metrics",
+    "Job monitoring/obs-kube-prometheus-stack-admission-create: prometheus-operator",
+    "Job monitoring/obs-kube-prometheus-stack-admission-patch: prometheus-operator",
+    "Pod monitoring/obs-grafana-test: grafana",
+    "Prometheus monitoring/obs-kube-prometheus-stack-prometheus: prometheus",
+];
+
+/// helm-template/loki.yaml, postrender-stdin/helm3-loki.yaml, postrender-stdin/helm4-loki.yaml: the same workloads.
+const LOKI: &[&str] = &[
+    "DaemonSet monitoring/obs-loki-canary: loki",
+    "Deployment monitoring/obs-loki-gateway: loki",
+    "StatefulSet monitoring/obs-loki-chunks-cache: loki",
+    "StatefulSet monitoring/obs-loki-results-cache: loki",
+    "StatefulSet monitoring/obs-loki: loki",
+];
+
+/// helm-template/opentelemetry-collector.yaml, postrender-stdin/helm3-opentelemetry-collector.yaml, postrender-stdin/helm4-opentelemetry-collector.yaml: the same workloads.
+const OPENTELEMETRY_COLLECTOR: &[&str] =
+    &["Deployment monitoring/obs-opentelemetry-collector: opentelemetry-collector"];
 
 /// The audited workloads of a run's input: (document index, item) → "Kind name".
 fn pod_workloads(docs: &[Doc]) -> BTreeMap<(usize, Vec<usize>), String> {
