@@ -409,6 +409,24 @@ spec:
   selector:
     app.kubernetes.io/name: alertmanager
 ---
+apiVersion: v1
+kind: Service
+metadata:
+  name: alertmanager-main-cluster
+  namespace: monitoring
+spec:
+  clusterIP: None
+  ports:
+  - name: tcp-mesh
+    port: 9094
+    targetPort: 9094
+  - name: udp-mesh
+    port: 9094
+    protocol: UDP
+    targetPort: 9094
+  selector:
+    alertmanager: main
+---
 apiVersion: opentelemetry.io/v1beta1
 kind: OpenTelemetryCollector
 metadata:
@@ -461,6 +479,16 @@ fn services_in_front_of_operator_pods_are_matched_and_sidecar_collectors_are_no_
                 );
             }
         }
+        // The gossip Service, by the operator's `alertmanager: <name>` label: a protocol
+        // hint under Istio, opaque ports under Linkerd.
+        let gossip = super::entry(&out, "Service", "alertmanager-main-cluster")
+            .unwrap_or_else(|| panic!("{mesh:?}: the gossip Service is not matched"));
+        assert_eq!(gossip.component.as_deref(), Some("alertmanager"));
+        let want = match mesh {
+            MeshType::Istio => "appProtocol 9094 → tcp",
+            _ => "opaque ports 9094",
+        };
+        assert!(gossip.detail.contains(want), "{mesh:?}: {}", gossip.detail);
         assert!(
             !out.report
                 .generated
