@@ -148,7 +148,7 @@ fn process(
         patches,
         generated,
         traffic,
-    } = plan::plan(&objects, &headers, &config, mesh.as_ref(), options, docs)?;
+    } = plan::plan(&objects, &headers, &config, &mesh, options, docs)?;
     let patch = patches
         .into_iter()
         .nth(objects.first().map_or(0, |o| o.doc))

@@ -45,14 +45,7 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         patches,
         generated,
         traffic,
-    } = plan::plan(
-        &objects,
-        &api_versions,
-        &config,
-        mesh.as_ref(),
-        options,
-        &docs,
-    )?;
+    } = plan::plan(&objects, &api_versions, &config, &mesh, options, &docs)?;
     let edited = patch(&docs, &parsed, &patches, &config_docs)?;
     drop(parsed);
     let rendered = render(&generated, options.limits.max_input_bytes)?;

@@ -5,6 +5,7 @@
 //! output is stable.
 
 pub mod dashboards;
+pub mod merge;
 pub mod policy;
 pub mod telemetry;
 

@@ -95,18 +95,28 @@ pub fn choose_config(
     Ok(config)
 }
 
+/// The mesh a run acts for, and what the report must say about how it was chosen.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// `None`: there is none to act for.
+    pub mesh: Option<Mesh>,
+    pub note: Option<String>,
+}
+
 /// The mesh to act for, `None` when there is none to act for: `spec.enabled: false`, or
 /// `type: auto` finding neither mesh in a stream with no workload or Namespace to put in
 /// one. Otherwise `type: auto` decides from the stream: mesh resources (by apiVersion) and
-/// injection settings on the objects, and fails when it finds neither or both.
+/// injection settings on the objects; it takes the default mesh ([`MeshType::default`])
+/// with a note when it finds neither, and fails when it finds both.
 pub fn resolve_mesh(
     config: &ServiceMesh,
     api_versions: &[&str],
     objects: &[Object],
-) -> Result<Option<Mesh>, Failure> {
+) -> Result<Resolved, Failure> {
     if !config.spec.enabled {
-        return Ok(None);
+        return Ok(Resolved::default());
     }
+    let mut fell_back = false;
     let linkerd = match config.spec.mesh {
         MeshType::Istio => false,
         MeshType::Linkerd => true,
@@ -146,23 +156,35 @@ pub fn resolve_mesh(
                         .iter()
                         .any(|o| o.kind == "Namespace" || pod_kind(&o.kind).is_some()) =>
                 {
-                    return Ok(None);
+                    return Ok(Resolved {
+                        mesh: None,
+                        note: Some(
+                            "type: auto found neither Istio nor Linkerd, and the stream has no workload or Namespace to put in a mesh: nothing changed"
+                                .into(),
+                        ),
+                    });
                 }
-                (found_istio, _) => {
-                    let what = if found_istio {
-                        "both Istio and Linkerd"
-                    } else {
-                        "neither Istio nor Linkerd"
-                    };
+                (false, false) => {
+                    fell_back = true;
+                    MeshType::default() == MeshType::Linkerd
+                }
+                (true, true) => {
                     return Err(Failure::config(
                         "spec.type",
-                        format!(
-                            "type: auto found {what} in the stream; set spec.type to istio or linkerd (or pass --mesh)"
-                        ),
+                        "type: auto found both Istio and Linkerd in the stream; set spec.type to istio or linkerd (or pass --mesh)",
                     ));
                 }
             }
         }
     };
-    Ok(Some(Mesh::from_spec(&config.spec, linkerd)))
+    let mesh = Mesh::from_spec(&config.spec, linkerd);
+    Ok(Resolved {
+        note: fell_back.then(|| {
+            format!(
+                "type: auto found neither Istio nor Linkerd in the stream: using the default, {}; set spec.type (or pass --mesh) to choose",
+                mesh.name()
+            )
+        }),
+        mesh: Some(mesh),
+    })
 }

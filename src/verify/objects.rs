@@ -2,6 +2,7 @@
 //! `ResourceList` documents), the pods each workload or operator resource runs, the
 //! Namespaces and the Services. It shares no code with the generator's model of the stream.
 
+use crate::model::ports::Port;
 use crate::yaml::{Kind, Limits, Node, Style, Tag};
 use std::collections::{BTreeMap, HashMap};
 
@@ -278,6 +279,8 @@ pub fn pod(obj: &Object) -> Option<Pod> {
     match obj.group {
         "monitoring.coreos.com" => prometheus_operator(obj),
         "opentelemetry.io" if obj.kind == "OpenTelemetryCollector" => otel_collector(obj),
+        "collectors.grafana.com" if obj.kind == "Alloy" => alloy(obj),
+        "jaegertracing.io" if obj.kind == "Jaeger" => jaeger(obj),
         _ => None,
     }
 }
@@ -312,18 +315,22 @@ fn container_ports(container: &Node) -> Vec<ContainerPort> {
         .and_then(Node::items)
         .unwrap_or_default()
         .iter()
-        .filter_map(|p| {
-            Some(ContainerPort {
-                name: p.get("name").and_then(Node::scalar).map(str::to_string),
-                number: p.get("containerPort")?.scalar()?.parse().ok()?,
-                protocol: p
-                    .get("protocol")
-                    .and_then(Node::scalar)
-                    .unwrap_or("TCP")
-                    .to_string(),
-            })
-        })
+        .filter_map(|p| port_entry(p, &["containerPort"]))
         .collect()
+}
+
+/// A port entry numbered by the first of `number_keys` it has ([`Port::of_entry`]).
+fn port_entry(p: &Node, number_keys: &[&str]) -> Option<ContainerPort> {
+    let Port {
+        name,
+        number,
+        protocol,
+    } = Port::of_entry(p, number_keys)?;
+    Some(ContainerPort {
+        name,
+        number,
+        protocol,
+    })
 }
 
 /// The liveness, readiness and startup probes of a container that open a connection.
@@ -442,6 +449,115 @@ fn prometheus_operator(obj: &Object) -> Option<Pod> {
     })
 }
 
+/// The container ports a list of Service ports reaches (`targetPort`, else `port`).
+fn service_ports(list: Option<&Node>) -> Vec<ContainerPort> {
+    list.and_then(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| port_entry(p, &["targetPort", "port"]))
+        .collect()
+}
+
+/// The pods the alloy-operator runs for an `Alloy`: it installs the `alloy` Helm chart
+/// with the spec as values and the resource's name as the release
+/// (https://github.com/grafana/alloy-operator). The chart's pods are labelled
+/// `app.kubernetes.io/name: <nameOverride or alloy>` and `app.kubernetes.io/instance:
+/// <release>` plus `controller.podLabels`, annotated with `controller.podAnnotations`, run
+/// as `serviceAccount.name` (else the chart's fullname: the release when it contains the
+/// name, else `<release>-<name>`, or `fullnameOverride`), on the host network when
+/// `controller.hostNetwork`, with the HTTP port `alloy.listenPort` (12345) and
+/// `alloy.extraPorts`
+/// (https://github.com/grafana/alloy/tree/main/operations/helm/charts/alloy).
+fn alloy(obj: &Object) -> Option<Pod> {
+    let spec = obj.spec();
+    let at = |path: &[&str]| spec.and_then(|s| s.at(path));
+    let text = |path: &[&str]| at(path).and_then(Node::scalar);
+    let app = text(&["nameOverride"]).unwrap_or("alloy");
+    let mut labels = string_map(at(&["controller", "podLabels"]));
+    labels.insert("app.kubernetes.io/name".into(), app.into());
+    labels.insert("app.kubernetes.io/instance".into(), obj.name.into());
+    let fullname = match text(&["fullnameOverride"]) {
+        Some(f) => f.to_string(),
+        None if obj.name.contains(app) => obj.name.to_string(),
+        None => format!("{}-{app}", obj.name),
+    };
+    let listen = text(&["alloy", "listenPort"])
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(12345);
+    let mut ports = vec![port("http-metrics", listen, "TCP")];
+    ports.extend(service_ports(at(&["alloy", "extraPorts"])));
+    Some(Pod {
+        kind: obj.kind.to_string(),
+        name: obj.name.to_string(),
+        namespace: obj.namespace.clone(),
+        labels,
+        annotations: string_map(at(&["controller", "podAnnotations"])),
+        service_account: text(&["serviceAccount", "name"]).map_or(fullname, str::to_string),
+        host_network: yaml11_true(at(&["controller", "hostNetwork"])),
+        ports,
+        probes: Vec::new(),
+        runs_pods: true,
+    })
+}
+
+/// The pods the Jaeger operator runs for a `Jaeger` (every strategy; the all-in-one's
+/// ports): `spec.labels` over `app: jaeger`, `app.kubernetes.io/name` and
+/// `app.kubernetes.io/instance: <name>`, `app.kubernetes.io/part-of: jaeger`,
+/// `app.kubernetes.io/managed-by: jaeger-operator`; `spec.annotations` over the operator's
+/// own `sidecar.istio.io/inject: "false"` and `linkerd.io/inject: disabled`, which keep its
+/// pods out of the meshes unless the resource says otherwise; ServiceAccount
+/// `spec.serviceAccount`, else `<name>`
+/// (https://www.jaegertracing.io/docs/latest/operator/, `pkg/deployment/all_in_one.go`
+/// and `pkg/util` in jaegertracing/jaeger-operator).
+fn jaeger(obj: &Object) -> Option<Pod> {
+    let spec = obj.spec();
+    let field = |key: &str| spec.and_then(|s| s.get(key));
+    let mut labels = string_map(field("labels"));
+    for (k, v) in [
+        ("app", "jaeger"),
+        ("app.kubernetes.io/name", obj.name),
+        ("app.kubernetes.io/instance", obj.name),
+        ("app.kubernetes.io/part-of", "jaeger"),
+        ("app.kubernetes.io/managed-by", "jaeger-operator"),
+    ] {
+        labels.insert(k.into(), v.into());
+    }
+    let mut annotations = string_map(field("annotations"));
+    for (k, v) in [
+        ("sidecar.istio.io/inject", "false"),
+        ("linkerd.io/inject", "disabled"),
+    ] {
+        annotations.entry(k.into()).or_insert_with(|| v.into());
+    }
+    let ports = [
+        ("http-query", 16686),
+        ("grpc", 14250),
+        ("http-c-binary-trft", 14268),
+        ("grpc-otlp", 4317),
+        ("http-otlp", 4318),
+        ("http-zipkin", 9411),
+        ("admin-http", 14269),
+    ]
+    .into_iter()
+    .map(|(name, number)| port(name, number, "TCP"))
+    .collect();
+    Some(Pod {
+        kind: obj.kind.to_string(),
+        name: obj.name.to_string(),
+        namespace: obj.namespace.clone(),
+        labels,
+        annotations,
+        service_account: field("serviceAccount")
+            .and_then(Node::scalar)
+            .unwrap_or(obj.name)
+            .to_string(),
+        host_network: false,
+        ports,
+        probes: Vec::new(),
+        runs_pods: true,
+    })
+}
+
 /// The pods the OpenTelemetry operator runs for an `OpenTelemetryCollector`: the
 /// resource's labels plus `app.kubernetes.io/component: opentelemetry-collector`,
 /// `app.kubernetes.io/instance: <namespace>.<name>` (when the namespace is known),
@@ -474,28 +590,7 @@ fn otel_collector(obj: &Object) -> Option<Pod> {
     labels
         .entry("app.kubernetes.io/name".into())
         .or_insert_with(|| format!("{}-collector", obj.name));
-    let ports = field("ports")
-        .and_then(Node::items)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|p| {
-            let number = p
-                .get("targetPort")
-                .or_else(|| p.get("port"))
-                .and_then(Node::scalar)?
-                .parse()
-                .ok()?;
-            Some(ContainerPort {
-                name: p.get("name").and_then(Node::scalar).map(str::to_string),
-                number,
-                protocol: p
-                    .get("protocol")
-                    .and_then(Node::scalar)
-                    .unwrap_or("TCP")
-                    .to_string(),
-            })
-        })
-        .collect();
+    let ports = service_ports(field("ports"));
     Some(Pod {
         kind: obj.kind.to_string(),
         name: obj.name.to_string(),

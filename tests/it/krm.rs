@@ -615,13 +615,16 @@ fn bad_inputs() -> Vec<(&'static str, String, &'static str)> {
             "Secret",
         ),
         (
-            "type auto with no mesh in sight",
+            "type auto with both meshes in sight",
             list(
                 V1,
-                &[CONFIG_MAP, GRAFANA],
+                &[
+                    "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: both\n    annotations:\n      linkerd.io/inject: enabled\n      sidecar.istio.io/inject: \"true\"\n",
+                    GRAFANA,
+                ],
                 &KPT_ARGS_LINKERD.replace("type: linkerd", "type: auto"),
             ),
-            "auto",
+            "both Istio and Linkerd",
         ),
         (
             "an item without kind",

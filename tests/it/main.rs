@@ -29,3 +29,4 @@ mod telemetry;
 mod traffic;
 mod validate;
 mod warnings;
+mod world;
