@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Fails when a cost input's work grows faster than its size (issue #20; benches/README.md, "Cost").
+
+    cost-growth.py BINARY
+
+For each input of `gen-cost.py` it runs BINARY (`-q --mesh istio -c benches/all-features.yaml
+FILE`) on the input at n and at 4n items, best of three, and compares CPU time (user + system).
+Linear work grows about 4 times; quadratic work 16 times. A ratio above 8, or a run at 4n over
+120 s, fails. CPU time, not wall time: the other core may be busy.
+"""
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = os.path.join(REPO, "benches", "all-features.yaml")
+# (what gen-cost.py writes, n, and what it exercises). n is chosen so that a run at n takes
+# about 0.05 s or more: shorter ones measure start-up.
+CASES = [
+    ("list", 2000, "a block List: each item's source name and line"),
+    ("json-list", 5000, "a one-line JSON List: the parser, the patch of each item"),
+    ("ring", 1000, "workloads that all call each other: authorization and NetworkPolicies"),
+]
+RATIO = 8.0
+LIMIT = 120
+
+
+def cpu(binary, path):
+    """Best-of-three CPU seconds of one run, or None past LIMIT."""
+    best = None
+    for _ in range(3):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        try:
+            subprocess.run(
+                [binary, "-q", "--mesh", "istio", "-c", CONFIG, path],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=True,
+                timeout=LIMIT,
+            )
+        except subprocess.TimeoutExpired:
+            return None
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        spent = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        best = spent if best is None else min(best, spent)
+    return best
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    binary = sys.argv[1]
+    failed = []
+    print(f"| input | n | CPU at n | CPU at 4n | ratio (linear 4, quadratic 16; fails above {RATIO:g}) |")
+    print("|---|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory(prefix="gunj-mesh-cost-") as tmp:
+        for what, n, why in CASES:
+            times = []
+            for size in (n, 4 * n):
+                path = os.path.join(tmp, f"{what}-{size}.yaml")
+                subprocess.run(
+                    [sys.executable, os.path.join(REPO, "scripts", "gen-cost.py"), what, str(size), path],
+                    check=True,
+                )
+                times.append(cpu(binary, path))
+            small, large = times
+            if small is None or large is None:
+                print(f"| `{what}` | {n} | {small} | over {LIMIT} s | — |")
+                failed.append(f"{what} ({why}): a run took over {LIMIT} s")
+                continue
+            ratio = large / max(small, 1e-3)
+            print(f"| `{what}` | {n} | {small:.3f} s | {large:.3f} s | {ratio:.1f} |")
+            if ratio > RATIO:
+                failed.append(f"{what} ({why}): {ratio:.1f} times the CPU for 4 times the input")
+    for f in failed:
+        print(f"error: cost grows faster than the input: {f}", file=sys.stderr)
+    sys.exit(1 if failed else 0)
+
+
+main()
