@@ -5,8 +5,8 @@
 
 For each input of `gen-cost.py` it runs BINARY (`-q --mesh istio -c benches/all-features.yaml
 FILE`) on the input at n and at 4n items, best of three, and compares CPU time (user + system).
-Linear work grows about 4 times; quadratic work 16 times. A ratio above 8, or a run at 4n over
-120 s, fails. CPU time, not wall time: the other core may be busy.
+Linear work grows about 4 times; quadratic work 16 times. A ratio above 8, a run over 120 s or
+a failed run fails. CPU time, not wall time: the other core may be busy.
 """
 import os
 import resource
@@ -28,7 +28,7 @@ LIMIT = 120
 
 
 def cpu(binary, path):
-    """Best-of-three CPU seconds of one run, or None past LIMIT."""
+    """Best-of-three CPU seconds of one run, or why there is none (a string)."""
     best = None
     for _ in range(3):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -41,7 +41,9 @@ def cpu(binary, path):
                 timeout=LIMIT,
             )
         except subprocess.TimeoutExpired:
-            return None
+            return f"over {LIMIT} s"
+        except subprocess.CalledProcessError as e:
+            return f"exit status {e.returncode}"
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         spent = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         best = spent if best is None else min(best, spent)
@@ -66,9 +68,10 @@ def main():
                 )
                 times.append(cpu(binary, path))
             small, large = times
-            if small is None or large is None:
-                print(f"| `{what}` | {n} | {small} | over {LIMIT} s | — |")
-                failed.append(f"{what} ({why}): a run took over {LIMIT} s")
+            if isinstance(small, str) or isinstance(large, str):
+                shown = [t if isinstance(t, str) else f"{t:.3f} s" for t in times]
+                print(f"| `{what}` | {n} | {shown[0]} | {shown[1]} | — |")
+                failed.append(f"{what} ({why}): a run ended with {shown[1] if isinstance(large, str) else shown[0]}")
                 continue
             ratio = large / max(small, 1e-3)
             print(f"| `{what}` | {n} | {small:.3f} s | {large:.3f} s | {ratio:.1f} |")
