@@ -20,14 +20,23 @@ pub fn read_config(source: &str, text: &str) -> Result<ServiceMesh, Failure> {
 /// is placed in `source` and, when the text is a ServiceMesh document by its header, shows
 /// the lines around it.
 pub fn read_config_at(source: &str, text: &str, first_line: usize) -> Result<ServiceMesh, Failure> {
+    let quote = stream::scan(text).kind == Some(crate::config::KIND);
+    read_placed(source, text, first_line, quote)
+}
+
+/// Reads a config text whose first line is line `first_line` of `source`; with `quote`,
+/// an error shows the lines around its place.
+fn read_placed(
+    source: &str,
+    text: &str,
+    first_line: usize,
+    quote: bool,
+) -> Result<ServiceMesh, Failure> {
     ServiceMesh::from_yaml(text, &catalog::names()).map_err(|e| {
         let place = e.place;
         let failure = Failure::config(source, e);
         match place {
-            Some(place) => {
-                let quote = stream::scan(text).kind == Some(crate::config::KIND);
-                failure.placed(text, place, first_line, quote)
-            }
+            Some(place) => failure.placed(text, place, first_line, quote),
             None => failure,
         }
     })
@@ -44,7 +53,8 @@ pub fn config_in(doc: &Doc, node: &Node, what: &str) -> Result<ServiceMesh, Fail
     // the text parses alone, and columns stay those of the input.
     let indent = body[line_start..node.start].chars().count();
     let text = format!("{}{}", " ".repeat(indent), &body[node.start..node.end]);
-    read_config_at(what, &text, doc.line_of(line_start))
+    // Its kind is ServiceMesh: its lines may be shown.
+    read_placed(what, &text, doc.line_of(line_start), true)
 }
 
 /// Fails on a ServiceMesh config among `objects`, which are those outside the config
