@@ -179,9 +179,12 @@ fn process(
         output.len().saturating_sub(text.len()),
         options.limits.max_input_bytes,
     )?;
+    let mut report = report;
+    report.objects = objects.len();
     Ok(Outcome {
         output: format!("{head}{output}").into(),
         report,
+        fixes: None,
         failure: None,
         traffic,
         _spare: Default::default(),
@@ -355,6 +358,7 @@ fn error_outcome(doc: &Doc, node: Option<&Node>, failure: Failure) -> Outcome<'s
     Outcome {
         output: output.into(),
         report: Report::default(),
+        fixes: None,
         failure: Some(failure),
         traffic: Default::default(),
         _spare: Default::default(),

@@ -1,7 +1,7 @@
 //! What the filter did to each object: the stderr summary, `explain`, `check` ([`check`])
 //! and KRM results.
 
-mod changes;
+pub mod changes;
 pub mod check;
 pub mod flows;
 
@@ -33,6 +33,9 @@ pub struct Report {
     /// fix (`check` rule GM004).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// How many Kubernetes objects the stream holds (List items counted, the config not).
+    #[serde(skip)]
+    pub objects: usize,
 }
 
 /// What became of a resource the config asks for.
@@ -43,8 +46,14 @@ pub enum GeneratedAction {
     Generate,
     /// Already in the stream, from an earlier run.
     Present,
-    /// A resource of the same kind and name that gunj-mesh does not manage is in the way.
+    /// A resource in the stream contradicts the config: one of the same kind and name that
+    /// gunj-mesh does not manage is in the way, or one that asks for less (a PERMISSIVE
+    /// PeerAuthentication beside a STRICT config).
     Conflict,
+    /// gunj-mesh's own resource is in the stream but is not what the config generates now:
+    /// edited by hand, or the config changed (its `changes` list the fields), or no longer
+    /// generated at all.
+    Drift,
 }
 
 impl GeneratedAction {
@@ -53,6 +62,7 @@ impl GeneratedAction {
             GeneratedAction::Generate => "generate",
             GeneratedAction::Present => "present",
             GeneratedAction::Conflict => "conflict",
+            GeneratedAction::Drift => "drift",
         }
     }
 }
@@ -82,12 +92,12 @@ impl EntryAction {
     }
 }
 
-/// One generated resource.
+/// One generated resource, or a resource in the stream that stands in the way of one.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GeneratedEntry {
-    pub api_version: &'static str,
-    pub kind: &'static str,
+    pub api_version: String,
+    pub kind: String,
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -95,6 +105,38 @@ pub struct GeneratedEntry {
     pub action: GeneratedAction,
     /// Why it is generated.
     pub detail: String,
+    /// Where the resource of the same identity is in the input, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<At>,
+    /// For a drift or conflict: the fields to set, each at its place in the input.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+}
+
+/// A place in the input: the file (`-` for stdin), the origin the document names (its
+/// `# Source:` comment, Helm 4 filename or KRM path annotation), the document's 1-based
+/// number in its file, and a 1-based line and column there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct At {
+    pub file: String,
+    pub source: String,
+    pub document: usize,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl At {
+    /// Byte `offset` of `doc`'s body.
+    pub fn of(doc: &Doc, offset: usize) -> At {
+        let place = doc.place(Some(offset));
+        At {
+            file: doc.file.to_string(),
+            source: place.source,
+            document: place.document,
+            line: place.line,
+            column: place.column,
+        }
+    }
 }
 
 impl GeneratedEntry {
@@ -115,6 +157,7 @@ pub struct Entry {
     /// The input the object came from (`-` for stdin) and the line it starts on there.
     pub file: String,
     pub line: usize,
+    pub column: usize,
     /// The item indices from the document down to the object, when it is an item of a
     /// List or ResourceList (`[2, 0]`: the first item of the List that is item 2).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -132,6 +175,9 @@ pub struct Entry {
     pub detail: String,
     /// True when the filter changes the object's text.
     pub changed: bool,
+    /// True for a Helm hook (`helm.sh/hook`), which Helm 3 never passes to a post-renderer.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub hook: bool,
     /// The fields the filter sets (for `check` and KRM results).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
@@ -165,11 +211,14 @@ impl Entry {
             Action::Edit(why) => (EntryAction::Unchanged, why),
             Action::Skip(why) => (EntryAction::Skip, why),
         };
+        let body = doc.body();
+        let start = object.node.start.min(body.len());
         Entry {
             document: doc.number,
-            source: places.source.clone(),
+            source: item_path(object).unwrap_or_else(|| places.source.clone()),
             file: doc.file.to_string(),
             line: places.line_of(doc, object.node.start),
+            column: start - crate::yaml::pos::line_start(body, start) + 1,
             item: object.item.clone(),
             kind: subject.kind,
             name: subject.name,
@@ -179,20 +228,42 @@ impl Entry {
             action,
             detail,
             changed,
+            hook: object
+                .node
+                .at(&["metadata", "annotations", "helm.sh/hook"])
+                .is_some(),
             changes: Vec::new(),
         }
     }
 
-    /// Lists the fields `patch` changes in `object`, for `check` and `explain` (the filter
-    /// only counts entries that change anything: listing costs time and memory).
-    pub fn list_changes(&mut self, object: &Object, patch: &Patch) {
+    /// Lists the fields `patch` changes in `object` (in `doc`), each at its place, for
+    /// `check` and `explain` (the filter only counts entries that change anything: listing
+    /// costs time and memory).
+    pub fn list_changes(&mut self, object: &Object, patch: &Patch, doc: &Doc) {
         changes_to(
             patch,
             Some(object.node),
+            object.node.start,
             &mut String::new(),
             &mut self.changes,
         );
+        changes::locate(&mut self.changes, doc);
         debug_assert_eq!(self.changed, !self.changes.is_empty());
+    }
+
+    /// Where a finding about the entry points: its first changed field, else the object.
+    pub fn at(&self) -> At {
+        let (line, column) = self
+            .changes
+            .first()
+            .map_or((self.line, self.column), |c| (c.line, c.column));
+        At {
+            file: self.file.clone(),
+            source: self.source.clone(),
+            document: self.document,
+            line,
+            column,
+        }
     }
 
     /// `deployment monitoring/obs-grafana`.
@@ -215,6 +286,27 @@ impl Entry {
     }
 }
 
+/// A KRM item's own file and index (`config.kubernetes.io/path` and `index`, or their
+/// `internal.` forms): `deploy/grafana.yaml#1`, the index 0-based as kpt counts it.
+fn item_path(object: &Object) -> Option<String> {
+    if object.item.is_empty() {
+        return None;
+    }
+    let annotation = |key: &str| {
+        ["", "internal."].iter().find_map(|prefix| {
+            object
+                .node
+                .at(&["metadata", "annotations", &format!("{prefix}{key}")])
+                .and_then(crate::yaml::Node::scalar)
+        })
+    };
+    let path = annotation("config.kubernetes.io/path")?;
+    Some(match annotation("config.kubernetes.io/index") {
+        Some(index) => format!("{path}#{index}"),
+        None => path.to_string(),
+    })
+}
+
 impl Report {
     /// The stderr summary: one line per object, generated resources counted by kind, the
     /// traffic graph's line ([`flows::counts`]) when given, conflicts, warnings and notes;
@@ -227,7 +319,7 @@ impl Report {
             .iter()
             .filter(|g| g.action == GeneratedAction::Generate)
         {
-            *kinds.entry(g.kind).or_default() += 1;
+            *kinds.entry(g.kind.as_str()).or_default() += 1;
         }
         if !kinds.is_empty() {
             let total: usize = kinds.values().sum();
