@@ -13,7 +13,8 @@ fn gunj(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
 fn fails_on_raw_manifests_and_passes_on_filtered_ones() {
     let (code, text, _) = gunj(&["check", STREAM], b"");
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains(&format!("{STREAM}:33: document 3: deployment monitoring/obs-grafana (grafana) is not in the mesh")), "{text}");
+    // At the field to set: the labels of the pod template, line 51, column 9.
+    assert!(text.contains(&format!("{STREAM}:51:9: error[GM001]: document 3: deployment monitoring/obs-grafana (grafana) is not in the mesh")), "{text}");
     assert!(
         text.contains(
             "  set spec.template.metadata.labels[\"sidecar.istio.io/inject\"] = \"true\""
@@ -41,7 +42,12 @@ fn errors_exit_2_with_nothing_on_stdout() {
 fn diff_shows_the_added_lines() {
     let (code, out, _) = gunj(&["check", "--diff", STREAM], b"");
     assert_eq!(code, 1);
-    assert!(out.contains("--- input\n+++ gunj-mesh\n"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "diff --git a/{STREAM} b/{STREAM}\n--- a/{STREAM}\n+++ b/{STREAM}\n"
+        )),
+        "{out}"
+    );
     assert!(
         out.contains("\n+        sidecar.istio.io/inject: \"true\"\n"),
         "{out}"
@@ -89,7 +95,7 @@ fn github_prints_workflow_error_annotations() {
     assert_eq!(lines.len(), 10);
     assert!(
         lines[0].starts_with(&format!(
-            "::error file={STREAM},line=33,title=gunj-mesh::deployment monitoring/obs-grafana"
+            "::error file={STREAM},line=51,col=9,title=gunj-mesh GM001 NotInMesh::deployment monitoring/obs-grafana"
         )),
         "{}",
         lines[0]
@@ -104,12 +110,12 @@ fn sarif_is_valid_sarif_2_1_0_pointing_at_file_and_line() {
     assert_eq!(v["version"], "2.1.0");
     let result = &v["runs"][0]["results"][0];
     assert_eq!(
-        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-        STREAM
+        result["locations"][0]["physicalLocation"]["artifactLocation"],
+        serde_json::json!({"uri": STREAM, "uriBaseId": "%SRCROOT%"})
     );
     assert_eq!(
-        result["locations"][0]["physicalLocation"]["region"]["startLine"],
-        33
+        result["locations"][0]["physicalLocation"]["region"],
+        serde_json::json!({"startLine": 51, "startColumn": 9})
     );
     // The rest validates against the schema.
     assert_valid_sarif(&out, "findings.sarif");
@@ -190,7 +196,7 @@ fn a_needed_flow_the_output_denies_fails_check_in_every_format() {
     assert_eq!(code, 1, "{text}");
     assert!(
         text.contains(&format!(
-            "{file}:10: flow from kube-apiserver to deployment monitoring/otel-operator, port 9443/tls (webhook-server), is denied by PeerAuthentication monitoring/strict (ISTIO-PA-5: STRICT rejects plaintext"
+            "{file}:10:1: error[GM003]: document 2: flow from kube-apiserver to deployment monitoring/otel-operator, port 9443/tls (webhook-server), is denied by PeerAuthentication monitoring/strict (ISTIO-PA-5: STRICT rejects plaintext"
         )),
         "{text}"
     );
@@ -199,7 +205,7 @@ fn a_needed_flow_the_output_denies_fails_check_in_every_format() {
         "{text}"
     );
     assert!(
-        text.ends_with("0 object(s) not mesh-ready, 1 recognised, 0 policy resource(s) missing, 1 needed flow(s) denied, 0 request(s) not honoured\n"),
+        text.ends_with("0 object(s) not mesh-ready, 1 recognised, 0 policy resource(s) missing, 1 needed flow(s) denied, 0 request(s) not honoured, 0 conflict(s), 0 drifted resource(s)\n1 error(s), 0 warning(s), 0 note(s); --fail-on warning: failed\n"),
         "{text}"
     );
 
@@ -234,7 +240,7 @@ fn a_needed_flow_the_output_denies_fails_check_in_every_format() {
     assert_eq!(code, 1);
     assert!(
         out.starts_with(&format!(
-            "::error file={file},line=10,title=gunj-mesh::flow from kube-apiserver to deployment monitoring/otel-operator, port 9443/tls (webhook-server), is denied by PeerAuthentication monitoring/strict"
+            "::error file={file},line=10,col=1,title=gunj-mesh GM003 DeniedFlow::flow from kube-apiserver to deployment monitoring/otel-operator, port 9443/tls (webhook-server), is denied by PeerAuthentication monitoring/strict"
         )),
         "{out}"
     );
@@ -247,7 +253,10 @@ fn a_needed_flow_the_output_denies_fails_check_in_every_format() {
     let (code, out, _) = check("sarif");
     assert_eq!(code, 1);
     let (rules, results) = sarif_rules(&out);
-    assert_eq!(rules, ["GM001", "GM002", "GM003", "GM004"]);
+    assert_eq!(
+        rules,
+        ["GM001", "GM002", "GM003", "GM004", "GM005", "GM006"]
+    );
     assert_eq!(results, ["GM003"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let result = &v["runs"][0]["results"][0];
@@ -304,12 +313,22 @@ fn an_unhonoured_request_fails_check_in_every_format() {
 
     let (code, text, _) = check("text");
     assert_eq!(code, 1, "{text}");
-    // Nothing else to report.
-    assert!(text.starts_with(&format!("warning: {warning}")), "{text}");
+    // Nothing else to report; the warning is at the stack's first object.
     assert!(
-        text.ends_with(", 0 needed flow(s) denied, 1 request(s) not honoured\n"),
+        text.starts_with(&format!("stdin:1:1: warning[GM004]: document 1: {warning}")),
         "{text}"
     );
+    assert!(
+        text.ends_with(", 0 needed flow(s) denied, 1 request(s) not honoured, 0 conflict(s), 0 drifted resource(s)\n0 error(s), 1 warning(s), 0 note(s); --fail-on warning: failed\n"),
+        "{text}"
+    );
+    // A warning fails only when --fail-on asks for it.
+    let (code, text, _) = gunj(
+        &["check", "-c", config, "--fail-on", "error", "-"],
+        filtered.as_bytes(),
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(text.ends_with("--fail-on error: passed\n"), "{text}");
 
     let (code, out, _) = check("json");
     assert_eq!(code, 1);
@@ -325,7 +344,7 @@ fn an_unhonoured_request_fails_check_in_every_format() {
     // `%` is escaped as the workflow command syntax asks.
     assert!(
         out.starts_with(&format!(
-            "::error title=gunj-mesh::warning: {}",
+            "::warning file=stdin,line=1,col=1,title=gunj-mesh GM004 UnhonouredRequest::{}",
             warning.replace('%', "%25")
         )),
         "{out}"
@@ -377,19 +396,27 @@ fn corpus_fails_raw_and_passes_filtered() {
             for mesh in ["istio", "linkerd"] {
                 let (_, filtered, _) = gunj(&["-q", "--mesh", mesh], &input);
                 let changed = filtered.as_bytes() != input.as_slice();
-                let (raw, _, _) = gunj(&["check", "--mesh", mesh], &input);
+                let (raw, _, err) = gunj(&["check", "--mesh", mesh], &input);
+                // A file of nothing gunj-mesh knows (a ClusterRole) is no pass: exit 2.
+                let unknown = raw == 2 && err.contains("nothing recognised");
                 assert_eq!(
-                    raw,
-                    if changed { 1 } else { 0 },
-                    "{} ({mesh})",
+                    (raw, changed || unknown),
+                    if changed {
+                        (1, true)
+                    } else if unknown {
+                        (2, true)
+                    } else {
+                        (0, false)
+                    },
+                    "{} ({mesh}): {err}",
                     file.display()
                 );
                 failed_raw += usize::from(changed);
-                let (own, report, _) = gunj(&["check", "--mesh", mesh], filtered.as_bytes());
+                let (own, report, err) = gunj(&["check", "--mesh", mesh], filtered.as_bytes());
                 assert_eq!(
                     own,
-                    0,
-                    "{} ({mesh}) after filtering:\n{report}",
+                    if unknown { 2 } else { 0 },
+                    "{} ({mesh}) after filtering:\n{report}{err}",
                     file.display()
                 );
             }
