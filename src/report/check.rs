@@ -15,7 +15,7 @@ use crate::model::graph::{Edge, Graph, Party, Verdict};
 use crate::model::stack::qualified;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::path::Path;
+use std::collections::BTreeMap;
 
 /// How much a finding matters; `--fail-on` names the least that fails the build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -143,8 +143,9 @@ pub struct Gate<'a> {
     /// The manifests come from Helm 3, which never passes hooks to a post-renderer: a hook
     /// the filter would change is a note, not a failure.
     pub helm3: bool,
-    /// The directory paths are made relative to (the repository's root: where CI runs).
-    pub root: Option<&'a Path>,
+    /// How findings name each input file (relative to the repository's root, where CI
+    /// runs); a file not in it is named as given.
+    pub paths: &'a BTreeMap<String, String>,
 }
 
 /// A flow the output denies, with the resource and rule that deny it.
@@ -343,15 +344,16 @@ impl<'a> Gate<'a> {
             .map_or_else(|| self.anchor(), object_at)
     }
 
-    /// Where a finding about the stream as a whole points: its first recognised object.
+    /// Where a finding about the stream as a whole points: its first recognised object,
+    /// else the start of an input.
     fn anchor(&self) -> At {
         self.report
             .entries
             .first()
             .map(object_at)
             .or_else(|| self.report.generated.iter().find_map(|g| g.at.clone()))
-            .unwrap_or(At {
-                file: "-".into(),
+            .unwrap_or_else(|| At {
+                file: self.paths.keys().next().cloned().unwrap_or("-".into()),
                 source: String::new(),
                 document: 1,
                 line: 1,
@@ -365,13 +367,13 @@ impl<'a> Gate<'a> {
         format!("{}:{}:{}", self.path(at), at.line, at.column)
     }
 
-    /// The file of `at` as the findings name it ([`relative`]); for stdin, the origin the
-    /// document names, else `stdin`.
+    /// The file of `at` as the findings name it ([`Gate::paths`]); for stdin, the origin
+    /// the document names, else `stdin`.
     fn path(&self, at: &At) -> String {
         match at.file.as_str() {
             "-" if !matches!(at.source.as_str(), "" | "-") => at.source.clone(),
             "-" => "stdin".into(),
-            file => relative(file, self.root),
+            file => self.paths.get(file).cloned().unwrap_or_else(|| file.into()),
         }
     }
 
@@ -509,6 +511,9 @@ impl<'a> Gate<'a> {
     /// location, a repository-relative URI (under `%SRCROOT%`) when the file is under the
     /// root, and a partial fingerprint; every rule a `helpUri` into the README.
     pub fn sarif(&self) -> String {
+        // Objects of the same identity in one file (examples of a kind, unnamespaced) are
+        // told apart by their order.
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let results: Vec<Value> = self
             .results()
             .iter()
@@ -523,6 +528,12 @@ impl<'a> Gate<'a> {
                     .chain(f.details.iter().cloned())
                     .collect::<Vec<_>>()
                     .join("; ");
+                let mut key = format!("{}|{path}|{}", f.rule().id, f.identity);
+                let n = seen.entry(key.clone()).or_default();
+                if *n > 0 {
+                    key.push_str(&format!("|{n}"));
+                }
+                *n += 1;
                 json!({
                     "ruleId": f.rule().id,
                     "ruleIndex": f.rule,
@@ -533,7 +544,7 @@ impl<'a> Gate<'a> {
                         "region": {"startLine": f.at.line.max(1), "startColumn": f.at.column.max(1)},
                     }}],
                     "partialFingerprints": {
-                        "gunjMeshFinding/v1": fingerprint(&format!("{}|{}", f.rule().id, f.identity)),
+                        "gunjMeshFinding/v1": fingerprint(&key),
                     },
                     "properties": {"document": f.at.document},
                 })
@@ -616,22 +627,6 @@ fn fingerprint(key: &str) -> String {
     format!("{hash:016x}")
 }
 
-/// `file` relative to `root` when it is under it (`./` and `root/` taken off), else as
-/// given. Only the text of the paths is compared: a relative `file` is taken to be
-/// relative to `root` already.
-pub fn relative(file: &str, root: Option<&Path>) -> String {
-    let path = Path::new(file);
-    let under = root
-        .filter(|_| path.is_absolute())
-        .and_then(|root| path.strip_prefix(root).ok());
-    let shown = under.unwrap_or(path).to_string_lossy().into_owned();
-    let mut shown = shown.as_str();
-    while let Some(rest) = shown.strip_prefix("./") {
-        shown = rest;
-    }
-    shown.to_string()
-}
-
 /// A path as a URI reference: every byte but unreserved characters and `/` percent-encoded
 /// (RFC 3986, 2.3).
 fn uri_escape(path: &str) -> String {
@@ -703,7 +698,7 @@ fn title(e: &Entry) -> String {
 
 /// One input file as it is and as the filter would write it.
 pub struct FileFix<'t> {
-    /// The path the patch names ([`relative`] to the repository's root).
+    /// The path the patch names (relative to the repository's root).
     pub path: String,
     pub old: &'t str,
     pub new: &'t str,

@@ -121,29 +121,12 @@ fn sarif_is_valid_sarif_2_1_0_pointing_at_file_and_line() {
     assert_valid_sarif(&out, "findings.sarif");
 }
 
-/// Validates a SARIF log against the SARIF 2.1.0 JSON Schema (`.tools/`), written to
-/// `name` in the test directory; returns without checking when a need is missing
-/// ([`common::needs`]).
+/// Validates a SARIF log against the SARIF 2.1.0 JSON Schema, written to `name` in the
+/// test directory ([`crate::sarif::assert_schema_valid`]).
 fn assert_valid_sarif(log: &str, name: &str) {
-    let Some(schema) = common::needs::tool("sarif-2.1.0.json") else {
-        return;
-    };
-    if !common::needs::python3(&["jsonschema"]) {
-        return;
-    }
     let path = tempdir().join(name);
     std::fs::write(&path, log).unwrap();
-    let status = std::process::Command::new("python3")
-        .args(["-c", "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]))); print('valid')"])
-        .arg(&schema)
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "SARIF invalid: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+    crate::sarif::assert_schema_valid(&[path]);
 }
 
 /// A STRICT PeerAuthentication in the stream, beside a webhook the kube-apiserver (outside

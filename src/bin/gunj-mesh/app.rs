@@ -5,6 +5,7 @@ use crate::cli::{CheckFormat, Cli, ExplainFormat, FilterArgs, FlowsFormat, GateA
 use crate::{output_file, sys};
 use clap::CommandFactory;
 use gunj_mesh::{Failure, Input, Limits, Options, Outcome, Output, check, read_file, read_whole};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -184,6 +185,10 @@ pub fn check(args: &FilterArgs, gate: &GateArgs) -> ExitCode {
         .hint("`gunj-mesh explain` lists the workloads it did not recognise, with the spec.components.custom entry that would include each"));
     }
     let root = std::env::current_dir().ok();
+    let paths: BTreeMap<String, String> = inputs
+        .iter()
+        .map(|i| (i.name.clone(), relative(&i.name, root.as_deref())))
+        .collect();
     let gunj_mesh::Flows { graph, verdicts } = outcome.flows();
     let judged = check::Gate {
         report,
@@ -191,7 +196,7 @@ pub fn check(args: &FilterArgs, gate: &GateArgs) -> ExitCode {
         verdicts: &verdicts,
         fail_on: gate.fail_on.into(),
         helm3: gate.helm3,
-        root: root.as_deref(),
+        paths: &paths,
     };
     let mut out = match gate.output {
         CheckFormat::Text => judged.text(),
@@ -221,6 +226,24 @@ pub fn check(args: &FilterArgs, gate: &GateArgs) -> ExitCode {
     }
 }
 
+/// `file` as findings and patches name it: relative to `root` (the current directory, the
+/// repository's root in CI) when it is under it, symlinks and `..` resolved; else its
+/// absolute path; as given when it cannot be resolved.
+fn relative(file: &str, root: Option<&Path>) -> String {
+    let path = Path::new(file);
+    let resolved = root.and_then(|root| {
+        let full = std::fs::canonicalize(root.join(path)).ok()?;
+        let root = std::fs::canonicalize(root).ok()?;
+        Some(match full.strip_prefix(&root) {
+            Ok(under) => under.to_path_buf(),
+            Err(_) => full,
+        })
+    });
+    let shown = resolved.unwrap_or_else(|| path.to_path_buf());
+    let shown = shown.to_string_lossy();
+    shown.trim_start_matches("./").to_string()
+}
+
 /// The file `check --diff` puts generated resources in, beside the first input file.
 const GENERATED_FILE: &str = "gunj-mesh-generated.yaml";
 
@@ -230,7 +253,7 @@ const GENERATED_FILE: &str = "gunj-mesh-generated.yaml";
 fn fix_patch(inputs: &[Input], outcome: &gunj_mesh::Outcome, root: Option<&Path>) -> String {
     let name = |input: &Input| match input.name.as_str() {
         "-" => "stdin".to_string(),
-        file => check::relative(file, root),
+        file => relative(file, root),
     };
     let Some(fixes) = &outcome.fixes else {
         // A ResourceList: one input, rewritten whole.
@@ -260,19 +283,22 @@ fn fix_patch(inputs: &[Input], outcome: &gunj_mesh::Outcome, root: Option<&Path>
         .iter()
         .find(|i| i.name != "-")
         .and_then(|i| Path::new(&i.name).parent())
-        .unwrap_or(Path::new(""));
-    let generated = dir.join(GENERATED_FILE);
-    let existing = files.iter().position(|f| {
-        Path::new(&f.path) == Path::new(&check::relative(&generated.to_string_lossy(), root))
-    });
+        .map(|dir| relative(&dir.to_string_lossy(), root))
+        .unwrap_or_default();
+    let generated = Path::new(&dir)
+        .join(GENERATED_FILE)
+        .to_string_lossy()
+        .into_owned();
     let appended;
-    match existing {
-        Some(i) if !fixes.generated.is_empty() => {
+    match files.iter().position(|f| f.path == generated) {
+        Some(i) => {
             appended = format!("{}---\n{}", files[i].new, fixes.generated);
-            files[i].new = &appended;
+            if !fixes.generated.is_empty() {
+                files[i].new = &appended;
+            }
         }
-        _ => files.push(check::FileFix {
-            path: check::relative(&generated.to_string_lossy(), root),
+        None => files.push(check::FileFix {
+            path: generated,
             old: "",
             new: &fixes.generated,
             created: true,
