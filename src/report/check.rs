@@ -300,7 +300,15 @@ impl<'a> Gate<'a> {
                     level,
                     title: format!("{what}: {}: {}", g.object(), g.detail),
                     details: proposals_of(&g.changes),
-                    at: g.at.clone().unwrap_or_else(|| self.workload_of(g)),
+                    at: g.at.clone().map_or_else(
+                        || self.workload_of(g),
+                        |mut at| {
+                            if let Some(c) = g.changes.first() {
+                                (at.line, at.column) = (c.line, c.column);
+                            }
+                            at
+                        },
+                    ),
                     identity: generated_key(g),
                 });
             }

@@ -472,3 +472,284 @@ fn list_items_are_reported_at_their_own_lines() {
         assert_eq!(found, expected, "{stream}");
     }
 }
+
+/// A config asking for STRICT mTLS in the stack's namespaces.
+const STRICT: &str = "apiVersion: mesh.gunj.io/v1alpha1
+kind: ServiceMesh
+spec:
+  type: istio
+  mtls: {mode: STRICT}
+";
+
+/// A file `name` of the filter's output for [`common::fixtures::GRAFANA`] under [`STRICT`],
+/// with `edit` applied, and the config's path.
+fn filtered_strict(
+    dir: &common::TempDir,
+    name: &str,
+    edit: impl Fn(&str) -> String,
+) -> (String, String) {
+    let config = dir.write("strict.yaml", STRICT).display().to_string();
+    let (code, filtered, err) = gunj(&["-q", "-c", &config], common::fixtures::GRAFANA.as_bytes());
+    assert_eq!(code, 0, "{err}");
+    let file = dir.write(name, &edit(&filtered)).display().to_string();
+    (file, config)
+}
+
+/// GM006: gunj-mesh's own PeerAuthentication edited by hand fails check, at the field,
+/// even once Helm has overwritten its managed-by label (its own annotation tells it apart);
+/// one the config no longer generates fails too.
+#[test]
+fn a_stale_managed_resource_fails_check_with_a_drift_finding() {
+    let dir = common::TempDir::new("check-drift");
+    let (file, config) = filtered_strict(&dir, "out.yaml", str::to_string);
+    let (code, text, _) = gunj(&["check", "-c", &config, &file], b"");
+    assert_eq!(code, 0, "the filter's own output passes: {text}");
+
+    let (stale, _) = filtered_strict(&dir, "stale.yaml", |out| {
+        out.replace("mode: STRICT", "mode: PERMISSIVE")
+            .replace("managed-by: gunj-mesh", "managed-by: Helm")
+    });
+    let mode_line = std::fs::read_to_string(&stale)
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("mode: PERMISSIVE"))
+        .unwrap()
+        + 1;
+    let (code, text, _) = gunj(&["check", "-c", &config, &stale], b"");
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains(&format!(
+            "{stale}:{mode_line}:11: error[GM006]: document 2: drift: peerauthentication monitoring/default: differs from what the config generates in 1 field(s)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "\n  set spec.mtls.mode = \"STRICT\" (now \"PERMISSIVE\", line {mode_line})\n"
+        )),
+        "{text}"
+    );
+    let (_, out, _) = gunj(&["check", "-c", &config, "--output", "json", &stale], b"");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["drift"][0]["changes"][0]["field"], "spec.mtls.mode");
+    assert_eq!(v["results"][0]["rule"], "GM006");
+    assert_eq!(v["passed"], false);
+
+    // The config no longer asks for mTLS: the PeerAuthentication is stale as a whole.
+    let plain = dir.write(
+        "plain.yaml",
+        "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n",
+    );
+    let (code, text, _) = gunj(&["check", "-c", plain.to_str().unwrap(), &file], b"");
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("error[GM006]: document 2: drift: peerauthentication monitoring/default: gunj-mesh generated it, but the config no longer does: delete it"),
+        "{text}"
+    );
+}
+
+/// GM005: a PERMISSIVE PeerAuthentication of the chart's own beside a STRICT config fails
+/// check at its mode, though the filter changes nothing else.
+#[test]
+fn a_conflicting_peer_authentication_fails_check_with_a_conflict_finding() {
+    let dir = common::TempDir::new("check-conflict");
+    let legacy = "---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: legacy\n  namespace: monitoring\nspec:\n  mtls:\n    mode: PERMISSIVE\n";
+    let (file, config) = filtered_strict(&dir, "out.yaml", |out| format!("{out}{legacy}"));
+    let line = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("mode: PERMISSIVE"))
+        .unwrap()
+        + 1;
+    let (code, text, _) = gunj(&["check", "-c", &config, &file], b"");
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "{file}:{line}:11: error[GM005]: document 3: conflict: peerauthentication monitoring/legacy: it sets mtls.mode PERMISSIVE for the namespace, against spec.mtls.mode STRICT of the config"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("  set spec.mtls.mode = \"STRICT\" (now \"PERMISSIVE\""),
+        "{text}"
+    );
+    let (code, out, _) = gunj(&["check", "-c", &config, "--output", "sarif", &file], b"");
+    assert_eq!(code, 1);
+    let (_, results) = sarif_rules(&out);
+    assert_eq!(results, ["GM005"]);
+    assert_valid_sarif(&out, "conflict.sarif");
+    // UNSET inherits: no conflict.
+    let unset = file.replace("out.yaml", "unset.yaml");
+    std::fs::write(
+        &unset,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("PERMISSIVE", "UNSET"),
+    )
+    .unwrap();
+    let (code, text, _) = gunj(&["check", "-c", &config, &unset], b"");
+    assert_eq!(code, 0, "{text}");
+}
+
+/// The example stream as `helm template --output-dir` writes a chart: a file per
+/// document, in nested directories under `obs/`.
+fn output_dir(dir: &common::TempDir) {
+    let stream = std::fs::read_to_string(common::repo().join(STREAM)).unwrap();
+    for (i, doc) in stream.split("\n---\n").enumerate() {
+        let sub = if i % 3 == 2 {
+            "obs/charts/sub/templates"
+        } else {
+            "obs/templates"
+        };
+        std::fs::create_dir_all(format!("{}/{sub}", dir.arg())).unwrap();
+        dir.write(
+            &format!("{sub}/doc{i:02}.yaml"),
+            &format!("{}\n", doc.trim_end()),
+        );
+    }
+}
+
+/// `--diff` over a directory of several files is a patch `git apply --check` takes (paths
+/// relative to where check runs, the generated resources as a new file); applied, the
+/// stream is mesh-ready. With `--output sarif`, the patch goes to `--diff-file`.
+#[test]
+fn diff_over_a_directory_of_several_files_is_a_patch_git_applies() {
+    let git = |dir: &common::TempDir, args: &[&str]| {
+        common::run::command("git")
+            .current_dir(dir.arg())
+            .args(args)
+            .output()
+    };
+    let probe = common::TempDir::new("check-git-probe");
+    if !common::needs::require(
+        "git",
+        "install git",
+        git(&probe, &["--version"]).is_ok_and(|o| o.status.success()),
+    ) {
+        return;
+    }
+    let dir = common::TempDir::new("check-git-apply");
+    output_dir(&dir);
+    let config = common::repo().join("examples/istio-advanced.yaml");
+    let check = |args: &[&str]| {
+        common::gunj_process()
+            .current_dir(dir.arg())
+            .args(["check", "-q", "-c"])
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = check(&["--diff", "obs"]);
+    assert_eq!(out.status.code(), Some(1));
+    let patch = String::from_utf8(out.stdout).unwrap();
+    for header in [
+        "diff --git a/obs/templates/doc03.yaml b/obs/templates/doc03.yaml\n--- a/obs/templates/doc03.yaml\n+++ b/obs/templates/doc03.yaml\n",
+        "diff --git a/obs/charts/sub/templates/doc05.yaml b/obs/charts/sub/templates/doc05.yaml\n",
+        "diff --git a/obs/charts/sub/templates/gunj-mesh-generated.yaml b/obs/charts/sub/templates/gunj-mesh-generated.yaml\nnew file mode 100644\n--- /dev/null\n",
+    ] {
+        assert!(patch.contains(header), "{header}\n{patch}");
+    }
+    assert!(!patch.contains("+---\n+---"), "{patch}");
+    dir.write("fix.patch", &patch);
+    let applied = git(&dir, &["apply", "--check", "fix.patch"]).unwrap();
+    assert!(
+        applied.status.success(),
+        "{}\n{patch}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+
+    // SARIF on stdout, the same patch in the file.
+    let out = check(&["--output", "sarif", "--diff-file", "sarif.patch", "obs"]);
+    assert_eq!(out.status.code(), Some(1));
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap();
+    let file = std::fs::read_to_string(format!("{}/sarif.patch", dir.arg())).unwrap();
+    assert!(patch.ends_with(&file), "{file}");
+    let out = check(&["--output", "json", "--diff", "obs"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+
+    // Applied, nothing is left to change or add.
+    let applied = git(&dir, &["apply", "fix.patch"]).unwrap();
+    assert!(applied.status.success());
+    let out = check(&["obs"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("0 object(s) not mesh-ready, ")
+            || text.contains("\n0 object(s) not mesh-ready, "),
+        "{text}"
+    );
+    assert!(
+        text.contains(" recognised, 0 policy resource(s) missing, "),
+        "{text}"
+    );
+}
+
+/// check reads `helm template --output-dir` trees and `.json` manifests, and does not pass
+/// on nothing: an empty directory, an empty stream and a stream of nothing it knows are
+/// errors (exit 2).
+#[test]
+fn check_reads_nested_trees_and_json_and_fails_on_nothing() {
+    let empty = common::TempDir::new("check-empty");
+    std::fs::create_dir(format!("{}/sub", empty.arg())).unwrap();
+    let (code, out, err) = gunj(&["check", "--mesh", "istio", &empty.arg()], b"");
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.contains("the directory has no *.yaml, *.yml or *.json file"),
+        "{err}"
+    );
+
+    let tree = common::TempDir::new("check-tree");
+    output_dir(&tree);
+    let (code, text, err) = gunj(&["check", "--mesh", "istio", &tree.arg()], b"");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        text.contains(&format!("{}/obs/templates/doc03.yaml:", tree.arg()))
+            && text.contains(&format!(
+                "{}/obs/charts/sub/templates/doc05.yaml:",
+                tree.arg()
+            )),
+        "{text}"
+    );
+    assert!(text.contains(", 12 recognised,"), "{text}");
+    // The filter reads subdirectories only when asked.
+    let (code, _, err) = gunj(&["--mesh", "istio", &tree.arg()], b"");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("-r reads its subdirectories too"), "{err}");
+    let (code, out, err) = gunj(&["-q", "-r", "--mesh", "istio", &tree.arg()], b"");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("sidecar.istio.io/inject"));
+
+    let json = common::TempDir::new("check-json");
+    json.write(
+        "grafana.json",
+        r#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "grafana", "namespace": "monitoring"},
+ "spec": {"template": {"metadata": {"labels": {"app.kubernetes.io/name": "grafana"}}, "spec": {"containers": [{"name": "grafana", "image": "grafana/grafana:11.0.0"}]}}}}
+"#,
+    );
+    let (code, text, err) = gunj(&["check", "--mesh", "istio", &json.arg()], b"");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        text.starts_with(&format!(
+            "{}/grafana.json:2:47: error[GM001]: document 1: deployment monitoring/grafana (grafana) is not in the mesh",
+            json.arg()
+        )),
+        "{text}"
+    );
+
+    let (code, out, err) = gunj(&["check", "--mesh", "istio"], b"# nothing\n---\n");
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.contains("-: no Kubernetes objects read: nothing to check"),
+        "{err}"
+    );
+    let (code, _, err) = gunj(
+        &["check", "--mesh", "istio"],
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("nothing recognised: none of the 1 Kubernetes object(s) read"),
+        "{err}"
+    );
+}
