@@ -364,15 +364,30 @@ impl<'a> Gate<'a> {
                 file: self.paths.keys().next().cloned().unwrap_or("-".into()),
                 source: String::new(),
                 document: 1,
+                first: 1,
+                indent: 0,
                 line: 1,
                 column: 1,
             })
     }
 
-    /// `file:line:column`, relative to the root; for stdin, the document's origin (its
-    /// `# Source:`) and the line in the stream.
+    /// `file:line:column` ([`Gate::path`], [`Gate::line`]).
     fn place(&self, at: &At) -> String {
-        format!("{}:{}:{}", self.path(at), at.line, at.column)
+        let (line, column) = self.line(at);
+        format!("{}:{line}:{column}", self.path(at))
+    }
+
+    /// The line and column of `at` in the file [`Gate::path`] names: on stdin, counted from
+    /// where the text of the document's origin starts (its document, or its KRM item).
+    fn line(&self, at: &At) -> (usize, usize) {
+        if at.file == "-" && !matches!(at.source.as_str(), "" | "-") {
+            (
+                at.line + 1 - at.first.min(at.line),
+                at.column - at.indent.min(at.column - 1),
+            )
+        } else {
+            (at.line, at.column)
+        }
     }
 
     /// The file of `at` as the findings name it ([`Gate::paths`]); for stdin, the origin
@@ -457,8 +472,8 @@ impl<'a> Gate<'a> {
                     "details": f.details,
                     "file": self.path(&f.at),
                     "document": f.at.document,
-                    "line": f.at.line,
-                    "column": f.at.column,
+                    "line": self.line(&f.at).0,
+                    "column": self.line(&f.at).1,
                 })
             })
             .collect();
@@ -506,8 +521,8 @@ impl<'a> Gate<'a> {
                 "::{} file={},line={},col={},title={}::{}\n",
                 f.level.command(),
                 prop(&self.path(&f.at)),
-                f.at.line,
-                f.at.column,
+                self.line(&f.at).0,
+                self.line(&f.at).1,
                 prop(&format!("gunj-mesh {} {}", f.rule().id, f.rule().name)),
                 escape(&message)
             ));
@@ -549,7 +564,7 @@ impl<'a> Gate<'a> {
                     "message": {"text": redact::line(&text)},
                     "locations": [{"physicalLocation": {
                         "artifactLocation": artifact,
-                        "region": {"startLine": f.at.line.max(1), "startColumn": f.at.column.max(1)},
+                        "region": {"startLine": self.line(&f.at).0.max(1), "startColumn": self.line(&f.at).1.max(1)},
                     }}],
                     "partialFingerprints": {
                         "gunjMeshFinding/v1": fingerprint(&key),
@@ -617,6 +632,8 @@ fn object_at(e: &Entry) -> At {
         file: e.file.clone(),
         source: e.source.clone(),
         document: e.document,
+        first: e.first,
+        indent: e.indent,
         line: e.line,
         column: e.column,
     }

@@ -121,6 +121,12 @@ pub struct At {
     pub file: String,
     pub source: String,
     pub document: usize,
+    /// The line of the input where the text of `source` starts, and the columns it is
+    /// indented by there (a KRM item's).
+    #[serde(skip)]
+    pub first: usize,
+    #[serde(skip)]
+    pub indent: usize,
     pub line: usize,
     pub column: usize,
 }
@@ -133,6 +139,8 @@ impl At {
             file: doc.file.to_string(),
             source: place.source,
             document: place.document,
+            first: doc.line,
+            indent: 0,
             line: place.line,
             column: place.column,
         }
@@ -157,6 +165,13 @@ pub struct Entry {
     /// The input the object came from (`-` for stdin) and the line it starts on there.
     pub file: String,
     pub line: usize,
+    /// The line of the input where the text of `source` starts: the document's, or a KRM
+    /// item's (findings on stdin count lines from there), and the columns a KRM item is
+    /// indented by.
+    #[serde(skip)]
+    pub first: usize,
+    #[serde(skip)]
+    pub indent: usize,
     pub column: usize,
     /// The item indices from the document down to the object, when it is an item of a
     /// List or ResourceList (`[2, 0]`: the first item of the List that is item 2).
@@ -213,12 +228,23 @@ impl Entry {
         };
         let body = doc.body();
         let start = object.node.start.min(body.len());
+        let line = places.line_of(doc, object.node.start);
+        let column = start - crate::yaml::pos::line_start(body, start) + 1;
+        // A KRM item on stdin is in a file of its own: its place is that file, its index
+        // there, and its lines and columns counted from where it starts.
+        let (source, document, first, indent) = match item_path(object).filter(|_| doc.file == "-")
+        {
+            Some((path, index)) => (path, index.map_or(doc.number, |i| i + 1), line, column - 1),
+            None => (places.source.clone(), doc.number, doc.line, 0),
+        };
         Entry {
-            document: doc.number,
-            source: item_path(object).unwrap_or_else(|| places.source.clone()),
+            document,
+            source,
+            first,
+            indent,
             file: doc.file.to_string(),
-            line: places.line_of(doc, object.node.start),
-            column: start - crate::yaml::pos::line_start(body, start) + 1,
+            line,
+            column,
             item: object.item.clone(),
             kind: subject.kind,
             name: subject.name,
@@ -261,6 +287,8 @@ impl Entry {
             file: self.file.clone(),
             source: self.source.clone(),
             document: self.document,
+            first: self.first,
+            indent: self.indent,
             line,
             column,
         }
@@ -286,9 +314,9 @@ impl Entry {
     }
 }
 
-/// A KRM item's own file and index (`config.kubernetes.io/path` and `index`, or their
-/// `internal.` forms): `deploy/grafana.yaml#1`, the index 0-based as kpt counts it.
-fn item_path(object: &Object) -> Option<String> {
+/// A KRM item's own file and 0-based index there (`config.kubernetes.io/path` and
+/// `index`, or their `internal.` forms).
+fn item_path(object: &Object) -> Option<(String, Option<usize>)> {
     if object.item.is_empty() {
         return None;
     }
@@ -301,10 +329,8 @@ fn item_path(object: &Object) -> Option<String> {
         })
     };
     let path = annotation("config.kubernetes.io/path")?;
-    Some(match annotation("config.kubernetes.io/index") {
-        Some(index) => format!("{path}#{index}"),
-        None => path.to_string(),
-    })
+    let index = annotation("config.kubernetes.io/index").and_then(|i| i.parse().ok());
+    Some((path.to_string(), index))
 }
 
 impl Report {

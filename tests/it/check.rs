@@ -753,3 +753,76 @@ fn check_reads_nested_trees_and_json_and_fails_on_nothing() {
         "{err}"
     );
 }
+
+/// A ResourceList on stdin (`kpt fn source | gunj-mesh check`): each item is placed in its
+/// own file (`config.kubernetes.io/path`), as the document its index names, with lines and
+/// columns counted in the item; not at the Kptfile, the first item.
+#[test]
+fn resource_list_items_are_placed_in_their_own_files() {
+    let item = |path: &str, index: usize, name: &str| {
+        format!(
+            "- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: {name}\n    namespace: monitoring\n    annotations:\n      config.kubernetes.io/path: '{path}'\n      config.kubernetes.io/index: '{index}'\n  spec:\n    template:\n      metadata:\n        labels:\n          app.kubernetes.io/name: grafana\n"
+        )
+    };
+    let list = format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: kpt.dev/v1\n  kind: Kptfile\n  metadata:\n    name: obs\n    annotations:\n      config.kubernetes.io/local-config: \"true\"\n      config.kubernetes.io/path: 'Kptfile'\n{}{}",
+        item("deploy/a.yaml", 0, "grafana-a"),
+        item("deploy/b.yaml", 1, "grafana-b")
+    );
+    let (code, text, err) = gunj(&["check", "--mesh", "istio"], list.as_bytes());
+    assert_eq!(code, 1, "{err}");
+    assert!(!text.contains("Kptfile"), "{text}");
+    // The labels start on line 13 of the item, at column 9 once it is not indented.
+    assert!(
+        text.contains(
+            "deploy/a.yaml:13:9: error[GM001]: document 1: deployment monitoring/grafana-a"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "deploy/b.yaml:13:9: error[GM001]: document 2: deployment monitoring/grafana-b"
+        ),
+        "{text}"
+    );
+}
+
+/// Documents are numbered per file, as their lines are.
+#[test]
+fn documents_are_numbered_per_file() {
+    let dir = common::TempDir::new("check-numbers");
+    let first = dir.write("a.yaml", common::fixtures::GRAFANA);
+    let second = dir.write(
+        "b.yaml",
+        &format!(
+            "{}---\n{}",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+            common::fixtures::GRAFANA.replace("name: grafana\n", "name: grafana-2\n")
+        ),
+    );
+    let (code, text, err) = gunj(
+        &[
+            "check",
+            "--mesh",
+            "istio",
+            first.to_str().unwrap(),
+            second.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        text.contains(&format!(
+            "{}:10:9: error[GM001]: document 1: deployment monitoring/grafana ",
+            first.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{}:14:9: error[GM001]: document 2: deployment monitoring/grafana-2 ",
+            second.display()
+        )),
+        "{text}"
+    );
+}
