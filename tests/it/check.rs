@@ -826,3 +826,48 @@ fn documents_are_numbered_per_file() {
         "{text}"
     );
 }
+
+/// Helm 3 never passes hooks to a post-renderer: `helm template --post-renderer gunj-mesh`
+/// puts the chart's test Pod back as the chart wrote it, after the filtered manifests.
+/// That fails check, unless `--helm3` says where the manifests come from: the hook's
+/// finding is then a note.
+#[test]
+fn helm3_keeps_a_charts_test_pod_from_failing_a_post_renderer_pipeline() {
+    let (code, filtered, err) = gunj(
+        &["-q", "--mesh", "istio"],
+        common::fixtures::GRAFANA_HELM.as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let test_pod = "---\n# Source: grafana/templates/tests/test.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: grafana-test\n  namespace: monitoring\n  labels:\n    app.kubernetes.io/name: grafana\n  annotations:\n    \"helm.sh/hook\": test\nspec:\n  containers:\n  - name: test\n    image: bats/bats:v1.4.1\n";
+    let pipeline = format!("{filtered}{test_pod}");
+    let (code, text, _) = gunj(&["check", "--mesh", "istio", "-"], pipeline.as_bytes());
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("warning[GM001]: document 2: pod monitoring/grafana-test"),
+        "{text}"
+    );
+    let (code, text, _) = gunj(
+        &["check", "--helm3", "--mesh", "istio", "-"],
+        pipeline.as_bytes(),
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("note[GM001]: document 2: pod monitoring/grafana-test")
+            && text.contains("  a Helm hook: Helm 3 never passes hooks to a post-renderer"),
+        "{text}"
+    );
+    // A note fails only under --fail-on note.
+    let (code, _, _) = gunj(
+        &[
+            "check",
+            "--helm3",
+            "--fail-on",
+            "note",
+            "--mesh",
+            "istio",
+            "-",
+        ],
+        pipeline.as_bytes(),
+    );
+    assert_eq!(code, 1);
+}
