@@ -247,6 +247,9 @@ pub fn plan(
     )?;
     let (mut decided, pods): (Vec<Option<Decided>>, Vec<Option<Pods>>) = seen.into_iter().unzip();
     let pods: Vec<Pods> = pods.into_iter().flatten().collect();
+    if options.list_changes {
+        report.unrecognised = crate::report::unrecognised::list(&pods, objects, docs);
+    }
     // Inventory.
     let members = decided
         .iter_mut()

@@ -4,6 +4,7 @@
 pub mod changes;
 pub mod check;
 pub mod flows;
+pub mod unrecognised;
 
 pub use changes::Change;
 
@@ -33,6 +34,9 @@ pub struct Report {
     /// fix (`check` rule GM004).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The workloads no rule recognised, with how to include them (`explain`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unrecognised: Vec<unrecognised::Unrecognised>,
     /// How many Kubernetes objects the stream holds (List items counted, the config not).
     #[serde(skip)]
     pub objects: usize,
@@ -373,31 +377,48 @@ impl Report {
         lines
     }
 
-    /// The `explain` table, each cell and line escaped ([`redact::line`]).
-    pub fn table(&self) -> String {
-        let mut rows = vec![[
-            "DOC".to_string(),
-            "OBJECT".into(),
-            "COMPONENT".into(),
-            "RULE".into(),
-            "ACTION".into(),
-        ]];
+    /// The `explain` table, each cell and line escaped ([`redact::line`]). Compact, each
+    /// row cut to `width` columns: an object's document, name, component and what is done;
+    /// the generated resources counted by kind, but for conflicts and drift. `wide`: the
+    /// file and line and the matching rule too, every generated resource, nothing cut.
+    /// Then the workloads not recognised with the `spec.components.custom` entry that
+    /// would include each, the warnings and the notes.
+    pub fn table(&self, wide: bool, width: usize) -> String {
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let header = ["FILE:LINE", "DOC", "OBJECT", "COMPONENT", "RULE", "ACTION"];
+        let place = |file: &str, line: usize| {
+            if file == "-" {
+                format!("-:{line}")
+            } else {
+                format!("{file}:{line}")
+            }
+        };
+        rows.push(header.iter().map(|h| h.to_string()).collect());
         for e in &self.entries {
             let mut doc = e.document.to_string();
             for i in &e.item {
                 doc.push_str(&format!("[{i}]"));
             }
-            let action = format!("{}: {}", e.action.as_str(), e.detail);
-            rows.push([
+            rows.push(vec![
+                place(&e.file, e.line),
                 doc,
                 e.object(),
                 e.component.clone().unwrap_or("-".into()),
                 e.rule.clone().unwrap_or("-".into()),
-                action,
+                format!("{}: {}", e.action.as_str(), e.detail),
             ]);
         }
+        let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
         for g in &self.generated {
-            rows.push([
+            let shown =
+                wide || matches!(g.action, GeneratedAction::Conflict | GeneratedAction::Drift);
+            if !shown {
+                *kinds.entry(g.kind.as_str()).or_default() += 1;
+                continue;
+            }
+            rows.push(vec![
+                g.at.as_ref()
+                    .map_or("-".into(), |at| place(&at.file, at.line)),
                 "+".into(),
                 g.object(),
                 g.component.clone(),
@@ -405,24 +426,74 @@ impl Report {
                 format!("{}: {}", g.action.as_str(), g.detail),
             ]);
         }
+        // Compact: no file and line, no rule.
+        let columns: &[usize] = if wide {
+            &[0, 1, 2, 3, 4, 5]
+        } else {
+            &[1, 2, 3, 5]
+        };
         for cell in rows.iter_mut().flatten() {
             if let Cow::Owned(escaped) = redact::line(cell) {
                 *cell = escaped;
             }
         }
-        let widths: Vec<usize> = (0..4)
+        let last = *columns.last().expect("columns");
+        let widths: Vec<usize> = (0..header.len())
             .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
             .collect();
         let mut out = String::new();
         if let Some(mesh) = &self.mesh {
             out.push_str(&format!("mesh: {}\n", redact::line(mesh)));
         }
-        for r in rows {
-            for (c, w) in widths.iter().enumerate() {
-                out.push_str(&format!("{:w$}  ", r[c], w = w));
+        for r in &rows {
+            let mut line = String::new();
+            for &c in columns {
+                if c == last {
+                    line.push_str(&r[c]);
+                } else {
+                    line.push_str(&format!("{:w$}  ", r[c], w = widths[c]));
+                }
             }
-            out.push_str(&r[4]);
+            if !wide {
+                line = cut(&line, width);
+            }
+            out.push_str(line.trim_end());
             out.push('\n');
+        }
+        if !kinds.is_empty() {
+            let total: usize = kinds.values().sum();
+            let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            out.push_str(&cut(
+                &format!(
+                    "+ {total} generated resource(s): {} (--wide lists them)",
+                    list.join(", ")
+                ),
+                width.max(1),
+            ));
+            out.push('\n');
+        }
+        if !self.unrecognised.is_empty() {
+            out.push_str(
+                "not recognised (a spec.components.custom entry that would include each):\n",
+            );
+            for u in &self.unrecognised {
+                let object = format!(
+                    "{} {}",
+                    u.kind.to_lowercase(),
+                    qualified(u.namespace.as_deref(), &u.name)
+                );
+                let at = if wide {
+                    format!("{}  ", place(&u.at.file, u.at.line))
+                } else {
+                    String::new()
+                };
+                out.push_str(&format!(
+                    "  {}{}  {}\n",
+                    redact::line(&at),
+                    redact::line(&object),
+                    redact::line(&u.include)
+                ));
+            }
         }
         for w in &self.warnings {
             out.push_str(&format!("warning: {}\n", redact::line(w)));
@@ -432,4 +503,14 @@ impl Report {
         }
         out
     }
+}
+
+/// `line` cut to `width` characters, ending in `…` when cut.
+fn cut(line: &str, width: usize) -> String {
+    if line.chars().count() <= width {
+        return line.to_string();
+    }
+    let mut cut: String = line.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }

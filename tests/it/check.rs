@@ -871,3 +871,84 @@ fn helm3_keeps_a_charts_test_pod_from_failing_a_post_renderer_pipeline() {
     );
     assert_eq!(code, 1);
 }
+
+/// `explain` fits a terminal: rows cut to `COLUMNS`, no rule or place, generated
+/// resources counted; `--wide` has them all. Workloads it does not recognise are listed
+/// with a `spec.components.custom` entry, and that entry includes them.
+#[test]
+fn explain_fits_a_terminal_and_says_how_to_include_what_it_does_not_recognise() {
+    let config = common::repo().join("examples/istio-advanced.yaml");
+    let config = config.to_str().unwrap();
+    let unknown = "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: shipper, namespace: monitoring}\nspec:\n  template:\n    spec: {containers: [{name: s, image: \"registry.example.com/log.shipper:2.1\"}]}\n";
+    let stream = format!(
+        "{}{unknown}",
+        std::fs::read_to_string(common::repo().join(STREAM)).unwrap()
+    );
+    let explain = |args: &[&str]| {
+        let out = common::gunj_process()
+            .env("COLUMNS", "80")
+            .args(["explain", "-q", "-c", config])
+            .args(args)
+            .arg("-")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(stream.as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let compact = explain(&[]);
+    let table: Vec<&str> = compact
+        .lines()
+        .take_while(|l| !l.starts_with("not recognised"))
+        .collect();
+    assert!(table[1].starts_with("DOC  OBJECT"), "{compact}");
+    assert!(table.iter().all(|l| l.chars().count() <= 80), "{compact}");
+    assert!(
+        !compact.contains("label app.kubernetes.io/name=grafana"),
+        "{compact}"
+    );
+    assert!(
+        compact.contains("\n+ 28 generated resource(s): 12 AuthorizationPolicy, "),
+        "{compact}"
+    );
+    let hint = "{name: shipper, image: '^registry\\.example\\.com/log\\.shipper'}";
+    assert!(
+        compact.contains(&format!(
+            "not recognised (a spec.components.custom entry that would include each):\n  deployment monitoring/shipper  {hint}\n"
+        )),
+        "{compact}"
+    );
+    let wide = explain(&["--wide"]);
+    assert!(
+        wide.contains("label app.kubernetes.io/name=grafana")
+            && wide.contains("-:33 ")
+            && wide.contains("authorizationpolicy monitoring/allow-nothing"),
+        "{wide}"
+    );
+    assert!(wide.lines().any(|l| l.chars().count() > 80));
+
+    // The entry includes the workload.
+    let dir = common::TempDir::new("explain-include");
+    let custom = dir.write(
+        "custom.yaml",
+        &format!("apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  components:\n    custom:\n    - {hint}\n"),
+    );
+    let (code, out, err) = gunj(
+        &["explain", "-c", custom.to_str().unwrap(), "-"],
+        unknown.as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("deployment monitoring/shipper  shipper")
+                && l.ends_with("inject: istio sidecar")),
+        "{out}"
+    );
+    assert!(!out.contains("not recognised"), "{out}");
+}

@@ -83,7 +83,7 @@ pub fn explain(args: &FilterArgs, format: ExplainFormat, wide: bool) -> ExitCode
                 return fail(f);
             }
             match format {
-                ExplainFormat::Table => print(&outcome.report.table()),
+                ExplainFormat::Table => print(&outcome.report.table(wide, terminal_width())),
                 ExplainFormat::Json => print(&format!(
                     "{:#}\n",
                     serde_json::to_value(&outcome.report).expect("a report is JSON")
@@ -92,6 +92,15 @@ pub fn explain(args: &FilterArgs, format: ExplainFormat, wide: bool) -> ExitCode
         }
         Err(f) => fail(&f),
     }
+}
+
+/// The width `explain` fits its table to: `COLUMNS` (which shells set), else 100.
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&c| c >= 40)
+        .unwrap_or(100)
 }
 
 /// `flows`: the traffic graph with a verdict per flow; exit 1 when one is denied.
