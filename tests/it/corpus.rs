@@ -119,10 +119,11 @@ fn run(inputs: &[Input], mesh: MeshType, label: &str) -> Filtered {
     }
 }
 
-/// The input document a report entry is about (entries count non-empty documents).
+/// The input document a report entry is about (entries count the non-empty documents of
+/// their file).
 fn doc_of(docs: &[Doc], entry: &Entry) -> usize {
     docs.iter()
-        .position(|d| !d.header.empty && d.number == entry.document)
+        .position(|d| !d.header.empty && d.file == entry.file && d.number == entry.document)
         .unwrap_or_else(|| panic!("no input document numbered {}", entry.document))
 }
 
