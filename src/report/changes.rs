@@ -60,14 +60,7 @@ pub fn changes_to(
     out: &mut Vec<Change>,
 ) {
     let at = node.map_or(at, |n| n.start);
-    let change = |field: &str, proposed| Change {
-        field: field.to_string(),
-        current: node.map(Node::to_json),
-        proposed,
-        line: 0,
-        column: 0,
-        at,
-    };
+    let change = |field: &str, proposed| change_at(field, node, proposed, at);
     match patch {
         Patch::Str(s) if node.and_then(Node::str) == Some(s) => {}
         Patch::Str(s) => out.push(change(field, Value::String(s.clone()))),
@@ -153,6 +146,8 @@ pub fn drift(wanted: &Value, node: &Node, ours: bool) -> Vec<Change> {
     out
 }
 
+/// A change of `field`, whose value is `node`'s (if any), at byte `at` (line and column
+/// to [`locate`]).
 fn change_at(field: &str, node: Option<&Node>, proposed: Value, at: usize) -> Change {
     Change {
         field: field.to_string(),

@@ -606,24 +606,19 @@ impl<'a> Gate<'a> {
     }
 }
 
-/// `kind|namespace|name` of an entry's object.
-fn object_key(e: &Entry) -> String {
-    format!(
-        "{}|{}|{}",
-        e.kind,
-        e.namespace.as_deref().unwrap_or(""),
-        e.name
-    )
+/// `kind|namespace|name`: an object's identity in a fingerprint.
+fn identity(kind: &str, namespace: Option<&str>, name: &str) -> String {
+    format!("{kind}|{}|{name}", namespace.unwrap_or(""))
 }
 
-/// `kind|namespace|name` of a generated resource.
+/// The identity of an entry's object.
+fn object_key(e: &Entry) -> String {
+    identity(&e.kind, e.namespace.as_deref(), &e.name)
+}
+
+/// The identity of a generated resource.
 fn generated_key(g: &GeneratedEntry) -> String {
-    format!(
-        "{}|{}|{}",
-        g.kind,
-        g.namespace.as_deref().unwrap_or(""),
-        g.name
-    )
+    identity(&g.kind, g.namespace.as_deref(), &g.name)
 }
 
 /// Where an entry's object starts.

@@ -369,12 +369,7 @@ fn corpus_fails_raw_and_passes_filtered() {
         "kube-prometheus",
         "istio-addons",
     ] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join(folder))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        for file in files {
+        for file in common::files(&corpus.join(folder)) {
             let input = std::fs::read(&file).unwrap();
             for mesh in ["istio", "linkerd"] {
                 let (_, filtered, _) = gunj(&["-q", "--mesh", mesh], &input);
@@ -495,6 +490,16 @@ fn filtered_strict(
     (file, config)
 }
 
+/// The 1-based line of `file` that holds `text` first.
+fn line_of(file: &str, text: &str) -> usize {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .position(|l| l.contains(text))
+        .unwrap()
+        + 1
+}
+
 /// GM006: gunj-mesh's own PeerAuthentication edited by hand fails check, at the field,
 /// even once Helm has overwritten its managed-by label (its own annotation tells it apart);
 /// one the config no longer generates fails too.
@@ -509,12 +514,7 @@ fn a_stale_managed_resource_fails_check_with_a_drift_finding() {
         out.replace("mode: STRICT", "mode: PERMISSIVE")
             .replace("managed-by: gunj-mesh", "managed-by: Helm")
     });
-    let mode_line = std::fs::read_to_string(&stale)
-        .unwrap()
-        .lines()
-        .position(|l| l.contains("mode: PERMISSIVE"))
-        .unwrap()
-        + 1;
+    let mode_line = line_of(&stale, "mode: PERMISSIVE");
     let (code, text, _) = gunj(&["check", "-c", &config, &stale], b"");
     assert_eq!(code, 1, "{text}");
     assert!(
@@ -555,12 +555,7 @@ fn a_conflicting_peer_authentication_fails_check_with_a_conflict_finding() {
     let dir = common::TempDir::new("check-conflict");
     let legacy = "---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: legacy\n  namespace: monitoring\nspec:\n  mtls:\n    mode: PERMISSIVE\n";
     let (file, config) = filtered_strict(&dir, "out.yaml", |out| format!("{out}{legacy}"));
-    let line = std::fs::read_to_string(&file)
-        .unwrap()
-        .lines()
-        .position(|l| l.contains("mode: PERMISSIVE"))
-        .unwrap()
-        + 1;
+    let line = line_of(&file, "mode: PERMISSIVE");
     let (code, text, _) = gunj(&["check", "-c", &config, &file], b"");
     assert_eq!(code, 1, "{text}");
     assert!(

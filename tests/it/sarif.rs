@@ -203,12 +203,7 @@ fn every_corpus_charts_sarif_is_valid_and_located_as_github_code_scanning_asks()
         "istio-addons",
         "upstream",
     ] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join(folder))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        for file in files {
+        for file in common::files(&corpus.join(folder)) {
             let name = format!("{folder}/{}", file.file_name().unwrap().to_string_lossy());
             for config in ["istio-advanced", "linkerd"] {
                 // Run from the corpus, as CI runs from the repository's root.
