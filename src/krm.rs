@@ -322,7 +322,7 @@ fn results(report: &Report, items: &[Node]) -> Vec<Value> {
         .chain(report.generated.iter().filter(|g| g.action != GeneratedAction::Present).map(|g| {
             let mut r = json!({
                 "message": redact::line(&format!("{}: {}", g.object(), g.detail)),
-                "severity": if g.action == GeneratedAction::Conflict { "warning" } else { "info" },
+                "severity": if matches!(g.action, GeneratedAction::Conflict | GeneratedAction::Drift) { "warning" } else { "info" },
                 "resourceRef": {"apiVersion": g.api_version, "kind": g.kind, "name": g.name},
             });
             if let Some(ns) = &g.namespace {

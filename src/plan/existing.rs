@@ -60,7 +60,9 @@ pub(super) fn resolve(
                 (true, true) => GeneratedAction::Present,
                 (true, false) => {
                     detail = format!(
-                        "differs from what the config generates in {} field(s) ({detail})",
+                        "{} {} differs from what the config generates in {} field(s) ({detail})",
+                        g.kind,
+                        qualified(g.namespace.as_deref(), &g.name),
                         differs.len()
                     );
                     GeneratedAction::Drift
@@ -96,6 +98,10 @@ pub(super) fn resolve(
             continue;
         }
         let (kind, namespace, name) = key.clone();
+        let detail = format!(
+            "{kind} {} is gunj-mesh's, but the config no longer generates it: delete it",
+            qualified(namespace.as_deref(), &name)
+        );
         report.generated.push(GeneratedEntry {
             api_version: node
                 .get("apiVersion")
@@ -111,7 +117,7 @@ pub(super) fn resolve(
                 .unwrap_or_default()
                 .to_string(),
             action: GeneratedAction::Drift,
-            detail: "gunj-mesh generated it, but the config no longer does: delete it".into(),
+            detail,
             at: Some(stream.at(i, node.start)),
             changes: Vec::new(),
         });
@@ -174,6 +180,13 @@ pub(super) fn peer_conflicts(
         } else {
             "for the namespace"
         };
+        let detail = format!(
+            "{} {} sets mtls.mode {current} {scope}, against spec.mtls.mode {} of the config: set it to {}, or delete it",
+            o.kind,
+            qualified(namespace.as_deref(), &name),
+            mode.as_str(),
+            mode.as_str()
+        );
         report.generated.push(GeneratedEntry {
             api_version: api.to_string(),
             kind: o.kind.clone(),
@@ -181,11 +194,7 @@ pub(super) fn peer_conflicts(
             namespace,
             component: "stack".into(),
             action: GeneratedAction::Conflict,
-            detail: format!(
-                "it sets mtls.mode {current} {scope}, against spec.mtls.mode {} of the config: set it to {}, or delete it",
-                mode.as_str(),
-                mode.as_str()
-            ),
+            detail,
             at: Some(stream.at(i, set.start)),
             changes: stream.placed(
                 i,

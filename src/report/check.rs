@@ -298,7 +298,7 @@ impl<'a> Gate<'a> {
                 out.push(Finding {
                     rule,
                     level,
-                    title: format!("{what}: {}: {}", g.object(), g.detail),
+                    title: format!("{what}: {}", g.detail),
                     details: proposals_of(&g.changes),
                     at: g.at.clone().map_or_else(
                         || self.workload_of(g),

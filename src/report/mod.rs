@@ -360,12 +360,10 @@ impl Report {
             ));
         }
         lines.extend(traffic);
-        for g in self
-            .generated
-            .iter()
-            .filter(|g| g.action == GeneratedAction::Conflict)
-        {
-            lines.push(format!("conflict: {}", g.detail));
+        for g in &self.generated {
+            if matches!(g.action, GeneratedAction::Conflict | GeneratedAction::Drift) {
+                lines.push(format!("{}: {}", g.action.as_str(), g.detail));
+            }
         }
         lines.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
         lines.extend(self.notes.iter().map(|n| format!("note: {n}")));

@@ -519,7 +519,7 @@ fn a_stale_managed_resource_fails_check_with_a_drift_finding() {
     assert_eq!(code, 1, "{text}");
     assert!(
         text.contains(&format!(
-            "{stale}:{mode_line}:11: error[GM006]: document 2: drift: peerauthentication monitoring/default: differs from what the config generates in 1 field(s)"
+            "{stale}:{mode_line}:11: error[GM006]: document 2: drift: PeerAuthentication monitoring/default differs from what the config generates in 1 field(s)"
         )),
         "{text}"
     );
@@ -543,7 +543,7 @@ fn a_stale_managed_resource_fails_check_with_a_drift_finding() {
     let (code, text, _) = gunj(&["check", "-c", plain.to_str().unwrap(), &file], b"");
     assert_eq!(code, 1, "{text}");
     assert!(
-        text.contains("error[GM006]: document 2: drift: peerauthentication monitoring/default: gunj-mesh generated it, but the config no longer does: delete it"),
+        text.contains("error[GM006]: document 2: drift: PeerAuthentication monitoring/default is gunj-mesh's, but the config no longer generates it: delete it"),
         "{text}"
     );
 }
@@ -560,7 +560,7 @@ fn a_conflicting_peer_authentication_fails_check_with_a_conflict_finding() {
     assert_eq!(code, 1, "{text}");
     assert!(
         text.starts_with(&format!(
-            "{file}:{line}:11: error[GM005]: document 3: conflict: peerauthentication monitoring/legacy: it sets mtls.mode PERMISSIVE for the namespace, against spec.mtls.mode STRICT of the config"
+            "{file}:{line}:11: error[GM005]: document 3: conflict: PeerAuthentication monitoring/legacy sets mtls.mode PERMISSIVE for the namespace, against spec.mtls.mode STRICT of the config"
         )),
         "{text}"
     );
