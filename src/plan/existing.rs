@@ -19,6 +19,10 @@ pub(super) struct Stream<'s, 'a> {
     pub stack: &'s Stack,
     pub objects: &'s [Object<'a>],
     pub docs: &'s [Doc<'a>],
+    /// Compare what is there with what is generated, field by field, and look for what is
+    /// no longer generated (`check`, `explain`); the filter only needs to know what to
+    /// append.
+    pub compare: bool,
 }
 
 impl Stream<'_, '_> {
@@ -35,8 +39,8 @@ impl Stream<'_, '_> {
 }
 
 /// Reports each generated resource as generated, present, drifted or in conflict, then
-/// gunj-mesh's resources in the stream that the config no longer generates; returns those
-/// to append.
+/// gunj-mesh's resources in the stream that the config no longer generates (drift and
+/// those only when [`Stream::compare`]); returns those to append.
 pub(super) fn resolve(
     resources: Vec<Generated>,
     stream: &Stream,
@@ -54,8 +58,12 @@ pub(super) fn resolve(
         if let Some(&i) = stream.stack.existing.get(&key) {
             let node = stream.objects[i].node;
             let ours = is_ours(node);
-            let differs = stream.placed(i, changes::drift(&g.object.json(), node, ours));
-            at = Some(stream.at(i, node.start));
+            let differs = if stream.compare {
+                at = Some(stream.at(i, node.start));
+                stream.placed(i, changes::drift(&g.object.json(), node, ours))
+            } else {
+                Vec::new()
+            };
             action = match (ours, differs.is_empty()) {
                 (true, true) => GeneratedAction::Present,
                 (true, false) => {
@@ -92,7 +100,7 @@ pub(super) fn resolve(
             changes,
         });
     }
-    for (key, &i) in &stream.stack.existing {
+    for (key, &i) in stream.stack.existing.iter().filter(|_| stream.compare) {
         let node = stream.objects[i].node;
         if seen.contains(key) || !is_ours(node) {
             continue;

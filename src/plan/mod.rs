@@ -430,6 +430,7 @@ pub fn plan(
             stack: &stack,
             objects,
             docs,
+            compare: options.list_changes,
         },
         &mut report,
     ));
@@ -440,6 +441,7 @@ pub fn plan(
                 stack: &stack,
                 objects,
                 docs,
+                compare: options.list_changes,
             },
             options.namespace.as_deref(),
             &mut report,
