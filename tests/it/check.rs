@@ -747,6 +747,19 @@ fn check_reads_nested_trees_and_json_and_fails_on_nothing() {
         err.contains("nothing recognised: none of the 1 Kubernetes object(s) read"),
         "{err}"
     );
+    let (code, _, err) = gunj(
+        &["check", "--mesh", "istio"],
+        b"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    spec: {containers: [{name: web, image: nginx}]}\n",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("its 1 workload(s) (deployment web) match no rule"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`gunj-mesh explain` lists the workloads"),
+        "{err}"
+    );
 }
 
 /// A ResourceList on stdin (`kpt fn source | gunj-mesh check`): each item is placed in its

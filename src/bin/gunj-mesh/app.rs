@@ -184,10 +184,23 @@ pub fn check(args: &FilterArgs, gate: &GateArgs) -> ExitCode {
         );
     }
     if report.entries.is_empty() && report.generated.is_empty() && report.warnings.is_empty() {
+        let workloads: Vec<String> = report
+            .unrecognised
+            .iter()
+            .take(5)
+            .map(|u| format!("{} {}", u.kind.to_lowercase(), u.name))
+            .collect();
+        let workloads = match report.unrecognised.len() {
+            0 => String::new(),
+            n => format!(
+                "; its {n} workload(s) ({}) match no rule",
+                workloads.join(", ")
+            ),
+        };
         return fail(&Failure::input(
             &names(),
             format!(
-                "nothing recognised: none of the {} Kubernetes object(s) read is an observability component, a Namespace in scope or a resource gunj-mesh generates",
+                "nothing recognised: none of the {} Kubernetes object(s) read is an observability component, a Namespace in scope or a resource gunj-mesh generates{workloads}",
                 report.objects
             ),
         )
