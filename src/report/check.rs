@@ -678,13 +678,29 @@ fn proposals(e: &Entry) -> Vec<String> {
 
 /// What to set or delete, one line per field, with the line it is on:
 /// `set spec.mtls.mode = "STRICT" (now "PERMISSIVE", line 9)`, `delete spec.foo (line 12)`.
+/// A value longer than [`SHOWN`] characters (a dashboard's JSON) is cut.
 fn proposals_of(changes: &[super::Change]) -> Vec<String> {
+    /// The most characters of a value shown.
+    const SHOWN: usize = 80;
+    let short = |v: &Value| {
+        let text = v.to_string();
+        match text.char_indices().nth(SHOWN) {
+            Some((end, _)) => format!("{}…", &text[..end]),
+            None => text,
+        }
+    };
     changes
         .iter()
         .map(|c| match (&c.current, &c.proposed) {
             (_, Value::Null) => format!("delete {} (line {})", c.field, c.line),
-            (Some(now), to) => format!("set {} = {to} (now {now}, line {})", c.field, c.line),
-            (None, to) => format!("set {} = {to} (line {})", c.field, c.line),
+            (Some(now), to) => format!(
+                "set {} = {} (now {}, line {})",
+                c.field,
+                short(to),
+                short(now),
+                c.line
+            ),
+            (None, to) => format!("set {} = {} (line {})", c.field, short(to), c.line),
         })
         .collect()
 }
@@ -769,4 +785,33 @@ fn masked(text: &str) -> String {
             format!("{head}{}", redact::document(doc.body()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A drifted dashboard's JSON is cut in the finding, the field and line kept.
+    #[test]
+    fn long_values_are_cut_in_proposals() {
+        let change = super::super::Change {
+            field: "data[\"x.json\"]".into(),
+            current: Some(Value::from("a".repeat(500))),
+            proposed: Value::from("b".repeat(500)),
+            line: 7,
+            column: 3,
+            at: 0,
+        };
+        let [line] = &proposals_of(&[change])[..] else {
+            panic!("one line");
+        };
+        assert_eq!(
+            line,
+            &format!(
+                "set data[\"x.json\"] = \"{}… (now \"{}…, line 7)",
+                "b".repeat(79),
+                "a".repeat(79)
+            )
+        );
+    }
 }
