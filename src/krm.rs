@@ -94,6 +94,9 @@ fn process(
         }
     };
     let function_config = match node.get("functionConfig").filter(|n| !n.is_null()) {
+        Some(fc) if fc.get("kind").and_then(Node::str) == Some(config::KIND) => {
+            Some(setup::config_in(doc, fc, "functionConfig")?)
+        }
         Some(fc) => Some(function_config(fc).map_err(|e| Failure::config("functionConfig", e))?),
         None => None,
     };
@@ -115,7 +118,7 @@ fn process(
             api_versions.push(v);
         }
         if kind == config::KIND {
-            in_stream = Some(setup::config_of(&format!("items[{i}]"), item)?);
+            in_stream = Some(setup::config_in(doc, item, &format!("items[{i}]"))?);
             continue;
         }
         let local = item
@@ -145,7 +148,7 @@ fn process(
         patches,
         generated,
         traffic,
-    } = plan::plan(&objects, &headers, &config, mesh.as_ref(), options, docs)?;
+    } = plan::plan(&objects, &headers, &config, &mesh, options, docs)?;
     let patch = patches
         .into_iter()
         .nth(objects.first().map_or(0, |o| o.doc))
@@ -268,12 +271,12 @@ fn kept_results(text: &str, node: &Node, earlier: &[Node], results: Vec<Value>) 
     Some(edit::apply(text, &splices))
 }
 
-/// A `ServiceMesh` object, or a `ConfigMap` whose data keys are spec fields.
+/// A functionConfig other than a `ServiceMesh` ([`setup::config_in`]): a `ConfigMap` whose
+/// data keys are spec fields.
 fn function_config(node: &Node) -> Result<ServiceMesh, ConfigError> {
     let value = node.to_json();
     let known = catalog::names();
     match value.get("kind").and_then(Value::as_str) {
-        Some(config::KIND) => ServiceMesh::from_json(value, &known),
         Some("ConfigMap") => {
             let data = value
                 .get("data")

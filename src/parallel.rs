@@ -34,18 +34,52 @@ where
     // This thread takes the last run itself: one thread fewer to start per call.
     let last = runs.pop().expect("at least one run");
     std::thread::scope(|scope| {
-        let handles: Vec<_> = runs
+        // A run whose thread cannot start (out of memory or of threads) is done here.
+        let workers: Vec<_> = runs
             .into_iter()
-            .map(|run| scope.spawn(move || map_run(run, f)))
+            .map(|run| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || map_run(run, f))
+                    .map_err(|_| run)
+            })
             .collect();
         let mine = map_run(last, f);
         let mut out = Vec::with_capacity(items.len());
-        for handle in handles {
-            out.extend(handle.join().expect("a worker thread panicked")?);
+        for worker in workers {
+            out.extend(match worker {
+                Ok(handle) => handle.join().expect("a worker thread panicked")?,
+                Err(run) => map_run(run, f)?,
+            });
         }
         out.extend(mine?);
         Ok(out)
     })
+}
+
+/// Runs `other` on another thread while this one runs `here`, and returns both results;
+/// when no thread can be started (out of memory or of threads), `other` runs here after
+/// `here`.
+pub fn both<A: Send, B>(other: impl FnOnce() -> A + Send, here: impl FnOnce() -> B) -> (A, B) {
+    // Whichever thread runs `other` takes it from here.
+    let slot = std::sync::Mutex::new(Some(other));
+    let take = || {
+        slot.lock()
+            .expect("never poisoned: nothing runs under the lock")
+            .take()
+            .expect("taken once")
+    };
+    std::thread::scope(
+        |scope| match std::thread::Builder::new().spawn_scoped(scope, || take()()) {
+            Ok(handle) => {
+                let b = here();
+                (handle.join().expect("a worker thread panicked"), b)
+            }
+            Err(_) => {
+                let b = here();
+                (take()(), b)
+            }
+        },
+    )
 }
 
 /// `f` over one run, into a vector sized once (collecting `Result`s grows it by doubling,

@@ -45,14 +45,7 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         patches,
         generated,
         traffic,
-    } = plan::plan(
-        &objects,
-        &api_versions,
-        &config,
-        mesh.as_ref(),
-        options,
-        &docs,
-    )?;
+    } = plan::plan(&objects, &api_versions, &config, &mesh, options, &docs)?;
     let mut report = report;
     report.objects = objects.len()
         + docs
@@ -66,11 +59,7 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
             .sum::<usize>();
     let edited = patch(&docs, &parsed, &patches, &config_docs)?;
     drop(parsed);
-    let rendered = render(&generated);
-    generate::within(
-        rendered.iter().map(String::len).sum(),
-        options.limits.max_input_bytes,
-    )?;
+    let rendered = render(&generated, options.limits.max_input_bytes)?;
     let fixes = options
         .fixes
         .then(|| fixes(inputs, &docs, &edited, &rendered));
@@ -226,7 +215,20 @@ fn fixes(inputs: &[Input], docs: &[Doc], edited: &[(usize, String)], rendered: &
     }
 }
 
-/// The generated resources as YAML documents, written on every core (in order).
-fn render(resources: &[Box<dyn Emit>]) -> Vec<String> {
-    parallel::map(resources, |_| 1, 64, |r| r.yaml())
+/// The generated resources as YAML documents, written on every core (in order). Stops
+/// as soon as they pass `limit` bytes ([`generate::within`]), before they take that much
+/// memory.
+fn render(resources: &[Box<dyn Emit>], limit: usize) -> Result<Vec<String>, Failure> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let total = AtomicUsize::new(0);
+    parallel::try_map(
+        resources,
+        |_| 1,
+        64,
+        |r| {
+            let text = r.yaml();
+            let sum = total.fetch_add(text.len(), Ordering::Relaxed) + text.len();
+            generate::within(sum, limit).map(|()| text)
+        },
+    )
 }

@@ -57,7 +57,7 @@ pub struct Spec {
     #[serde(default = "yes")]
     pub enabled: bool,
     /// Which mesh. `auto` decides from Istio or Linkerd resources and injection settings
-    /// already in the stream.
+    /// already in the stream, and takes the default, `istio`, when it finds neither.
     #[serde(default, rename = "type")]
     pub mesh: MeshType,
     /// What happens to Helm hook and test resources (Helm 4 sends them to post-renderers).
@@ -95,6 +95,18 @@ pub struct Spec {
     /// Spanning clusters (Linkerd service mirroring, Istio networks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_cluster: Option<MultiCluster>,
+    /// The mesh's trust domain (Istio's `meshConfig.trustDomain`): authorization principals
+    /// are `<trustDomain>/ns/<namespace>/sa/<serviceaccount>`.
+    #[serde(default = "cluster_local")]
+    pub trust_domain: String,
+    /// The cluster's DNS domain (the kubelet's `clusterDomain`): Service hosts are
+    /// `<service>.<namespace>.svc.<clusterDomain>`.
+    #[serde(default = "cluster_local")]
+    pub cluster_domain: String,
+}
+
+fn cluster_local() -> String {
+    "cluster.local".into()
 }
 
 impl Default for Spec {
@@ -113,6 +125,8 @@ impl Default for Spec {
             authorization: None,
             observability: None,
             multi_cluster: None,
+            trust_domain: cluster_local(),
+            cluster_domain: cluster_local(),
         }
     }
 }
@@ -121,12 +135,15 @@ fn yes() -> bool {
     true
 }
 
+/// The mesh a config asks for. The default, `istio`, is the one default everywhere: with
+/// no config, a config without `type`, a KRM functionConfig without it, and what `auto`
+/// takes when the stream shows neither mesh.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MeshType {
+    #[default]
     Istio,
     Linkerd,
-    #[default]
     Auto,
 }
 
@@ -150,6 +167,47 @@ pub struct Istio {
     /// `sidecar` (an Envoy per pod) or `ambient` (ztunnel, no sidecars).
     #[serde(default)]
     pub mode: IstioMode,
+    /// The Istio release the control plane runs (`1.28`, `1.21.6`): it picks the API
+    /// versions written (`v1` from 1.22, `v1beta1` and Telemetry `v1alpha1` before). Left
+    /// out: the current release, 1.28.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+impl Istio {
+    /// The release the config names, else [`ISTIO_RELEASE`].
+    pub fn release(&self) -> Release {
+        Release::or(self.version.as_deref(), ISTIO_RELEASE)
+    }
+}
+
+/// The current Istio release, assumed when `spec.istio.version` is left out.
+pub const ISTIO_RELEASE: Release = Release(1, 28);
+/// The current Linkerd release, assumed when `spec.linkerd.version` is left out.
+pub const LINKERD_RELEASE: Release = Release(2, 19);
+
+/// A mesh release, `major.minor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Release(pub u32, pub u32);
+
+impl Release {
+    /// The release `version` names, else `default` (validation rejects what does not parse).
+    pub fn or(version: Option<&str>, default: Release) -> Release {
+        version.and_then(Release::parse).unwrap_or(default)
+    }
+
+    /// `1.28`, `v1.21.6`, `2.19.0` → major and minor; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Release> {
+        let mut parts = text.strip_prefix('v').unwrap_or(text).split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        match parts.next() {
+            None => {}
+            Some(patch) if patch.parse::<u32>().is_ok() && parts.next().is_none() => {}
+            Some(_) => return None,
+        }
+        Some(Release(major, minor))
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -170,6 +228,25 @@ pub struct Linkerd {
     /// `retry.linkerd.io`/`timeout.linkerd.io` Service annotations.
     #[serde(default)]
     pub service_profiles: bool,
+    /// The Linkerd stable release the control plane runs (`2.19`, `2.18.2`): from 2.19 the
+    /// native-sidecar annotation is `config.beta.linkerd.io/proxy-enable-native-sidecar`
+    /// (the alpha one before), and before 2.16 retries and timeouts are written as
+    /// ServiceProfiles. Left out: the current release, 2.19.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+impl Linkerd {
+    /// The release the config names, else [`LINKERD_RELEASE`].
+    pub fn release(&self) -> Release {
+        Release::or(self.version.as_deref(), LINKERD_RELEASE)
+    }
+
+    /// Retries and timeouts as ServiceProfiles: asked for, or Linkerd before 2.16, which
+    /// reads no `retry.linkerd.io`/`timeout.linkerd.io` annotations.
+    pub fn uses_service_profiles(&self) -> bool {
+        self.service_profiles || self.release() < Release(2, 16)
+    }
 }
 
 /// Linkerd proxy overrides; each field becomes one pod-template annotation
@@ -332,16 +409,14 @@ impl Default for Injection {
 }
 
 impl ServiceMesh {
-    /// The config used when none is given: Istio, sidecar mode, every known component.
+    /// The config used when none is given: every default (Istio, sidecar mode, every
+    /// known component).
     pub fn embedded_default() -> ServiceMesh {
         ServiceMesh {
             api_version: API_VERSION.into(),
             kind: KIND.into(),
             metadata: None,
-            spec: Spec {
-                mesh: MeshType::Istio,
-                ..Spec::default()
-            },
+            spec: Spec::default(),
         }
     }
 
@@ -397,24 +472,15 @@ impl ServiceMesh {
         Ok(config)
     }
 
-    /// Reads a config from a parsed object (a KRM item or functionConfig).
-    pub fn from_json(value: serde_json::Value, known: &[&str]) -> Result<ServiceMesh, ConfigError> {
-        let config: ServiceMesh =
-            serde_json::from_value(value).map_err(|e| ConfigError::other(e.to_string()))?;
-        config.validate(known)?;
-        Ok(config)
-    }
-
     /// Builds a config from a KRM `ConfigMap` functionConfig: each data key is a top-level
     /// spec field, or a dotted path to one (`istio.mode`), and each value is YAML. Keys not
-    /// given keep the embedded default's values (so `type` is `istio` unless set, and
-    /// `kpt fn eval --exec gunj-mesh` with no arguments behaves like no config at all).
+    /// given keep the defaults (so `kpt fn eval --exec gunj-mesh` with no arguments behaves
+    /// like no config at all).
     pub fn from_config_map(
         data: &serde_json::Map<String, serde_json::Value>,
         known: &[&str],
     ) -> Result<ServiceMesh, ConfigError> {
         let mut spec = serde_json::Map::new();
-        spec.insert("type".into(), serde_json::json!(MeshType::Istio));
         for (key, value) in data {
             let value = match value {
                 serde_json::Value::String(s) => crate::yaml::from_str::<serde_json::Value>(s)

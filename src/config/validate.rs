@@ -150,6 +150,30 @@ impl ServiceMesh {
                 format!("`{rev}` is not a valid label value"),
             ));
         }
+        for (field, domain) in [
+            ("spec.trustDomain", &spec.trust_domain),
+            ("spec.clusterDomain", &spec.cluster_domain),
+        ] {
+            if !domain.split('.').all(is_dns_label) {
+                return Err(ConfigError::at(
+                    field,
+                    format!("`{domain}` is not a DNS domain (dot-separated RFC 1123 labels)"),
+                ));
+            }
+        }
+        for (field, version, example) in [
+            ("spec.istio.version", &spec.istio.version, "1.28"),
+            ("spec.linkerd.version", &spec.linkerd.version, "2.19"),
+        ] {
+            if let Some(v) = version
+                && super::Release::parse(v).is_none()
+            {
+                return Err(ConfigError::at(
+                    field,
+                    format!("`{v}` is not a release; write major.minor[.patch], e.g. `{example}`"),
+                ));
+            }
+        }
         if let Some(t) = &spec.traffic_management {
             t.validate("spec.trafficManagement")?;
         }

@@ -6,7 +6,8 @@
 //!   A revision is chosen with `istio.io/rev`; a namespace opts in with `istio-injection:
 //!   enabled` or `istio.io/rev` (the former wins when both are set).
 //! - Ambient mode: `istio.io/dataplane-mode: ambient` on the namespace or pod
-//!   (<https://istio.io/latest/docs/ambient/usage/add-workloads/>).
+//!   (<https://istio.io/latest/docs/ambient/usage/add-workloads/>). A pod with a sidecar is
+//!   not captured by ztunnel, so a pod's request for one is turned off.
 //! - Native sidecars for Jobs: `sidecar.istio.io/nativeSidecar: "true"`
 //!   (<https://istio.io/latest/blog/2023/native-sidecars/>).
 //! - The injector's `injectRequired` reads the pod's `sidecar.istio.io/inject` label, else
@@ -38,6 +39,15 @@ pub fn inject(w: &Workload, ambient: bool, revision: Option<&str>, native: bool)
     let mut patch = Patch::new();
     if ambient {
         patch.set(&w.pod_label("istio.io/dataplane-mode"), "ambient");
+        // A pod that asks for a sidecar still gets one where the injector runs, and
+        // ztunnel leaves pods with sidecars alone: the request is turned off, not removed,
+        // so that a namespace's `istio-injection: enabled` cannot bring it back.
+        if w.pod_labels.get(INJECT).is_some_and(|v| injects(v)) {
+            patch.set(&w.pod_label(INJECT), "false");
+        }
+        if w.pod_annotations.get(INJECT).is_some_and(|v| injects(v)) {
+            patch.set(&w.pod_annotation(INJECT), "false");
+        }
         return patch;
     }
     // The webhook's objectSelector matches the label `"true"` exactly.
@@ -53,6 +63,13 @@ pub fn inject(w: &Workload, ambient: bool, revision: Option<&str>, native: bool)
         patch.set(&w.pod_annotation("sidecar.istio.io/nativeSidecar"), "true");
     }
     patch
+}
+
+/// True when the pod's label or annotation asks for a sidecar.
+pub fn asks_for_sidecar(w: &Workload) -> bool {
+    [&w.pod_labels, &w.pod_annotations]
+        .iter()
+        .any(|m| m.get(INJECT).is_some_and(|v| injects(v)))
 }
 
 /// How a workload opts out, if it does: as `injectRequired` reads the pod's label, else its

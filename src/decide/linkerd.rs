@@ -2,8 +2,10 @@
 //!
 //! - The pod-template or namespace annotation `linkerd.io/inject: enabled`
 //!   (<https://linkerd.io/2-edge/features/proxy-injection/>).
-//! - Native sidecars for Jobs: `config.alpha.linkerd.io/proxy-enable-native-sidecar: "true"`
-//!   (<https://linkerd.io/2-edge/reference/proxy-configuration/>).
+//! - Native sidecars for Jobs: `config.beta.linkerd.io/proxy-enable-native-sidecar: "true"`
+//!   from Linkerd 2.19, which deprecates the `config.alpha.linkerd.io` annotation it
+//!   replaces (<https://linkerd.io/2-edge/reference/proxy-configuration/>,
+//!   <https://linkerd.io/2-edge/features/native-sidecar/>).
 //! - Ports no Server covers follow the default inbound policy
 //!   (<https://linkerd.io/2-edge/reference/authorization-policy/>).
 //! - The injector reads `linkerd.io/inject` exactly: `enabled` injects, `ingress` injects in
@@ -12,7 +14,7 @@
 //!   in <https://github.com/linkerd/linkerd2/blob/main/pkg/inject/report.go>).
 
 use super::NamespaceMeta;
-use crate::config::Spec;
+use crate::config::{Release, Spec};
 use crate::model::ports;
 use crate::model::workload::Workload;
 use crate::yaml::patch::Patch;
@@ -39,10 +41,12 @@ pub fn inject(w: &Workload, spec: &Spec, native: bool) -> Patch {
         patch.set(&w.pod_annotation("config.linkerd.io/opaque-ports"), &ports);
     }
     if native {
-        patch.set(
-            &w.pod_annotation("config.alpha.linkerd.io/proxy-enable-native-sidecar"),
-            "true",
-        );
+        let key = if spec.linkerd.release() >= Release(2, 19) {
+            "config.beta.linkerd.io/proxy-enable-native-sidecar"
+        } else {
+            "config.alpha.linkerd.io/proxy-enable-native-sidecar"
+        };
+        patch.set(&w.pod_annotation(key), "true");
     }
     patch
 }

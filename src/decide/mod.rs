@@ -132,6 +132,9 @@ pub fn workload(
     if opted_out.is_some() {
         how.push_str(", opt-out overridden");
     }
+    if matches!(mesh, Mesh::Istio { ambient: true, .. }) && istio::asks_for_sidecar(w) {
+        how.push_str(", sidecar.istio.io/inject turned off");
+    }
     (Action::Inject(how), patch)
 }
 

@@ -5,6 +5,7 @@
 //! output is stable.
 
 pub mod dashboards;
+pub mod merge;
 pub mod policy;
 pub mod telemetry;
 
@@ -206,7 +207,6 @@ impl Serialize for OneEntryMap<'_> {
     }
 }
 
-/// The metadata of a generated resource: managed-by label, component annotation.
 /// Fails when the generated resources' `bytes` pass `limit` (`--max-input-bytes`): what
 /// one run adds may be no larger than what it may read.
 pub fn within(bytes: usize, limit: usize) -> Result<(), Failure> {
@@ -216,8 +216,7 @@ pub fn within(bytes: usize, limit: usize) -> Result<(), Failure> {
     Err(Failure::input(
         "generated resources",
         format!(
-            "the policies and telemetry for this stream would be {}, more than the {} --max-input-bytes allows",
-            size(bytes),
+            "the policies and telemetry for this stream would be more than the {} --max-input-bytes allows",
             size(limit)
         ),
     )
@@ -231,6 +230,7 @@ fn size(bytes: usize) -> String {
     }
 }
 
+/// The metadata of a generated resource: managed-by label, component annotation.
 pub fn metadata(name: &str, namespace: Option<&str>, component: &str) -> Meta {
     Meta {
         name: dns_name(name),

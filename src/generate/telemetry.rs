@@ -14,11 +14,11 @@
 //! - Linkerd proxies send spans to `config.linkerd.io/trace-collector`
 //!   (<https://linkerd.io/2-edge/tasks/distributed-tracing/>).
 
-use super::dashboards;
 use super::{Additions, Resource, metadata};
-use crate::config::{MtlsMode, Spec, TraceProvider};
+use super::{dashboards, merge};
+use crate::config::{MtlsMode, Release, Spec, TraceProvider};
 use crate::model::kinds::is_operator_cr;
-use crate::model::mesh::Mesh;
+use crate::model::mesh::{ISTIO_V1_APIS, Mesh};
 use crate::model::stack::Stack;
 use crate::model::workload::Workload;
 use crate::yaml::patch::Patch;
@@ -180,14 +180,18 @@ fn prometheus_certificates(w: &Workload, patch: &mut Patch) {
     }
     let mut at = |key: &str, value: &str| patch.set(&w.pod_annotation(key), value);
     at("traffic.sidecar.istio.io/includeOutboundIPRanges", "");
-    at(
-        "proxy.istio.io/config",
-        "proxyMetadata:\n  OUTPUT_CERTS: /etc/istio-output-certs\n",
-    );
-    at(
-        "sidecar.istio.io/userVolumeMount",
-        r#"[{"name": "istio-certs", "mountPath": "/etc/istio-output-certs"}]"#,
-    );
+    let existing = |key: &str| w.pod_annotations.get(key).map(String::as_str);
+    let config = "proxy.istio.io/config";
+    if let Some(merged) =
+        merge::proxy_metadata(existing(config), "OUTPUT_CERTS", "/etc/istio-output-certs")
+    {
+        at(config, &merged);
+    }
+    let mounts = "sidecar.istio.io/userVolumeMount";
+    let mount = r#"{"name": "istio-certs", "mountPath": "/etc/istio-output-certs"}"#;
+    if let Some(merged) = merge::json_list_item(existing(mounts), mount) {
+        at(mounts, &merged);
+    }
     let spec = {
         let mut p = &mut *patch;
         for key in w.pod_spec_path {
@@ -310,7 +314,7 @@ pub fn generate(stack: &Stack, spec: &Spec, mesh: &Mesh, ctx: &Context, out: &mu
         ));
     }
     if let Mesh::Istio { .. } = mesh {
-        istio_telemetry(stack, obs, ctx, out);
+        istio_telemetry(stack, obs, ctx, spec.istio.release(), out);
     }
     if let Some(c) = &ctx.collector
         && matches!(mesh, Mesh::Linkerd)
@@ -348,6 +352,7 @@ fn istio_telemetry(
     stack: &Stack,
     obs: &crate::config::Observability,
     ctx: &Context,
+    release: Release,
     out: &mut Additions,
 ) {
     let mut spec = Telemetry::default();
@@ -399,7 +404,11 @@ fn istio_telemetry(
             "stack",
             format!("telemetry: {}", why.join(", ")),
             Resource {
-                api_version: "telemetry.istio.io/v1",
+                api_version: if release >= ISTIO_V1_APIS {
+                    "telemetry.istio.io/v1"
+                } else {
+                    "telemetry.istio.io/v1alpha1"
+                },
                 kind: "Telemetry",
                 metadata: metadata("gunj-mesh", ns.as_deref(), "stack"),
                 spec: spec.clone(),

@@ -68,11 +68,10 @@ pub fn read_file(
             // the second is read again. It notes where its kept documents are instead of
             // copying them: growing a text on another thread takes fresh pages for its heap
             // (2 MiB ones), where the join reads them into this thread's text.
-            let (first, second) = std::thread::scope(|threads| {
-                let second = threads.spawn(|| scan.part(cut..u64::MAX, Some(false), false));
-                let first = scan.part(0..cut, None, true);
-                (first, second.join().expect("the reader thread panicked"))
-            });
+            let (second, first) = crate::parallel::both(
+                || scan.part(cut..u64::MAX, Some(false), false),
+                || scan.part(0..cut, None, true),
+            );
             let first = first?;
             let second = match first.keep_all {
                 Some(false) => second?,

@@ -71,8 +71,12 @@ pub static CATALOG: &[Component] = &[
     ),
     entry(
         "tempo",
-        &["tempo", "tempo-distributed"],
-        &["grafana/tempo", "grafana/tempo-query"],
+        &["tempo", "tempo-distributed", "tempo-vulture"],
+        &[
+            "grafana/tempo",
+            "grafana/tempo-query",
+            "grafana/tempo-vulture",
+        ],
         &[],
     ),
     entry(
@@ -103,6 +107,12 @@ pub static CATALOG: &[Component] = &[
             "jaegertracing/jaeger-collector",
             "jaegertracing/jaeger-query",
         ],
+        &["Jaeger"],
+    ),
+    entry(
+        "jaeger-operator",
+        &["jaeger-operator"],
+        &["jaegertracing/jaeger-operator"],
         &[],
     ),
     entry(
@@ -131,8 +141,20 @@ pub static CATALOG: &[Component] = &[
         &["grafana/agent", "grafana/agent-operator"],
         &[],
     ),
-    entry("alloy", &["alloy"], &["grafana/alloy"], &[]),
+    entry("alloy", &["alloy"], &["grafana/alloy"], &["Alloy"]),
+    entry(
+        "alloy-operator",
+        &["alloy-operator"],
+        &["grafana/alloy-operator"],
+        &[],
+    ),
     entry("vector", &["vector"], &["timberio/vector"], &[]),
+    entry(
+        "windows-exporter",
+        &["windows-exporter", "prometheus-windows-exporter"],
+        &["prometheus-community/windows-exporter"],
+        &[],
+    ),
     entry(
         "node-exporter",
         &["node-exporter", "prometheus-node-exporter"],
@@ -169,8 +191,14 @@ pub static CATALOG: &[Component] = &[
     entry("kiali", &["kiali", "kiali-server"], &["kiali/kiali"], &[]),
     entry(
         "prometheus-operator",
-        &["prometheus-operator"],
-        &["prometheus-operator/prometheus-operator"],
+        &[
+            "prometheus-operator",
+            "prometheus-operator-admission-webhook",
+        ],
+        &[
+            "prometheus-operator/prometheus-operator",
+            "prometheus-operator/admission-webhook",
+        ],
         &[],
     ),
     entry(
@@ -241,16 +269,44 @@ pub fn recognise(w: &Workload, node: &Node, custom: &[Custom]) -> Option<Match> 
             return Some(found(e, format!("label helm.sh/chart={chart}")));
         }
     }
-    for image in &w.images {
-        let repo = repository(image);
-        if let Some(e) = CATALOG
-            .iter()
-            .find(|e| e.images.iter().any(|i| ends_with_path(repo, i)))
-        {
-            return Some(found(e, format!("image {image}")));
-        }
+    let image = match main_container(w) {
+        Some(i) => &w.app_containers[i].1,
+        // An operator resource's `spec.image`.
+        None => w.images.first()?,
+    };
+    let repo = repository(image);
+    CATALOG
+        .iter()
+        .find(|e| e.images.iter().any(|i| ends_with_path(repo, i)))
+        .map(|e| found(e, format!("image {image}")))
+}
+
+/// The index in [`Workload::app_containers`] of the container that is the workload: the
+/// one the pod's `kubectl.kubernetes.io/default-container` annotation names, else the one
+/// named after the workload (`prometheus-server` in Deployment `obs-prometheus-server`,
+/// behind a config reloader), else the first. The others are sidecars (a Fluent Bit log
+/// shipper beside an application): what they run says nothing of what the workload is.
+/// `None` without containers.
+pub fn main_container(w: &Workload) -> Option<usize> {
+    if w.app_containers.is_empty() {
+        return None;
     }
-    None
+    let position = |f: &dyn Fn(&str) -> bool| w.app_containers.iter().position(|c| f(&c.0));
+    let default = w
+        .pod_annotations
+        .get("kubectl.kubernetes.io/default-container");
+    default
+        .and_then(|d| position(&|n| n == d))
+        .or_else(|| position(&|n| !n.is_empty() && ends_with_part(&w.name, n)))
+        .or(Some(0))
+}
+
+/// `value` is `part`, or ends with `-<part>`.
+fn ends_with_part(value: &str, part: &str) -> bool {
+    value == part
+        || (value.len() > part.len()
+            && value.ends_with(part)
+            && value.as_bytes()[value.len() - part.len() - 1] == b'-')
 }
 
 fn by_label(value: &str) -> Option<&'static Component> {
@@ -263,11 +319,7 @@ fn by_label(value: &str) -> Option<&'static Component> {
             CATALOG
                 .iter()
                 .flat_map(|e| e.labels.iter().map(move |l| (e, *l)))
-                .filter(|(_, l)| {
-                    value.len() > l.len()
-                        && value.ends_with(l)
-                        && value.as_bytes()[value.len() - l.len() - 1] == b'-'
-                })
+                .filter(|(_, l)| value != *l && ends_with_part(value, l))
                 .max_by_key(|(_, l)| l.len())
                 .map(|(e, _)| e)
         })

@@ -190,6 +190,97 @@ pub static POD_KINDS: &[PodKind] = &[
             })
         }),
     },
+    // The alloy-operator installs Grafana's `alloy` Helm chart with the resource's spec as
+    // its values and its name as the release (<https://github.com/grafana/alloy-operator>):
+    // the chart labels the pods `app.kubernetes.io/name: <nameOverride, else alloy>` and
+    // `app.kubernetes.io/instance: <release>`, adds `controller.podLabels` and
+    // `controller.podAnnotations`, runs them as `serviceAccount.name`, else its fullname,
+    // and serves HTTP (UI, metrics, clustering) on `alloy.listenPort` (12345) named
+    // `http-metrics`, and the receivers' `alloy.extraPorts`.
+    PodKind {
+        kind: "Alloy",
+        labels: &["spec", "controller", "podLabels"],
+        annotations: &["spec", "controller", "podAnnotations"],
+        spec: &["spec", "controller"],
+        finishes: false,
+        selector: false,
+        operator: Some(|node, name, _| {
+            let get = |path: &[&str]| node.at(path).and_then(Node::scalar);
+            let app = get(&["spec", "nameOverride"]).unwrap_or("alloy");
+            let fullname = match get(&["spec", "fullnameOverride"]) {
+                Some(f) => f.to_string(),
+                None if name.contains(app) => name.to_string(),
+                None => format!("{name}-{app}"),
+            };
+            let port = get(&["spec", "alloy", "listenPort"])
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(12345);
+            let mut ports = vec![Port::tcp("http-metrics", port)];
+            // `alloy.extraPorts`: Service ports whose `targetPort` the container exposes.
+            ports.extend(
+                node.at(&["spec", "alloy", "extraPorts"])
+                    .and_then(Node::items)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|p| Port::of_entry(p, &["targetPort", "port"])),
+            );
+            Some(OperatorPods {
+                labels: labels(&[
+                    ("app.kubernetes.io/name", app),
+                    ("app.kubernetes.io/instance", name),
+                ]),
+                more_labels: BTreeMap::new(),
+                ports,
+                service_account: Some(
+                    get(&["spec", "serviceAccount", "name"]).map_or(fullname, str::to_string),
+                ),
+            })
+        }),
+    },
+    // The Jaeger operator gives every pod of an instance the resource's `spec.labels` and
+    // `spec.annotations` over its own: `app: jaeger`, `app.kubernetes.io/instance: <name>`,
+    // `app.kubernetes.io/part-of: jaeger`, `app.kubernetes.io/managed-by: jaeger-operator`,
+    // and the annotations `sidecar.istio.io/inject: "false"` and `linkerd.io/inject:
+    // disabled` unless the resource's say otherwise. The pods run as `spec.serviceAccount`,
+    // else `<name>`, and serve the query UI (16686), the collector (14250 gRPC, 14268
+    // HTTP, OTLP 4317/4318, Zipkin 9411) and the admin port (14269)
+    // (<https://www.jaegertracing.io/docs/latest/operator/>, `pkg/deployment` in
+    // jaegertracing/jaeger-operator).
+    PodKind {
+        kind: "Jaeger",
+        labels: &["spec", "labels"],
+        annotations: &["spec", "annotations"],
+        spec: &["spec"],
+        finishes: false,
+        selector: false,
+        operator: Some(|node, name, _| {
+            Some(OperatorPods {
+                labels: labels(&[("app", "jaeger"), ("app.kubernetes.io/instance", name)]),
+                more_labels: labels(&[
+                    ("app.kubernetes.io/name", name),
+                    ("app.kubernetes.io/part-of", "jaeger"),
+                    ("app.kubernetes.io/managed-by", "jaeger-operator"),
+                ]),
+                ports: [
+                    ("http-query", 16686),
+                    ("grpc", 14250),
+                    ("http-c-binary-trft", 14268),
+                    ("grpc-otlp", 4317),
+                    ("http-otlp", 4318),
+                    ("http-zipkin", 9411),
+                    ("admin-http", 14269),
+                ]
+                .into_iter()
+                .map(|(n, p)| Port::tcp(n, p))
+                .collect(),
+                service_account: Some(
+                    node.at(&["spec", "serviceAccount"])
+                        .and_then(Node::scalar)
+                        .map_or_else(|| name.to_string(), str::to_string),
+                ),
+            })
+        }),
+    },
 ];
 
 /// The pods prometheus-operator runs for a Prometheus-like resource: selected by

@@ -1,7 +1,12 @@
 //! The meshes gunj-mesh knows: which one a stream is put into once `type: auto` is resolved,
 //! the pod labels that mark membership, and the identities each mesh gives a workload.
 
-use crate::config::{IstioMode, Spec};
+use crate::config::{IstioMode, Release, Spec};
+
+/// The first Istio release that serves the `v1` networking, security and telemetry APIs
+/// (<https://istio.io/latest/blog/2024/v1-apis/>); earlier ones serve `v1beta1` and
+/// Telemetry `v1alpha1`.
+pub const ISTIO_V1_APIS: Release = Release(1, 22);
 
 /// The mesh the stream is being put into, once `auto` is resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,13 +69,17 @@ pub const MESH_LABELS: [&str; 3] = [
     "istio.io/dataplane-mode",
 ];
 
-/// The SPIFFE-style identity Istio derives from a ServiceAccount
+/// The SPIFFE-style identity Istio derives from a ServiceAccount in `trust_domain`
 /// (<https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source>).
 /// Without a namespace (an object that names none, placed by whoever applies it), the
 /// ServiceAccount is matched in any namespace: a suffix match on `/sa/<name>`.
-pub fn istio_principal(namespace: Option<&str>, service_account: &str) -> String {
+pub fn istio_principal(
+    trust_domain: &str,
+    namespace: Option<&str>,
+    service_account: &str,
+) -> String {
     match namespace {
-        Some(ns) => format!("cluster.local/ns/{ns}/sa/{service_account}"),
+        Some(ns) => format!("{trust_domain}/ns/{ns}/sa/{service_account}"),
         None => format!("*/sa/{service_account}"),
     }
 }

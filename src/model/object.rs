@@ -15,7 +15,7 @@ pub struct Object<'a> {
     pub kind: String,
 }
 
-impl Object<'_> {
+impl<'a> Object<'a> {
     /// Puts an object-relative patch into its document's patch.
     pub fn place(&self, doc_patch: &mut Patch, patch: Patch) {
         if patch.is_empty() {
@@ -26,6 +26,48 @@ impl Object<'_> {
             at = at.field("items").item(i);
         }
         at.merge(patch);
+    }
+
+    /// The Services the kube-apiserver calls for this object, each with what calls it:
+    /// admission webhooks' `webhooks[].clientConfig.service`, a CRD's conversion webhook
+    /// `spec.conversion.webhook.clientConfig.service`, an APIService's `spec.service`
+    /// (<https://kubernetes.io/docs/reference/kubernetes-api/extend-resources/mutating-webhook-configuration-v1/>,
+    /// <https://kubernetes.io/docs/reference/kubernetes-api/extend-resources/custom-resource-definition-v1/>,
+    /// <https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/api-service-v1/>).
+    pub fn api_server_services(&self) -> Vec<(String, &'a Node<'a>)> {
+        let name = self.name();
+        let node: &'a Node<'a> = self.node;
+        match self.kind.as_str() {
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => node
+                .get("webhooks")
+                .and_then(Node::items)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|w| {
+                    let hook = w.get("name").and_then(Node::scalar).unwrap_or_default();
+                    Some((
+                        format!("{} {name} webhook {hook}", self.kind),
+                        w.at(&["clientConfig", "service"])?,
+                    ))
+                })
+                .collect(),
+            "CustomResourceDefinition" => node
+                .at(&["spec", "conversion", "webhook", "clientConfig", "service"])
+                .map(|s| {
+                    (
+                        format!("CustomResourceDefinition {name} conversion webhook"),
+                        s,
+                    )
+                })
+                .into_iter()
+                .collect(),
+            "APIService" => node
+                .at(&["spec", "service"])
+                .map(|s| (format!("APIService {name}"), s))
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// `metadata.name`, or empty.

@@ -9,6 +9,15 @@
 //! - Gossip (memberlist 7946, Alertmanager cluster 9094) and server-first protocols must be
 //!   opaque to Linkerd (<https://linkerd.io/2-edge/features/protocol-detection/>).
 //! - gRPC: Loki/Tempo/Mimir 9095, OTLP 4317, Thanos StoreAPI 10901, Jaeger 14250.
+//! - TLS: 443 and the webhook and secure-metrics ports of controller-runtime operators
+//!   (8443: the OpenTelemetry operator's metrics, 9443: webhooks) carry the application's
+//!   own TLS whatever they are named; `http` is never hinted for them.
+//! - Alloy and Grafana Agent cluster over HTTP/2 on their HTTP port (12345), to peers'
+//!   pod IPs through a headless Service: Istio must treat the port as TCP on every Service
+//!   that reaches it, or clustering fails (grafana/alloy#1846,
+//!   <https://istio.io/latest/docs/ops/common-problems/network-issues/#503-error-while-accessing-headless-services>).
+
+use crate::yaml::Node;
 
 /// A container port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +29,26 @@ pub struct Port {
 }
 
 impl Port {
+    /// A port entry (`name`, `protocol`, default TCP) numbered by the first of
+    /// `number_keys` it has: `containerPort` of a container's, `targetPort` or `port` of a
+    /// Service's.
+    pub fn of_entry(node: &Node, number_keys: &[&str]) -> Option<Port> {
+        Some(Port {
+            name: node.get("name").and_then(Node::scalar).map(str::to_string),
+            number: number_keys
+                .iter()
+                .find_map(|k| node.get(k))?
+                .scalar()?
+                .parse()
+                .ok()?,
+            protocol: node
+                .get("protocol")
+                .and_then(Node::scalar)
+                .unwrap_or("TCP")
+                .to_string(),
+        })
+    }
+
     /// A named TCP port.
     pub fn tcp(name: impl Into<String>, number: u16) -> Port {
         Port {
@@ -58,6 +87,10 @@ pub const GOSSIP: &[u16] = &[7946, 9094];
 /// Server-first or no-preamble protocols: SMTP, MySQL, PostgreSQL, Redis, Memcached, MongoDB.
 const SERVER_FIRST: &[u16] = &[25, 3306, 5432, 6379, 11211, 27017];
 const GRPC: &[u16] = &[9095, 4317, 10901, 14250];
+/// Ports that carry the application's own TLS unless declared otherwise.
+pub const TLS: &[u16] = &[443, 6443, 8443, 9443];
+/// The HTTP port Alloy and Grafana Agent also cluster on.
+pub const AGENT_CLUSTER: u16 = 12345;
 const HTTP: &[u16] = &[
     80, 3000, 3100, 3200, 4318, 8080, 9090, 9091, 9093, 9115, 9411, 10902, 14268, 16686,
 ];
@@ -92,7 +125,9 @@ pub fn classify(numbers: &[u16], name: Option<&str>) -> Proto {
         Some(_) => return Proto::Unknown,
         None => {}
     }
-    if any(GRPC) {
+    if any(TLS) {
+        Proto::Unknown
+    } else if any(GRPC) {
         Proto::Grpc
     } else if any(HTTP)
         || name.is_some_and(|n| n.contains("http") || n.contains("web") || n.contains("metrics"))
@@ -161,6 +196,9 @@ mod tests {
         assert_eq!(classify(&[80, 3000], Some("service")), Proto::Http);
         assert_eq!(classify(&[3100], Some("http-metrics")), Proto::Http);
         assert_eq!(classify(&[443], Some("https")), Proto::Unknown);
+        assert_eq!(classify(&[8443], Some("metrics")), Proto::Unknown);
+        assert_eq!(classify(&[443, 9443], Some("webhook")), Proto::Unknown);
+        assert_eq!(classify(&[8443], Some("http-metrics")), Proto::Http);
         assert_eq!(classify(&[12345], None), Proto::Unknown);
         assert_eq!(declared(Some("grpc-web-ui")), Some("grpc-web"));
         assert_eq!(declared(Some("grpclb")), None);

@@ -178,6 +178,12 @@ pub struct Service {
     pub namespace: Option<String>,
     pub ports: Vec<ServicePort>,
     pub headless: bool,
+    /// The kube-apiserver calls it: a webhook's or an aggregated API's.
+    pub api_server: bool,
+    /// `spec.publishNotReadyAddresses: true`.
+    pub publish_not_ready: bool,
+    /// The cluster's DNS domain (`cluster.local`).
+    pub cluster_domain: String,
     /// The component of the members the selector matches, if any.
     pub component: Option<String>,
     /// `spec.selector`: the labels of the pods it fronts (none: no pods of the stream).
@@ -189,7 +195,7 @@ pub struct Service {
 impl Service {
     pub fn host(&self) -> String {
         match &self.namespace {
-            Some(ns) => format!("{}.{ns}.svc.cluster.local", self.name),
+            Some(ns) => format!("{}.{ns}.svc.{}", self.name, self.cluster_domain),
             // Short names resolve in the namespace of whoever names them: here the release
             // namespace that both the Service and the resource naming it land in.
             None => self.name.clone(),
@@ -250,8 +256,14 @@ pub fn is_ours(node: &Node) -> bool {
 
 impl Stack {
     /// Builds the inventory. `members` are the in-mesh workloads decided by the filter;
-    /// `default_ns` is the namespace of objects that name none, if known.
-    pub fn build(objects: &[Object], members: Vec<Member>, default_ns: Option<&str>) -> Stack {
+    /// `default_ns` is the namespace of objects that name none, if known; Service hosts
+    /// end in `cluster_domain`.
+    pub fn build(
+        objects: &[Object],
+        members: Vec<Member>,
+        default_ns: Option<&str>,
+        cluster_domain: &str,
+    ) -> Stack {
         let mut by_namespace: BTreeMap<Option<&str>, Vec<&Member>> = BTreeMap::new();
         for m in &members {
             by_namespace
@@ -271,11 +283,30 @@ impl Stack {
             let namespace = meta("namespace").or_else(|| default_ns.map(str::to_string));
             let name = meta("name").unwrap_or_default();
             if o.kind == "Service" {
-                services.push(Stack::service(&by_namespace, i, o.node, name, namespace));
+                let mut service = Stack::service(&by_namespace, i, o.node, name, namespace);
+                service.cluster_domain = cluster_domain.to_string();
+                services.push(service);
             } else if GENERATED_KINDS.contains(&o.kind.as_str()) || o.kind == "ConfigMap" {
                 existing
                     .entry((o.kind.clone(), namespace, name))
                     .or_insert(i);
+            }
+        }
+        for o in objects {
+            for (_, service) in o.api_server_services() {
+                let get = |k: &str| service.get(k).and_then(Node::scalar);
+                let (Some(name), namespace) = (get("name"), get("namespace")) else {
+                    continue;
+                };
+                let namespace = namespace.or(default_ns);
+                for svc in services.iter_mut().filter(|s| {
+                    s.name == name
+                        && (namespace.is_none()
+                            || s.namespace.is_none()
+                            || s.namespace.as_deref() == namespace)
+                }) {
+                    svc.api_server = true;
+                }
             }
         }
         let mut members = members;
@@ -381,6 +412,12 @@ impl Stack {
             namespace,
             ports,
             headless: node.at(&["spec", "clusterIP"]).and_then(Node::scalar) == Some("None"),
+            api_server: false,
+            publish_not_ready: node
+                .at(&["spec", "publishNotReadyAddresses"])
+                .and_then(Node::bool_11)
+                == Some(true),
+            cluster_domain: String::new(),
             component,
             selector,
             labels: map(&["metadata", "labels"]),

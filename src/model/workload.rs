@@ -255,15 +255,7 @@ impl Workload {
 
 /// A container port from its `ports` entry.
 fn port(node: &Node) -> Option<Port> {
-    Some(Port {
-        name: node.get("name").and_then(Node::scalar).map(str::to_string),
-        number: node.get("containerPort")?.scalar()?.parse().ok()?,
-        protocol: node
-            .get("protocol")
-            .and_then(Node::scalar)
-            .unwrap_or("TCP")
-            .to_string(),
-    })
+    Port::of_entry(node, &["containerPort"])
 }
 
 /// A container's probes that reach a port (`exec` probes run inside it).

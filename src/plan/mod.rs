@@ -201,26 +201,20 @@ type Seen<'o, 'a> = (Option<Decided<'o, 'a>>, Option<Pods>);
 
 /// Decides every object, then generates the policies for the components in the mesh.
 /// `api_versions` are those the header scan read (documents left in the files included).
-/// Without a mesh ([`setup::resolve_mesh`]) nothing changes, and the report says why
-/// unless `spec.enabled` is false.
+/// Without a mesh ([`setup::resolve_mesh`]) nothing changes; the report says how the mesh
+/// was chosen when that needs saying.
 pub fn plan(
     objects: &[Object],
     api_versions: &[&str],
     config: &ServiceMesh,
-    mesh: Option<&Mesh>,
+    resolved: &setup::Resolved,
     options: &Options,
     docs: &[Doc],
 ) -> Result<Plan, Failure> {
     let mut patches: Vec<Patch> = vec![Patch::new(); docs.len()];
-    let Some(mesh) = mesh else {
+    let Some(mesh) = resolved.mesh.as_ref() else {
         let mut report = Report::default();
-        if config.spec.enabled {
-            report.notes.push(
-                "type: auto found neither Istio nor Linkerd, and the stream has no workload or \
-                 Namespace to put in a mesh: nothing changed"
-                    .into(),
-            );
-        }
+        report.notes.extend(resolved.note.clone());
         return Ok(Plan {
             report,
             patches,
@@ -257,7 +251,7 @@ pub fn plan(
         .filter_map(|d| d.member.take())
         .collect();
     let release = options.namespace.as_deref();
-    let stack = Stack::build(objects, members, release);
+    let stack = Stack::build(objects, members, release, &config.spec.cluster_domain);
     // The traffic graph, and the flows between components it and the config give.
     let drawn =
         options.traffic_graph || config.spec.authorization.is_some() || config.spec.mtls.is_some();
@@ -447,7 +441,7 @@ pub fn plan(
             &mut report,
         );
     }
-    report.notes = out.notes;
+    report.notes = resolved.note.iter().cloned().chain(out.notes).collect();
     report.warnings = out.warnings;
     if options.namespace.is_none()
         && let Some(note) = release_namespace_note(&report, config)
@@ -480,6 +474,7 @@ pub fn plan(
                     .authorization
                     .as_ref()
                     .map(|a| a.api_server_networks.clone()),
+                trust_domain: config.spec.trust_domain.clone(),
                 ..Settings::new(mesh.clone())
             }),
         },

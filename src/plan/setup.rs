@@ -33,10 +33,18 @@ pub fn read_config_at(source: &str, text: &str, first_line: usize) -> Result<Ser
     })
 }
 
-/// Reads a config from a parsed object; errors name `source`.
-pub fn config_of(source: &str, node: &Node) -> Result<ServiceMesh, Failure> {
-    ServiceMesh::from_json(node.to_json(), &catalog::names())
-        .map_err(|e| Failure::config(source, e))
+/// Reads the ServiceMesh config `node` of `doc` (a KRM functionConfig or item): from its
+/// own text, so that an error names the field and its line and column in the input. `what`
+/// says where in the ResourceList it is (`functionConfig`, `items[2]`), and is the
+/// error's source: kpt shows it as the result's field.
+pub fn config_in(doc: &Doc, node: &Node, what: &str) -> Result<ServiceMesh, Failure> {
+    let body = doc.body();
+    let line_start = body[..node.start].rfind('\n').map_or(0, |i| i + 1);
+    // What precedes the node on its first line (`- `, `functionConfig: `) becomes spaces:
+    // the text parses alone, and columns stay those of the input.
+    let indent = body[line_start..node.start].chars().count();
+    let text = format!("{}{}", " ".repeat(indent), &body[node.start..node.end]);
+    read_config_at(what, &text, doc.line_of(line_start))
 }
 
 /// Fails on a ServiceMesh config among `objects`, which are those outside the config
@@ -87,18 +95,28 @@ pub fn choose_config(
     Ok(config)
 }
 
+/// The mesh a run acts for, and what the report must say about how it was chosen.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// `None`: there is none to act for.
+    pub mesh: Option<Mesh>,
+    pub note: Option<String>,
+}
+
 /// The mesh to act for, `None` when there is none to act for: `spec.enabled: false`, or
 /// `type: auto` finding neither mesh in a stream with no workload or Namespace to put in
 /// one. Otherwise `type: auto` decides from the stream: mesh resources (by apiVersion) and
-/// injection settings on the objects, and fails when it finds neither or both.
+/// injection settings on the objects; it takes the default mesh ([`MeshType::default`])
+/// with a note when it finds neither, and fails when it finds both.
 pub fn resolve_mesh(
     config: &ServiceMesh,
     api_versions: &[&str],
     objects: &[Object],
-) -> Result<Option<Mesh>, Failure> {
+) -> Result<Resolved, Failure> {
     if !config.spec.enabled {
-        return Ok(None);
+        return Ok(Resolved::default());
     }
+    let mut fell_back = false;
     let linkerd = match config.spec.mesh {
         MeshType::Istio => false,
         MeshType::Linkerd => true,
@@ -138,23 +156,35 @@ pub fn resolve_mesh(
                         .iter()
                         .any(|o| o.kind == "Namespace" || pod_kind(&o.kind).is_some()) =>
                 {
-                    return Ok(None);
+                    return Ok(Resolved {
+                        mesh: None,
+                        note: Some(
+                            "type: auto found neither Istio nor Linkerd, and the stream has no workload or Namespace to put in a mesh: nothing changed"
+                                .into(),
+                        ),
+                    });
                 }
-                (found_istio, _) => {
-                    let what = if found_istio {
-                        "both Istio and Linkerd"
-                    } else {
-                        "neither Istio nor Linkerd"
-                    };
+                (false, false) => {
+                    fell_back = true;
+                    MeshType::default() == MeshType::Linkerd
+                }
+                (true, true) => {
                     return Err(Failure::config(
                         "spec.type",
-                        format!(
-                            "type: auto found {what} in the stream; set spec.type to istio or linkerd (or pass --mesh)"
-                        ),
+                        "type: auto found both Istio and Linkerd in the stream; set spec.type to istio or linkerd (or pass --mesh)",
                     ));
                 }
             }
         }
     };
-    Ok(Some(Mesh::from_spec(&config.spec, linkerd)))
+    let mesh = Mesh::from_spec(&config.spec, linkerd);
+    Ok(Resolved {
+        note: fell_back.then(|| {
+            format!(
+                "type: auto found neither Istio nor Linkerd in the stream: using the default, {}; set spec.type (or pass --mesh) to choose",
+                mesh.name()
+            )
+        }),
+        mesh: Some(mesh),
+    })
 }

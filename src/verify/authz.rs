@@ -89,8 +89,22 @@ fn attached<'c, 'a>(
     notes: &mut Vec<String>,
 ) -> Vec<&'c Object<'a>> {
     let root: Ns = Some(flow.settings.istio_root_namespace.clone());
-    flow.cluster
-        .all("security.istio.io", "AuthorizationPolicy")
+    let candidates: Vec<&Object> = match waypoint {
+        None => flow
+            .cluster
+            .selecting(
+                "security.istio.io",
+                "AuthorizationPolicy",
+                &flow.dest.labels,
+            )
+            .collect(),
+        Some(_) => flow
+            .cluster
+            .all("security.istio.io", "AuthorizationPolicy")
+            .collect(),
+    };
+    candidates
+        .into_iter()
         .filter(|p| {
             let spec = p.spec();
             let refs: Vec<&Node> = spec

@@ -827,7 +827,10 @@ fn has_selector(pa: &Object) -> bool {
 fn peer_mode(flow: &Flow, workload: bool, ambient: bool) -> Result<PeerMode, String> {
     let root: Ns = Some(flow.settings.istio_root_namespace.clone());
     let dest = flow.dest;
-    let all: Vec<&Object> = flow.cluster.all(SECURITY, "PeerAuthentication").collect();
+    let all: Vec<&Object> = flow
+        .cluster
+        .selecting(SECURITY, "PeerAuthentication", &dest.labels)
+        .collect();
     // ISTIO-PA-1: mesh-wide in the root namespace without a selector; namespace-wide in
     // another namespace without one; workload policies with a selector outside the root
     // namespace; a root-namespace policy with a selector is ignored.

@@ -316,7 +316,7 @@ fn server<'c, 'a>(flow: &'c Flow<'_, 'a>) -> Result<Option<&'c Object<'a>>, Stri
     let dest = flow.dest;
     let found: Vec<&Object> = flow
         .cluster
-        .all(POLICY, "Server")
+        .selecting(POLICY, "Server", &dest.labels)
         .filter(|s| s.namespace == dest.namespace)
         .filter(|s| {
             let spec = s.spec();

@@ -47,7 +47,7 @@ fn has_type(policy: &Object, kind: &str) -> bool {
 /// that policy type (K8S-NP-1).
 fn isolating<'c, 'a>(flow: &'c Flow<'_, 'a>, pod: &Pod, kind: &str) -> Vec<&'c Object<'a>> {
     flow.cluster
-        .all("networking.k8s.io", "NetworkPolicy")
+        .selecting("networking.k8s.io", "NetworkPolicy", &pod.labels)
         .filter(|p| p.namespace == pod.namespace && has_type(p, kind))
         .filter(|p| {
             p.spec()

@@ -2,8 +2,9 @@
 //! `ResourceList` documents), the pods each workload or operator resource runs, the
 //! Namespaces and the Services. It shares no code with the generator's model of the stream.
 
+use crate::model::ports::Port;
 use crate::yaml::{Kind, Limits, Node, Style, Tag};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A namespace as an object of the stream places it: named, or `None` for the release
 /// namespace when its name is not known (objects without `metadata.namespace` are all in
@@ -278,6 +279,8 @@ pub fn pod(obj: &Object) -> Option<Pod> {
     match obj.group {
         "monitoring.coreos.com" => prometheus_operator(obj),
         "opentelemetry.io" if obj.kind == "OpenTelemetryCollector" => otel_collector(obj),
+        "collectors.grafana.com" if obj.kind == "Alloy" => alloy(obj),
+        "jaegertracing.io" if obj.kind == "Jaeger" => jaeger(obj),
         _ => None,
     }
 }
@@ -312,18 +315,22 @@ fn container_ports(container: &Node) -> Vec<ContainerPort> {
         .and_then(Node::items)
         .unwrap_or_default()
         .iter()
-        .filter_map(|p| {
-            Some(ContainerPort {
-                name: p.get("name").and_then(Node::scalar).map(str::to_string),
-                number: p.get("containerPort")?.scalar()?.parse().ok()?,
-                protocol: p
-                    .get("protocol")
-                    .and_then(Node::scalar)
-                    .unwrap_or("TCP")
-                    .to_string(),
-            })
-        })
+        .filter_map(|p| port_entry(p, &["containerPort"]))
         .collect()
+}
+
+/// A port entry numbered by the first of `number_keys` it has ([`Port::of_entry`]).
+fn port_entry(p: &Node, number_keys: &[&str]) -> Option<ContainerPort> {
+    let Port {
+        name,
+        number,
+        protocol,
+    } = Port::of_entry(p, number_keys)?;
+    Some(ContainerPort {
+        name,
+        number,
+        protocol,
+    })
 }
 
 /// The liveness, readiness and startup probes of a container that open a connection.
@@ -442,6 +449,115 @@ fn prometheus_operator(obj: &Object) -> Option<Pod> {
     })
 }
 
+/// The container ports a list of Service ports reaches (`targetPort`, else `port`).
+fn service_ports(list: Option<&Node>) -> Vec<ContainerPort> {
+    list.and_then(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| port_entry(p, &["targetPort", "port"]))
+        .collect()
+}
+
+/// The pods the alloy-operator runs for an `Alloy`: it installs the `alloy` Helm chart
+/// with the spec as values and the resource's name as the release
+/// (https://github.com/grafana/alloy-operator). The chart's pods are labelled
+/// `app.kubernetes.io/name: <nameOverride or alloy>` and `app.kubernetes.io/instance:
+/// <release>` plus `controller.podLabels`, annotated with `controller.podAnnotations`, run
+/// as `serviceAccount.name` (else the chart's fullname: the release when it contains the
+/// name, else `<release>-<name>`, or `fullnameOverride`), on the host network when
+/// `controller.hostNetwork`, with the HTTP port `alloy.listenPort` (12345) and
+/// `alloy.extraPorts`
+/// (https://github.com/grafana/alloy/tree/main/operations/helm/charts/alloy).
+fn alloy(obj: &Object) -> Option<Pod> {
+    let spec = obj.spec();
+    let at = |path: &[&str]| spec.and_then(|s| s.at(path));
+    let text = |path: &[&str]| at(path).and_then(Node::scalar);
+    let app = text(&["nameOverride"]).unwrap_or("alloy");
+    let mut labels = string_map(at(&["controller", "podLabels"]));
+    labels.insert("app.kubernetes.io/name".into(), app.into());
+    labels.insert("app.kubernetes.io/instance".into(), obj.name.into());
+    let fullname = match text(&["fullnameOverride"]) {
+        Some(f) => f.to_string(),
+        None if obj.name.contains(app) => obj.name.to_string(),
+        None => format!("{}-{app}", obj.name),
+    };
+    let listen = text(&["alloy", "listenPort"])
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(12345);
+    let mut ports = vec![port("http-metrics", listen, "TCP")];
+    ports.extend(service_ports(at(&["alloy", "extraPorts"])));
+    Some(Pod {
+        kind: obj.kind.to_string(),
+        name: obj.name.to_string(),
+        namespace: obj.namespace.clone(),
+        labels,
+        annotations: string_map(at(&["controller", "podAnnotations"])),
+        service_account: text(&["serviceAccount", "name"]).map_or(fullname, str::to_string),
+        host_network: yaml11_true(at(&["controller", "hostNetwork"])),
+        ports,
+        probes: Vec::new(),
+        runs_pods: true,
+    })
+}
+
+/// The pods the Jaeger operator runs for a `Jaeger` (every strategy; the all-in-one's
+/// ports): `spec.labels` over `app: jaeger`, `app.kubernetes.io/name` and
+/// `app.kubernetes.io/instance: <name>`, `app.kubernetes.io/part-of: jaeger`,
+/// `app.kubernetes.io/managed-by: jaeger-operator`; `spec.annotations` over the operator's
+/// own `sidecar.istio.io/inject: "false"` and `linkerd.io/inject: disabled`, which keep its
+/// pods out of the meshes unless the resource says otherwise; ServiceAccount
+/// `spec.serviceAccount`, else `<name>`
+/// (https://www.jaegertracing.io/docs/latest/operator/, `pkg/deployment/all_in_one.go`
+/// and `pkg/util` in jaegertracing/jaeger-operator).
+fn jaeger(obj: &Object) -> Option<Pod> {
+    let spec = obj.spec();
+    let field = |key: &str| spec.and_then(|s| s.get(key));
+    let mut labels = string_map(field("labels"));
+    for (k, v) in [
+        ("app", "jaeger"),
+        ("app.kubernetes.io/name", obj.name),
+        ("app.kubernetes.io/instance", obj.name),
+        ("app.kubernetes.io/part-of", "jaeger"),
+        ("app.kubernetes.io/managed-by", "jaeger-operator"),
+    ] {
+        labels.insert(k.into(), v.into());
+    }
+    let mut annotations = string_map(field("annotations"));
+    for (k, v) in [
+        ("sidecar.istio.io/inject", "false"),
+        ("linkerd.io/inject", "disabled"),
+    ] {
+        annotations.entry(k.into()).or_insert_with(|| v.into());
+    }
+    let ports = [
+        ("http-query", 16686),
+        ("grpc", 14250),
+        ("http-c-binary-trft", 14268),
+        ("grpc-otlp", 4317),
+        ("http-otlp", 4318),
+        ("http-zipkin", 9411),
+        ("admin-http", 14269),
+    ]
+    .into_iter()
+    .map(|(name, number)| port(name, number, "TCP"))
+    .collect();
+    Some(Pod {
+        kind: obj.kind.to_string(),
+        name: obj.name.to_string(),
+        namespace: obj.namespace.clone(),
+        labels,
+        annotations,
+        service_account: field("serviceAccount")
+            .and_then(Node::scalar)
+            .unwrap_or(obj.name)
+            .to_string(),
+        host_network: false,
+        ports,
+        probes: Vec::new(),
+        runs_pods: true,
+    })
+}
+
 /// The pods the OpenTelemetry operator runs for an `OpenTelemetryCollector`: the
 /// resource's labels plus `app.kubernetes.io/component: opentelemetry-collector`,
 /// `app.kubernetes.io/instance: <namespace>.<name>` (when the namespace is known),
@@ -474,28 +590,7 @@ fn otel_collector(obj: &Object) -> Option<Pod> {
     labels
         .entry("app.kubernetes.io/name".into())
         .or_insert_with(|| format!("{}-collector", obj.name));
-    let ports = field("ports")
-        .and_then(Node::items)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|p| {
-            let number = p
-                .get("targetPort")
-                .or_else(|| p.get("port"))
-                .and_then(Node::scalar)?
-                .parse()
-                .ok()?;
-            Some(ContainerPort {
-                name: p.get("name").and_then(Node::scalar).map(str::to_string),
-                number,
-                protocol: p
-                    .get("protocol")
-                    .and_then(Node::scalar)
-                    .unwrap_or("TCP")
-                    .to_string(),
-            })
-        })
-        .collect();
+    let ports = service_ports(field("ports"));
     Some(Pod {
         kind: obj.kind.to_string(),
         name: obj.name.to_string(),
@@ -586,12 +681,81 @@ pub struct Namespace {
     pub annotations: Labels,
 }
 
-/// What the evaluator reads from a stream.
+/// What the evaluator reads from a stream, with indexes that keep each flow's lookups
+/// from reading every object: a flow's cost must not grow with the stream.
 pub struct Cluster<'a> {
     pub objects: Vec<Object<'a>>,
     pub pods: Vec<Pod>,
     pub services: Vec<Service>,
     namespaces: BTreeMap<String, (Labels, Labels)>,
+    /// The objects of each `(group, kind)`, in stream order.
+    kinds: HashMap<(&'a str, &'a str), Vec<usize>>,
+    /// The pod of each `(kind, namespace, name)`: the first in stream order.
+    pod_at: HashMap<(String, Ns, String), usize>,
+    /// The objects of the kinds in [`SELECTORS`], by their selector.
+    selecting: HashMap<(&'static str, &'static str), ByFirstLabel>,
+    /// The Services, by their selector.
+    services_by: ByFirstLabel,
+}
+
+/// The kinds whose objects apply to the pods their label selector selects, and where the
+/// selector's `matchLabels` are.
+const SELECTORS: [(&str, &str, [&str; 3]); 4] = [
+    (
+        "security.istio.io",
+        "AuthorizationPolicy",
+        ["spec", "selector", "matchLabels"],
+    ),
+    (
+        "security.istio.io",
+        "PeerAuthentication",
+        ["spec", "selector", "matchLabels"],
+    ),
+    (
+        "networking.k8s.io",
+        "NetworkPolicy",
+        ["spec", "podSelector", "matchLabels"],
+    ),
+    (
+        "policy.linkerd.io",
+        "Server",
+        ["spec", "podSelector", "matchLabels"],
+    ),
+];
+
+/// Items filed under the first `(key, value)` of their selector's labels, or under
+/// `always` without one. Labels a selector requires must all be there, so the items that
+/// may select a set of labels are `always` and those filed under one of its pairs. The
+/// callers still apply the whole selector: this only leaves out what cannot match.
+#[derive(Default)]
+struct ByFirstLabel {
+    always: Vec<usize>,
+    by_pair: HashMap<(String, String), Vec<usize>>,
+}
+
+impl ByFirstLabel {
+    fn file(&mut self, item: usize, selector: &Labels) {
+        match selector.iter().next() {
+            Some((k, v)) => self
+                .by_pair
+                .entry((k.clone(), v.clone()))
+                .or_default()
+                .push(item),
+            None => self.always.push(item),
+        }
+    }
+
+    /// The items that may select `labels`, in the order they were filed.
+    fn candidates(&self, labels: &Labels) -> Vec<usize> {
+        let mut found = self.always.clone();
+        for (k, v) in labels {
+            if let Some(items) = self.by_pair.get(&(k.clone(), v.clone())) {
+                found.extend_from_slice(items);
+            }
+        }
+        found.sort_unstable();
+        found
+    }
 }
 
 impl<'a> Cluster<'a> {
@@ -603,8 +767,8 @@ impl<'a> Cluster<'a> {
     ) -> Cluster<'a> {
         let mut objects = objects(roots, release);
         objects.retain(|o| keep(o));
-        let pods = objects.iter().filter_map(pod).collect();
-        let services = objects
+        let pods: Vec<Pod> = objects.iter().filter_map(pod).collect();
+        let services: Vec<Service> = objects
             .iter()
             .filter(|o| o.is("", "Service"))
             .map(Service::read)
@@ -614,11 +778,37 @@ impl<'a> Cluster<'a> {
             .filter(|o| o.is("", "Namespace"))
             .map(|o| (o.name.to_string(), (o.labels(), o.annotations())))
             .collect();
+        let mut kinds: HashMap<_, Vec<usize>> = HashMap::new();
+        for (i, o) in objects.iter().enumerate() {
+            kinds.entry((o.group, o.kind)).or_default().push(i);
+        }
+        let mut pod_at = HashMap::new();
+        for (i, p) in pods.iter().enumerate() {
+            pod_at
+                .entry((p.kind.clone(), p.namespace.clone(), p.name.clone()))
+                .or_insert(i);
+        }
+        let mut selecting = HashMap::new();
+        for (group, kind, path) in SELECTORS {
+            let mut index = ByFirstLabel::default();
+            for &i in kinds.get(&(group, kind)).into_iter().flatten() {
+                index.file(i, &string_map(objects[i].node.at(&path)));
+            }
+            selecting.insert((group, kind), index);
+        }
+        let mut services_by = ByFirstLabel::default();
+        for (i, s) in services.iter().enumerate() {
+            services_by.file(i, &s.selector);
+        }
         Cluster {
             objects,
             pods,
             services,
             namespaces,
+            kinds,
+            pod_at,
+            selecting,
+            services_by,
         }
     }
 
@@ -628,7 +818,38 @@ impl<'a> Cluster<'a> {
         group: &'static str,
         kind: &'static str,
     ) -> impl Iterator<Item = &Object<'a>> {
-        self.objects.iter().filter(move |o| o.is(group, kind))
+        self.kinds
+            .get(&(group, kind))
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.objects[i])
+    }
+
+    /// The objects of one of the kinds in [`SELECTORS`] that may select pods with
+    /// `labels`, in stream order: those whose `matchLabels` it holds, and those without
+    /// (which may select by expressions, or select everything). The caller applies the
+    /// whole selector.
+    pub fn selecting(
+        &self,
+        group: &'static str,
+        kind: &'static str,
+        labels: &Labels,
+    ) -> impl Iterator<Item = &Object<'a>> {
+        let index = self
+            .selecting
+            .get(&(group, kind))
+            .expect("a kind in SELECTORS");
+        index
+            .candidates(labels)
+            .into_iter()
+            .map(|i| &self.objects[i])
+    }
+
+    /// The pods of the workload of this kind, namespace and name.
+    pub fn pod(&self, kind: &str, namespace: &Ns, name: &str) -> Option<&Pod> {
+        self.pod_at
+            .get(&(kind.to_string(), namespace.clone(), name.to_string()))
+            .map(|&i| &self.pods[i])
     }
 
     /// The object of a kind with this namespace and name.
@@ -658,8 +879,10 @@ impl<'a> Cluster<'a> {
 
     /// The Services that select `pod` and reach its port `number`, with those ports.
     pub fn services_to(&self, pod: &Pod, number: u16) -> Vec<(&Service, Vec<u16>)> {
-        self.services
-            .iter()
+        self.services_by
+            .candidates(&pod.labels)
+            .into_iter()
+            .map(|i| &self.services[i])
             .map(|s| (s, s.ports_to(pod, number)))
             .filter(|(_, ports)| !ports.is_empty())
             .collect()
@@ -680,11 +903,13 @@ pub fn selects(selector: &Node, labels: &Labels) -> bool {
     by_labels
         && expressions.iter().all(|e| {
             let key = e.get("key").and_then(Node::scalar).unwrap_or("");
-            let values = strings(e.get("values"));
+            // Read in place: an `In` list can name every workload of a component.
+            let values = e.get("values").and_then(Node::items).unwrap_or_default();
+            let listed = |v: &String| values.iter().any(|n| n.scalar() == Some(v.as_str()));
             let value = labels.get(key);
             match e.get("operator").and_then(Node::scalar) {
-                Some("In") => value.is_some_and(|v| values.contains(v)),
-                Some("NotIn") => value.is_none_or(|v| !values.contains(v)),
+                Some("In") => value.is_some_and(listed),
+                Some("NotIn") => value.is_none_or(|v| !listed(v)),
                 Some("Exists") => value.is_some(),
                 Some("DoesNotExist") => value.is_none(),
                 _ => false,
@@ -753,6 +978,49 @@ functionConfig: {apiVersion: v1, kind: ConfigMap, metadata: {name: fc}}
         read(yaml, Some("rel".into()), |c| {
             let names: Vec<_> = c.objects.iter().map(|o| o.id()).collect();
             assert_eq!(names, ["Service rel/a", "AllowList rel/c", "Service x/b"]);
+        });
+    }
+
+    /// The index leaves out only what cannot select: every NetworkPolicy whose selector
+    /// selects the labels is among the candidates, in stream order.
+    #[test]
+    fn selecting_keeps_every_object_that_selects_in_order() {
+        let np = |name: &str, selector: &str| {
+            format!(
+                "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}}}\nspec: {{podSelector: {selector}}}\n"
+            )
+        };
+        let yaml: String = [
+            np("all", "{}"),
+            np("app-a", "{matchLabels: {app: a}}"),
+            np("app-b", "{matchLabels: {app: b}}"),
+            np("two", "{matchLabels: {app: a, tier: x}}"),
+            np("two-miss", "{matchLabels: {app: a, tier: y}}"),
+            np(
+                "expr",
+                "{matchExpressions: [{key: app, operator: In, values: [a, c]}]}",
+            ),
+            np("tier", "{matchLabels: {tier: x}}"),
+        ]
+        .concat();
+        read(&yaml, None, |c| {
+            let labels: Labels = [("app", "a"), ("tier", "x")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .into();
+            let candidates: Vec<&str> = c
+                .selecting("networking.k8s.io", "NetworkPolicy", &labels)
+                .map(|o| o.name)
+                .collect();
+            let selecting: Vec<&str> = c
+                .all("networking.k8s.io", "NetworkPolicy")
+                .filter(|o| selects(o.spec().unwrap().get("podSelector").unwrap(), &labels))
+                .map(|o| o.name)
+                .collect();
+            assert_eq!(selecting, ["all", "app-a", "two", "expr", "tier"]);
+            assert_eq!(
+                candidates,
+                ["all", "app-a", "two", "two-miss", "expr", "tier"]
+            );
         });
     }
 

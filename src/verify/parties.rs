@@ -124,17 +124,13 @@ pub fn workload<'c>(
     let namespace = namespace
         .clone()
         .or_else(|| settings.release_namespace.clone());
-    let pod = cluster
-        .pods
-        .iter()
-        .find(|p| &p.kind == kind && &p.name == name && p.namespace == namespace)
-        .ok_or_else(|| {
-            format!(
-                "{} is not in the output, or it is a resource whose operator the evaluator \
-                 does not know",
-                party.label()
-            )
-        })?;
+    let pod = cluster.pod(kind, &namespace, name).ok_or_else(|| {
+        format!(
+            "{} is not in the output, or it is a resource whose operator the evaluator \
+             does not know",
+            party.label()
+        )
+    })?;
     if !pod.runs_pods {
         return Err(format!(
             "{} runs no pods of its own (sidecar mode)",

@@ -271,6 +271,11 @@ impl Editor<'_> {
                     // An empty value (`key:`): write after the colon.
                     let colon = self.colon_after(node.start);
                     (colon, format!(" {}", quote(want)))
+                } else if self.text[node.start..].starts_with('\'')
+                    && !want.chars().any(char::is_control)
+                {
+                    // A single-quoted value stays single-quoted.
+                    (node.start, format!("'{}'", want.replace('\'', "''")))
                 } else {
                     (node.start, quote(want))
                 };
@@ -671,6 +676,12 @@ impl Editor<'_> {
         value: &Node,
         sub: &Patch,
     ) -> Result<Splice, EditError> {
+        let colon = self.colon_after(key.end);
+        if let Patch::Str(s) = sub
+            && let Some(splice) = self.literal_body(colon, value, s)
+        {
+            return Ok(splice);
+        }
         let with = match sub {
             Patch::Str(s) => quote(s),
             Patch::Value(v) => flow_text(v),
@@ -681,12 +692,77 @@ impl Editor<'_> {
                 });
             }
         };
-        let colon = self.colon_after(key.end);
         let (end, _) = self.after(value);
         Ok(Splice {
             start: colon,
             end: end.max(colon),
             with: format!(" {with}{}", self.newline()),
+        })
+    }
+
+    /// A literal block scalar (`|`, `|-`) made to hold `s` with its header kept: only its
+    /// content lines are rewritten, at the block's indentation, so that lines `s` keeps stay
+    /// as they were. `None` when `s` cannot be that block (another chomping, a first line
+    /// that starts with a space, control characters) or the block has an indentation
+    /// indicator or `\r` line ends.
+    /// `colon` is where the block's key ends, before its header.
+    fn literal_body(&self, colon: usize, value: &Node, s: &str) -> Option<Splice> {
+        let text = self.text;
+        let header_end = colon + text[colon..].find('\n')? + 1;
+        let header = text[colon..header_end].split('#').next()?.trim();
+        let keeps_newline = match header {
+            "|" => true,
+            "|-" => false,
+            _ => return None,
+        };
+        let printable = !s.chars().any(|c| c.is_control() && c != '\n');
+        let chomps = if keeps_newline {
+            s.ends_with('\n') && !s.ends_with("\n\n")
+        } else {
+            !s.ends_with('\n')
+        };
+        if !printable || !chomps || s.trim().is_empty() || s.starts_with(' ') {
+            return None;
+        }
+        let (end, _) = self.after(value);
+        let body = &text[header_end..end.max(header_end)];
+        if body.contains('\r') {
+            return None;
+        }
+        let indent = body
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.len() - l.trim_start().len())?;
+        // The content runs to its last line indented that far; blank lines and comments
+        // after it stay.
+        let mut content_end = header_end;
+        let mut at = header_end;
+        for line in body.split_inclusive('\n') {
+            at += line.len();
+            if line.trim().is_empty() {
+                continue;
+            }
+            if line.len() - line.trim_start().len() < indent {
+                break;
+            }
+            content_end = at;
+        }
+        let pad = " ".repeat(indent);
+        let mut with = String::new();
+        for line in s.trim_end_matches('\n').split('\n') {
+            if !line.is_empty() {
+                with.push_str(&pad);
+                with.push_str(line);
+            }
+            with.push('\n');
+        }
+        if !text[..content_end].ends_with('\n') {
+            with.pop();
+        }
+        Some(Splice {
+            start: header_end,
+            end: content_end,
+            with,
         })
     }
 
@@ -1049,7 +1125,7 @@ mod tests {
         let text = "metadata:\n  labels:\n    k: 'false'\n";
         assert_eq!(
             edit(text, &labels("k", "v")),
-            "metadata:\n  labels:\n    k: \"v\"\n"
+            "metadata:\n  labels:\n    k: 'v'\n"
         );
         let same = "metadata:\n  labels:\n    k: v\n";
         assert_eq!(edit(same, &labels("k", "v")), same);
@@ -1360,6 +1436,39 @@ mod tests {
         assert_eq!(edit(text, &p), "spec:\n  tls: {\"caFile\": \"/a\"}\n");
         let text = "spec:\n  tls:\n";
         assert_eq!(edit(text, &p), "spec:\n  tls: {\"caFile\": \"/a\"}\n");
+    }
+
+    #[test]
+    fn single_quoted_values_stay_single_quoted() {
+        let text = "k: '[{\"a\": 1}]' # c\nj: 'x'\n";
+        let mut p = Patch::new();
+        p.set(&["k"], "[{\"a\": 1}, {\"b\": \"it's\"}]");
+        p.set(&["j"], "a\nb");
+        assert_eq!(
+            edit(text, &p),
+            "k: '[{\"a\": 1}, {\"b\": \"it''s\"}]' # c\nj: \"a\\nb\"\n"
+        );
+    }
+
+    /// A literal block that must hold another text keeps its header and indentation, and
+    /// the lines the new text shares with the old stay as they were.
+    #[test]
+    fn literal_blocks_keep_their_style() {
+        let text = "a:\n  k: |\n    one: 1\n    two:\n      x: y\n  # after\n  z: \"1\"\n";
+        let mut p = Patch::new();
+        p.set(&["a", "k"], "one: 1\ntwo:\n  x: y\n  w: v\n");
+        assert_eq!(
+            edit(text, &p),
+            "a:\n  k: |\n    one: 1\n    two:\n      x: y\n      w: v\n  # after\n  z: \"1\"\n"
+        );
+        let text = "k: |-\n  a\n\n  b\n";
+        let mut p = Patch::new();
+        p.set(&["k"], "a\n\nc");
+        assert_eq!(edit(text, &p), "k: |-\n  a\n\n  c\n");
+        // Another chomping cannot be written under the same header.
+        let mut p = Patch::new();
+        p.set(&["k"], "a\n");
+        assert_eq!(edit(text, &p), "k: \"a\\n\"\n");
     }
 
     #[test]

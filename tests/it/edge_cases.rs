@@ -212,9 +212,23 @@ fn type_auto_with_nothing_to_decide_from_passes_the_stream_through_with_a_note()
     let (code, out, err) = common::gunj(&[], disabled.as_str());
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, format!("---\n{GRAFANA}"));
-    // A workload is something to decide for: auto without evidence still fails.
+    // A workload is something to decide for: auto without evidence takes the default
+    // mesh, and says so.
     let (code, out, err) = common::gunj(&["--mesh", "auto"], GRAFANA);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("sidecar.istio.io/inject: \"true\""), "{out}");
+    assert!(
+        err.contains("note: type: auto found neither Istio nor Linkerd in the stream: using the default, istio; set spec.type (or pass --mesh) to choose"),
+        "{err}"
+    );
+    // Both is ambiguous: it fails, naming the field.
+    let both = GRAFANA.replace(
+        "metadata:\n  name: grafana",
+        "metadata:\n  name: grafana\n  annotations:\n    linkerd.io/inject: enabled\n    sidecar.istio.io/inject: \"true\"",
+    );
+    assert_ne!(both, GRAFANA);
+    let (code, out, err) = common::gunj(&["--mesh", "auto"], both.as_str());
     assert_eq!(code, 2, "{err}");
     assert!(out.is_empty());
-    assert!(err.contains("set spec.type to istio or linkerd"), "{err}");
+    assert!(err.contains("found both Istio and Linkerd"), "{err}");
 }

@@ -59,6 +59,98 @@ fn multi_cluster() {
 }
 
 #[test]
+fn init() {
+    check_example("init", "linkerd");
+}
+
+/// The summary (stderr) and output of an example config on the example stream, or on
+/// `input` when given.
+fn summary(name: &str, extra: &[&str], input: Option<&str>) -> (String, String) {
+    let config = format!("examples/{name}.yaml");
+    let mut args = vec!["-c", config.as_str()];
+    args.extend(extra);
+    match input {
+        Some(text) => {
+            args.push("-");
+            gunj(&args, text.as_bytes())
+        }
+        None => {
+            args.push(STREAM);
+            gunj(&args, b"")
+        }
+    }
+}
+
+/// What each example's comment says it does, checked on its run.
+#[test]
+fn every_example_does_what_its_comment_says() {
+    let line = |summary: &str, prefix: &str| -> String {
+        summary
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix:?} in:\n{summary}"))
+            .to_string()
+    };
+    // basic: Istio from Kiali's label; a stream that shows neither mesh gets Istio and a
+    // note.
+    let (out, err) = summary("basic", &[], None);
+    assert!(out.contains("sidecar.istio.io/inject: \"true\""), "{out}");
+    assert!(!err.contains("using the default"), "{err}");
+    let stream = std::fs::read_to_string(common::repo().join(STREAM)).unwrap();
+    let plain = stream.replace("        sidecar.istio.io/inject: \"false\"\n", "");
+    assert_ne!(
+        plain, stream,
+        "the example stream's Kiali opts out by label"
+    );
+    let (out, err) = summary("basic", &[], Some(&plain));
+    assert!(out.contains("sidecar.istio.io/inject: \"true\""), "{out}");
+    assert!(
+        err.contains("note: type: auto found neither Istio nor Linkerd in the stream: using the default, istio"),
+        "{err}"
+    );
+    // istio-advanced: a revision on the Namespace, Kiali left out and opted out of the
+    // namespace's injection, native sidecars for Jobs, hooks injected.
+    let (out, err) = summary("istio-advanced", &[], None);
+    assert!(out.contains("    istio.io/rev: \"1-24-1\"\n"), "{out}");
+    assert_eq!(
+        line(&err, "deployment monitoring/kiali:"),
+        "deployment monitoring/kiali: skipped: excluded by spec.components.exclude; opted out of the namespace's injection"
+    );
+    assert!(line(&err, "cronjob monitoring/obs-tempo-retention:").ends_with("native sidecar)"));
+    assert!(
+        line(&err, "pod monitoring/obs-grafana-test:").contains(": injected ("),
+        "{err}"
+    );
+    // multi-cluster: ambient, install notes, exportServices only under Linkerd.
+    let (_, err) = summary("multi-cluster", &[], None);
+    assert!(
+        line(&err, "namespace monitoring:").contains("istio ambient"),
+        "{err}"
+    );
+    assert!(
+        err.contains("global.multiCluster.clusterName=east"),
+        "{err}"
+    );
+    assert!(
+        err.contains("multiCluster.exportServices applies to Linkerd only"),
+        "{err}"
+    );
+    let (out, _) = summary("multi-cluster", &["--mesh", "linkerd"], None);
+    assert!(
+        out.contains("mirror.linkerd.io/exported: \"true\""),
+        "{out}"
+    );
+    // linkerd: retries and timeouts as Service annotations.
+    let (out, _) = summary("linkerd", &[], None);
+    assert!(out.contains("retry.linkerd.io/http: \"5xx\""), "{out}");
+    assert!(out.contains("timeout.linkerd.io/request: \"30s\""), "{out}");
+    // init: the defaults, so the same as no config at all.
+    let (with_init, _) = summary("init", &[], None);
+    let (no_config, _) = gunj(&[STREAM], b"");
+    assert_eq!(with_init, no_config);
+}
+
+#[test]
 fn every_example_config_has_a_test() {
     let mut configs: Vec<String> = std::fs::read_dir(common::repo().join("examples"))
         .unwrap()
@@ -71,12 +163,17 @@ fn every_example_config_has_a_test() {
                     .to_string(),
             )
         })
-        .filter(|n| n != "init")
         .collect();
     configs.sort();
     assert_eq!(
         configs,
-        ["basic", "istio-advanced", "linkerd", "multi-cluster"]
+        [
+            "basic",
+            "init",
+            "istio-advanced",
+            "linkerd",
+            "multi-cluster"
+        ]
     );
 }
 
@@ -89,10 +186,15 @@ fn init_prints_a_valid_config_that_matches_the_defaults() {
     );
     let config = gunj_mesh::read_config("init.yaml", &init).unwrap();
     let default = gunj_mesh::ServiceMesh::embedded_default();
-    assert_eq!(
-        serde_json::to_value(&config.spec).unwrap(),
-        serde_json::to_value(&default.spec).unwrap()
-    );
+    let default = serde_json::to_value(&default.spec).unwrap();
+    assert_eq!(serde_json::to_value(&config.spec).unwrap(), default);
+    // Every default is shown, set or in a comment.
+    for key in default.as_object().unwrap().keys() {
+        assert!(
+            init.contains(&format!("  {key}:")) || init.contains(&format!("  # {key}:")),
+            "init.yaml does not show spec.{key}"
+        );
+    }
 }
 
 #[test]

@@ -61,17 +61,18 @@ fn precedence_is_flags_then_config_file_then_stream() {
 }
 
 #[test]
-fn auto_without_evidence_fails_and_says_to_set_type() {
+fn auto_follows_the_evidence_and_without_any_takes_the_default_with_a_note() {
     let (code, out, err) = gunj(&["--mesh", "auto"], GRAFANA);
-    assert_eq!(code, 2);
-    assert!(out.is_empty());
-    assert!(err.contains("set spec.type to istio or linkerd"), "{err}");
-    let with_evidence = format!(
-        "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: default\n---\n{GRAFANA}"
-    );
-    let (code, out, _) = gunj(&["--mesh", "auto"], &with_evidence);
-    assert_eq!(code, 0);
+    assert_eq!(code, 0, "{err}");
     assert!(out.contains("sidecar.istio.io/inject"), "{out}");
+    assert!(err.contains("using the default, istio"), "{err}");
+    let with_evidence = format!(
+        "apiVersion: policy.linkerd.io/v1beta3\nkind: Server\nmetadata:\n  name: default\n---\n{GRAFANA}"
+    );
+    let (code, out, err) = gunj(&["--mesh", "auto"], &with_evidence);
+    assert_eq!(code, 0);
+    assert!(out.contains("linkerd.io/inject"), "{out}");
+    assert!(!err.contains("using the default"), "{err}");
 }
 
 #[test]

@@ -615,13 +615,16 @@ fn bad_inputs() -> Vec<(&'static str, String, &'static str)> {
             "Secret",
         ),
         (
-            "type auto with no mesh in sight",
+            "type auto with both meshes in sight",
             list(
                 V1,
-                &[CONFIG_MAP, GRAFANA],
+                &[
+                    "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: both\n    annotations:\n      linkerd.io/inject: enabled\n      sidecar.istio.io/inject: \"true\"\n",
+                    GRAFANA,
+                ],
                 &KPT_ARGS_LINKERD.replace("type: linkerd", "type: auto"),
             ),
-            "auto",
+            "both Istio and Linkerd",
         ),
         (
             "an item without kind",
@@ -673,6 +676,61 @@ fn on_error_every_input_item_comes_back_with_an_error_result_and_exit_1() {
         assert_eq!(results[0]["severity"], "error", "{what}");
         let message = results[0]["message"].as_str().unwrap_or_default();
         assert!(message.contains(fragment), "{what}: {message}");
+    }
+}
+
+/// A bad value in a ServiceMesh functionConfig or item is named by its field, line and
+/// column in the ResourceList, like one in a config file; kpt shows where it is as the
+/// result's field.
+#[test]
+fn a_config_error_names_the_field_and_its_place_in_the_resource_list() {
+    let bad = "    mtls:\n      mode: LAX\n";
+    let flow = "functionConfig: {apiVersion: mesh.gunj.io/v1alpha1, kind: ServiceMesh, spec: {mtls: {mode: LAX}}}\n";
+    let block = format!(
+        "functionConfig:\n  apiVersion: mesh.gunj.io/v1alpha1\n  kind: ServiceMesh\n  metadata:\n    name: mesh\n  spec:\n{bad}"
+    );
+    let item = SERVICE_MESH_ITEM.replace("type: linkerd", "type: linkerd\n    mtls: {mode: LAX}");
+    for (what, input, field) in [
+        (
+            "block functionConfig",
+            list(V1, &[GRAFANA], &block),
+            "functionConfig",
+        ),
+        (
+            "flow functionConfig",
+            list(V1, &[GRAFANA], flow),
+            "functionConfig",
+        ),
+        ("item", list(V1, &[GRAFANA, &item], ""), "items[1]"),
+    ] {
+        let r = run(&input);
+        assert_eq!(r.code, 1, "{what}: {}", r.stdout);
+        let (line, text) = input
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains("LAX"))
+            .expect("the bad value is in the input");
+        let column = text.find("LAX").unwrap() + 1;
+        let place = format!("{field}, line {}, column {column}: ", line + 1);
+        assert!(
+            r.stderr.contains(&place),
+            "{what}: no `{place}` in {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("spec.mtls.mode: unknown variant `LAX`"),
+            "{what}: {}",
+            r.stderr
+        );
+        let results = results(&r.stdout);
+        assert_eq!(results[0]["field"]["path"], field, "{what}: {results:#?}");
+        assert!(
+            results[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("spec.mtls.mode"),
+            "{what}: {results:#?}"
+        );
     }
 }
 

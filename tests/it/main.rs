@@ -30,3 +30,4 @@ mod telemetry;
 mod traffic;
 mod validate;
 mod warnings;
+mod world;

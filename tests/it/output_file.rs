@@ -678,6 +678,62 @@ fn a_krm_failure_leaves_the_file_as_it_was() {
     assert_eq!(dir.listing(), ["out.yaml"]);
 }
 
+/// Under a shrinking memory limit (`ulimit -v`) every run either writes the whole output or
+/// exits 2 saying it ran out of memory, with the -o file as it was and no temporary file
+/// left: never an abort (SIGABRT) or a panic about a thread that could not start.
+#[test]
+fn running_out_of_memory_is_an_error_that_changes_nothing() {
+    let dir = Dir::new("oom");
+    let example = fs::read_to_string(EXAMPLE).unwrap();
+    let stream: String = (0..300)
+        .map(|i| example.replace("namespace: monitoring", &format!("namespace: ns-{i}")))
+        .collect();
+    let input = dir.join("in.yaml");
+    fs::write(&input, &stream).unwrap();
+    let file = dir.join("out.yaml");
+    let whole = run::gunj_cmd().arg("-q").arg(&input).output().unwrap();
+    assert_eq!(whole.status.code(), Some(0), "{}", stderr(&whole));
+    let (mut failed, mut kib) = (0, 40 * 1024);
+    loop {
+        fs::write(&file, "previous\n").unwrap();
+        let out = run::command("sh")
+            .args(["-c", "ulimit -v \"$1\" && shift && exec \"$@\"", "sh"])
+            .arg(kib.to_string())
+            .arg(run::bin())
+            .args(["-q", "-o"])
+            .arg(&file)
+            .arg(&input)
+            .env("TMPDIR", dir.join("tmp"))
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(
+            dir.listing(),
+            ["in.yaml", "out.yaml"],
+            "at {kib} KiB: {err}"
+        );
+        match out.status.code() {
+            Some(0) => {
+                assert_eq!(fs::read(&file).unwrap(), whole.stdout, "at {kib} KiB");
+                break;
+            }
+            Some(2) => {
+                assert!(
+                    err.starts_with("gunj-mesh: error: out of memory"),
+                    "at {kib} KiB: {err}"
+                );
+                assert!(err.contains("nothing was written"), "{err}");
+                assert_eq!(fs::read_to_string(&file).unwrap(), "previous\n");
+                failed += 1;
+            }
+            _ => panic!("at {kib} KiB: {:?}\n{err}", out.status),
+        }
+        assert!(kib < 1 << 20, "still out of memory at 1 GiB: {err}");
+        kib += kib / 4;
+    }
+    assert!(failed > 0, "no limit was low enough to fail the run");
+}
+
 // 5. The Helm error log.
 
 /// A release whose config cannot be read: gunj-mesh fails under Helm 4 (`HELM_PLUGIN_NAME`).

@@ -360,6 +360,7 @@ fn write_output(output: &Output, file: Option<output_file::Target>) -> std::io::
     fn buffered<W: Write>(w: W) -> std::io::BufWriter<W> {
         std::io::BufWriter::with_capacity(1 << 16, w)
     }
+    sys::writing_output();
     match file {
         None => output.write_to_file(&mut buffered(std::io::stdout().lock())),
         Some(target) => target.commit(|f| output.write_to_file(&mut buffered(f))),

@@ -14,9 +14,102 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 /// mimalloc: the filter allocates millions of small tree nodes and strings; with it the
 /// 100 MB benchmark runs about a third faster than with glibc's allocator. Version 2:
-/// version 3 kept 1.5 times the memory resident for the same heap.
+/// version 3 kept 1.5 times the memory resident for the same heap. [`OrExit`] turns its
+/// running out of memory into an error exit.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: OrExit = OrExit(mimalloc::MiMalloc);
+
+/// An allocator that ends the process with status 2 and a message, instead of Rust's abort
+/// (SIGABRT, no reason given), when the one it wraps has no memory left: under `ulimit -v`,
+/// a container's limit, or an input near `--max-input-bytes` on a small machine.
+struct OrExit(mimalloc::MiMalloc);
+
+// SAFETY: every method forwards to mimalloc with the same arguments and returns its result;
+// a null result never returns (out_of_memory ends the process).
+unsafe impl std::alloc::GlobalAlloc for OrExit {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: the caller's guarantees are mimalloc's.
+        let ptr = unsafe { self.0.alloc(layout) };
+        if ptr.is_null() {
+            out_of_memory(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: the caller's guarantees are mimalloc's.
+        let ptr = unsafe { self.0.alloc_zeroed(layout) };
+        if ptr.is_null() {
+            out_of_memory(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn realloc(&self, old: *mut u8, layout: std::alloc::Layout, size: usize) -> *mut u8 {
+        // SAFETY: the caller's guarantees are mimalloc's.
+        let ptr = unsafe { self.0.realloc(old, layout, size) };
+        if ptr.is_null() {
+            out_of_memory(size);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: the caller's guarantees are mimalloc's.
+        unsafe { self.0.dealloc(ptr, layout) }
+    }
+}
+
+/// Set once the output has begun to go out: from then on an error cannot keep it from
+/// being incomplete.
+static WRITING: AtomicBool = AtomicBool::new(false);
+
+/// Notes that the output begins to go out ([`out_of_memory`] says so then).
+pub fn writing_output() {
+    WRITING.store(true, Ordering::Release);
+}
+
+/// Says on stderr that `size` bytes could not be had, removes the armed temporary file
+/// ([`remove_on_signal`]: an `-o` target stays as it was) and exits with status 2. It
+/// allocates nothing: it runs where allocation has just failed.
+fn out_of_memory(size: usize) -> ! {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = size;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let output: &[u8] = if WRITING.load(Ordering::Acquire) {
+        b"; the output is incomplete"
+    } else {
+        b"; nothing was written"
+    };
+    let parts: [&[u8]; 5] = [
+        b"gunj-mesh: error: out of memory: an allocation of ",
+        &digits[at..],
+        b" bytes failed",
+        output,
+        b"\n  hint: raise the memory limit (ulimit -v, the container's limit), or split the \
+          stream into smaller runs\n",
+    ];
+    for part in parts {
+        // SAFETY: write(2) reads `part`, a live slice, and is async-signal-safe; a short or
+        // failed write loses part of the message, nothing else.
+        let _ = unsafe { libc::write(2, part.as_ptr().cast(), part.len()) };
+    }
+    if ARMED.load(Ordering::Acquire) {
+        // SAFETY: as in on_signal: while ARMED, TEMP_PATH holds a NUL-terminated path.
+        unsafe { libc::unlink(TEMP_PATH.as_ptr().cast()) };
+    }
+    // SAFETY: _exit(2) ends the process without running destructors or atexit handlers,
+    // which might allocate.
+    unsafe { libc::_exit(2) }
+}
 
 /// Ends a successful run once everything is written, without freeing: the kernel takes the
 /// whole heap back at once. Returning would drop every tree and string one by one, and then

@@ -77,15 +77,15 @@ pub fn generate(inputs: &Inputs, config: &ServiceMesh, mesh: &Mesh) -> Additions
         && !matches!(mesh, Mesh::Istio { ambient: true, .. })
         && crate::parallel::threads() > 1;
     let netpols = if concurrent {
-        std::thread::scope(|scope| {
-            let worker = scope.spawn(|| {
+        let (netpols, ()) = crate::parallel::both(
+            || {
                 let mut netpols = Additions::default();
                 netpol(&mut netpols);
                 netpols
-            });
-            mesh_policies(&mut out);
-            Some(worker.join().expect("the NetworkPolicy thread panicked"))
-        })
+            },
+            || mesh_policies(&mut out),
+        );
+        Some(netpols)
     } else {
         mesh_policies(&mut out);
         None

@@ -1,13 +1,7 @@
 //! Callers from outside the mesh: the kube-apiserver, which calls admission webhooks, CRD
-//! conversion webhooks and aggregated APIs through Services, and the kubelet, which probes
-//! the pods.
-//!
-//! - Admission webhooks: `webhooks[].clientConfig.service` (`port` defaults to 443)
-//!   (<https://kubernetes.io/docs/reference/kubernetes-api/extend-resources/mutating-webhook-configuration-v1/>).
-//! - Conversion webhooks: `spec.conversion.webhook.clientConfig.service`
-//!   (<https://kubernetes.io/docs/reference/kubernetes-api/extend-resources/custom-resource-definition-v1/>).
-//! - Aggregated APIs: `APIService` `spec.service` (port 443 by default)
-//!   (<https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/api-service-v1/>).
+//! conversion webhooks and aggregated APIs through Services
+//! ([`crate::model::object::Object::api_server_services`]; `port` defaults to 443), and
+//! the kubelet, which probes the pods.
 
 use super::services::{self, ServicePortRef};
 use super::{Edge, Found, Party, Protocol, Sources};
@@ -16,41 +10,7 @@ use crate::yaml::Node;
 /// The kube-apiserver's flows to the pods that serve its webhooks and aggregated APIs.
 pub fn api_server(src: &Sources, edges: &mut Vec<Edge>) {
     for o in src.objects {
-        let name = o.name();
-        let refs: Vec<(String, &Node)> = match o.kind.as_str() {
-            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => o
-                .node
-                .get("webhooks")
-                .and_then(Node::items)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|w| {
-                    let hook = w.get("name").and_then(Node::scalar).unwrap_or_default();
-                    Some((
-                        format!("{} {name} webhook {hook}", o.kind),
-                        w.at(&["clientConfig", "service"])?,
-                    ))
-                })
-                .collect(),
-            "CustomResourceDefinition" => o
-                .node
-                .at(&["spec", "conversion", "webhook", "clientConfig", "service"])
-                .map(|s| {
-                    (
-                        format!("CustomResourceDefinition {name} conversion webhook"),
-                        s,
-                    )
-                })
-                .into_iter()
-                .collect(),
-            "APIService" => o
-                .node
-                .at(&["spec", "service"])
-                .map(|s| (format!("APIService {name}"), s))
-                .into_iter()
-                .collect(),
-            _ => continue,
-        };
+        let refs = o.api_server_services();
         for (what, service) in refs {
             let get = |k: &str| service.get(k).and_then(Node::scalar);
             let (Some(svc_name), svc_ns) = (get("name"), get("namespace")) else {

@@ -64,6 +64,11 @@ const AGENTS: &[&str] = &[
     "vector",
 ];
 const SINKS: &[&str] = &["loki", "tempo", "mimir", "prometheus"];
+/// Agents that scrape the stack's targets as Prometheus does (grafana/k8s-monitoring's
+/// Alloy metrics collector scrapes kube-state-metrics, the exporters and the operators).
+const SCRAPERS: &[&str] = &["alloy", "grafana-agent"];
+/// Receiver ports: OTLP gRPC and HTTP, Zipkin, Jaeger's.
+const RECEIVER_PORTS: &[u16] = &[4317, 4318, 9411, 14250, 14268];
 const RULERS: &[&str] = &["loki", "mimir", "thanos", "prometheus"];
 
 /// The flows for the components present in the stack, sorted and without duplicates:
@@ -102,6 +107,9 @@ pub fn flows(
                     to,
                     format!("Prometheus scrapes {to}"),
                 );
+            }
+            for from in SCRAPERS.iter().filter(|f| *f != to) {
+                inferred(component(from), to, format!("{from} scrapes {to}"));
             }
             inferred(
                 component(to),
@@ -147,6 +155,20 @@ pub fn flows(
             "opentelemetry-collector",
             "applications send telemetry to the OpenTelemetry Collector".into(),
         );
+        // An agent that listens on a receiver port (grafana/k8s-monitoring's
+        // `alloy-receiver`) takes telemetry from the applications too.
+        for agent in SCRAPERS {
+            let receives = stack
+                .of(agent)
+                .any(|m| m.ports.iter().any(|p| RECEIVER_PORTS.contains(&p.number)));
+            if receives {
+                inferred(
+                    Source::Any,
+                    agent,
+                    format!("applications send telemetry to {agent}'s receivers"),
+                );
+            }
+        }
     }
     let ingress = match (&auth.ingress, mesh) {
         (Some(list), _) => list.clone(),

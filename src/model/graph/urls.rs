@@ -225,7 +225,7 @@ fn mentions(
     let ns = svc.namespace.as_deref().or(release);
     let mut hosts = Vec::new();
     if let Some(ns) = ns {
-        hosts.push(format!("{}.{ns}.svc.cluster.local", svc.name));
+        hosts.push(format!("{}.{ns}.svc.{}", svc.name, svc.cluster_domain));
         hosts.push(format!("{}.{ns}.svc", svc.name));
         hosts.push(format!("{}.{ns}", svc.name));
     }

@@ -11,6 +11,7 @@
 //! - Ambient: L7 settings need a waypoint, which a Service opts into with the label
 //!   `istio.io/use-waypoint` (<https://istio.io/latest/docs/ambient/usage/waypoint/>).
 
+mod frontends;
 mod types;
 
 use super::open::{Opening, Openings};
@@ -18,15 +19,40 @@ use super::slug;
 use crate::config::{Algorithm, MtlsMode, Spec, Traffic};
 use crate::generate::{Additions, ObjectEdit, Resource, metadata};
 use crate::model::graph::flows::{Flow, Source};
-use crate::model::mesh::istio_principal;
+use crate::model::mesh::{ISTIO_V1_APIS, istio_principal};
 use crate::model::ports::{self, Proto};
 use crate::model::stack::{Member, Service, ServicePort, Stack, qualified};
 use crate::yaml::patch::Patch;
 use std::collections::{BTreeMap, HashMap};
 use types::*;
 
-const SECURITY: &str = "security.istio.io/v1";
-const NETWORKING: &str = "networking.istio.io/v1";
+/// What the control plane the config names reads: the API versions its release serves
+/// (`v1` from Istio 1.22, `v1beta1` before) and its trust domain.
+#[derive(Debug, Clone, Copy)]
+struct Plane<'s> {
+    security: &'static str,
+    networking: &'static str,
+    trust_domain: &'s str,
+}
+
+impl Plane<'_> {
+    fn of(spec: &Spec) -> Plane<'_> {
+        let v1 = spec.istio.release() >= ISTIO_V1_APIS;
+        Plane {
+            security: if v1 {
+                "security.istio.io/v1"
+            } else {
+                "security.istio.io/v1beta1"
+            },
+            networking: if v1 {
+                "networking.istio.io/v1"
+            } else {
+                "networking.istio.io/v1beta1"
+            },
+            trust_domain: &spec.trust_domain,
+        }
+    }
+}
 
 pub fn generate(
     stack: &Stack,
@@ -36,9 +62,11 @@ pub fn generate(
     openings: &Openings,
     out: &mut Additions,
 ) {
+    let plane = Plane::of(spec);
     protocol_hints(stack, out);
+    frontends::generate(stack, out);
     if let Some(mtls) = &spec.mtls {
-        peer_authentications(stack, mtls, openings, out);
+        peer_authentications(stack, mtls, openings, plane, out);
     }
     let global = spec.traffic_management.clone().unwrap_or_default();
     // Services whose traffic goes through a waypoint (ambient mode with L7 settings).
@@ -48,14 +76,16 @@ pub fn generate(
             continue;
         };
         // Headless Services reach pods directly (an original-destination cluster): load
-        // balancing, pools, outlier detection and routes do not apply.
-        if service.headless {
+        // balancing, pools, outlier detection and routes do not apply. The kube-apiserver
+        // calls webhooks and aggregated APIs from outside the mesh, and a TLS-only Service
+        // is opaque to the proxies: no L7 setting, nor a waypoint, applies to either.
+        if service.headless || service.api_server || tls_only(service) {
             continue;
         }
         let traffic = global.merged(spec.components.overrides.get(component));
-        let mut l7 = destination_rule(service, component, spec, &traffic, ambient, out);
+        let mut l7 = destination_rule(service, component, spec, &traffic, ambient, plane, out);
         if traffic.has_routing() && has_l7_port(service) {
-            virtual_service(service, component, &traffic, out);
+            virtual_service(service, component, &traffic, plane, out);
             l7 = true;
         }
         if ambient && l7 {
@@ -84,7 +114,7 @@ pub fn generate(
                     "stack",
                     "authorization.defaultDeny: deny what no policy allows".into(),
                     Resource {
-                        api_version: SECURITY,
+                        api_version: plane.security,
                         kind: "AuthorizationPolicy",
                         metadata: metadata("allow-nothing", ns.as_deref(), "stack"),
                         spec: AuthorizationPolicy::default(),
@@ -92,8 +122,8 @@ pub fn generate(
                 );
             }
         }
-        authorization_policies(stack, flows, &waypointed, out);
-        plaintext_ports(stack, spec.mtls.as_ref(), openings, out);
+        authorization_policies(stack, flows, &waypointed, plane, out);
+        plaintext_ports(stack, spec.mtls.as_ref(), openings, plane, out);
     }
     if let Some(mc) = spec.multi_cluster.as_ref().filter(|m| m.enabled) {
         if let Some(cluster) = &mc.cluster_name {
@@ -140,9 +170,12 @@ fn protocol_hints(stack: &Stack, out: &mut Additions) {
             // Loki's Istio guide declares its gRPC port TCP too: its clients balance over
             // pod IPs, which Istio's gRPC routing does not allow.
             let loki_grpc = component == "loki" && numbers.contains(&9095);
+            // Alloy's and Grafana Agent's clustering, whatever the port is named.
+            let agent_cluster = matches!(component.as_str(), "alloy" | "grafana-agent")
+                && numbers.contains(&ports::AGENT_CLUSTER);
             let hint = match (proto, named) {
                 (Proto::Tcp, _) => Some("tcp"),
-                _ if loki_grpc => Some("tcp"),
+                _ if loki_grpc || agent_cluster => Some("tcp"),
                 (p, None) => p.app_protocol(),
                 _ => None,
             };
@@ -175,10 +208,20 @@ fn has_l7_port(service: &Service) -> bool {
     })
 }
 
+/// True when every TCP port of a Service carries the application's own TLS.
+fn tls_only(service: &Service) -> bool {
+    let mut tcp = service
+        .ports
+        .iter()
+        .filter(|p| p.protocol != "UDP")
+        .peekable();
+    tcp.peek().is_some() && tcp.all(carries_tls)
+}
+
 /// True for a Service port that carries the application's own TLS: `appProtocol` or a
-/// name that declares `https` or `tls` (Istio's protocol selection), or port 443 with
-/// neither saying otherwise (webhooks and aggregated APIs, which the kube-apiserver calls
-/// on 443 by default). Istio routes TLS by SNI at most: a VirtualService's `http` routes
+/// name that declares `https` or `tls` (Istio's protocol selection), or a TLS port
+/// ([`ports::TLS`]: 443, where the kube-apiserver calls webhooks and aggregated APIs by
+/// default, 8443, 9443) with neither saying otherwise. Istio routes TLS by SNI at most: a VirtualService's `http` routes
 /// never apply, and a waypoint passes it through at L4, so no L7 setting needs one
 /// (<https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/>).
 fn carries_tls(p: &ServicePort) -> bool {
@@ -190,7 +233,7 @@ fn carries_tls(p: &ServicePort) -> bool {
     match declared.as_deref() {
         Some("https" | "tls") => true,
         Some(_) => false,
-        None => p.port == 443,
+        None => p.numbers().iter().any(|n| ports::TLS.contains(n)),
     }
 }
 
@@ -198,6 +241,7 @@ fn peer_authentications(
     stack: &Stack,
     mtls: &crate::config::Mtls,
     openings: &Openings,
+    plane: Plane,
     out: &mut Additions,
 ) {
     for ns in &stack.namespaces {
@@ -205,7 +249,7 @@ fn peer_authentications(
             "stack",
             format!("mtls.mode {} for the namespace", mtls.mode.as_str()),
             Resource {
-                api_version: SECURITY,
+                api_version: plane.security,
                 kind: "PeerAuthentication",
                 metadata: metadata("default", ns.as_deref(), "stack"),
                 spec: PeerAuthentication {
@@ -237,7 +281,7 @@ fn peer_authentications(
                 why.join("; ")
             ),
             Resource {
-                api_version: SECURITY,
+                api_version: plane.security,
                 kind: "PeerAuthentication",
                 metadata: metadata(
                     &format!("{}-port-exceptions", m.slug),
@@ -296,6 +340,7 @@ fn destination_rule(
     spec: &Spec,
     traffic: &Traffic,
     ambient: bool,
+    plane: Plane,
     out: &mut Additions,
 ) -> bool {
     let mut policy = TrafficPolicy::default();
@@ -379,7 +424,7 @@ fn destination_rule(
         component,
         format!("{} for service {}", why.join(", "), service.name),
         Resource {
-            api_version: NETWORKING,
+            api_version: plane.networking,
             kind: "DestinationRule",
             metadata: metadata(&service.name, service.namespace.as_deref(), component),
             spec: DestinationRule {
@@ -392,7 +437,13 @@ fn destination_rule(
     true
 }
 
-fn virtual_service(service: &Service, component: &str, traffic: &Traffic, out: &mut Additions) {
+fn virtual_service(
+    service: &Service,
+    component: &str,
+    traffic: &Traffic,
+    plane: Plane,
+    out: &mut Additions,
+) {
     let host = service.host();
     let route = match &traffic.canary {
         Some(c) => c
@@ -443,7 +494,7 @@ fn virtual_service(service: &Service, component: &str, traffic: &Traffic, out: &
         component,
         format!("{} for service {}", why.join(", "), service.name),
         Resource {
-            api_version: NETWORKING,
+            api_version: plane.networking,
             kind: "VirtualService",
             metadata: metadata(&service.name, service.namespace.as_deref(), component),
             spec: VirtualService {
@@ -471,6 +522,7 @@ fn authorization_policies(
     stack: &Stack,
     flows: &[Flow],
     waypointed: &[&Service],
+    plane: Plane,
     out: &mut Additions,
 ) {
     let allow = |principals: Vec<String>| Rule {
@@ -485,7 +537,7 @@ fn authorization_policies(
             from => from
                 .accounts(stack, ns)
                 .into_iter()
-                .map(|(ns, sa)| istio_principal(ns.as_deref(), &sa))
+                .map(|(ns, sa)| istio_principal(plane.trust_domain, ns.as_deref(), &sa))
                 .collect(),
         }
     };
@@ -516,7 +568,7 @@ fn authorization_policies(
             }
             unreached.remove(&(target.namespace.as_deref(), target.name.as_str()));
             let rules = vec![allow(principals)];
-            workload_policy(out, target, &suffix, reason.clone(), rules);
+            workload_policy(out, plane, target, &suffix, reason.clone(), rules);
         }
         for service in waypointed
             .iter()
@@ -530,7 +582,7 @@ fn authorization_policies(
                 &flow.to,
                 format!("{reason} (through the waypoint)"),
                 Resource {
-                    api_version: SECURITY,
+                    api_version: plane.security,
                     kind: "AuthorizationPolicy",
                     metadata: metadata(
                         &format!("{}-service-from-{}", service.name, slug(&flow.from)),
@@ -554,7 +606,14 @@ fn authorization_policies(
     for target in unreached.into_values() {
         let reason =
             "authorization: no caller of this workload is in the stream, so none is allowed";
-        workload_policy(out, target, "allow-nothing", reason.into(), Vec::new());
+        workload_policy(
+            out,
+            plane,
+            target,
+            "allow-nothing",
+            reason.into(),
+            Vec::new(),
+        );
     }
     for target in stack.servers() {
         if target.selector.is_empty()
@@ -565,11 +624,12 @@ fn authorization_policies(
             continue;
         }
         let waypoint = vec![allow(vec![istio_principal(
+            plane.trust_domain,
             target.namespace.as_deref(),
             "waypoint",
         )])];
         let reason = "the waypoint forwards the Service's traffic";
-        workload_policy(out, target, "from-waypoint", reason.into(), waypoint);
+        workload_policy(out, plane, target, "from-waypoint", reason.into(), waypoint);
     }
 }
 
@@ -580,6 +640,7 @@ fn plaintext_ports(
     stack: &Stack,
     mtls: Option<&crate::config::Mtls>,
     openings: &Openings,
+    plane: Plane,
     out: &mut Additions,
 ) {
     for (i, m) in stack.members.iter().enumerate().filter(|(_, m)| m.serves) {
@@ -600,13 +661,14 @@ fn plaintext_ports(
                 operation: Operation { ports: list },
             }],
         }];
-        workload_policy(out, m, "plaintext-ports", reason, rules);
+        workload_policy(out, plane, m, "plaintext-ports", reason, rules);
     }
 }
 
 /// An ALLOW policy on one workload's pods, named `<workload>-<suffix>`.
 fn workload_policy(
     out: &mut Additions,
+    plane: Plane,
     m: &Member,
     suffix: &str,
     reason: String,
@@ -616,7 +678,7 @@ fn workload_policy(
         &m.component,
         reason,
         Resource {
-            api_version: SECURITY,
+            api_version: plane.security,
             kind: "AuthorizationPolicy",
             metadata: metadata(
                 &format!("{}-{suffix}", m.slug),

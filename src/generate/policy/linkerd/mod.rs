@@ -45,7 +45,7 @@ pub fn generate(
         };
         let traffic = global.merged(spec.components.overrides.get(component));
         service_edits(service, component, spec, &traffic, out);
-        if spec.linkerd.service_profiles
+        if spec.linkerd.uses_service_profiles()
             && (traffic.retries.is_some() || traffic.timeout.is_some())
             && l7(service)
         {
@@ -111,7 +111,7 @@ fn service_edits(
         patch.set(&["metadata", "annotations", key], &value);
         why.push(format!("opaque ports {value}"));
     }
-    if !spec.linkerd.service_profiles && l7(service) {
+    if !spec.linkerd.uses_service_profiles() && l7(service) {
         let mut set = |key: &str, value: String, what: &str| {
             patch.set(&["metadata", "annotations", key], &value);
             if !why.iter().any(|w| w == what) {
