@@ -14,7 +14,8 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const FOLDERS: [&str; 5] = [
+/// The corpus's folders, each a set of charts or manifests.
+pub const FOLDERS: [&str; 5] = [
     "helm-template",
     "postrender-stdin",
     "kube-prometheus",

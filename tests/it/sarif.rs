@@ -196,13 +196,7 @@ fn every_corpus_charts_sarif_is_valid_and_located_as_github_code_scanning_asks()
     let out_dir = common::TempDir::new("sarif-corpus");
     let mut logs = Vec::new();
     let mut missing = 0;
-    for folder in [
-        "helm-template",
-        "postrender-stdin",
-        "kube-prometheus",
-        "istio-addons",
-        "upstream",
-    ] {
+    for folder in crate::corpus::FOLDERS {
         for file in common::files(&corpus.join(folder)) {
             let name = format!("{folder}/{}", file.file_name().unwrap().to_string_lossy());
             for config in ["istio-advanced", "linkerd"] {
