@@ -182,9 +182,12 @@ fn process(
         output.len().saturating_sub(text.len()),
         options.limits.max_input_bytes,
     )?;
+    let mut report = report;
+    report.objects = objects.len();
     Ok(Outcome {
         output: format!("{head}{output}").into(),
         report,
+        fixes: None,
         failure: None,
         traffic,
         _spare: Default::default(),
@@ -322,7 +325,7 @@ fn results(report: &Report, items: &[Node]) -> Vec<Value> {
         .chain(report.generated.iter().filter(|g| g.action != GeneratedAction::Present).map(|g| {
             let mut r = json!({
                 "message": redact::line(&format!("{}: {}", g.object(), g.detail)),
-                "severity": if g.action == GeneratedAction::Conflict { "warning" } else { "info" },
+                "severity": if matches!(g.action, GeneratedAction::Conflict | GeneratedAction::Drift) { "warning" } else { "info" },
                 "resourceRef": {"apiVersion": g.api_version, "kind": g.kind, "name": g.name},
             });
             if let Some(ns) = &g.namespace {
@@ -358,6 +361,7 @@ fn error_outcome(doc: &Doc, node: Option<&Node>, failure: Failure) -> Outcome<'s
     Outcome {
         output: output.into(),
         report: Report::default(),
+        fixes: None,
         failure: Some(failure),
         traffic: Default::default(),
         _spare: Default::default(),

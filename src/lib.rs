@@ -44,7 +44,7 @@ pub use io::output::Output;
 pub use model::graph::{Edge, Found, Graph, Node, Party, Protocol, Verdict, Via};
 pub use pipeline::{read_file, run};
 pub use plan::setup::read_config;
-pub use plan::{Flows, Options, Outcome};
+pub use plan::{Fixes, Flows, Options, Outcome};
 pub use report::{Change, Entry, EntryAction, GeneratedAction, GeneratedEntry, Report};
 pub use report::{check, flows};
 pub use yaml::Limits;

@@ -13,7 +13,7 @@ use crate::krm;
 use crate::model::kinds::is_candidate;
 use crate::model::object::{Object, objects_of};
 use crate::parallel;
-use crate::plan::{self, Options, Outcome, Plan, setup};
+use crate::plan::{self, Fixes, Options, Outcome, Plan, setup};
 use crate::yaml::edit;
 use crate::yaml::patch::Patch;
 use crate::yaml::{self, Limits, Node};
@@ -46,13 +46,28 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         generated,
         traffic,
     } = plan::plan(&objects, &api_versions, &config, &mesh, options, &docs)?;
+    let mut report = report;
+    report.objects = objects.len()
+        + docs
+            .iter()
+            .zip(&parsed)
+            .filter(|(d, node)| node.is_none() && d.header.kind.is_some())
+            .count()
+        + inputs
+            .iter()
+            .flat_map(|i| i.runs().iter().map(|r| r.docs))
+            .sum::<usize>();
     let edited = patch(&docs, &parsed, &patches, &config_docs)?;
     drop(parsed);
     let rendered = render(&generated, options.limits.max_input_bytes)?;
+    let fixes = options
+        .fixes
+        .then(|| fixes(inputs, &docs, &edited, &rendered));
     let output = output::assemble(inputs, &docs, &config_docs, edited, rendered);
     Ok(Outcome {
         output,
         report,
+        fixes,
         failure: None,
         traffic,
         _spare: Plan::spare(patches, generated),
@@ -175,6 +190,29 @@ pub fn patch_doc(doc: &Doc, node: &Node, patch: &Patch) -> Result<String, Failur
     let head = &doc.text[..doc.parse_from];
     let splices = edit::splices(body, node, patch).map_err(|e| doc.edit_error(e))?;
     Ok(format!("{head}{}", edit::apply(body, &splices)))
+}
+
+/// Each input as the filter would write it, its edited documents in place (the config
+/// stays: it is the user's), and the generated resources as a stream of their own. The
+/// documents of an input read sparsely are not in memory: its text stays as it is.
+fn fixes(inputs: &[Input], docs: &[Doc], edited: &[(usize, String)], rendered: &[String]) -> Fixes {
+    let mut files: Vec<String> = vec![String::new(); inputs.len()];
+    let mut edited = edited.iter().peekable();
+    for (i, doc) in docs.iter().enumerate() {
+        match edited.next_if(|(at, _)| *at == i) {
+            Some((_, text)) => files[doc.source].push_str(text),
+            None => files[doc.source].push_str(doc.text),
+        }
+    }
+    for (file, input) in files.iter_mut().zip(inputs) {
+        if !input.runs().is_empty() {
+            file.clone_from(&input.text);
+        }
+    }
+    Fixes {
+        files,
+        generated: rendered.join("---\n"),
+    }
 }
 
 /// The generated resources as YAML documents, written on every core (in order). Stops

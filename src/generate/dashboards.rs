@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::mesh::Mesh;
-use crate::model::stack::MANAGED_BY;
+use crate::model::stack::{MANAGED_BY, OWN_KEY};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
@@ -70,6 +70,10 @@ pub fn config_map(
                 (label.0.to_string(), label.1.to_string()),
                 (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
             ])),
+            annotations: Some(BTreeMap::from([(
+                OWN_KEY.to_string(),
+                "grafana".to_string(),
+            )])),
             ..ObjectMeta::default()
         },
         data: Some(BTreeMap::from([(format!("{name}.json"), json)])),

@@ -10,7 +10,7 @@ pub mod policy;
 pub mod telemetry;
 
 use crate::error::Failure;
-use crate::model::stack::MANAGED_BY;
+use crate::model::stack::{MANAGED_BY, OWN_KEY as COMPONENT};
 use crate::yaml::patch::Patch;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::ser::{SerializeMap, SerializeStruct};
@@ -166,8 +166,6 @@ pub struct Meta {
     pub namespace: Option<String>,
     component: String,
 }
-
-const COMPONENT: &str = "mesh.gunj.io/component";
 
 impl Serialize for Meta {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

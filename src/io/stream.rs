@@ -26,7 +26,7 @@ pub struct Doc<'a> {
     pub parse_from: usize,
     /// The 1-based line of `text[parse_from]` in its input.
     pub line: usize,
-    /// The 1-based number of this document among the non-empty documents of the stream
+    /// The 1-based number of this document among the non-empty documents of its input
     /// (set by [`number`]).
     pub number: usize,
     pub header: Header<'a>,
@@ -370,10 +370,10 @@ fn top_annotation(body: &str) -> Option<String> {
     None
 }
 
-/// Numbers the non-empty documents of a whole stream, as error messages count them, and
-/// names their inputs. The documents inputs left in their files ([`super::left::Left`])
-/// count, and their lines move the line numbers of the documents after them in the same
-/// input.
+/// Numbers the non-empty documents of each input, as error messages count them (with the
+/// input's name, which they give), and names their inputs. The documents inputs left in
+/// their files ([`super::left::Left`]) count, and their lines move the line numbers of the
+/// documents after them in the same input.
 pub fn number<'a>(docs: &mut [Doc<'a>], inputs: &'a [Input]) {
     let (mut n, mut lines, mut source) = (0, 0, usize::MAX);
     let mut runs = inputs
@@ -383,11 +383,11 @@ pub fn number<'a>(docs: &mut [Doc<'a>], inputs: &'a [Input]) {
         .peekable();
     for doc in docs {
         if doc.source != source {
-            (lines, source) = (0, doc.source);
+            (n, lines, source) = (0, 0, doc.source);
         }
         while let Some((i, run)) = runs.next_if(|&(i, r)| (i, r.at) <= (doc.source, doc.offset)) {
-            n += run.docs;
             if i == source {
+                n += run.docs;
                 lines += run.lines;
             }
         }

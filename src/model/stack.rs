@@ -231,8 +231,9 @@ pub struct Stack {
     pub services: Vec<Service>,
     /// Namespaces that hold members, sorted.
     pub namespaces: BTreeSet<Option<String>>,
-    /// Mesh policies already in the stream: (kind, namespace, name) → managed by gunj-mesh.
-    pub existing: BTreeMap<(String, Option<String>, String), bool>,
+    /// Mesh policies already in the stream: (kind, namespace, name) → the index of the
+    /// first object of that identity.
+    pub existing: BTreeMap<(String, Option<String>, String), usize>,
     /// Component → indexes of its members, and (component, namespace) → the same.
     by_component: BTreeMap<String, Vec<usize>>,
     by_place: BTreeMap<(String, Option<String>), Vec<usize>>,
@@ -240,8 +241,18 @@ pub struct Stack {
     by_identity: HashMap<(String, Option<String>, String), usize>,
 }
 
-/// The label every generated resource carries.
+/// The label every generated resource carries. Helm overwrites it with `Helm` when it
+/// installs a release, so it does not tell gunj-mesh's resources apart ([`OWN_KEY`] does).
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "gunj-mesh");
+
+/// The annotation every generated resource carries, naming the component it serves: what
+/// tells gunj-mesh's own resources apart, in a stream or captured from a cluster.
+pub const OWN_KEY: &str = "mesh.gunj.io/component";
+
+/// Whether `node` (an object) is a resource gunj-mesh generated: it carries [`OWN_KEY`].
+pub fn is_ours(node: &Node) -> bool {
+    node.at(&["metadata", "annotations", OWN_KEY]).is_some()
+}
 
 impl Stack {
     /// Builds the inventory. `members` are the in-mesh workloads decided by the filter;
@@ -276,12 +287,9 @@ impl Stack {
                 service.cluster_domain = cluster_domain.to_string();
                 services.push(service);
             } else if GENERATED_KINDS.contains(&o.kind.as_str()) || o.kind == "ConfigMap" {
-                let managed = o
-                    .node
-                    .at(&["metadata", "labels", MANAGED_BY.0])
-                    .and_then(Node::str)
-                    == Some(MANAGED_BY.1);
-                existing.insert((o.kind.clone(), namespace, name), managed);
+                existing
+                    .entry((o.kind.clone(), namespace, name))
+                    .or_insert(i);
             }
         }
         for o in objects {

@@ -3,6 +3,7 @@
 //! the policies from the graph, and report it all. The stream and KRM modes both plan
 //! through here; [`setup`] chooses the config and resolves the mesh first.
 
+mod existing;
 pub mod setup;
 
 use crate::config::ServiceMesh;
@@ -16,10 +17,10 @@ use crate::model::graph::flows::{self, Flow};
 use crate::model::graph::{Found, Graph, Party, Pods, Sources, Verdict};
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
-use crate::model::stack::{MANAGED_BY, Member, Stack, qualified};
+use crate::model::stack::{Member, Stack, is_ours};
 use crate::model::workload::{self, Workload};
 use crate::parallel;
-use crate::report::{Entry, GeneratedAction, GeneratedEntry, Report, Subject};
+use crate::report::{Entry, GeneratedAction, Report, Subject};
 use crate::verify::{self, Settings};
 use crate::yaml::patch::Patch;
 use crate::yaml::{Limits, Node};
@@ -40,6 +41,16 @@ pub struct Options {
     pub list_changes: bool,
     /// Draw the traffic graph even when no policy needs it (`flows`, `check`).
     pub traffic_graph: bool,
+    /// Keep each input's new text apart ([`Outcome::fixes`]: `check --diff`).
+    pub fixes: bool,
+}
+
+/// The fix file by file: each input's new text, in input order, and the generated
+/// resources, which go to a file of their own.
+#[derive(Debug, Clone, Default)]
+pub struct Fixes {
+    pub files: Vec<String>,
+    pub generated: String,
 }
 
 /// The filtered stream and what was done.
@@ -49,6 +60,8 @@ pub struct Outcome<'a> {
     pub report: Report,
     /// Set in KRM mode when the output is a ResourceList carrying an error result.
     pub failure: Option<Failure>,
+    /// The fix file by file, when `Options::fixes` asked for it (stream mode).
+    pub fixes: Option<Fixes>,
     /// What the run built and no longer needs. Dropping the outcome frees it; the binary
     /// ends without freeing, which skips one free per allocation (about 4% of a 10 MB run).
     pub(crate) _spare: Spare,
@@ -228,6 +241,9 @@ pub fn plan(
     )?;
     let (mut decided, pods): (Vec<Option<Decided>>, Vec<Option<Pods>>) = seen.into_iter().unzip();
     let pods: Vec<Pods> = pods.into_iter().flatten().collect();
+    if options.list_changes {
+        report.unrecognised = crate::report::unrecognised::list(&pods, objects, docs);
+    }
     // Inventory.
     let members = decided
         .iter_mut()
@@ -330,7 +346,7 @@ pub fn plan(
                     &d.patch,
                 );
                 if options.list_changes {
-                    entry.list_changes(d.object, &d.patch);
+                    entry.list_changes(d.object, &d.patch, doc);
                 }
                 entry
             })
@@ -392,7 +408,7 @@ pub fn plan(
                 &edit.patch,
             );
             if options.list_changes {
-                entry.list_changes(object, &edit.patch);
+                entry.list_changes(object, &edit.patch, doc);
             }
             entry
         },
@@ -402,35 +418,28 @@ pub fn plan(
         let object = &objects[edit.object];
         object.place(&mut patches[object.doc], edit.patch);
     }
-    let mut seen = std::collections::HashSet::with_capacity(out.resources.len());
-    for g in out.resources {
-        let key = (g.kind.to_string(), g.namespace.clone(), g.name.clone());
-        let (action, detail) = match stack.existing.get(&key) {
-            Some(true) => (GeneratedAction::Present, g.reason),
-            Some(false) => (
-                GeneratedAction::Conflict,
-                format!(
-                    "the stream already has {} {} not managed by gunj-mesh; not generated ({})",
-                    g.kind,
-                    qualified(g.namespace.as_deref(), &g.name),
-                    g.reason
-                ),
-            ),
-            None if !seen.insert(key) => continue,
-            None => (GeneratedAction::Generate, g.reason),
-        };
-        if action == GeneratedAction::Generate {
-            generated.push(g.object);
-        }
-        report.generated.push(GeneratedEntry {
-            api_version: g.api_version,
-            kind: g.kind,
-            name: g.name,
-            namespace: g.namespace,
-            component: g.component,
-            action,
-            detail,
-        });
+    generated.extend(existing::resolve(
+        out.resources,
+        &existing::Stream {
+            stack: &stack,
+            objects,
+            docs,
+            compare: options.list_changes,
+        },
+        &mut report,
+    ));
+    if let (Some(mtls), Mesh::Istio { .. }) = (&config.spec.mtls, mesh) {
+        existing::peer_conflicts(
+            mtls.mode,
+            &existing::Stream {
+                stack: &stack,
+                objects,
+                docs,
+                compare: options.list_changes,
+            },
+            options.namespace.as_deref(),
+            &mut report,
+        );
     }
     report.notes = resolved.note.iter().cloned().chain(out.notes).collect();
     report.warnings = out.warnings;
@@ -445,13 +454,9 @@ pub fn plan(
         generated,
         traffic: Traffic {
             drawn,
-            their_policies: objects.iter().any(|o| {
-                o.kind == "NetworkPolicy"
-                    && o.node
-                        .at(&["metadata", "labels", MANAGED_BY.0])
-                        .and_then(Node::str)
-                        != Some(MANAGED_BY.1)
-            }),
+            their_policies: objects
+                .iter()
+                .any(|o| o.kind == "NetworkPolicy" && !is_ours(o.node)),
             graph,
             flows,
             pods,

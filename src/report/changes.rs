@@ -1,6 +1,8 @@
 //! Which fields a patch changes in an object: whether any (the filter's report) and which,
 //! with their current and proposed values (`check`, `explain`, KRM results).
 
+use crate::io::stream::Doc;
+use crate::model::stack::OWN_KEY;
 use crate::yaml::Node;
 use crate::yaml::patch::Patch;
 use serde::Serialize;
@@ -14,6 +16,21 @@ pub struct Change {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<Value>,
     pub proposed: Value,
+    /// Where the field is in the input, 1-based: its value, or where it goes (the
+    /// deepest of its parents there is). Set by [`locate`].
+    pub line: usize,
+    pub column: usize,
+    /// Byte offset of that place in the document's body.
+    #[serde(skip)]
+    pub at: usize,
+}
+
+/// Sets each change's line and column in `doc`.
+pub fn locate(changes: &mut [Change], doc: &Doc) {
+    for c in changes {
+        let place = doc.place(Some(c.at));
+        (c.line, c.column) = (place.line, place.column);
+    }
 }
 
 /// Whether `patch` changes `node`: whether [`changes_to`] would list anything.
@@ -33,13 +50,17 @@ pub fn changes_any(patch: &Patch, node: Option<&Node>) -> bool {
 
 /// Adds to `out` each value `patch` sets that `node` does not hold yet (pushed items come
 /// as one array, always a change), walking the two together. `field` is the path so far,
-/// written as `spec.template.metadata.labels["sidecar.istio.io/inject"]`.
-pub fn changes_to(patch: &Patch, node: Option<&Node>, field: &mut String, out: &mut Vec<Change>) {
-    let change = |field: &str, proposed| Change {
-        field: field.to_string(),
-        current: node.map(Node::to_json),
-        proposed,
-    };
+/// written as `spec.template.metadata.labels["sidecar.istio.io/inject"]`; `at` is where the
+/// deepest node of the path so far starts.
+pub fn changes_to(
+    patch: &Patch,
+    node: Option<&Node>,
+    at: usize,
+    field: &mut String,
+    out: &mut Vec<Change>,
+) {
+    let at = node.map_or(at, |n| n.start);
+    let change = |field: &str, proposed| change_at(field, node, proposed, at);
     match patch {
         Patch::Str(s) if node.and_then(Node::str) == Some(s) => {}
         Patch::Str(s) => out.push(change(field, Value::String(s.clone()))),
@@ -50,18 +71,8 @@ pub fn changes_to(patch: &Patch, node: Option<&Node>, field: &mut String, out: &
         Patch::Fields(fields) => {
             for (key, p) in fields {
                 let len = field.len();
-                if key
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                {
-                    if len > 0 {
-                        field.push('.');
-                    }
-                    field.push_str(key);
-                } else {
-                    field.push_str(&format!("[{}]", Value::from(key.as_str())));
-                }
-                changes_to(p, node.and_then(|n| n.get(key)), field, out);
+                push_key(field, key);
+                changes_to(p, node.and_then(|n| n.get(key)), at, field, out);
                 field.truncate(len);
             }
         }
@@ -69,10 +80,126 @@ pub fn changes_to(patch: &Patch, node: Option<&Node>, field: &mut String, out: &
             for (i, p) in items {
                 let len = field.len();
                 field.push_str(&format!("[{i}]"));
-                changes_to(p, node.and_then(|n| n.items()?.get(*i)), field, out);
+                changes_to(p, node.and_then(|n| n.items()?.get(*i)), at, field, out);
                 field.truncate(len);
             }
         }
+    }
+}
+
+/// Appends `key` to the path `field`: `.key`, or `["key"]` when it is not a plain word.
+fn push_key(field: &mut String, key: &str) {
+    if key
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        if !field.is_empty() {
+            field.push('.');
+        }
+        field.push_str(key);
+    } else {
+        field.push_str(&format!("[{}]", Value::from(key)));
+    }
+}
+
+/// The fields in which `node`, a resource in the stream, differs from `wanted`, the one
+/// gunj-mesh generates in its place, each with the value to set (`null`: delete it).
+/// Everything but `metadata` and `status` must be equal, so that a field added by hand
+/// counts; of `metadata`, only gunj-mesh's own annotation when `ours` (labels and other
+/// annotations are Helm's, kubectl's and the cluster's to add).
+pub fn drift(wanted: &Value, node: &Node, ours: bool) -> Vec<Change> {
+    let mut out = Vec::new();
+    let Value::Object(top) = wanted else {
+        return out;
+    };
+    let mut field = String::new();
+    for (key, value) in top {
+        if key == "metadata" {
+            if ours {
+                let path = ["metadata", "annotations", OWN_KEY];
+                field.push_str(&format!("metadata.annotations[{}]", Value::from(OWN_KEY)));
+                differ(
+                    value
+                        .pointer(&format!("/annotations/{}", OWN_KEY.replace('/', "~1")))
+                        .unwrap_or(&Value::Null),
+                    node.at(&path),
+                    node.start,
+                    &mut field,
+                    &mut out,
+                );
+                field.clear();
+            }
+            continue;
+        }
+        push_key(&mut field, key);
+        differ(value, node.get(key), node.start, &mut field, &mut out);
+        field.clear();
+    }
+    for (key, value) in node.entries().unwrap_or_default() {
+        let Some(key) = key.scalar() else { continue };
+        if !matches!(key, "metadata" | "status") && !top.contains_key(key) && !value.is_null() {
+            push_key(&mut field, key);
+            out.push(change_at(&field, Some(value), Value::Null, value.start));
+            field.clear();
+        }
+    }
+    out
+}
+
+/// A change of `field`, whose value is `node`'s (if any), at byte `at` (line and column
+/// to [`locate`]).
+fn change_at(field: &str, node: Option<&Node>, proposed: Value, at: usize) -> Change {
+    Change {
+        field: field.to_string(),
+        current: node.map(Node::to_json),
+        proposed,
+        line: 0,
+        column: 0,
+        at,
+    }
+}
+
+/// Adds to `out` where `node` differs from `wanted` ([`drift`]): mappings key by key, lists
+/// of the same length item by item, anything else whole. A `null` and a missing field are
+/// the same.
+fn differ(
+    wanted: &Value,
+    node: Option<&Node>,
+    at: usize,
+    field: &mut String,
+    out: &mut Vec<Change>,
+) {
+    let node = node.filter(|n| !n.is_null());
+    let at = node.map_or(at, |n| n.start);
+    match (wanted, node) {
+        (Value::Null, None) => {}
+        (Value::Object(w), Some(n)) if n.entries().is_some() => {
+            for (key, value) in w {
+                let len = field.len();
+                push_key(field, key);
+                differ(value, n.get(key), at, field, out);
+                field.truncate(len);
+            }
+            for (key, value) in n.entries().unwrap_or_default() {
+                let Some(key) = key.scalar() else { continue };
+                if !w.contains_key(key) && !value.is_null() {
+                    let len = field.len();
+                    push_key(field, key);
+                    out.push(change_at(field, Some(value), Value::Null, value.start));
+                    field.truncate(len);
+                }
+            }
+        }
+        (Value::Array(w), Some(n)) if n.items().is_some_and(|items| items.len() == w.len()) => {
+            for (i, (value, item)) in w.iter().zip(n.items().unwrap_or_default()).enumerate() {
+                let len = field.len();
+                field.push_str(&format!("[{i}]"));
+                differ(value, Some(item), at, field, out);
+                field.truncate(len);
+            }
+        }
+        (w, n) if n.map(Node::to_json).as_ref() == Some(w) => {}
+        (w, n) => out.push(change_at(field, n, w.clone(), at)),
     }
 }
 
@@ -113,7 +240,7 @@ mod tests {
         ];
         for (patch, expected) in cases {
             let mut listed = Vec::new();
-            changes_to(&patch, Some(&node), &mut String::new(), &mut listed);
+            changes_to(&patch, Some(&node), 0, &mut String::new(), &mut listed);
             assert_eq!(changes_any(&patch, Some(&node)), expected, "{patch:?}");
             assert_eq!(!listed.is_empty(), expected, "{patch:?}");
         }

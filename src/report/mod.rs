@@ -1,9 +1,10 @@
 //! What the filter did to each object: the stderr summary, `explain`, `check` ([`check`])
 //! and KRM results.
 
-mod changes;
+pub mod changes;
 pub mod check;
 pub mod flows;
+pub mod unrecognised;
 
 pub use changes::Change;
 
@@ -33,6 +34,12 @@ pub struct Report {
     /// fix (`check` rule GM004).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The workloads no rule recognised, with how to include them (`explain`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unrecognised: Vec<unrecognised::Unrecognised>,
+    /// How many Kubernetes objects the stream holds (List items counted, the config not).
+    #[serde(skip)]
+    pub objects: usize,
 }
 
 /// What became of a resource the config asks for.
@@ -43,8 +50,14 @@ pub enum GeneratedAction {
     Generate,
     /// Already in the stream, from an earlier run.
     Present,
-    /// A resource of the same kind and name that gunj-mesh does not manage is in the way.
+    /// A resource in the stream contradicts the config: one of the same kind and name that
+    /// gunj-mesh does not manage is in the way, or one that asks for less (a PERMISSIVE
+    /// PeerAuthentication beside a STRICT config).
     Conflict,
+    /// gunj-mesh's own resource is in the stream but is not what the config generates now:
+    /// edited by hand, or the config changed (its `changes` list the fields), or no longer
+    /// generated at all.
+    Drift,
 }
 
 impl GeneratedAction {
@@ -53,6 +66,7 @@ impl GeneratedAction {
             GeneratedAction::Generate => "generate",
             GeneratedAction::Present => "present",
             GeneratedAction::Conflict => "conflict",
+            GeneratedAction::Drift => "drift",
         }
     }
 }
@@ -82,12 +96,12 @@ impl EntryAction {
     }
 }
 
-/// One generated resource.
+/// One generated resource, or a resource in the stream that stands in the way of one.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GeneratedEntry {
-    pub api_version: &'static str,
-    pub kind: &'static str,
+    pub api_version: String,
+    pub kind: String,
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -95,6 +109,46 @@ pub struct GeneratedEntry {
     pub action: GeneratedAction,
     /// Why it is generated.
     pub detail: String,
+    /// Where the resource of the same identity is in the input, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<At>,
+    /// For a drift or conflict: the fields to set, each at its place in the input.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+}
+
+/// A place in the input: the file (`-` for stdin), the origin the document names (its
+/// `# Source:` comment, Helm 4 filename or KRM path annotation), the document's 1-based
+/// number in its file, and a 1-based line and column there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct At {
+    pub file: String,
+    pub source: String,
+    pub document: usize,
+    /// The line of the input where the text of `source` starts, and the columns it is
+    /// indented by there (a KRM item's).
+    #[serde(skip)]
+    pub first: usize,
+    #[serde(skip)]
+    pub indent: usize,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl At {
+    /// Byte `offset` of `doc`'s body.
+    pub fn of(doc: &Doc, offset: usize) -> At {
+        let place = doc.place(Some(offset));
+        At {
+            file: doc.file.to_string(),
+            source: place.source,
+            document: place.document,
+            first: doc.line,
+            indent: 0,
+            line: place.line,
+            column: place.column,
+        }
+    }
 }
 
 impl GeneratedEntry {
@@ -115,6 +169,14 @@ pub struct Entry {
     /// The input the object came from (`-` for stdin) and the line it starts on there.
     pub file: String,
     pub line: usize,
+    /// The line of the input where the text of `source` starts: the document's, or a KRM
+    /// item's (findings on stdin count lines from there), and the columns a KRM item is
+    /// indented by.
+    #[serde(skip)]
+    pub first: usize,
+    #[serde(skip)]
+    pub indent: usize,
+    pub column: usize,
     /// The item indices from the document down to the object, when it is an item of a
     /// List or ResourceList (`[2, 0]`: the first item of the List that is item 2).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -132,6 +194,9 @@ pub struct Entry {
     pub detail: String,
     /// True when the filter changes the object's text.
     pub changed: bool,
+    /// True for a Helm hook (`helm.sh/hook`), which Helm 3 never passes to a post-renderer.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub hook: bool,
     /// The fields the filter sets (for `check` and KRM results).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
@@ -165,11 +230,25 @@ impl Entry {
             Action::Edit(why) => (EntryAction::Unchanged, why),
             Action::Skip(why) => (EntryAction::Skip, why),
         };
+        let body = doc.body();
+        let start = object.node.start.min(body.len());
+        let line = places.line_of(doc, object.node.start);
+        let column = start - crate::yaml::pos::line_start(body, start) + 1;
+        // A KRM item on stdin is in a file of its own: its place is that file, its index
+        // there, and its lines and columns counted from where it starts.
+        let (source, document, first, indent) = match item_path(object).filter(|_| doc.file == "-")
+        {
+            Some((path, index)) => (path, index.map_or(doc.number, |i| i + 1), line, column - 1),
+            None => (places.source.clone(), doc.number, doc.line, 0),
+        };
         Entry {
-            document: doc.number,
-            source: places.source.clone(),
+            document,
+            source,
+            first,
+            indent,
             file: doc.file.to_string(),
-            line: places.line_of(doc, object.node.start),
+            line,
+            column,
             item: object.item.clone(),
             kind: subject.kind,
             name: subject.name,
@@ -179,20 +258,44 @@ impl Entry {
             action,
             detail,
             changed,
+            hook: object
+                .node
+                .at(&["metadata", "annotations", "helm.sh/hook"])
+                .is_some(),
             changes: Vec::new(),
         }
     }
 
-    /// Lists the fields `patch` changes in `object`, for `check` and `explain` (the filter
-    /// only counts entries that change anything: listing costs time and memory).
-    pub fn list_changes(&mut self, object: &Object, patch: &Patch) {
+    /// Lists the fields `patch` changes in `object` (in `doc`), each at its place, for
+    /// `check` and `explain` (the filter only counts entries that change anything: listing
+    /// costs time and memory).
+    pub fn list_changes(&mut self, object: &Object, patch: &Patch, doc: &Doc) {
         changes_to(
             patch,
             Some(object.node),
+            object.node.start,
             &mut String::new(),
             &mut self.changes,
         );
+        changes::locate(&mut self.changes, doc);
         debug_assert_eq!(self.changed, !self.changes.is_empty());
+    }
+
+    /// Where a finding about the entry points: its first changed field, else the object.
+    pub fn at(&self) -> At {
+        let (line, column) = self
+            .changes
+            .first()
+            .map_or((self.line, self.column), |c| (c.line, c.column));
+        At {
+            file: self.file.clone(),
+            source: self.source.clone(),
+            document: self.document,
+            first: self.first,
+            indent: self.indent,
+            line,
+            column,
+        }
     }
 
     /// `deployment monitoring/obs-grafana`.
@@ -215,6 +318,25 @@ impl Entry {
     }
 }
 
+/// A KRM item's own file and 0-based index there (`config.kubernetes.io/path` and
+/// `index`, or their `internal.` forms).
+fn item_path(object: &Object) -> Option<(String, Option<usize>)> {
+    if object.item.is_empty() {
+        return None;
+    }
+    let annotation = |key: &str| {
+        ["", "internal."].iter().find_map(|prefix| {
+            object
+                .node
+                .at(&["metadata", "annotations", &format!("{prefix}{key}")])
+                .and_then(crate::yaml::Node::scalar)
+        })
+    };
+    let path = annotation("config.kubernetes.io/path")?;
+    let index = annotation("config.kubernetes.io/index").and_then(|i| i.parse().ok());
+    Some((path.to_string(), index))
+}
+
 impl Report {
     /// The stderr summary: one line per object, generated resources counted by kind, the
     /// traffic graph's line ([`flows::counts`]) when given, conflicts, warnings and notes;
@@ -227,7 +349,7 @@ impl Report {
             .iter()
             .filter(|g| g.action == GeneratedAction::Generate)
         {
-            *kinds.entry(g.kind).or_default() += 1;
+            *kinds.entry(g.kind.as_str()).or_default() += 1;
         }
         if !kinds.is_empty() {
             let total: usize = kinds.values().sum();
@@ -238,12 +360,10 @@ impl Report {
             ));
         }
         lines.extend(traffic);
-        for g in self
-            .generated
-            .iter()
-            .filter(|g| g.action == GeneratedAction::Conflict)
-        {
-            lines.push(format!("conflict: {}", g.detail));
+        for g in &self.generated {
+            if matches!(g.action, GeneratedAction::Conflict | GeneratedAction::Drift) {
+                lines.push(format!("{}: {}", g.action.as_str(), g.detail));
+            }
         }
         lines.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
         lines.extend(self.notes.iter().map(|n| format!("note: {n}")));
@@ -255,31 +375,48 @@ impl Report {
         lines
     }
 
-    /// The `explain` table, each cell and line escaped ([`redact::line`]).
-    pub fn table(&self) -> String {
-        let mut rows = vec![[
-            "DOC".to_string(),
-            "OBJECT".into(),
-            "COMPONENT".into(),
-            "RULE".into(),
-            "ACTION".into(),
-        ]];
+    /// The `explain` table, each cell and line escaped ([`redact::line`]). Compact, each
+    /// row cut to `width` columns: an object's document, name, component and what is done;
+    /// the generated resources counted by kind, but for conflicts and drift. `wide`: the
+    /// file and line and the matching rule too, every generated resource, nothing cut.
+    /// Then the workloads not recognised with the `spec.components.custom` entry that
+    /// would include each, the warnings and the notes.
+    pub fn table(&self, wide: bool, width: usize) -> String {
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let header = ["FILE:LINE", "DOC", "OBJECT", "COMPONENT", "RULE", "ACTION"];
+        let place = |file: &str, line: usize| {
+            if file == "-" {
+                format!("-:{line}")
+            } else {
+                format!("{file}:{line}")
+            }
+        };
+        rows.push(header.iter().map(|h| h.to_string()).collect());
         for e in &self.entries {
             let mut doc = e.document.to_string();
             for i in &e.item {
                 doc.push_str(&format!("[{i}]"));
             }
-            let action = format!("{}: {}", e.action.as_str(), e.detail);
-            rows.push([
+            rows.push(vec![
+                place(&e.file, e.line),
                 doc,
                 e.object(),
                 e.component.clone().unwrap_or("-".into()),
                 e.rule.clone().unwrap_or("-".into()),
-                action,
+                format!("{}: {}", e.action.as_str(), e.detail),
             ]);
         }
+        let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
         for g in &self.generated {
-            rows.push([
+            let shown =
+                wide || matches!(g.action, GeneratedAction::Conflict | GeneratedAction::Drift);
+            if !shown {
+                *kinds.entry(g.kind.as_str()).or_default() += 1;
+                continue;
+            }
+            rows.push(vec![
+                g.at.as_ref()
+                    .map_or("-".into(), |at| place(&at.file, at.line)),
                 "+".into(),
                 g.object(),
                 g.component.clone(),
@@ -287,24 +424,74 @@ impl Report {
                 format!("{}: {}", g.action.as_str(), g.detail),
             ]);
         }
+        // Compact: no file and line, no rule.
+        let columns: &[usize] = if wide {
+            &[0, 1, 2, 3, 4, 5]
+        } else {
+            &[1, 2, 3, 5]
+        };
         for cell in rows.iter_mut().flatten() {
             if let Cow::Owned(escaped) = redact::line(cell) {
                 *cell = escaped;
             }
         }
-        let widths: Vec<usize> = (0..4)
+        let last = *columns.last().expect("columns");
+        let widths: Vec<usize> = (0..header.len())
             .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
             .collect();
         let mut out = String::new();
         if let Some(mesh) = &self.mesh {
             out.push_str(&format!("mesh: {}\n", redact::line(mesh)));
         }
-        for r in rows {
-            for (c, w) in widths.iter().enumerate() {
-                out.push_str(&format!("{:w$}  ", r[c], w = w));
+        for r in &rows {
+            let mut line = String::new();
+            for &c in columns {
+                if c == last {
+                    line.push_str(&r[c]);
+                } else {
+                    line.push_str(&format!("{:w$}  ", r[c], w = widths[c]));
+                }
             }
-            out.push_str(&r[4]);
+            if !wide {
+                line = cut(&line, width);
+            }
+            out.push_str(line.trim_end());
             out.push('\n');
+        }
+        if !kinds.is_empty() {
+            let total: usize = kinds.values().sum();
+            let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            out.push_str(&cut(
+                &format!(
+                    "+ {total} generated resource(s): {} (--wide lists them)",
+                    list.join(", ")
+                ),
+                width.max(1),
+            ));
+            out.push('\n');
+        }
+        if !self.unrecognised.is_empty() {
+            out.push_str(
+                "not recognised (a spec.components.custom entry that would include each):\n",
+            );
+            for u in &self.unrecognised {
+                let object = format!(
+                    "{} {}",
+                    u.kind.to_lowercase(),
+                    qualified(u.namespace.as_deref(), &u.name)
+                );
+                let at = if wide {
+                    format!("{}  ", place(&u.at.file, u.at.line))
+                } else {
+                    String::new()
+                };
+                out.push_str(&format!(
+                    "  {}{}  {}\n",
+                    redact::line(&at),
+                    redact::line(&object),
+                    redact::line(&u.include)
+                ));
+            }
         }
         for w in &self.warnings {
             out.push_str(&format!("warning: {}\n", redact::line(w)));
@@ -314,4 +501,14 @@ impl Report {
         }
         out
     }
+}
+
+/// `line` cut to `width` characters, ending in `…` when cut.
+fn cut(line: &str, width: usize) -> String {
+    if line.chars().count() <= width {
+        return line.to_string();
+    }
+    let mut cut: String = line.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }

@@ -21,6 +21,7 @@ mod parties;
 
 use crate::model::graph::{Edge, Protocol, Verdict};
 use crate::model::mesh::Mesh;
+use crate::model::stack::OWN_KEY;
 use objects::{Cluster, Namespace, Pod};
 use parties::{Caller, Dataplane};
 
@@ -97,11 +98,7 @@ pub fn evaluate_needed(
     let cluster = Cluster::read(&roots, release, |_| true);
     let theirs = edges.iter().any(&optional).then(|| {
         Cluster::read(&roots, release, |o| {
-            !(o.is("networking.k8s.io", "NetworkPolicy")
-                && o.labels()
-                    .get("app.kubernetes.io/managed-by")
-                    .map(String::as_str)
-                    == Some("gunj-mesh"))
+            !(o.is("networking.k8s.io", "NetworkPolicy") && o.annotations().contains_key(OWN_KEY))
         })
     });
     edges
@@ -566,9 +563,9 @@ mod tests {
     /// https://kubernetes.io/docs/concepts/services-networking/network-policies/#the-two-sorts-of-pod-isolation
     #[test]
     fn k8s_np_1_an_inferred_flow_the_streams_own_policy_stops_is_left_out() {
-        let policy = |labels: &str| {
+        let policy = |meta: &str| {
             format!(
-                "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: prometheus, namespace: monitoring, labels: {{{labels}}}}}\nspec:\n  podSelector: {{matchLabels: {{app: prometheus}}}}\n  ingress: [{{from: [{{podSelector: {{matchLabels: {{app: webhook}}}}}}]}}]\n"
+                "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: prometheus, namespace: monitoring, {meta}}}\nspec:\n  podSelector: {{matchLabels: {{app: prometheus}}}}\n  ingress: [{{from: [{{podSelector: {{matchLabels: {{app: webhook}}}}}}]}}]\n"
             )
         };
         let mut inferred = grafana_to_prometheus();
@@ -576,7 +573,7 @@ mod tests {
         let edges = [grafana_to_prometheus(), inferred.clone()];
         let inferred_only = |e: &crate::model::graph::Edge| e.found == Found::Inferred;
         // The read flow keeps its verdict; the inferred one goes.
-        let theirs = monitoring("") + &policy("app: prometheus");
+        let theirs = monitoring("") + &policy("labels: {app: prometheus}");
         let verdicts = super::evaluate_needed(&theirs, &edges, inferred_only, &istio());
         assert_eq!(verdicts.len(), 2);
         assert_denied(
@@ -585,8 +582,12 @@ mod tests {
             "K8S-NP-1",
         );
         assert_eq!(verdicts[1], None);
-        // gunj-mesh's own policy must not disprove a flow: the verdict stays.
-        let ours = monitoring("") + &policy("app.kubernetes.io/managed-by: gunj-mesh");
+        // gunj-mesh's own policy must not disprove a flow: the verdict stays. Its own key
+        // tells it apart, after Helm overwrote its managed-by label.
+        let ours = monitoring("")
+            + &policy(
+                "labels: {app.kubernetes.io/managed-by: Helm}, annotations: {mesh.gunj.io/component: prometheus}",
+            );
         let verdicts = super::evaluate_needed(&ours, &[inferred], inferred_only, &istio());
         assert_denied(
             verdicts[0].as_ref().unwrap(),

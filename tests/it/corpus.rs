@@ -14,7 +14,8 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const FOLDERS: [&str; 5] = [
+/// The corpus's folders, each a set of charts or manifests.
+pub const FOLDERS: [&str; 5] = [
     "helm-template",
     "postrender-stdin",
     "kube-prometheus",
@@ -120,10 +121,11 @@ fn run(inputs: &[Input], mesh: MeshType, label: &str) -> Filtered {
     }
 }
 
-/// The input document a report entry is about (entries count non-empty documents).
+/// The input document a report entry is about (entries count the non-empty documents of
+/// their file).
 fn doc_of(docs: &[Doc], entry: &Entry) -> usize {
     docs.iter()
-        .position(|d| !d.header.empty && d.number == entry.document)
+        .position(|d| !d.header.empty && d.file == entry.file && d.number == entry.document)
         .unwrap_or_else(|| panic!("no input document numbered {}", entry.document))
 }
 

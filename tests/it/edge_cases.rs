@@ -63,14 +63,14 @@ fn a_directory_without_yaml_files_is_an_error() {
     assert_eq!(code, 2, "{err}");
     assert!(out.is_empty());
     assert!(
-        err.contains("the directory has no *.yaml or *.yml file"),
+        err.contains("the directory has no *.yaml, *.yml or *.json file"),
         "{err}"
     );
     dir.write("README.md", "# not yaml\n");
     let (code, _, err) = common::gunj(&["check", &dir.arg()], "");
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("the directory has no *.yaml or *.yml file"),
+        err.contains("the directory has no *.yaml, *.yml or *.json file"),
         "{err}"
     );
     assert!(err.contains("README.md"), "{err}");

@@ -23,6 +23,7 @@ mod output_file;
 mod policies;
 mod properties;
 mod readme;
+mod sarif;
 mod secrets;
 mod sparse;
 mod telemetry;

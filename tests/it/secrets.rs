@@ -134,8 +134,12 @@ spec:
         image: grafana/grafana:11.0.0
 ";
 
-/// A config that appends resources after the stream: the diff's context then shows the end
-/// of the last document.
+/// [`DEPLOYMENT`] on one line, as JSON: the line the filter changes is the document's
+/// first, so the diff's context shows the end of the document before it.
+const DEPLOYMENT_JSON: &str = r#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "grafana", "namespace": "monitoring"}, "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "grafana"}}, "template": {"metadata": {"labels": {"app.kubernetes.io/name": "grafana"}}, "spec": {"containers": [{"name": "grafana", "image": "grafana/grafana:11.0.0"}]}}}}
+"#;
+
+/// A config that appends resources.
 const MTLS: &str = "apiVersion: mesh.gunj.io/v1alpha1
 kind: ServiceMesh
 spec:
@@ -161,11 +165,12 @@ fn assert_hidden(what: &str, text: &str) {
 
 #[test]
 fn check_diff_masks_secrets_in_streams_lists_resource_lists_and_directories() {
-    let stream = format!("{MTLS}---\n{DEPLOYMENT}---\n{SECRET}");
+    // The Secret comes right before the line the filter changes: the diff shows its end.
+    let stream = format!("{MTLS}---\n{SECRET}---\n{DEPLOYMENT_JSON}");
     let list = format!(
         "{MTLS}---\napiVersion: v1\nkind: List\nitems:\n{}{}",
-        item(DEPLOYMENT),
-        item(SECRET)
+        item(SECRET),
+        item(DEPLOYMENT_JSON)
     );
     let resource_list = format!(
         "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig:\n{}items:\n{}{}",
@@ -187,7 +192,7 @@ fn check_diff_masks_secrets_in_streams_lists_resource_lists_and_directories() {
     }
     let dir = common::TempDir::new("secrets-dir");
     dir.write("a-mesh.yaml", MTLS);
-    dir.write("b-grafana.yaml", DEPLOYMENT);
+    dir.write("b-grafana.yaml", &format!("{SECRET}---\n{DEPLOYMENT_JSON}"));
     dir.write("c-secret.yaml", SECRET);
     let (code, out, err) = common::gunj(&["check", "--diff", &dir.arg()], "");
     assert_eq!(code, 1, "{err}");

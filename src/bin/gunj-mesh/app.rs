@@ -1,10 +1,11 @@
 //! The commands: read the inputs and the config the flags name, run the library, and write
 //! the result or the error.
 
-use crate::cli::{CheckFormat, Cli, ExplainFormat, FilterArgs, FlowsFormat};
+use crate::cli::{CheckFormat, Cli, ExplainFormat, FilterArgs, FlowsFormat, GateArgs};
 use crate::{output_file, sys};
 use clap::CommandFactory;
 use gunj_mesh::{Failure, Input, Limits, Options, Outcome, Output, check, read_file, read_whole};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,7 +20,7 @@ pub fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
         Ok(target) => target,
         Err(e) => return fail(&cannot_write(output_file, &e)),
     };
-    let (inputs, options, notes) = match load(args, true) {
+    let (inputs, options, notes) = match load(args, true, args.recursive) {
         Ok(loaded) => loaded,
         Err(f) => return fail(&f),
     };
@@ -67,8 +68,8 @@ fn cannot_write(file: Option<&Path>, e: &std::io::Error) -> Failure {
 }
 
 /// `explain`: what was recognised and what will be done, per object.
-pub fn explain(args: &FilterArgs, format: ExplainFormat) -> ExitCode {
-    let (inputs, mut options) = match load(args, false) {
+pub fn explain(args: &FilterArgs, format: ExplainFormat, wide: bool) -> ExitCode {
+    let (inputs, mut options) = match load(args, false, args.recursive) {
         Ok((inputs, options, notes)) => {
             say(args, &notes);
             (inputs, options)
@@ -82,7 +83,7 @@ pub fn explain(args: &FilterArgs, format: ExplainFormat) -> ExitCode {
                 return fail(f);
             }
             match format {
-                ExplainFormat::Table => print(&outcome.report.table()),
+                ExplainFormat::Table => print(&outcome.report.table(wide, terminal_width())),
                 ExplainFormat::Json => print(&format!(
                     "{:#}\n",
                     serde_json::to_value(&outcome.report).expect("a report is JSON")
@@ -93,9 +94,18 @@ pub fn explain(args: &FilterArgs, format: ExplainFormat) -> ExitCode {
     }
 }
 
+/// The width `explain` fits its table to: `COLUMNS` (which shells set), else 100.
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&c| c >= 40)
+        .unwrap_or(100)
+}
+
 /// `flows`: the traffic graph with a verdict per flow; exit 1 when one is denied.
 pub fn flows(args: &FilterArgs, format: FlowsFormat, wide: bool) -> ExitCode {
-    let (inputs, mut options) = match load(args, false) {
+    let (inputs, mut options) = match load(args, false, args.recursive) {
         Ok((inputs, options, notes)) => {
             say(args, &notes);
             (inputs, options)
@@ -130,19 +140,31 @@ pub fn flows(args: &FilterArgs, format: FlowsFormat, wide: bool) -> ExitCode {
     }
 }
 
-/// `check`: exit 1 when the filter would change anything, a needed flow is denied, or the
-/// config asks for something the stream does not allow.
-pub fn check(args: &FilterArgs, format: CheckFormat, show_diff: bool) -> ExitCode {
-    let (inputs, mut options) = match load(args, false) {
+/// `check`: exit 1 when a finding is at or above `--fail-on`; 2 on errors, and when the
+/// inputs hold no Kubernetes object or nothing gunj-mesh recognises (a CI gate must not
+/// pass on nothing).
+pub fn check(args: &FilterArgs, gate: &GateArgs) -> ExitCode {
+    let (inputs, mut options) = match load(args, false, true) {
         Ok((inputs, options, notes)) => {
             say(args, &notes);
             (inputs, options)
         }
         Err(f) => return fail(&f),
     };
+    let patch = gate.diff || gate.diff_file.is_some();
+    if patch && gate.diff_file.is_none() && gate.output != CheckFormat::Text {
+        return fail(
+            &Failure::input(
+                "--diff",
+                "the patch goes on stdout only with --output text".into(),
+            )
+            .hint("add --diff-file FILE to write it there"),
+        );
+    }
     // Findings name the fields they change, and the flows the output denies.
     options.list_changes = true;
     options.traffic_graph = true;
+    options.fixes = patch;
     let outcome = match gunj_mesh::run(&inputs, &options) {
         Ok(o) => o,
         Err(f) => return fail(&f),
@@ -150,31 +172,161 @@ pub fn check(args: &FilterArgs, format: CheckFormat, show_diff: bool) -> ExitCod
     if let Some(f) = &outcome.failure {
         return fail(f);
     }
+    let names = || {
+        let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+        names.join(", ")
+    };
+    let report = &outcome.report;
+    if report.objects == 0 {
+        return fail(
+            &Failure::input(&names(), "no Kubernetes objects read: nothing to check".into())
+                .hint("is the render step's output empty? check reads *.yaml, *.yml and *.json files, in directories and their subdirectories"),
+        );
+    }
+    if report.entries.is_empty() && report.generated.is_empty() && report.warnings.is_empty() {
+        let workloads: Vec<String> = report
+            .unrecognised
+            .iter()
+            .take(5)
+            .map(|u| format!("{} {}", u.kind.to_lowercase(), u.name))
+            .collect();
+        let workloads = match report.unrecognised.len() {
+            0 => String::new(),
+            n => format!(
+                "; its {n} workload(s) ({}) match no rule",
+                workloads.join(", ")
+            ),
+        };
+        return fail(&Failure::input(
+            &names(),
+            format!(
+                "nothing recognised: none of the {} Kubernetes object(s) read is an observability component, a Namespace in scope or a resource gunj-mesh generates{workloads}",
+                report.objects
+            ),
+        )
+        .hint("`gunj-mesh explain` lists the workloads it did not recognise, with the spec.components.custom entry that would include each"));
+    }
+    let root = std::env::current_dir().ok();
+    let paths: BTreeMap<String, String> = inputs
+        .iter()
+        .map(|i| (i.name.clone(), relative(&i.name, root.as_deref())))
+        .collect();
     let gunj_mesh::Flows { graph, verdicts } = outcome.flows();
-    let gate = check::Gate {
-        report: &outcome.report,
+    let judged = check::Gate {
+        report,
         graph: &graph,
         verdicts: &verdicts,
+        fail_on: gate.fail_on.into(),
+        helm3: gate.helm3,
+        paths: &paths,
     };
-    let mut out = match format {
-        CheckFormat::Text => gate.text(),
-        CheckFormat::Json => gate.json(),
-        CheckFormat::Sarif => gate.sarif(),
-        CheckFormat::Github => gate.github(),
+    let mut out = match gate.output {
+        CheckFormat::Text => judged.text(),
+        CheckFormat::Json => judged.json(),
+        CheckFormat::Sarif => judged.sarif(),
+        CheckFormat::Github => judged.github(),
     };
-    if show_diff {
-        let input: String = inputs.iter().map(|i| i.text.as_str()).collect();
-        out.push_str(&check::diff(&input, &outcome.output.text()));
+    if patch {
+        let diff = fix_patch(&inputs, &outcome, root.as_deref());
+        match &gate.diff_file {
+            Some(path) => {
+                if let Err(e) = std::fs::write(path, diff) {
+                    return fail(&cannot_write(Some(path), &e));
+                }
+            }
+            None => out.push_str(&diff),
+        }
     }
     let written = print(&out);
     if written != ExitCode::SUCCESS {
         return written;
     }
-    if gate.passes() {
+    if judged.passes() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     }
+}
+
+/// `file` as findings and patches name it: relative to `root` (the current directory, the
+/// repository's root in CI) when it is under it, symlinks and `..` resolved; else its
+/// absolute path; as given when it cannot be resolved.
+fn relative(file: &str, root: Option<&Path>) -> String {
+    let path = Path::new(file);
+    let resolved = root.and_then(|root| {
+        let full = std::fs::canonicalize(root.join(path)).ok()?;
+        let root = std::fs::canonicalize(root).ok()?;
+        Some(match full.strip_prefix(&root) {
+            Ok(under) => under.to_path_buf(),
+            Err(_) => full,
+        })
+    });
+    let shown = resolved.unwrap_or_else(|| path.to_path_buf());
+    let shown = shown.to_string_lossy();
+    shown.trim_start_matches("./").to_string()
+}
+
+/// The file `check --diff` puts generated resources in, beside the first input file.
+const GENERATED_FILE: &str = "gunj-mesh-generated.yaml";
+
+/// The fix as a patch ([`check::diff`]): each input file against its new text, paths
+/// relative to `root`; stdin as `stdin`. The generated resources go to a new
+/// [`GENERATED_FILE`] in the first input file's directory (appended to it, when it exists).
+fn fix_patch(inputs: &[Input], outcome: &gunj_mesh::Outcome, root: Option<&Path>) -> String {
+    let name = |input: &Input| match input.name.as_str() {
+        "-" => "stdin".to_string(),
+        file => relative(file, root),
+    };
+    let Some(fixes) = &outcome.fixes else {
+        // A ResourceList: one input, rewritten whole.
+        let output = outcome.output.text();
+        let files: Vec<check::FileFix> = inputs
+            .iter()
+            .map(|i| check::FileFix {
+                path: name(i),
+                old: &i.text,
+                new: &output,
+                created: false,
+            })
+            .collect();
+        return check::diff(&files);
+    };
+    let mut files: Vec<check::FileFix> = inputs
+        .iter()
+        .zip(&fixes.files)
+        .map(|(i, new)| check::FileFix {
+            path: name(i),
+            old: &i.text,
+            new,
+            created: false,
+        })
+        .collect();
+    let dir = inputs
+        .iter()
+        .find(|i| i.name != "-")
+        .and_then(|i| Path::new(&i.name).parent())
+        .map(|dir| relative(&dir.to_string_lossy(), root))
+        .unwrap_or_default();
+    let generated = Path::new(&dir)
+        .join(GENERATED_FILE)
+        .to_string_lossy()
+        .into_owned();
+    let appended;
+    match files.iter().position(|f| f.path == generated) {
+        Some(i) => {
+            appended = format!("{}---\n{}", files[i].new, fixes.generated);
+            if !fixes.generated.is_empty() {
+                files[i].new = &appended;
+            }
+        }
+        None => files.push(check::FileFix {
+            path: generated,
+            old: "",
+            new: &fixes.generated,
+            created: true,
+        }),
+    }
+    check::diff(&files)
 }
 
 /// `completions SHELL`.
@@ -237,9 +389,14 @@ fn say(args: &FilterArgs, lines: &[String]) {
 }
 
 /// Reads the inputs and the config file named by the flags; `sparse` for the filter, which
-/// copies what it does not read from the files again ([`read`]). The notes say what
-/// directories held besides their YAML files.
-fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options, Vec<String>), Failure> {
+/// copies what it does not read from the files again ([`read`]); `recursive`: read
+/// directories' subdirectories too ([`directory`]). The notes say what directories held
+/// besides their manifest files.
+fn load(
+    args: &FilterArgs,
+    sparse: bool,
+    recursive: bool,
+) -> Result<(Vec<Input>, Options, Vec<String>), Failure> {
     sys::prefault_heap(&args.inputs);
     let limits = Limits {
         max_depth: args.max_depth,
@@ -262,7 +419,7 @@ fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options, Vec<Str
     let mut notes = Vec::new();
     for path in &args.inputs {
         if path.is_dir() {
-            let (files, skipped) = directory(path)?;
+            let (files, skipped) = directory(path, recursive)?;
             notes.extend(skipped);
             for file in files {
                 inputs.push(read_next(&file)?);
@@ -281,47 +438,22 @@ fn load(args: &FilterArgs, sparse: bool) -> Result<(Vec<Input>, Options, Vec<Str
         limits,
         list_changes: false,
         traffic_graph: false,
+        fixes: false,
     };
     Ok((inputs, options, notes))
 }
 
-/// The `*.yaml` and `*.yml` files of `dir`, sorted, and a note naming the other entries
-/// (files, subdirectories), which are not read. A YAML entry that is not a readable
-/// regular file is an error, and so is a directory without one: a filter fed nothing from
-/// a directory is almost certainly a mistake.
-fn directory(dir: &Path) -> Result<(Vec<PathBuf>, Option<String>), Failure> {
+/// The manifest files of `dir` ([`is_manifest`]), sorted by path, and a note naming the
+/// entries left out. `recursive`: subdirectories too, as `helm template --output-dir`
+/// writes a chart (`<dir>/<chart>/templates/…`, `<dir>/<chart>/charts/<sub>/templates/…`);
+/// entries whose names start with `.` (`.git`, `.helmignore`) and symlinks to directories
+/// are left out. A manifest entry that is not a readable regular file is an error, and so
+/// is a directory without one: a filter fed nothing from a directory is almost certainly a
+/// mistake.
+fn directory(dir: &Path, recursive: bool) -> Result<(Vec<PathBuf>, Option<String>), Failure> {
     let name = dir.display().to_string();
-    let cannot = |e: std::io::Error| Failure::input(&name, format!("cannot read directory: {e}"));
     let (mut files, mut skipped) = (Vec::new(), Vec::new());
-    for entry in std::fs::read_dir(dir).map_err(cannot)? {
-        let path = entry.map_err(cannot)?.path();
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        // Symlinks are followed, as reading them does.
-        let meta = std::fs::metadata(&path);
-        if meta.as_ref().is_ok_and(std::fs::Metadata::is_dir) {
-            skipped.push(format!("{file_name}/"));
-        } else if !matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        ) {
-            skipped.push(file_name);
-        } else {
-            let shown = path.display().to_string();
-            match meta {
-                Ok(m) if m.is_file() => files.push(path),
-                Ok(_) => {
-                    return Err(Failure::input(
-                        &shown,
-                        "cannot read: not a regular file".into(),
-                    ));
-                }
-                Err(e) => return Err(Failure::input(&shown, format!("cannot read: {e}"))),
-            }
-        }
-    }
+    walk(dir, Path::new(""), recursive, &mut files, &mut skipped)?;
     files.sort();
     skipped.sort();
     let listed = || {
@@ -332,6 +464,11 @@ fn directory(dir: &Path) -> Result<(Vec<PathBuf>, Option<String>), Failure> {
         }
         gunj_mesh::redact::line(&list).into_owned()
     };
+    let reads = if recursive {
+        "gunj-mesh reads the *.yaml, *.yml and *.json files of a directory and its subdirectories"
+    } else {
+        "gunj-mesh reads the *.yaml, *.yml and *.json files of a directory; -r reads its subdirectories too"
+    };
     if files.is_empty() {
         let holds = if skipped.is_empty() {
             String::new()
@@ -340,20 +477,80 @@ fn directory(dir: &Path) -> Result<(Vec<PathBuf>, Option<String>), Failure> {
         };
         return Err(Failure::input(
             &name,
-            format!("the directory has no *.yaml or *.yml file{holds}"),
+            format!("the directory has no *.yaml, *.yml or *.json file{holds}"),
         )
-        .hint(
-            "gunj-mesh reads the *.yaml and *.yml files of a directory, not its subdirectories",
-        ));
+        .hint(reads));
     }
     let note = (!skipped.is_empty()).then(|| {
         format!(
-            "note: skipped in {}: {} (only *.yaml and *.yml files are read, not subdirectories)",
+            "note: skipped in {}: {} ({reads})",
             gunj_mesh::redact::line(&name),
             listed()
         )
     });
     Ok((files, note))
+}
+
+/// Whether a file is read from a directory: `*.yaml` and `*.yml` (what `helm template
+/// --output-dir` writes), and `*.json` (JSON is YAML: `kubectl get -o json`, jsonnet output).
+fn is_manifest(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+/// Adds the manifest files under `dir` to `files` and the other entries, as paths relative
+/// to the directory named on the command line (`rel`), to `skipped` ([`directory`]).
+fn walk(
+    dir: &Path,
+    rel: &Path,
+    recursive: bool,
+    files: &mut Vec<PathBuf>,
+    skipped: &mut Vec<String>,
+) -> Result<(), Failure> {
+    let cannot = |e: std::io::Error| {
+        Failure::input(
+            &dir.display().to_string(),
+            format!("cannot read directory: {e}"),
+        )
+    };
+    for entry in std::fs::read_dir(dir).map_err(cannot)? {
+        let entry = entry.map_err(cannot)?;
+        let path = entry.path();
+        let shown = rel.join(entry.file_name());
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        // Symlinks are followed, as reading them does; a symlinked directory is not
+        // entered, so that a link to a parent cannot loop.
+        let meta = std::fs::metadata(&path);
+        if meta.as_ref().is_ok_and(std::fs::Metadata::is_dir) {
+            let link = entry.file_type().is_ok_and(|t| t.is_symlink());
+            if recursive && !hidden && !link {
+                walk(&path, &shown, recursive, files, skipped)?;
+            } else {
+                skipped.push(format!("{}/", shown.display()));
+            }
+        } else if hidden || !is_manifest(&path) {
+            skipped.push(shown.display().to_string());
+        } else {
+            match meta {
+                Ok(m) if m.is_file() => files.push(path),
+                Ok(_) => {
+                    return Err(Failure::input(
+                        &path.display().to_string(),
+                        "cannot read: not a regular file".into(),
+                    ));
+                }
+                Err(e) => {
+                    return Err(Failure::input(
+                        &path.display().to_string(),
+                        format!("cannot read: {e}"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The most bytes a config file may have: a ServiceMesh config is a few kilobytes, so a

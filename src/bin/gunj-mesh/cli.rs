@@ -2,7 +2,7 @@
 //! page. These are the raw flags; [`crate::app`] turns them into the library's options.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use gunj_mesh::{Limits, MeshType};
+use gunj_mesh::{Limits, MeshType, check};
 use std::path::PathBuf;
 
 /// Put the observability stack in a rendered manifest stream into a service mesh
@@ -26,26 +26,29 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Show, per document, the component it was recognised as, the rule that matched, and
-    /// what will be done or why it is skipped.
+    /// Show, per object, the component it was recognised as, the rule that matched, and
+    /// what will be done or why it is skipped; then the workloads not recognised, with how
+    /// to include them.
     Explain {
         #[command(flatten)]
         filter: FilterArgs,
         #[arg(long, value_enum, default_value_t = ExplainFormat::Table)]
         output: ExplainFormat,
+        /// Also show each object's file and line, and the whole reason (table).
+        #[arg(long)]
+        wide: bool,
     },
-    /// Fail (exit 1) when the manifests are not mesh-ready: when the filter would change
-    /// anything, when its output denies a flow the stack needs, or when the config asks for
-    /// something the manifests do not allow. Exit 0 when they already satisfy the config, 2
-    /// on errors.
+    /// Fail (exit 1) when the manifests are not mesh-ready: a finding at or above
+    /// --fail-on (the filter would change an object or add a policy, its output denies a
+    /// flow the stack needs, the config asks for what the manifests do not allow, a
+    /// resource contradicts the config, or gunj-mesh's own resource drifted). Exit 0 when
+    /// they satisfy the config; 2 on errors, and when no Kubernetes object was read or
+    /// none was recognised. Directories are read with their subdirectories.
     Check {
         #[command(flatten)]
         filter: FilterArgs,
-        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
-        output: CheckFormat,
-        /// Also print a unified diff of what the filter would change.
-        #[arg(long)]
-        diff: bool,
+        #[command(flatten)]
+        gate: GateArgs,
     },
     /// Print the stack's traffic graph: every flow it needs (the kube-apiserver's calls to
     /// webhooks and aggregated APIs, probes, scrapes, datasources, push endpoints, peers),
@@ -76,6 +79,49 @@ pub enum CheckFormat {
     Json,
     Sarif,
     Github,
+}
+
+/// What `check` writes and what fails it.
+#[derive(Debug, Args, Clone)]
+pub struct GateArgs {
+    /// The format of the findings.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub output: CheckFormat,
+    /// Also write the fix as a patch that `git apply` takes (a unified diff per file,
+    /// `a/` and `b/` paths relative to the current directory; generated resources as a
+    /// new gunj-mesh-generated.yaml): after the findings with `--output text`, else
+    /// into --diff-file.
+    #[arg(long)]
+    pub diff: bool,
+    /// Write the patch (--diff) to FILE instead.
+    #[arg(long, value_name = "FILE")]
+    pub diff_file: Option<PathBuf>,
+    /// The least level of finding that fails the check.
+    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
+    pub fail_on: FailOn,
+    /// The manifests come from Helm 3 (`helm template --post-renderer gunj-mesh`), which
+    /// never passes hooks to a post-renderer: findings on hooks (a chart's test Pod)
+    /// are notes.
+    #[arg(long)]
+    pub helm3: bool,
+}
+
+/// `--fail-on`: the levels of findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Note,
+}
+
+impl From<FailOn> for check::Level {
+    fn from(level: FailOn) -> check::Level {
+        match level {
+            FailOn::Error => check::Level::Error,
+            FailOn::Warning => check::Level::Warning,
+            FailOn::Note => check::Level::Note,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -113,10 +159,14 @@ impl From<MeshArg> for MeshType {
 /// Inputs and config, shared by the filter and its subcommands.
 #[derive(Debug, Args, Clone)]
 pub struct FilterArgs {
-    /// Manifest files, directories (their *.yaml and *.yml files, sorted) or `-` for stdin.
-    /// Stdin when none is given.
+    /// Manifest files, directories (their *.yaml, *.yml and *.json files, sorted) or `-`
+    /// for stdin. Stdin when none is given.
     #[arg(value_name = "FILE|DIR|-")]
     pub inputs: Vec<PathBuf>,
+    /// Read directories' subdirectories too, as `helm template --output-dir` writes them
+    /// (always on for `check`).
+    #[arg(short, long)]
+    pub recursive: bool,
     /// A ServiceMesh config file (mesh.gunj.io/v1alpha1).
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -15,12 +15,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => app::filter(&cli.filter, cli.output_file.as_deref()),
-        Some(Command::Explain { filter, output }) => app::explain(&filter, output),
-        Some(Command::Check {
+        Some(Command::Explain {
             filter,
             output,
-            diff,
-        }) => app::check(&filter, output, diff),
+            wide,
+        }) => app::explain(&filter, output, wide),
+        Some(Command::Check { filter, gate }) => app::check(&filter, &gate),
         Some(Command::Flows {
             filter,
             output,

@@ -17,7 +17,7 @@ use crate::model::graph::flows::{Flow, Source};
 use crate::model::graph::selects;
 use crate::model::mesh::Mesh;
 use crate::model::object::Object;
-use crate::model::stack::MANAGED_BY;
+use crate::model::stack::is_ours;
 use crate::yaml::Node;
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
@@ -529,12 +529,7 @@ pub fn companions(inputs: &Inputs, mesh: &Mesh, out: &mut Additions) {
     let theirs: Vec<&Object> = objects
         .iter()
         .filter(|o| o.kind == "NetworkPolicy")
-        .filter(|o| {
-            o.node
-                .at(&["metadata", "labels", MANAGED_BY.0])
-                .and_then(Node::str)
-                != Some(MANAGED_BY.1)
-        })
+        .filter(|o| !is_ours(o.node))
         .collect();
     if theirs.is_empty() {
         return;

@@ -14,6 +14,16 @@ pub use temp::TempDir;
 
 use std::path::{Path, PathBuf};
 
+/// The entries of `dir`, sorted.
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
 /// The `.yaml` and `.yml` files under `dir`, at any depth.
 pub fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -1,0 +1,220 @@
+//! What the stream already holds of what the config asks for. gunj-mesh's own resources
+//! (told apart by their [`OWN_KEY`] annotation, which Helm leaves alone) are compared field
+//! by field with what the config generates now: a difference, or one no longer generated,
+//! is drift. A resource of others in the way of one, or a PeerAuthentication that asks for
+//! another mTLS mode than the config, is a conflict.
+
+use crate::config::MtlsMode;
+use crate::generate::{Emit, Generated};
+use crate::io::stream::Doc;
+use crate::model::object::Object;
+use crate::model::stack::{OWN_KEY, Stack, is_ours, qualified};
+use crate::report::{At, Change, GeneratedAction, GeneratedEntry, Report, changes};
+use crate::yaml::Node;
+use serde_json::Value;
+use std::collections::HashSet;
+
+/// The stream the generated resources land in.
+pub(super) struct Stream<'s, 'a> {
+    pub stack: &'s Stack,
+    pub objects: &'s [Object<'a>],
+    pub docs: &'s [Doc<'a>],
+    /// Compare what is there with what is generated, field by field, and look for what is
+    /// no longer generated (`check`, `explain`); the filter only needs to know what to
+    /// append.
+    pub compare: bool,
+}
+
+impl Stream<'_, '_> {
+    /// Where byte `offset` of object `i`'s document is.
+    fn at(&self, i: usize, offset: usize) -> At {
+        At::of(&self.docs[self.objects[i].doc], offset)
+    }
+
+    /// The changes, placed in object `i`'s document.
+    fn placed(&self, i: usize, mut list: Vec<Change>) -> Vec<Change> {
+        changes::locate(&mut list, &self.docs[self.objects[i].doc]);
+        list
+    }
+}
+
+/// Reports each generated resource as generated, present, drifted or in conflict, then
+/// gunj-mesh's resources in the stream that the config no longer generates (drift and
+/// those only when [`Stream::compare`]); returns those to append.
+pub(super) fn resolve(
+    resources: Vec<Generated>,
+    stream: &Stream,
+    report: &mut Report,
+) -> Vec<Box<dyn Emit>> {
+    let mut appended = Vec::new();
+    let mut seen = HashSet::with_capacity(resources.len());
+    for g in resources {
+        let key = (g.kind.to_string(), g.namespace.clone(), g.name.clone());
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        let (mut action, mut detail, mut at, mut changes) =
+            (GeneratedAction::Generate, g.reason, None, Vec::new());
+        if let Some(&i) = stream.stack.existing.get(&key) {
+            let node = stream.objects[i].node;
+            let ours = is_ours(node);
+            let differs = if stream.compare {
+                at = Some(stream.at(i, node.start));
+                stream.placed(i, changes::drift(&g.object.json(), node, ours))
+            } else {
+                Vec::new()
+            };
+            action = match (ours, differs.is_empty()) {
+                (true, true) => GeneratedAction::Present,
+                (true, false) => {
+                    detail = format!(
+                        "{} {} differs from what the config generates in {} field(s) ({detail})",
+                        g.kind,
+                        qualified(g.namespace.as_deref(), &g.name),
+                        differs.len()
+                    );
+                    GeneratedAction::Drift
+                }
+                (false, _) => {
+                    detail = format!(
+                        "the stream already has {} {} not managed by gunj-mesh (no {OWN_KEY} annotation); not generated ({detail})",
+                        g.kind,
+                        qualified(g.namespace.as_deref(), &g.name),
+                    );
+                    GeneratedAction::Conflict
+                }
+            };
+            changes = differs;
+        } else {
+            appended.push(g.object);
+        }
+        report.generated.push(GeneratedEntry {
+            api_version: g.api_version.to_string(),
+            kind: g.kind.to_string(),
+            name: g.name,
+            namespace: g.namespace,
+            component: g.component,
+            action,
+            detail,
+            at,
+            changes,
+        });
+    }
+    for (key, &i) in stream.stack.existing.iter().filter(|_| stream.compare) {
+        let node = stream.objects[i].node;
+        if seen.contains(key) || !is_ours(node) {
+            continue;
+        }
+        let (kind, namespace, name) = key.clone();
+        let detail = format!(
+            "{kind} {} is gunj-mesh's, but the config no longer generates it: delete it",
+            qualified(namespace.as_deref(), &name)
+        );
+        report.generated.push(GeneratedEntry {
+            api_version: node
+                .get("apiVersion")
+                .and_then(Node::scalar)
+                .unwrap_or_default()
+                .to_string(),
+            kind,
+            name,
+            namespace,
+            component: node
+                .at(&["metadata", "annotations", OWN_KEY])
+                .and_then(Node::scalar)
+                .unwrap_or_default()
+                .to_string(),
+            action: GeneratedAction::Drift,
+            detail,
+            at: Some(stream.at(i, node.start)),
+            changes: Vec::new(),
+        });
+    }
+    appended
+}
+
+/// Istio's root namespace, where a PeerAuthentication without a selector applies mesh-wide
+/// (<https://istio.io/latest/docs/reference/config/security/peer_authentication/>).
+const ROOT_NAMESPACE: &str = "istio-system";
+
+/// Reports the PeerAuthentications of others whose `spec.mtls.mode` is not `mode` (the
+/// config's `spec.mtls.mode`) and that apply to the stack: in a namespace it is in, or
+/// mesh-wide. Istio applies the oldest namespace-wide one and the most specific one, not
+/// gunj-mesh's, so the config's mode is not what the pods get. `UNSET` inherits, so it
+/// contradicts nothing.
+pub(super) fn peer_conflicts(
+    mode: MtlsMode,
+    stream: &Stream,
+    release: Option<&str>,
+    report: &mut Report,
+) {
+    for (i, o) in stream.objects.iter().enumerate() {
+        let node = o.node;
+        let api = node.get("apiVersion").and_then(Node::str).unwrap_or("");
+        if o.kind != "PeerAuthentication" || !api.starts_with("security.istio.io/") || is_ours(node)
+        {
+            continue;
+        }
+        let namespace = node
+            .at(&["metadata", "namespace"])
+            .and_then(Node::scalar)
+            .or(release)
+            .map(str::to_string);
+        let mesh_wide = namespace.as_deref() == Some(ROOT_NAMESPACE)
+            && node.at(&["spec", "selector"]).is_none();
+        if !mesh_wide && !stream.stack.namespaces.contains(&namespace) {
+            continue;
+        }
+        let Some(set) = node.at(&["spec", "mtls", "mode"]) else {
+            continue;
+        };
+        let current = set.scalar().unwrap_or_default();
+        if current == "UNSET" || current == mode.as_str() {
+            continue;
+        }
+        let name = o.name().to_string();
+        let key = (o.kind.as_str(), &namespace, &name);
+        if report
+            .generated
+            .iter()
+            .any(|g| (g.kind.as_str(), &g.namespace, &g.name) == key)
+        {
+            continue;
+        }
+        let scope = if mesh_wide {
+            "mesh-wide"
+        } else if node.at(&["spec", "selector"]).is_some() {
+            "for the pods it selects"
+        } else {
+            "for the namespace"
+        };
+        let detail = format!(
+            "{} {} sets mtls.mode {current} {scope}, against spec.mtls.mode {} of the config: set it to {}, or delete it",
+            o.kind,
+            qualified(namespace.as_deref(), &name),
+            mode.as_str(),
+            mode.as_str()
+        );
+        report.generated.push(GeneratedEntry {
+            api_version: api.to_string(),
+            kind: o.kind.clone(),
+            name,
+            namespace,
+            component: "stack".into(),
+            action: GeneratedAction::Conflict,
+            detail,
+            at: Some(stream.at(i, set.start)),
+            changes: stream.placed(
+                i,
+                vec![Change {
+                    field: "spec.mtls.mode".into(),
+                    current: Some(Value::from(current)),
+                    proposed: Value::from(mode.as_str()),
+                    line: 0,
+                    column: 0,
+                    at: set.start,
+                }],
+            ),
+        });
+    }
+}
