@@ -48,6 +48,19 @@ impl Places {
             None => doc.line_of(offset),
         }
     }
+
+    /// The 1-based byte column of byte `offset` of `doc`'s body: without searching back
+    /// to the line's start, when indexed (a one-line JSON List has every item on one line).
+    pub fn column_of(&self, doc: &Doc, offset: usize) -> usize {
+        let start = match &self.newlines {
+            Some(newlines) => match newlines.partition_point(|&n| n < offset) {
+                0 => 0,
+                i => newlines[i - 1] + 1,
+            },
+            None => pos::line_start(doc.body(), offset),
+        };
+        offset - start + 1
+    }
 }
 
 /// What a line scan of the top-level keys says about a document.

@@ -233,7 +233,7 @@ impl Entry {
         let body = doc.body();
         let start = object.node.start.min(body.len());
         let line = places.line_of(doc, object.node.start);
-        let column = start - crate::yaml::pos::line_start(body, start) + 1;
+        let column = places.column_of(doc, start);
         // A KRM item on stdin is in a file of its own: its place is that file, its index
         // there, and its lines and columns counted from where it starts.
         let (source, document, first, indent) = match item_path(object).filter(|_| doc.file == "-")
