@@ -97,7 +97,10 @@ pub struct Retries {
     pub retry_on: Option<String>,
 }
 
-/// Outlier detection: eject a backend after consecutive errors.
+/// Outlier detection: eject a backend after consecutive errors. The last healthy
+/// backends are never ejected: under Istio, below `minHealthPercent` healthy backends the
+/// proxies balance over all of them again; Linkerd has no such floor, so a Service in front
+/// of a single pod gets no failure accrual.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CircuitBreaker {
@@ -111,7 +114,15 @@ pub struct CircuitBreaker {
     /// At most this percentage of backends is ejected (0–100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_ejection_percent: Option<u32>,
+    /// Istio: outlier detection stops while fewer than this percentage of backends is
+    /// healthy (1–100; default 50, Envoy's own panic threshold), so a Service is never left
+    /// without endpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_health_percent: Option<u32>,
 }
+
+/// The `minHealthPercent` used when the config gives none.
+pub const MIN_HEALTH_PERCENT: u32 = 50;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

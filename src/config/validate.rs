@@ -295,6 +295,12 @@ impl Traffic {
                     "must be between 0 and 100",
                 ));
             }
+            if cb.min_health_percent.is_some_and(|p| p == 0 || p > 100) {
+                return Err(ConfigError::at(
+                    format!("{field}.circuitBreaker.minHealthPercent"),
+                    "must be between 1 and 100: at 0, outlier detection may eject a Service's last endpoint",
+                ));
+            }
         }
         if let Some(lb) = &self.load_balancer {
             let at = format!("{field}.loadBalancer.hashKey");

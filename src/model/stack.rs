@@ -31,6 +31,8 @@ pub struct Member {
     pub serves: bool,
     /// A Helm hook or test pod: not one of the component's identities.
     pub hook: bool,
+    /// At most one pod at a time ([`Workload::single`]).
+    pub single: bool,
     /// What the names of its generated resources start with: its name, or `<kind>-<name>`
     /// when a workload of another kind in its namespace has the same name (an Alertmanager
     /// and a Prometheus both named `main`).
@@ -60,6 +62,7 @@ impl Member {
             ports: w.ports.clone(),
             serves: !w.runs_to_completion,
             hook: w.is_hook(),
+            single: w.single,
             slug: w.name.clone(),
         }
     }
@@ -460,6 +463,23 @@ impl Stack {
         self.services
             .iter()
             .filter(move |s| s.component.as_deref() == Some(component))
+    }
+
+    /// True when the pods a Service selects are those of one workload of at most one
+    /// replica: ejecting that pod leaves the Service without endpoints.
+    pub fn single_pod(&self, service: &Service) -> bool {
+        let mut selected = self.members.iter().filter(|m| {
+            m.serves
+                && !service.selector.is_empty()
+                && (m.namespace == service.namespace
+                    || m.namespace.is_none()
+                    || service.namespace.is_none())
+                && service
+                    .selector
+                    .iter()
+                    .all(|(k, v)| m.pod_labels.get(k) == Some(v))
+        });
+        matches!((selected.next(), selected.next()), (Some(m), None) if m.single)
     }
 
     /// The components in the mesh, sorted.

@@ -42,6 +42,9 @@ pub struct Workload {
     pub spec_mounts: Vec<String>,
     /// The containers' liveness, readiness and startup probes that reach a port.
     pub probes: Vec<Probe>,
+    /// At most one pod at a time: `spec.replicas` 1 or left out (Kubernetes' and the
+    /// operators' default), and not a DaemonSet.
+    pub single: bool,
 }
 
 /// A probe the kubelet sends to a port of the pod.
@@ -222,6 +225,12 @@ impl Workload {
                 .filter_map(|v| v.get("name").and_then(Node::scalar).map(str::to_string))
                 .collect(),
             probes,
+            single: kind != "DaemonSet"
+                && node
+                    .at(&["spec", "replicas"])
+                    .and_then(Node::scalar)
+                    .and_then(|r| r.parse::<u32>().ok())
+                    .is_none_or(|r| r <= 1),
             spec_mounts: node
                 .at(&["spec", "volumeMounts"])
                 .filter(|_| pod_kind.operator.is_some())

@@ -4,6 +4,7 @@
 mod edits;
 mod ports;
 mod recognition;
+mod traffic;
 
 use gunj_mesh::{Entry, EntryAction, Flows, Input, MeshType, Options, Outcome, Verdict};
 

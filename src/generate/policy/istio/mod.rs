@@ -3,7 +3,9 @@
 //!
 //! - PeerAuthentication: <https://istio.io/latest/docs/reference/config/security/peer_authentication/>
 //!   (`portLevelMtls` needs a workload selector).
-//! - DestinationRule: <https://istio.io/latest/docs/reference/config/networking/destination-rule/>.
+//! - DestinationRule: <https://istio.io/latest/docs/reference/config/networking/destination-rule/>
+//!   (`outlierDetection.minHealthPercent`: below it, outlier detection is off and the
+//!   proxy balances over every host, healthy or not).
 //! - VirtualService: <https://istio.io/latest/docs/reference/config/networking/virtual-service/>.
 //! - AuthorizationPolicy: <https://istio.io/latest/docs/reference/config/security/authorization-policy/>;
 //!   an ALLOW policy with an empty spec (`allow-nothing`) denies everything in its namespace
@@ -16,7 +18,7 @@ mod types;
 
 use super::open::{Opening, Openings};
 use super::slug;
-use crate::config::{Algorithm, MtlsMode, Spec, Traffic};
+use crate::config::{Algorithm, MIN_HEALTH_PERCENT, MtlsMode, Spec, Traffic};
 use crate::generate::{Additions, ObjectEdit, Resource, metadata};
 use crate::model::graph::flows::{Flow, Source};
 use crate::model::mesh::{ISTIO_V1_APIS, istio_principal};
@@ -398,6 +400,10 @@ fn destination_rule(
             interval: cb.interval.clone(),
             base_ejection_time: cb.base_ejection_time.clone(),
             max_ejection_percent: cb.max_ejection_percent,
+            // Istio's default is 0: five 5xx from a single pod eject it, and every caller
+            // gets 503 until `baseEjectionTime` passes. Below this share of healthy hosts
+            // the proxy balances over all of them again (Envoy's panic threshold).
+            min_health_percent: cb.min_health_percent.unwrap_or(MIN_HEALTH_PERCENT),
         });
         why.push("circuit breaker".into());
     }

@@ -100,6 +100,7 @@ pub struct OutlierDetection {
     pub base_ejection_time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_ejection_percent: Option<u32>,
+    pub min_health_percent: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -44,7 +44,14 @@ pub fn generate(
             continue;
         };
         let traffic = global.merged(spec.components.overrides.get(component));
-        service_edits(service, component, spec, &traffic, out);
+        service_edits(
+            service,
+            component,
+            spec,
+            &traffic,
+            stack.single_pod(service),
+            out,
+        );
         if spec.linkerd.uses_service_profiles()
             && (traffic.retries.is_some() || traffic.timeout.is_some())
             && l7(service)
@@ -93,6 +100,7 @@ fn service_edits(
     component: &str,
     spec: &Spec,
     t: &Traffic,
+    single: bool,
     out: &mut Additions,
 ) {
     let mut patch = Patch::new();
@@ -112,6 +120,12 @@ fn service_edits(
         why.push(format!("opaque ports {value}"));
     }
     if !spec.linkerd.uses_service_profiles() && l7(service) {
+        if t.circuit_breaker.is_some() && single {
+            out.note(format!(
+                "circuitBreaker: service {} fronts a single pod; failure accrual would leave it without endpoints, so it gets none",
+                qualified(service.namespace.as_deref(), &service.name)
+            ));
+        }
         let mut set = |key: &str, value: String, what: &str| {
             patch.set(&["metadata", "annotations", key], &value);
             if !why.iter().any(|w| w == what) {
@@ -129,7 +143,10 @@ fn service_edits(
         if let Some(timeout) = &t.timeout {
             set("timeout.linkerd.io/request", timeout.clone(), "timeout");
         }
-        if let Some(cb) = &t.circuit_breaker {
+        // Failure accrual has no floor: the only endpoint, once marked unavailable, leaves
+        // every caller failing until the penalty ends
+        // (<https://linkerd.io/2-edge/reference/circuit-breaking/>).
+        if let Some(cb) = t.circuit_breaker.as_ref().filter(|_| !single) {
             set(
                 "balancer.linkerd.io/failure-accrual",
                 "consecutive".into(),
