@@ -10,7 +10,7 @@ pub(crate) mod validate;
 pub use policy::*;
 pub use reference::reference;
 pub use telemetry::*;
-pub use validate::ConfigError;
+pub use validate::{ConfigError, millis};
 
 use crate::error::redact;
 use crate::yaml::{Limits, Node};

@@ -237,36 +237,35 @@ fn is_label_value(s: &str) -> bool {
 /// Checks a duration as Istio and Linkerd read it: one or more `<number><unit>` with unit
 /// `ms`, `s`, `m` or `h`, and not zero.
 pub fn check_duration(field: &str, value: &str) -> Result<(), ConfigError> {
-    let bad = || {
+    millis(value).filter(|&ms| ms > 0).map(|_| ()).ok_or_else(|| {
         ConfigError::at(
             field,
             format!(
                 "`{value}` is not a duration; write a positive number with a unit, such as `500ms`, `2s` or `1m`"
             ),
         )
-    };
+    })
+}
+
+/// A duration (`<number><unit>`, repeated, unit `ms`, `s`, `m` or `h`) in whole
+/// milliseconds, rounded up; `None` when it is not one.
+pub fn millis(value: &str) -> Option<u64> {
     let mut rest = value;
     let mut total = 0.0;
     if rest.is_empty() {
-        return Err(bad());
+        return None;
     }
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .ok_or_else(bad)?;
-        let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+        let number: f64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit = ["ms", "s", "m", "h"]
+        let (unit, scale) = [("ms", 1.0), ("s", 1e3), ("m", 6e4), ("h", 3.6e6)]
             .into_iter()
-            .find(|u| rest.starts_with(u))
-            .ok_or_else(bad)?;
+            .find(|(u, _)| rest.starts_with(u))?;
         rest = &rest[unit.len()..];
-        total += number;
+        total += number * scale;
     }
-    if total <= 0.0 {
-        return Err(bad());
-    }
-    Ok(())
+    Some(total.ceil() as u64)
 }
 
 impl Traffic {
@@ -452,5 +451,9 @@ mod tests {
         for bad in ["", "-1s", "1", "s", "0s", "1d", "1.2.3s"] {
             assert!(check_duration("t", bad).is_err(), "{bad}");
         }
+        assert_eq!(millis("1m30s"), Some(90_000));
+        assert_eq!(millis("0.5s"), Some(500));
+        assert_eq!(millis("250ms"), Some(250));
+        assert_eq!(millis("2h"), Some(7_200_000));
     }
 }

@@ -178,3 +178,119 @@ fn min_health_percent_zero_is_refused_naming_the_field() {
         "{message}"
     );
 }
+
+/// The tempo-distributed chart's querier: HTTP on 3100 and gRPC on 9095.
+const TEMPO_QUERIER: &str = r#"---
+# Source: tempo-distributed/templates/querier/service-querier.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: obs-tempo-querier
+  namespace: tracing
+  labels:
+    app.kubernetes.io/name: tempo
+    app.kubernetes.io/instance: obs
+    app.kubernetes.io/component: querier
+spec:
+  ports:
+    - name: http-metrics
+      port: 3100
+      targetPort: 3100
+      protocol: TCP
+    - name: grpc
+      port: 9095
+      protocol: TCP
+      targetPort: 9095
+  selector:
+    app.kubernetes.io/name: tempo
+    app.kubernetes.io/instance: obs
+    app.kubernetes.io/component: querier
+---
+# Source: tempo-distributed/templates/querier/deployment-querier.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: obs-tempo-querier
+  namespace: tracing
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: tempo
+      app.kubernetes.io/instance: obs
+      app.kubernetes.io/component: querier
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: tempo
+        app.kubernetes.io/instance: obs
+        app.kubernetes.io/component: querier
+    spec:
+      serviceAccountName: obs-tempo
+      containers:
+        - name: querier
+          image: docker.io/grafana/tempo:2.8.1
+          args:
+            - -target=querier
+            - -config.file=/conf/tempo.yaml
+          ports:
+            - name: http-metrics
+              containerPort: 3100
+              protocol: TCP
+            - name: grpc
+              containerPort: 9095
+              protocol: TCP
+"#;
+
+#[test]
+fn grpc_ports_get_grpc_retries() {
+    let inputs = [Input::new("tempo.yaml", TEMPO_QUERIER)];
+    let retries = "  trafficManagement:\n    retries:\n      attempts: 3\n      retryOn: 5xx,unavailable,resource-exhausted,reset\n";
+    let out = run(
+        &inputs,
+        &config(&format!("  type: linkerd\n{retries}")),
+        MeshType::Linkerd,
+    );
+    let docs = documents(&out.output.text());
+    let annotations =
+        &find(&docs, "Service", "obs-tempo-querier").unwrap()["metadata"]["annotations"];
+    assert_eq!(annotations["retry.linkerd.io/http"], "5xx", "{annotations}");
+    assert_eq!(
+        annotations["retry.linkerd.io/grpc"], "unavailable,resource-exhausted",
+        "{annotations}"
+    );
+    assert_eq!(annotations["retry.linkerd.io/limit"], "3", "{annotations}");
+}
+
+#[test]
+fn service_profiles_bound_the_tries_and_say_what_they_cannot_express() {
+    let inputs = [Input::new("tempo.yaml", TEMPO_QUERIER)];
+    let retries = "  linkerd:\n    version: \"2.15\"\n  trafficManagement:\n    retries:\n      attempts: 2\n      perTryTimeout: 1500ms\n";
+    let out = run(
+        &inputs,
+        &config(&format!("  type: linkerd\n{retries}")),
+        MeshType::Linkerd,
+    );
+    let text = out.output.text();
+    let docs = documents(&text);
+    let profile = find(
+        &docs,
+        "ServiceProfile",
+        "obs-tempo-querier.tracing.svc.cluster.local",
+    )
+    .expect("a ServiceProfile");
+    let route = &profile["spec"]["routes"][0];
+    assert_eq!(route["isRetryable"], true, "{route}");
+    assert_eq!(route["timeout"], "4500ms", "{route}");
+    let note = out
+        .report
+        .notes
+        .iter()
+        .find(|n| n.contains("not retries.attempts (2)"))
+        .unwrap_or_else(|| panic!("{:?}", out.report.notes));
+    assert!(
+        note.contains("perTryTimeout 1500ms bounds all tries together"),
+        "{note}"
+    );
+    validates(&text, "ServiceProfile fallback");
+}

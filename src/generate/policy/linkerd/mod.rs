@@ -135,6 +135,12 @@ fn service_edits(
         if let Some(r) = &t.retries {
             let conditions = retry_conditions(r.retry_on.as_deref());
             set("retry.linkerd.io/http", conditions, "retries");
+            // gRPC failures come back as HTTP 200 with a `grpc-status`: only the gRPC
+            // annotation retries them.
+            if grpc(service) {
+                let conditions = grpc_retry_conditions(r.retry_on.as_deref());
+                set("retry.linkerd.io/grpc", conditions, "retries");
+            }
             set("retry.linkerd.io/limit", r.attempts.to_string(), "retries");
             if let Some(timeout) = &r.per_try_timeout {
                 set("retry.linkerd.io/timeout", timeout.clone(), "retries");
@@ -209,6 +215,36 @@ fn retry_conditions(retry_on: Option<&str>) -> String {
     }
 }
 
+/// The gRPC status conditions of `retryOn` that Linkerd understands (Istio spells them
+/// the same); `cancelled,unavailable`, the gRPC part of Istio's default, when none.
+fn grpc_retry_conditions(retry_on: Option<&str>) -> String {
+    const GRPC: &[&str] = &[
+        "cancelled",
+        "deadline-exceeded",
+        "internal",
+        "resource-exhausted",
+        "unavailable",
+    ];
+    let list: Vec<&str> = retry_on
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|c| GRPC.contains(c))
+        .collect();
+    if list.is_empty() {
+        "cancelled,unavailable".into()
+    } else {
+        list.join(",")
+    }
+}
+
+/// True when the Service has a gRPC port.
+fn grpc(service: &Service) -> bool {
+    service.ports.iter().any(|p| {
+        p.protocol != "UDP" && ports::classify(&p.numbers(), p.name.as_deref()) == Proto::Grpc
+    })
+}
+
 /// True when the Service has a port that may carry HTTP or gRPC.
 fn l7(service: &Service) -> bool {
     service.ports.iter().any(|p| {
@@ -216,7 +252,33 @@ fn l7(service: &Service) -> bool {
     })
 }
 
+/// A ServiceProfile has a route timeout over all tries and a retry budget, but no limit
+/// of attempts and no per-try timeout: with `perTryTimeout` and no `timeout`, the route's
+/// timeout is what the tries may take together, `perTryTimeout × (attempts + 1)`, and a
+/// note says what is approximated.
 fn service_profile(service: &Service, component: &str, t: &Traffic, out: &mut Additions) {
+    let mut timeout = t.timeout.clone();
+    if let Some(r) = &t.retries {
+        let per_try = r.per_try_timeout.as_deref();
+        if let (None, Some(per_try)) = (&timeout, per_try.and_then(crate::config::millis)) {
+            timeout = Some(format!("{}ms", per_try * (u64::from(r.attempts) + 1)));
+        }
+        out.note(format!(
+            "linkerd.serviceProfiles: service {} retries within the ServiceProfile's retry budget (20% more requests), not retries.attempts ({}){}",
+            qualified(service.namespace.as_deref(), &service.name),
+            r.attempts,
+            match (per_try, &t.timeout) {
+                (Some(p), None) => format!(
+                    "; retries.perTryTimeout {p} bounds all tries together as the route timeout {}",
+                    timeout.as_deref().unwrap_or_default()
+                ),
+                (Some(p), Some(_)) => format!(
+                    "; retries.perTryTimeout {p} has no equivalent and the route timeout (timeout) bounds all tries"
+                ),
+                (None, _) => String::new(),
+            }
+        ));
+    }
     out.add(
         component,
         format!(
@@ -234,7 +296,7 @@ fn service_profile(service: &Service, component: &str, t: &Traffic, out: &mut Ad
                         path_regex: ".*".into(),
                     },
                     is_retryable: t.retries.is_some(),
-                    timeout: t.timeout.clone(),
+                    timeout,
                 }],
                 retry_budget: RetryBudget {
                     retry_ratio: 0.2,
