@@ -11,15 +11,20 @@
 //! - Envoy's metrics are `/stats/prometheus` on the container port `http-envoy-prom`
 //!   (15090); Linkerd's proxy serves `/metrics` on `linkerd-admin` (4191)
 //!   (<https://linkerd.io/2-edge/tasks/external-prometheus/>).
-//! - Linkerd proxies send spans to `config.linkerd.io/trace-collector`
-//!   (<https://linkerd.io/2-edge/tasks/distributed-tracing/>).
+//! - Linkerd proxies send spans to `config.linkerd.io/trace-collector`, in the protocol
+//!   `config.linkerd.io/trace-collector-protocol` names (OpenCensus unless it says
+//!   `opentelemetry`), and verify the collector's identity from
+//!   `config.alpha.linkerd.io/trace-collector-service-account` (the ServiceAccount; the
+//!   namespace is the host's): what the linkerd-jaeger injector sets
+//!   (<https://linkerd.io/2-edge/tasks/distributed-tracing/>, linkerd/linkerd2
+//!   `jaeger/injector/mutator`).
 
 use super::{Additions, Resource, metadata};
 use super::{dashboards, merge};
 use crate::config::{MtlsMode, Release, Spec, TraceProvider};
 use crate::model::kinds::is_operator_cr;
 use crate::model::mesh::{ISTIO_V1_APIS, Mesh};
-use crate::model::stack::Stack;
+use crate::model::stack::{Service, Stack};
 use crate::model::workload::Workload;
 use crate::yaml::patch::Patch;
 use serde::Serialize;
@@ -34,6 +39,8 @@ pub struct Collector {
     pub host: String,
     pub port: u16,
     pub sampling: f64,
+    /// The ServiceAccount of the collector's pods, when the stream has them.
+    pub account: Option<String>,
 }
 
 impl Collector {
@@ -54,7 +61,10 @@ pub struct Context {
 /// Resolves the tracing collector: the config's, or the first of the OpenTelemetry
 /// Collector, Tempo and Jaeger found in the stream with an OTLP (4317) or Zipkin (9411) port,
 /// or else any component serving OTLP.
-pub fn context(stack: &Stack, spec: &Spec, operator: bool) -> Context {
+/// Linkerd's proxies export OpenTelemetry or OpenCensus only, so under Linkerd a Jaeger's
+/// OTLP port is taken over its Zipkin port, and a Zipkin-only collector is none.
+pub fn context(stack: &Stack, spec: &Spec, mesh: &Mesh, operator: bool) -> Context {
+    let linkerd = matches!(mesh, Mesh::Linkerd);
     let Some(obs) = &spec.observability else {
         return Context::default();
     };
@@ -71,6 +81,11 @@ pub fn context(stack: &Stack, spec: &Spec, operator: bool) -> Context {
         let provider = t.provider.unwrap_or(TraceProvider::Otel);
         let port = t.port.unwrap_or(if provider.otlp() { 4317 } else { 9411 });
         Some(Collector {
+            account: stack
+                .services
+                .iter()
+                .find(|s| s.host() == host || s.name == host)
+                .and_then(|s| account(stack, s)),
             provider,
             host,
             port,
@@ -88,6 +103,8 @@ pub fn context(stack: &Stack, spec: &Spec, operator: bool) -> Context {
                 let zipkin = service.ports.iter().find(|p| p.port == 9411);
                 let (provider, port) = match (otlp, zipkin) {
                     (Some(p), _) if provider != TraceProvider::Jaeger => (provider, p.port),
+                    (Some(p), _) if linkerd => (TraceProvider::Otel, p.port),
+                    (_, Some(_)) if linkerd => continue,
                     (_, Some(p)) => (TraceProvider::Zipkin, p.port),
                     (Some(p), None) => (TraceProvider::Otel, p.port),
                     (None, None) => continue,
@@ -97,6 +114,7 @@ pub fn context(stack: &Stack, spec: &Spec, operator: bool) -> Context {
                     host: service.host(),
                     port,
                     sampling,
+                    account: account(stack, service),
                 });
             }
         }
@@ -109,12 +127,29 @@ pub fn context(stack: &Stack, spec: &Spec, operator: bool) -> Context {
             host: service.host(),
             port: 4317,
             sampling,
+            account: account(stack, service),
         })
     };
     Context {
         collector: explicit.or_else(found),
         operator,
     }
+}
+
+/// The ServiceAccount of the pods behind a Service.
+fn account(stack: &Stack, service: &Service) -> Option<String> {
+    let component = service.component.as_deref()?;
+    stack
+        .of(component)
+        .find(|m| {
+            !m.hook
+                && m.namespace == service.namespace
+                && service
+                    .selector
+                    .iter()
+                    .all(|(k, v)| m.pod_labels.get(k) == Some(v))
+        })
+        .map(|m| m.service_account.clone())
 }
 
 /// Pod-template changes for an injected workload that do not depend on the stack: the
@@ -161,10 +196,28 @@ pub fn trace_patch(
     let (Mesh::Linkerd, Some(c)) = (mesh, &ctx.collector) else {
         return None;
     };
-    let mut path = annotations.to_vec();
-    path.push("config.linkerd.io/trace-collector");
     let mut patch = Patch::new();
-    patch.set(&path, &format!("{}:{}", c.host, c.port));
+    let mut set = |key: &str, value: &str| {
+        let mut path = annotations.to_vec();
+        path.push(key);
+        patch.set(&path, value);
+    };
+    set(
+        "config.linkerd.io/trace-collector",
+        &format!("{}:{}", c.host, c.port),
+    );
+    if c.provider.otlp() {
+        set(
+            "config.linkerd.io/trace-collector-protocol",
+            "opentelemetry",
+        );
+    }
+    if let Some(account) = &c.account {
+        set(
+            "config.alpha.linkerd.io/trace-collector-service-account",
+            account,
+        );
+    }
     Some((patch, "traces to the collector"))
 }
 
@@ -319,9 +372,22 @@ pub fn generate(stack: &Stack, spec: &Spec, mesh: &Mesh, ctx: &Context, out: &mu
     if let Some(c) = &ctx.collector
         && matches!(mesh, Mesh::Linkerd)
     {
+        if !c.provider.otlp() {
+            out.warn(format!(
+                "tracing: spec.observability.tracing.provider {} sends Zipkin, which Linkerd's proxies do not export (OpenTelemetry or OpenCensus only): no spans arrive at {}:{}. Point spec.observability.tracing at the collector's OTLP port (4317) with provider otel",
+                c.provider.as_str(),
+                c.host,
+                c.port
+            ));
+        }
         out.note(format!(
-            "tracing: Linkerd proxies send spans to {}:{} (config.linkerd.io/trace-collector)",
-            c.host, c.port
+            "tracing: Linkerd proxies send spans to {}:{} (config.linkerd.io/trace-collector){}",
+            c.host,
+            c.port,
+            match &c.account {
+                Some(sa) => format!(" and verify it as ServiceAccount {sa}"),
+                None => "; its pods are not in the stream, so set config.alpha.linkerd.io/trace-collector-service-account to its ServiceAccount on the injected pods".into(),
+            }
         ));
     }
     if obs.metrics.enabled && obs.metrics.service_monitors {

@@ -271,6 +271,7 @@ pub fn plan(
     let ctx = telemetry::context(
         &stack,
         &config.spec,
+        mesh,
         api_versions.iter().any(|v| operator(v))
             || objects.iter().any(|o| {
                 o.node

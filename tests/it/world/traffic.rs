@@ -294,3 +294,96 @@ fn service_profiles_bound_the_tries_and_say_what_they_cannot_express() {
     );
     validates(&text, "ServiceProfile fallback");
 }
+
+/// The opentelemetry-collector chart in deployment mode, with its own ServiceAccount.
+const OTEL_COLLECTOR: &str = r#"---
+# Source: opentelemetry-collector/templates/service.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: obs-opentelemetry-collector
+  namespace: monitoring
+  labels:
+    app.kubernetes.io/name: opentelemetry-collector
+    app.kubernetes.io/instance: obs
+    component: standalone-collector
+spec:
+  type: ClusterIP
+  ports:
+    - name: otlp
+      port: 4317
+      targetPort: 4317
+      protocol: TCP
+      appProtocol: grpc
+    - name: otlp-http
+      port: 4318
+      targetPort: 4318
+      protocol: TCP
+  selector:
+    app.kubernetes.io/name: opentelemetry-collector
+    app.kubernetes.io/instance: obs
+    component: standalone-collector
+  internalTrafficPolicy: Cluster
+---
+# Source: opentelemetry-collector/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: obs-opentelemetry-collector
+  namespace: monitoring
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: opentelemetry-collector
+      app.kubernetes.io/instance: obs
+      component: standalone-collector
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: opentelemetry-collector
+        app.kubernetes.io/instance: obs
+        component: standalone-collector
+    spec:
+      serviceAccountName: obs-opentelemetry-collector
+      containers:
+        - name: opentelemetry-collector
+          command:
+            - /otelcol-k8s
+            - --config=/conf/relay.yaml
+          image: "otel/opentelemetry-collector-k8s:0.129.1"
+          ports:
+            - name: otlp
+              containerPort: 4317
+              protocol: TCP
+            - name: otlp-http
+              containerPort: 4318
+              protocol: TCP
+"#;
+
+#[test]
+fn linkerd_proxies_send_opentelemetry_to_the_collector_they_can_verify() {
+    let inputs = [
+        Input::new("grafana.yaml", GRAFANA_AND_QUERIER),
+        Input::new("collector.yaml", OTEL_COLLECTOR),
+    ];
+    let strict = "  type: linkerd\n  authorization:\n    defaultDeny: true\n  observability:\n    tracing:\n      samplingRate: 10\n";
+    let out = run(&inputs, &config(strict), MeshType::Linkerd);
+    let docs = documents(&out.output.text());
+    let pod = &find(&docs, "Deployment", "obs-grafana").unwrap()["spec"]["template"]["metadata"]["annotations"];
+    assert_eq!(
+        pod["config.linkerd.io/trace-collector"],
+        "obs-opentelemetry-collector.monitoring.svc.cluster.local:4317",
+        "{pod}"
+    );
+    assert_eq!(
+        pod["config.linkerd.io/trace-collector-protocol"], "opentelemetry",
+        "{pod}"
+    );
+    assert_eq!(
+        pod["config.alpha.linkerd.io/trace-collector-service-account"],
+        "obs-opentelemetry-collector",
+        "{pod}"
+    );
+    assert_eq!(denied(&out.flows()), Vec::<String>::new());
+}
