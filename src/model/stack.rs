@@ -196,6 +196,26 @@ pub struct Service {
 }
 
 impl Service {
+    /// True when `multiCluster.exportServices` exports it: it names the Service, or names
+    /// its component and the Service serves the component's API. By component, headless
+    /// Services (peer discovery) and those of gossip or cache ports (memberlist,
+    /// memcached) stay in their cluster.
+    pub fn exported(&self, mc: &crate::config::MultiCluster) -> bool {
+        if !mc.enabled {
+            return false;
+        }
+        let named = |s: &String| *s == self.name;
+        let by_component = |s: &String| Some(s.as_str()) == self.component.as_deref();
+        mc.export_services.iter().any(named)
+            || (mc.export_services.iter().any(by_component)
+                && !self.headless
+                && self.ports.iter().any(|p| p.protocol != "UDP")
+                && !self
+                    .ports
+                    .iter()
+                    .any(|p| p.numbers().into_iter().any(super::ports::is_opaque)))
+    }
+
     pub fn host(&self) -> String {
         match &self.namespace {
             Some(ns) => format!("{}.{ns}.svc.{}", self.name, self.cluster_domain),

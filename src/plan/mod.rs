@@ -263,6 +263,7 @@ pub fn plan(
             mesh,
             &graph.component_flows(&pods),
             &graph.read_components(&pods),
+            &exported(&stack, &config.spec, mesh),
         ),
         None => Vec::new(),
     };
@@ -645,4 +646,25 @@ fn decide<'o, 'a>(
         pod_annotations: Some(w.pod_annotations_path),
     };
     Ok((Some(decided), Some(pods)))
+}
+
+/// The components with a Service other clusters reach through Linkerd's multi-cluster
+/// gateway.
+fn exported(stack: &Stack, spec: &crate::config::Spec, mesh: &Mesh) -> Vec<String> {
+    let Some(mc) = spec
+        .multi_cluster
+        .as_ref()
+        .filter(|_| *mesh == Mesh::Linkerd)
+    else {
+        return Vec::new();
+    };
+    let mut components: Vec<String> = stack
+        .services
+        .iter()
+        .filter(|s| s.exported(mc))
+        .filter_map(|s| s.component.clone())
+        .collect();
+    components.sort();
+    components.dedup();
+    components
 }

@@ -387,3 +387,201 @@ fn linkerd_proxies_send_opentelemetry_to_the_collector_they_can_verify() {
     );
     assert_eq!(denied(&out.flows()), Vec::<String>::new());
 }
+
+/// The loki chart in simple scalable mode, cut to the read path: the read Service, its
+/// headless twin, the memberlist Service and the chunks cache (memcached and its exporter).
+const LOKI_READ: &str = r#"---
+# Source: loki/templates/read/service-read.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: loki-read
+  namespace: loki
+  labels:
+    app.kubernetes.io/name: loki
+    app.kubernetes.io/instance: loki
+    app.kubernetes.io/component: read
+spec:
+  type: ClusterIP
+  ports:
+    - name: http-metrics
+      port: 3100
+      targetPort: http-metrics
+      protocol: TCP
+    - name: grpc
+      port: 9095
+      targetPort: grpc
+      protocol: TCP
+  selector:
+    app.kubernetes.io/name: loki
+    app.kubernetes.io/instance: loki
+    app.kubernetes.io/component: read
+---
+# Source: loki/templates/read/service-read-headless.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: loki-read-headless
+  namespace: loki
+spec:
+  type: ClusterIP
+  clusterIP: None
+  ports:
+    - name: http-metrics
+      port: 3100
+      targetPort: http-metrics
+      protocol: TCP
+  selector:
+    app.kubernetes.io/name: loki
+    app.kubernetes.io/instance: loki
+    app.kubernetes.io/component: read
+---
+# Source: loki/templates/service-memberlist.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: loki-memberlist
+  namespace: loki
+spec:
+  type: ClusterIP
+  clusterIP: None
+  ports:
+    - name: tcp
+      port: 7946
+      targetPort: http-memberlist
+      protocol: TCP
+  selector:
+    app.kubernetes.io/name: loki
+    app.kubernetes.io/instance: loki
+    app.kubernetes.io/part-of: memberlist
+---
+# Source: loki/templates/chunks-cache/service-chunks-cache.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: loki-chunks-cache
+  namespace: loki
+spec:
+  type: ClusterIP
+  ports:
+    - name: memcached-client
+      port: 11211
+      targetPort: 11211
+    - name: http-metrics
+      port: 9150
+      targetPort: 9150
+  selector:
+    app.kubernetes.io/name: loki
+    app.kubernetes.io/instance: loki
+    app.kubernetes.io/component: memcached-chunks-cache
+---
+# Source: loki/templates/read/deployment-read.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: loki-read
+  namespace: loki
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: loki
+      app.kubernetes.io/instance: loki
+      app.kubernetes.io/component: read
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: loki
+        app.kubernetes.io/instance: loki
+        app.kubernetes.io/component: read
+        app.kubernetes.io/part-of: memberlist
+    spec:
+      serviceAccountName: loki
+      containers:
+        - name: loki
+          image: docker.io/grafana/loki:3.5.2
+          args:
+            - -config.file=/etc/loki/config/config.yaml
+            - -target=read
+          ports:
+            - containerPort: 3100
+              name: http-metrics
+              protocol: TCP
+            - containerPort: 9095
+              name: grpc
+              protocol: TCP
+            - containerPort: 7946
+              name: http-memberlist
+              protocol: TCP
+---
+# Source: loki/templates/chunks-cache/statefulset-chunks-cache.yaml
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: loki-chunks-cache
+  namespace: loki
+spec:
+  replicas: 1
+  serviceName: loki-chunks-cache
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: loki
+      app.kubernetes.io/instance: loki
+      app.kubernetes.io/component: memcached-chunks-cache
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: loki
+        app.kubernetes.io/instance: loki
+        app.kubernetes.io/component: memcached-chunks-cache
+    spec:
+      serviceAccountName: loki
+      containers:
+        - name: memcached
+          image: memcached:1.6.38-alpine
+          ports:
+            - containerPort: 11211
+              name: client
+        - name: exporter
+          image: prom/memcached-exporter:v0.15.3
+          ports:
+            - containerPort: 9150
+              name: http-metrics
+"#;
+
+#[test]
+fn multicluster_exports_serving_services_and_admits_the_gateway() {
+    let inputs = [Input::new("loki.yaml", LOKI_READ)];
+    let spec = "  type: linkerd\n  authorization:\n    defaultDeny: true\n  multiCluster:\n    enabled: true\n    exportServices: [loki]\n";
+    let out = run(&inputs, &config(spec), MeshType::Linkerd);
+    let text = out.output.text();
+    let docs = documents(&text);
+    let exported = |name: &str| {
+        find(&docs, "Service", name).unwrap()["metadata"]["labels"]["mirror.linkerd.io/exported"]
+            == "true"
+    };
+    assert!(exported("loki-read"));
+    for internal in ["loki-read-headless", "loki-memberlist", "loki-chunks-cache"] {
+        assert!(!exported(internal), "{internal} is exported");
+    }
+    let gateway = find(
+        &docs,
+        "MeshTLSAuthentication",
+        "from-sa-linkerd-multicluster-linkerd-gateway",
+    )
+    .expect("the gateway's identity");
+    assert_eq!(
+        gateway["spec"]["identityRefs"][0],
+        serde_json::json!({"kind": "ServiceAccount", "name": "linkerd-gateway", "namespace": "linkerd-multicluster"})
+    );
+    let flows = out.flows();
+    assert!(
+        super::edges(&flows).iter().any(|e| e.contains(
+            "linkerd-multicluster/linkerd-gateway → deployment loki/loki-read port 3100"
+        )),
+        "{:?}",
+        super::edges(&flows)
+    );
+    assert_eq!(denied(&flows), Vec::<String>::new());
+    validates(&text, "multi-cluster export");
+}

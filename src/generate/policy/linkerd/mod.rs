@@ -172,11 +172,10 @@ fn service_edits(
             }
         }
     }
-    if let Some(mc) = spec.multi_cluster.as_ref().filter(|m| m.enabled)
-        && mc
-            .export_services
-            .iter()
-            .any(|s| *s == service.name || s == component)
+    if spec
+        .multi_cluster
+        .as_ref()
+        .is_some_and(|mc| service.exported(mc))
     {
         patch.set(
             &["metadata", "labels", "mirror.linkerd.io/exported"],
