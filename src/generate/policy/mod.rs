@@ -94,7 +94,7 @@ pub fn generate(inputs: &Inputs, config: &ServiceMesh, mesh: &Mesh) -> Additions
         for m in stack
             .members
             .iter()
-            .filter(|m| !m.hook && m.service_account == "default")
+            .filter(|m| m.service_account == "default")
         {
             out.note(format!(
                 "{} {} ({}) runs as ServiceAccount default: every pod of namespace {} without its own ServiceAccount gets its access; give it its own",

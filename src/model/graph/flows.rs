@@ -197,6 +197,22 @@ pub fn flows(
             ));
         }
     }
+    // Helm test pods (in the mesh with `hooks: inject`) call the component whose chart
+    // they test; they are no identity of it ([`Stack::callers`]), so they are admitted by
+    // their own ServiceAccount.
+    for m in stack.members.iter().filter(|m| m.hook) {
+        if let Some(ns) = &m.namespace {
+            wanted.push((
+                Source::Account(ns.clone(), m.service_account.clone()),
+                m.component.clone(),
+                format!(
+                    "Helm hook pod {} tests {} (hooks: inject)",
+                    m.name, m.component
+                ),
+                Found::Inferred,
+            ));
+        }
+    }
     // Other clusters' requests arrive through the linkerd-multicluster gateway, whose
     // identity the exported Services' pods see (`linkerd-gateway` in
     // `linkerd-multicluster`: <https://linkerd.io/2-edge/features/multicluster/>).

@@ -585,3 +585,112 @@ fn multicluster_exports_serving_services_and_admits_the_gateway() {
     assert_eq!(denied(&flows), Vec::<String>::new());
     validates(&text, "multi-cluster export");
 }
+
+/// The grafana chart's `helm test` pod: bats against the Grafana Service, with its own
+/// ServiceAccount.
+const GRAFANA_TEST: &str = r#"---
+# Source: grafana/templates/tests/test-serviceaccount.yaml
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  labels:
+    app.kubernetes.io/name: grafana
+    app.kubernetes.io/instance: obs
+  name: obs-grafana-test
+  namespace: monitoring
+---
+# Source: grafana/templates/tests/test-configmap.yaml
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: obs-grafana-test
+  namespace: monitoring
+  annotations:
+    "helm.sh/hook": "test"
+    "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded"
+  labels:
+    app.kubernetes.io/name: grafana
+    app.kubernetes.io/instance: obs
+data:
+  run.sh: |-
+    @test "Test Health" {
+      url="http://obs-grafana/api/health"
+
+      code=$(wget --server-response --spider --timeout 90 --tries 10 ${url} 2>&1 | awk '/^  HTTP/{print $2}')
+      [ "$code" == "200" ]
+    }
+---
+# Source: grafana/templates/tests/test.yaml
+apiVersion: v1
+kind: Pod
+metadata:
+  name: obs-grafana-test
+  labels:
+    app.kubernetes.io/name: grafana
+    app.kubernetes.io/instance: obs
+  annotations:
+    "helm.sh/hook": test
+    "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded"
+  namespace: monitoring
+spec:
+  serviceAccountName: obs-grafana-test
+  containers:
+    - name: obs-test
+      image: "docker.io/bats/bats:v1.4.1"
+      imagePullPolicy: IfNotPresent
+      command: ["/opt/bats/bin/bats", "-t", "/tests/run.sh"]
+      volumeMounts:
+        - mountPath: /tests
+          name: tests
+          readOnly: true
+  volumes:
+    - name: tests
+      configMap:
+        name: obs-grafana-test
+  restartPolicy: Never
+"#;
+
+/// The test pod alone, its script's ConfigMap rendered elsewhere (`helm template
+/// --show-only templates/tests/test.yaml`): the Service it calls cannot be read.
+fn test_pod_alone() -> String {
+    let pod = GRAFANA_TEST
+        .find("# Source: grafana/templates/tests/test.yaml")
+        .unwrap();
+    format!("---\n{}", &GRAFANA_TEST[pod..])
+}
+
+#[test]
+fn injected_helm_test_pods_may_call_what_they_test() {
+    for test in [GRAFANA_TEST.to_string(), test_pod_alone()] {
+        injected_test_pod_is_admitted(&test);
+    }
+}
+
+fn injected_test_pod_is_admitted(test: &str) {
+    let inputs = [
+        Input::new("grafana.yaml", GRAFANA_AND_QUERIER),
+        Input::new("test.yaml", test),
+    ];
+    for (mesh, spec) in [
+        (
+            MeshType::Istio,
+            "  type: istio\n  hooks: inject\n  mtls:\n    mode: STRICT\n  authorization:\n    defaultDeny: true\n",
+        ),
+        (
+            MeshType::Linkerd,
+            "  type: linkerd\n  hooks: inject\n  authorization:\n    defaultDeny: true\n",
+        ),
+    ] {
+        let out = run(&inputs, &config(spec), mesh);
+        let flows = out.flows();
+        let edges = super::edges(&flows);
+        assert!(
+            edges.iter().any(|e| e.ends_with(
+                "monitoring/obs-grafana-test → deployment monitoring/obs-grafana port 3000"
+            )),
+            "{mesh:?}: {edges:?}"
+        );
+        assert_eq!(denied(&flows), Vec::<String>::new(), "{mesh:?}");
+        validates(&out.output.text(), "helm test pods");
+    }
+}
