@@ -24,11 +24,14 @@ use super::{dashboards, merge};
 use crate::config::{MtlsMode, Release, Spec, TraceProvider};
 use crate::model::kinds::is_operator_cr;
 use crate::model::mesh::{ISTIO_V1_APIS, Mesh};
-use crate::model::stack::{Service, Stack};
+use crate::model::object::Object;
+use crate::model::stack::{Service, Stack, qualified};
 use crate::model::workload::Workload;
+use crate::yaml::Node;
 use crate::yaml::patch::Patch;
 use serde::Serialize;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
@@ -56,6 +59,75 @@ pub struct Context {
     pub collector: Option<Collector>,
     /// The stream uses prometheus-operator (PodMonitors are understood).
     pub operator: bool,
+    /// How the stream's `Prometheus` selects PodMonitors, when it has one.
+    pub prometheus: Option<Selection>,
+}
+
+/// How a prometheus-operator `Prometheus` selects PodMonitors
+/// (<https://prometheus-operator.dev/docs/api-reference/api/#monitoring.coreos.com/v1.PrometheusSpec>):
+/// a null `podMonitorSelector` selects none and an empty one all; a null
+/// `podMonitorNamespaceSelector` only the Prometheus's own namespace, an empty one every
+/// namespace. kube-prometheus-stack sets `podMonitorSelector.matchLabels.release` to the
+/// release name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// `namespace/name` of the Prometheus.
+    pub prometheus: String,
+    pub namespace: Option<String>,
+    /// The labels a PodMonitor needs to be selected; `None` when the selector is null.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Selector expressions no label set meets by itself (`NotIn`, `DoesNotExist`,
+    /// `Exists`): said in a warning.
+    pub unmet: Vec<String>,
+    /// `podMonitorNamespaceSelector` is null.
+    pub own_namespace: bool,
+}
+
+/// The PodMonitor selection of the first `Prometheus` of the stream.
+pub fn selection(objects: &[Object], release: Option<&str>) -> Option<Selection> {
+    let prom = objects.iter().find(|o| o.kind == "Prometheus")?;
+    let spec = |k: &str| prom.node.at(&["spec", k]).filter(|n| !n.is_null());
+    let namespace = prom
+        .node
+        .at(&["metadata", "namespace"])
+        .and_then(Node::scalar)
+        .or(release)
+        .map(str::to_string);
+    let mut unmet = Vec::new();
+    let labels = spec("podMonitorSelector").map(|selector| {
+        let mut labels: BTreeMap<String, String> = selector
+            .get("matchLabels")
+            .map(Node::string_map)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.to_string(), v?.to_string())))
+            .collect();
+        for e in selector
+            .get("matchExpressions")
+            .and_then(Node::items)
+            .unwrap_or_default()
+        {
+            let get = |k: &str| e.get(k).and_then(Node::scalar).unwrap_or_default();
+            let first = e
+                .get("values")
+                .and_then(Node::items)
+                .and_then(|v| v.first().and_then(|v| v.scalar()));
+            match (get("operator"), first) {
+                ("In", Some(value)) => {
+                    labels.insert(get("key").to_string(), value.to_string());
+                }
+                (op, _) => unmet.push(format!("{} {op}", get("key"))),
+            }
+        }
+        labels
+    });
+    Some(Selection {
+        prometheus: qualified(namespace.as_deref(), prom.name()),
+        namespace,
+        labels,
+        unmet,
+        own_namespace: spec("podMonitorNamespaceSelector").is_none(),
+    })
 }
 
 /// Resolves the tracing collector: the config's, or the first of the OpenTelemetry
@@ -73,6 +145,7 @@ pub fn context(stack: &Stack, spec: &Spec, mesh: &Mesh, operator: bool) -> Conte
         return Context {
             collector: None,
             operator,
+            prometheus: None,
         };
     }
     let sampling = tracing.map_or(1.0, |t| t.sampling_rate);
@@ -133,6 +206,7 @@ pub fn context(stack: &Stack, spec: &Spec, mesh: &Mesh, operator: bool) -> Conte
     Context {
         collector: explicit.or_else(found),
         operator,
+        prometheus: None,
     }
 }
 
@@ -330,8 +404,28 @@ struct MetricOverride {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct PodMonitor {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace_selector: Option<NamespaceSelector>,
     selector: Selector,
     pod_metrics_endpoints: Vec<Endpoint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NamespaceSelector {
+    match_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Relabel {
+    action: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    source_labels: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_label: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    regex: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -350,6 +444,8 @@ struct Expression {
 struct Endpoint {
     port: &'static str,
     path: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    relabelings: Vec<Relabel>,
 }
 
 /// The Telemetry resources, PodMonitors and dashboards, and the notes on what to set by
@@ -392,7 +488,7 @@ pub fn generate(stack: &Stack, spec: &Spec, mesh: &Mesh, ctx: &Context, out: &mu
     }
     if obs.metrics.enabled && obs.metrics.service_monitors {
         if ctx.operator {
-            pod_monitors(stack, mesh, out);
+            pod_monitors(stack, mesh, ctx.prometheus.as_ref(), out);
         } else {
             out.note(match mesh {
                 Mesh::Istio { .. } => "metrics: no prometheus-operator in the stream; Istio's metrics merging sets prometheus.io/* scrape annotations (port 15020) on injected pods".into(),
@@ -483,7 +579,12 @@ fn istio_telemetry(
     }
 }
 
-fn pod_monitors(stack: &Stack, mesh: &Mesh, out: &mut Additions) {
+/// PodMonitors for the proxies' metrics, labelled and placed so the stream's Prometheus
+/// selects them; Linkerd's get the relabelling of Linkerd's own scrape configuration
+/// (<https://linkerd.io/2-edge/tasks/external-prometheus/>): the workload labels
+/// (`deployment`, `statefulset`, …) from the injector's `linkerd.io/proxy-<kind>` pod
+/// labels, and `k8s_job` from `linkerd.io/proxy-job`.
+fn pod_monitors(stack: &Stack, mesh: &Mesh, selection: Option<&Selection>, out: &mut Additions) {
     let (name, key, port, path) = match mesh {
         Mesh::Istio { ambient: true, .. } => return,
         Mesh::Istio { .. } => (
@@ -499,22 +600,77 @@ fn pod_monitors(stack: &Stack, mesh: &Mesh, out: &mut Additions) {
             "/metrics",
         ),
     };
-    for ns in &stack.namespaces {
+    let relabelings = match mesh {
+        Mesh::Linkerd => vec![
+            Relabel {
+                action: "replace",
+                source_labels: vec!["__meta_kubernetes_pod_label_linkerd_io_proxy_job"],
+                target_label: Some("k8s_job"),
+                regex: None,
+            },
+            Relabel {
+                action: "labelmap",
+                source_labels: Vec::new(),
+                target_label: None,
+                regex: Some("__meta_kubernetes_pod_label_linkerd_io_proxy_(.+)"),
+            },
+        ],
+        Mesh::Istio { .. } => Vec::new(),
+    };
+    let labels = selection.and_then(|s| s.labels.clone()).unwrap_or_default();
+    if let Some(s) = selection {
+        if s.labels.is_none() {
+            out.warn(format!(
+                "metrics: Prometheus {} has no spec.podMonitorSelector, so it selects no PodMonitor and the proxies' metrics are not scraped. Set podMonitorSelector (`{{}}` selects all; kube-prometheus-stack: prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues=false)",
+                s.prometheus
+            ));
+        }
+        if !s.unmet.is_empty() {
+            out.warn(format!(
+                "metrics: Prometheus {} selects PodMonitors by {}, which the generated PodMonitors' labels cannot be shown to meet; check that it selects the proxies' PodMonitors",
+                s.prometheus,
+                s.unmet.join(", ")
+            ));
+        }
+    }
+    // A Prometheus that reads PodMonitors from its own namespace only gets one there that
+    // reaches into the stack's namespaces.
+    let home = selection
+        .filter(|s| s.own_namespace)
+        .and_then(|s| s.namespace.clone());
+    let named: Option<Vec<String>> = stack.namespaces.iter().cloned().collect();
+    let placements: Vec<(Option<String>, Vec<String>)> = match (home, named) {
+        (Some(home), Some(names)) if names.iter().any(|n| *n != home) => {
+            vec![(Some(home), names)]
+        }
+        _ => stack
+            .namespaces
+            .iter()
+            .map(|ns| (ns.clone(), Vec::new()))
+            .collect(),
+    };
+    for (ns, match_names) in placements {
         out.add(
             "prometheus",
             format!("Prometheus scrapes the proxies' {port} port ({path})"),
             Resource {
                 api_version: "monitoring.coreos.com/v1",
                 kind: "PodMonitor",
-                metadata: metadata(name, ns.as_deref(), "prometheus"),
+                metadata: metadata(name, ns.as_deref(), "prometheus").labelled(&labels),
                 spec: PodMonitor {
+                    namespace_selector: (!match_names.is_empty())
+                        .then_some(NamespaceSelector { match_names }),
                     selector: Selector {
                         match_expressions: vec![Expression {
                             key,
                             operator: "Exists",
                         }],
                     },
-                    pod_metrics_endpoints: vec![Endpoint { port, path }],
+                    pod_metrics_endpoints: vec![Endpoint {
+                        port,
+                        path,
+                        relabelings: relabelings.clone(),
+                    }],
                 },
             },
         );
@@ -529,14 +685,14 @@ fn dashboard(stack: &Stack, mesh: &Mesh, d: &crate::config::Dashboards, out: &mu
     let mut index: HashMap<(&str, Option<&str>), usize> = HashMap::new();
     for m in stack.servers() {
         match index.entry((&m.component, m.namespace.as_deref())) {
-            Entry::Occupied(i) => components[*i.get()].workloads.push(m.name.clone()),
+            Entry::Occupied(i) => components[*i.get()].workloads.push(m.workload.clone()),
             Entry::Vacant(v) => {
                 v.insert(components.len());
                 components.push(dashboards::Component {
                     name: m.component.clone(),
                     // Empty: every namespace the dashboard's variable selects.
                     namespace: m.namespace.clone().unwrap_or_default(),
-                    workloads: vec![m.name.clone()],
+                    workloads: vec![m.workload.clone()],
                 });
             }
         }

@@ -39,6 +39,9 @@ pub struct OperatorPods {
     pub ports: Vec<Port>,
     /// Their ServiceAccount, when the resource says or implies one.
     pub service_account: Option<String>,
+    /// The workload the operator runs them in, whose name the meshes' metrics carry
+    /// (Istio's `destination_workload`, Linkerd's `deployment`/`statefulset`).
+    pub workload: String,
 }
 
 const TEMPLATE_LABELS: &[&str] = &["spec", "template", "metadata", "labels"];
@@ -187,6 +190,7 @@ pub static POD_KINDS: &[PodKind] = &[
                         .and_then(Node::scalar)
                         .map_or_else(|| format!("{name}-collector"), str::to_string),
                 ),
+                workload: format!("{name}-collector"),
             })
         }),
     },
@@ -232,8 +236,10 @@ pub static POD_KINDS: &[PodKind] = &[
                 more_labels: BTreeMap::new(),
                 ports,
                 service_account: Some(
-                    get(&["spec", "serviceAccount", "name"]).map_or(fullname, str::to_string),
+                    get(&["spec", "serviceAccount", "name"])
+                        .map_or_else(|| fullname.clone(), str::to_string),
                 ),
+                workload: fullname,
             })
         }),
     },
@@ -278,6 +284,7 @@ pub static POD_KINDS: &[PodKind] = &[
                         .and_then(Node::scalar)
                         .map_or_else(|| name.to_string(), str::to_string),
                 ),
+                workload: name.to_string(),
             })
         }),
     },
@@ -316,6 +323,12 @@ fn prometheus_pods(node: &Node, app: &str, name: &str) -> OperatorPods {
         more_labels: labels(&more),
         ports,
         service_account: None,
+        // The StatefulSet: `prometheus-<name>`, `prom-agent-<name>`, `alertmanager-<name>`,
+        // `thanos-ruler-<name>`.
+        workload: match app {
+            "prometheus-agent" => format!("prom-agent-{name}"),
+            app => format!("{app}-{name}"),
+        },
     }
 }
 

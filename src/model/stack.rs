@@ -33,6 +33,8 @@ pub struct Member {
     pub hook: bool,
     /// At most one pod at a time ([`Workload::single`]).
     pub single: bool,
+    /// The workload that runs the pods ([`Workload::workload`]).
+    pub workload: String,
     /// What the names of its generated resources start with: its name, or `<kind>-<name>`
     /// when a workload of another kind in its namespace has the same name (an Alertmanager
     /// and a Prometheus both named `main`).
@@ -63,6 +65,7 @@ impl Member {
             serves: !w.runs_to_completion,
             hook: w.is_hook(),
             single: w.single,
+            workload: w.workload.clone(),
             slug: w.name.clone(),
         }
     }

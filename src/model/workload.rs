@@ -42,6 +42,8 @@ pub struct Workload {
     pub spec_mounts: Vec<String>,
     /// The containers' liveness, readiness and startup probes that reach a port.
     pub probes: Vec<Probe>,
+    /// The workload that runs the pods: this object, or the one its operator creates.
+    pub workload: String,
     /// At most one pod at a time: `spec.replicas` 1 or left out (Kubernetes' and the
     /// operators' default), and not a DaemonSet.
     pub single: bool,
@@ -168,8 +170,10 @@ impl Workload {
             None => None,
         };
         let mut operator_account = None;
+        let mut workload = name.clone();
         let selector = match operator {
             Some(pods) => {
+                workload = pods.workload;
                 ports = pods.ports;
                 operator_account = pods.service_account;
                 pod_labels.extend(pods.more_labels);
@@ -225,6 +229,7 @@ impl Workload {
                 .filter_map(|v| v.get("name").and_then(Node::scalar).map(str::to_string))
                 .collect(),
             probes,
+            workload,
             single: kind != "DaemonSet"
                 && node
                     .at(&["spec", "replicas"])

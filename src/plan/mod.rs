@@ -269,7 +269,7 @@ pub fn plan(
     };
     // Telemetry the pods need once the stack is known: where traces go.
     let operator = |v: &str| v.starts_with("monitoring.coreos.com/");
-    let ctx = telemetry::context(
+    let mut ctx = telemetry::context(
         &stack,
         &config.spec,
         mesh,
@@ -281,6 +281,7 @@ pub fn plan(
                     .is_some_and(operator)
             }),
     );
+    ctx.prometheus = telemetry::selection(objects, release);
     for d in decided.iter_mut().flatten() {
         if let (Action::Inject(how), Some(annotations)) = (&mut d.action, d.pod_annotations)
             && let Some((patch, what)) = telemetry::trace_patch(annotations, mesh, &ctx)

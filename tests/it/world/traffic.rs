@@ -694,3 +694,191 @@ fn injected_test_pod_is_admitted(test: &str) {
         validates(&out.output.text(), "helm test pods");
     }
 }
+
+/// kube-prometheus-stack's Prometheus and Alertmanager resources for release `obs`: the
+/// Prometheus selects PodMonitors labelled `release: obs`, from every namespace.
+const KUBE_PROMETHEUS_STACK: &str = r#"---
+# Source: kube-prometheus-stack/templates/prometheus/prometheus.yaml
+apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata:
+  name: obs-kube-prometheus-prometheus
+  namespace: monitoring
+  labels:
+    app: kube-prometheus-stack-prometheus
+    release: "obs"
+spec:
+  image: "quay.io/prometheus/prometheus:v3.4.1"
+  replicas: 1
+  serviceAccountName: obs-kube-prometheus-prometheus
+  serviceMonitorSelector:
+    matchLabels:
+      release: "obs"
+  serviceMonitorNamespaceSelector: {}
+  podMonitorSelector:
+    matchLabels:
+      release: "obs"
+  podMonitorNamespaceSelector: {}
+  alerting:
+    alertmanagers:
+      - namespace: monitoring
+        name: obs-kube-prometheus-alertmanager
+        port: http-web
+        pathPrefix: "/"
+        apiVersion: v2
+  portName: http-web
+---
+# Source: kube-prometheus-stack/templates/alertmanager/alertmanager.yaml
+apiVersion: monitoring.coreos.com/v1
+kind: Alertmanager
+metadata:
+  name: obs-kube-prometheus-alertmanager
+  namespace: monitoring
+  labels:
+    app: kube-prometheus-stack-alertmanager
+    release: "obs"
+spec:
+  image: "quay.io/prometheus/alertmanager:v0.28.1"
+  replicas: 1
+  serviceAccountName: obs-kube-prometheus-alertmanager
+  portName: http-web
+---
+# Source: kube-prometheus-stack/templates/alertmanager/service.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: obs-kube-prometheus-alertmanager
+  namespace: monitoring
+  labels:
+    app: kube-prometheus-stack-alertmanager
+    release: "obs"
+spec:
+  ports:
+  - name: http-web
+    port: 9093
+    targetPort: 9093
+    protocol: TCP
+  selector:
+    app.kubernetes.io/name: alertmanager
+    alertmanager: obs-kube-prometheus-alertmanager
+"#;
+
+const METRICS: &str =
+    "  observability:\n    metrics:\n      enabled: true\n    dashboards:\n      enabled: true\n";
+
+/// The dashboard JSON of an output's dashboard ConfigMap.
+fn dashboard_json(docs: &[serde_json::Value]) -> String {
+    let map = docs
+        .iter()
+        .find(|d| {
+            d["kind"] == "ConfigMap"
+                && d["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.contains("golden-signals"))
+        })
+        .expect("a dashboard ConfigMap");
+    map["data"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn proxy_pod_monitors_and_dashboards_are_what_the_stack_selects() {
+    let inputs = [
+        Input::new("kps.yaml", KUBE_PROMETHEUS_STACK),
+        Input::new("grafana.yaml", GRAFANA_AND_QUERIER),
+    ];
+    for mesh in [MeshType::Istio, MeshType::Linkerd] {
+        let name = if mesh == MeshType::Istio {
+            "istio"
+        } else {
+            "linkerd"
+        };
+        let out = run(
+            &inputs,
+            &config(&format!("  type: {name}\n{METRICS}")),
+            mesh,
+        );
+        let text = out.output.text();
+        let docs = documents(&text);
+        let monitor = find(&docs, "PodMonitor", &format!("{name}-proxies")).expect("a PodMonitor");
+        assert_eq!(monitor["metadata"]["labels"]["release"], "obs", "{monitor}");
+        assert_eq!(monitor["metadata"]["namespace"], "monitoring", "{monitor}");
+        let relabelings = &monitor["spec"]["podMetricsEndpoints"][0]["relabelings"];
+        if mesh == MeshType::Linkerd {
+            assert!(
+                relabelings
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["action"] == "labelmap"
+                        && r["regex"] == "__meta_kubernetes_pod_label_linkerd_io_proxy_(.+)"),
+                "{relabelings}"
+            );
+        }
+        let dashboard = dashboard_json(&docs);
+        for workload in [
+            "prometheus-obs-kube-prometheus-prometheus",
+            "alertmanager-obs-kube-prometheus-alertmanager",
+        ] {
+            assert!(
+                dashboard.contains(workload),
+                "{name}: no row for {workload}"
+            );
+        }
+        assert!(
+            !dashboard.contains("\\\"obs-kube-prometheus-prometheus\\\""),
+            "{name}: a row names the Prometheus resource, not its StatefulSet"
+        );
+        validates(&text, "PodMonitors and dashboards");
+    }
+}
+
+#[test]
+fn a_prometheus_reading_its_own_namespace_gets_the_pod_monitor_there() {
+    let own = KUBE_PROMETHEUS_STACK.replace("  podMonitorNamespaceSelector: {}\n", "");
+    let grafana = GRAFANA_AND_QUERIER.replace("namespace: monitoring", "namespace: grafana");
+    let inputs = [
+        Input::new("kps.yaml", own),
+        Input::new("grafana.yaml", grafana),
+    ];
+    let out = run(
+        &inputs,
+        &config(&format!("  type: linkerd\n{METRICS}")),
+        MeshType::Linkerd,
+    );
+    let docs = documents(&out.output.text());
+    let monitors: Vec<_> = docs.iter().filter(|d| d["kind"] == "PodMonitor").collect();
+    assert_eq!(monitors.len(), 1, "{monitors:?}");
+    assert_eq!(monitors[0]["metadata"]["namespace"], "monitoring");
+    assert_eq!(
+        monitors[0]["spec"]["namespaceSelector"]["matchNames"],
+        serde_json::json!(["grafana", "monitoring"])
+    );
+}
+
+#[test]
+fn a_prometheus_that_selects_no_pod_monitor_is_a_warning() {
+    let none = KUBE_PROMETHEUS_STACK.replace(
+        "  podMonitorSelector:\n    matchLabels:\n      release: \"obs\"\n",
+        "",
+    );
+    let inputs = [Input::new("kps.yaml", none)];
+    let out = run(
+        &inputs,
+        &config(&format!("  type: istio\n{METRICS}")),
+        MeshType::Istio,
+    );
+    assert!(
+        out.report.warnings.iter().any(|w| w
+            .contains("monitoring/obs-kube-prometheus-prometheus has no spec.podMonitorSelector")),
+        "{:?}",
+        out.report.warnings
+    );
+}
