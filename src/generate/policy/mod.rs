@@ -94,7 +94,7 @@ pub fn generate(inputs: &Inputs, config: &ServiceMesh, mesh: &Mesh) -> Additions
         for m in stack
             .members
             .iter()
-            .filter(|m| m.service_account == "default")
+            .filter(|m| !m.hook && m.service_account == "default")
         {
             out.note(format!(
                 "{} {} ({}) runs as ServiceAccount default: every pod of namespace {} without its own ServiceAccount gets its access; give it its own",
@@ -103,6 +103,28 @@ pub fn generate(inputs: &Inputs, config: &ServiceMesh, mesh: &Mesh) -> Additions
                 m.component,
                 m.namespace.as_deref().unwrap_or("(the release namespace)")
             ));
+        }
+    }
+    if config.spec.authorization.is_some() {
+        for m in stack
+            .members
+            .iter()
+            .filter(|m| m.hook && m.service_account == "default")
+        {
+            let admitted = flows.iter().any(|f| {
+                f.to == m.component
+                    && matches!(&f.from, Source::Account(ns, sa)
+                        if sa == "default" && m.namespace.as_deref() == Some(ns.as_str()))
+            });
+            if !admitted {
+                let ns = m.namespace.as_deref().unwrap_or("<namespace>");
+                out.warn(format!(
+                    "authorization: Helm hook pod {} runs as ServiceAccount default, so no policy admits it to {} (admitting default would admit every pod of its namespace without its own ServiceAccount) and `helm test` may fail. Give it its own ServiceAccount, or add spec.authorization.allow `{{from: {ns}/default, to: {}}}`",
+                    qualified(m.namespace.as_deref(), &m.name),
+                    m.component,
+                    m.component
+                ));
+            }
         }
     }
     netpol::companions(inputs, mesh, &mut out);

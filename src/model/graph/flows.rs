@@ -199,8 +199,13 @@ pub fn flows(
     }
     // Helm test pods (in the mesh with `hooks: inject`) call the component whose chart
     // they test; they are no identity of it ([`Stack::callers`]), so they are admitted by
-    // their own ServiceAccount.
-    for m in stack.members.iter().filter(|m| m.hook) {
+    // their own ServiceAccount. Not as `default`: that would admit every pod of the
+    // namespace without its own.
+    for m in stack
+        .members
+        .iter()
+        .filter(|m| m.hook && m.service_account != "default")
+    {
         if let Some(ns) = &m.namespace {
             wanted.push((
                 Source::Account(ns.clone(), m.service_account.clone()),
