@@ -341,6 +341,7 @@ impl Traffic {
                 }
             }
         }
+        self.validate_ab_testing(field)?;
         if let Some(f) = &self.fault_injection {
             if !(0.0..=100.0).contains(&f.percentage) {
                 return Err(ConfigError::at(
@@ -362,6 +363,99 @@ impl Traffic {
                     format!("{field}.faultInjection"),
                     "give a delay, an abort status, or both",
                 ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Traffic {
+    /// Checks `abTesting`: each route names a canary subset and matches on something, with
+    /// names the meshes accept (Istio takes lowercase header names; a Gateway API route
+    /// holds at most 16 rules, one of them the default).
+    fn validate_ab_testing(&self, field: &str) -> Result<(), ConfigError> {
+        if self.ab_testing.is_empty() {
+            return Ok(());
+        }
+        let Some(canary) = &self.canary else {
+            return Err(ConfigError::at(
+                format!("{field}.abTesting"),
+                "routes to subsets of canary.subsets: set canary (its subsets, and the weights the other requests follow)",
+            ));
+        };
+        if self.ab_testing.len() > 15 {
+            return Err(ConfigError::at(
+                format!("{field}.abTesting"),
+                format!(
+                    "{} routes; at most 15 (a route holds 16 rules, one of them the weighted default)",
+                    self.ab_testing.len()
+                ),
+            ));
+        }
+        let token = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        };
+        for (i, route) in self.ab_testing.iter().enumerate() {
+            let at = format!("{field}.abTesting[{i}]");
+            if !canary.subsets.contains_key(&route.subset) {
+                return Err(ConfigError::at(
+                    format!("{at}.subset"),
+                    format!(
+                        "`{}` is not one of canary.subsets ({})",
+                        route.subset,
+                        canary
+                            .subsets
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            if route.headers.is_empty() && route.cookies.is_empty() && route.query_params.is_empty()
+            {
+                return Err(ConfigError::at(
+                    at,
+                    "give headers, cookies or queryParams to match; unmatched requests already follow canary.weights",
+                ));
+            }
+            for (name, _) in &route.headers {
+                if !token(name) || name.bytes().any(|b| b.is_ascii_uppercase()) {
+                    return Err(ConfigError::at(
+                        format!("{at}.headers.{name}"),
+                        "a header name is a lowercase HTTP token, such as `x-variant`",
+                    ));
+                }
+                if name == "cookie" && !route.cookies.is_empty() {
+                    return Err(ConfigError::at(
+                        format!("{at}.headers.cookie"),
+                        "match cookies with `cookies` alone; both match the cookie header",
+                    ));
+                }
+            }
+            if route.cookies.len() > 1 {
+                return Err(ConfigError::at(
+                    format!("{at}.cookies"),
+                    "one cookie per route: the meshes match all cookies as one header",
+                ));
+            }
+            for (name, _) in &route.cookies {
+                if !token(name) {
+                    return Err(ConfigError::at(
+                        format!("{at}.cookies.{name}"),
+                        "a cookie name is an HTTP token, such as `variant`",
+                    ));
+                }
+            }
+            for (name, _) in &route.query_params {
+                if name.is_empty() || name.contains(['&', '=', '#', ' ']) {
+                    return Err(ConfigError::at(
+                        format!("{at}.queryParams.{name}"),
+                        "a query parameter name, such as `variant`",
+                    ));
+                }
             }
         }
         Ok(())

@@ -151,6 +151,28 @@ pub fn slug(source: &Source) -> String {
     }
 }
 
+/// A regular expression (RE2, as Istio and Linkerd read it) that matches a `cookie` header
+/// (`name=value; name=value`, in any order) holding cookie `name` with exactly `value`.
+pub fn cookie_regex(name: &str, value: &str) -> String {
+    format!(
+        r"^(.*;\s*)?{}={}(;.*)?$",
+        regex_escape(name),
+        regex_escape(value)
+    )
+}
+
+/// `text` with every RE2 metacharacter escaped.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if r"\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The stack size from which NetworkPolicies are built concurrently (the 10 MB benchmark
 /// stream has 390 workloads, the 100 MB one 3,870).
 const CONCURRENT_MEMBERS: usize = 1000;

@@ -43,7 +43,9 @@ pub fn generate(
         let Some(component) = &service.component else {
             continue;
         };
-        let traffic = global.merged(spec.components.overrides.get(component));
+        let traffic = global
+            .merged(spec.components.overrides.get(component))
+            .for_selector(&service.selector);
         service_edits(
             service,
             component,
@@ -61,7 +63,7 @@ pub fn generate(
         if let Some(canary) = &traffic.canary
             && l7(service)
         {
-            canary_route(stack, service, component, canary, out);
+            canary_route(stack, service, component, canary, &traffic.ab_testing, out);
         }
         for (set, what) in [
             (traffic.fault_injection.is_some(), "faultInjection"),
@@ -307,41 +309,71 @@ fn service_profile(service: &Service, component: &str, t: &Traffic, out: &mut Ad
     );
 }
 
-/// Canary weights: an HTTPRoute on the Service splitting to `<service>-<subset>` Services.
+/// Canary weights: an HTTPRoute on the Service splitting to `<service>-<subset>` Services;
+/// before them, one rule per A/B route sending the requests it matches to its subset's
+/// Service (Gateway API: the rule with the most matching conditions wins, and a rule
+/// without matches takes the rest).
 fn canary_route(
     stack: &Stack,
     service: &Service,
     component: &str,
     canary: &crate::config::Canary,
+    ab_testing: &[crate::config::AbRoute],
     out: &mut Additions,
 ) {
     let Some(port) = service.ports.iter().find(|p| p.protocol != "UDP") else {
         return;
     };
+    let backend = |subset: &str, weight: u32| BackendRef {
+        name: format!("{}-{subset}", service.name),
+        port: port.port,
+        weight,
+    };
     let backends: Vec<BackendRef> = canary
         .weights
         .iter()
-        .map(|(subset, weight)| BackendRef {
-            name: format!("{}-{subset}", service.name),
-            port: port.port,
-            weight: *weight,
+        .map(|(subset, weight)| backend(subset, *weight))
+        .collect();
+    let mut rules: Vec<RouteRule> = ab_testing
+        .iter()
+        .map(|ab| RouteRule {
+            matches: vec![ab_match(ab)],
+            backend_refs: vec![backend(&ab.subset, 1)],
         })
         .collect();
-    for b in &backends {
+    let mut names: Vec<&str> = backends.iter().map(|b| b.name.as_str()).collect();
+    let ab_names: Vec<String> = rules
+        .iter()
+        .flat_map(|r| r.backend_refs.iter().map(|b| b.name.clone()))
+        .collect();
+    names.extend(ab_names.iter().map(String::as_str));
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
         if !stack
             .services
             .iter()
-            .any(|s| s.name == b.name && s.namespace == service.namespace)
+            .any(|s| s.name == name && s.namespace == service.namespace)
         {
             out.note(format!(
                 "canary: Linkerd splits traffic between Services; create Service {} selecting the subset's pods",
-                qualified(service.namespace.as_deref(), &b.name)
+                qualified(service.namespace.as_deref(), name)
             ));
         }
     }
+    let mut why = vec!["canary weights".to_string()];
+    why.extend(
+        ab_testing
+            .iter()
+            .map(|ab| format!("A/B: {} → {}-{}", ab.describe(), service.name, ab.subset)),
+    );
+    rules.push(RouteRule {
+        matches: Vec::new(),
+        backend_refs: backends,
+    });
     out.add(
         component,
-        format!("canary weights for service {}", service.name),
+        format!("{} for service {}", why.join(", "), service.name),
         Resource {
             api_version: "gateway.networking.k8s.io/v1",
             kind: "HTTPRoute",
@@ -357,13 +389,31 @@ fn canary_route(
                     name: service.name.clone(),
                     port: Some(port.port),
                 }],
-                rules: vec![RouteRule {
-                    matches: Vec::new(),
-                    backend_refs: backends,
-                }],
+                rules,
             },
         },
     );
+}
+
+/// An A/B route's conditions as one `HTTPRouteMatch`; its cookie is a regular expression
+/// on the `cookie` header.
+fn ab_match(ab: &crate::config::AbRoute) -> RouteMatch {
+    let exact = |(name, value): (&String, &String)| ValueMatch {
+        kind: "Exact",
+        name: name.clone(),
+        value: value.clone(),
+    };
+    let mut headers: Vec<ValueMatch> = ab.headers.iter().map(exact).collect();
+    headers.extend(ab.cookies.iter().map(|(name, value)| ValueMatch {
+        kind: "RegularExpression",
+        name: "cookie".into(),
+        value: super::cookie_regex(name, value),
+    }));
+    RouteMatch {
+        path: None,
+        headers,
+        query_params: ab.query_params.iter().map(exact).collect(),
+    }
 }
 
 /// A ServiceAccount: (namespace, name).
@@ -671,8 +721,9 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
                         rules: vec![RouteRule {
                             matches: paths
                                 .into_iter()
-                                .map(|p| PathMatch {
-                                    path: PathValue { value: p.into() },
+                                .map(|p| RouteMatch {
+                                    path: Some(PathValue { value: p.into() }),
+                                    ..RouteMatch::default()
                                 })
                                 .collect(),
                             backend_refs: Vec::new(),
