@@ -421,7 +421,7 @@ impl Traffic {
                     "give headers, cookies or queryParams to match; unmatched requests already follow canary.weights",
                 ));
             }
-            for (name, _) in &route.headers {
+            for name in route.headers.keys() {
                 if !token(name) || name.bytes().any(|b| b.is_ascii_uppercase()) {
                     return Err(ConfigError::at(
                         format!("{at}.headers.{name}"),
@@ -441,7 +441,7 @@ impl Traffic {
                     "one cookie per route: the meshes match all cookies as one header",
                 ));
             }
-            for (name, _) in &route.cookies {
+            for name in route.cookies.keys() {
                 if !token(name) {
                     return Err(ConfigError::at(
                         format!("{at}.cookies.{name}"),
@@ -449,7 +449,7 @@ impl Traffic {
                     ));
                 }
             }
-            for (name, _) in &route.query_params {
+            for name in route.query_params.keys() {
                 if name.is_empty() || name.contains(['&', '=', '#', ' ']) {
                     return Err(ConfigError::at(
                         format!("{at}.queryParams.{name}"),
