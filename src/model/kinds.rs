@@ -384,7 +384,8 @@ const GRAPH_KINDS: &[&str] = &[
 
 /// Documents the filter may change or must read, judged by the header scan and a look for
 /// a few words: ConfigMaps that gunj-mesh wrote (its dashboards) or that may name a
-/// Service (a URL, a `.svc` name), and CRDs with a conversion webhook.
+/// Service (a URL, a `.svc` name), CRDs with a conversion webhook, and
+/// HorizontalPodAutoscalers (how many pods a workload keeps).
 pub fn is_candidate(doc: &Doc) -> bool {
     let h = &doc.header;
     if h.empty {
@@ -400,6 +401,7 @@ pub fn is_candidate(doc: &Doc) -> bool {
         || kind == "Service"
         || GENERATED_KINDS.contains(&kind)
         || GRAPH_KINDS.contains(&kind)
+        || kind == "HorizontalPodAutoscaler"
         || (kind == "ConfigMap"
             && (has("gunj-mesh") || has("://") || has(".svc") || has("kubernetes_sd_configs")))
         || (kind == "CustomResourceDefinition" && has("conversion:") && has("webhook"))

@@ -332,6 +332,28 @@ impl Stack {
         for m in &mut members {
             serve_service_ports(m, &by_ns);
         }
+        // A HorizontalPodAutoscaler keeps `minReplicas` (default 1) of its target running,
+        // whatever the target's own `replicas` (charts leave them out when it scales).
+        for o in objects
+            .iter()
+            .filter(|o| o.kind == "HorizontalPodAutoscaler")
+        {
+            let get = |path: &[&str]| o.node.at(path).and_then(Node::scalar);
+            let min = get(&["spec", "minReplicas"]).and_then(|r| r.parse::<u32>().ok());
+            let (Some(kind), Some(name)) = (
+                get(&["spec", "scaleTargetRef", "kind"]),
+                get(&["spec", "scaleTargetRef", "name"]),
+            ) else {
+                continue;
+            };
+            let namespace = get(&["metadata", "namespace"]).or(default_ns);
+            for m in members
+                .iter_mut()
+                .filter(|m| m.kind == kind && m.name == name && m.namespace.as_deref() == namespace)
+            {
+                m.single = min.unwrap_or(1) <= 1;
+            }
+        }
         let mut kinds: std::collections::HashMap<(&Option<String>, &str), BTreeSet<&str>> =
             std::collections::HashMap::new();
         for m in &members {

@@ -157,6 +157,54 @@ fn outlier_detection_never_ejects_the_last_healthy_endpoint() {
     );
 }
 
+/// The loki-distributed chart's querier with `autoscaling.enabled`: no `replicas`, and an
+/// HPA that keeps two.
+const QUERIER_HPA: &str = r#"---
+# Source: loki-distributed/templates/querier/hpa.yaml
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: obs-loki-querier
+  namespace: monitoring
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: StatefulSet
+    name: obs-loki-querier
+  minReplicas: 2
+  maxReplicas: 3
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: 60
+"#;
+
+#[test]
+fn a_workload_an_autoscaler_keeps_at_two_pods_gets_failure_accrual() {
+    let unscaled = GRAFANA_AND_QUERIER.replace("  replicas: 3\n", "");
+    let accrual = |inputs: &[Input]| {
+        let out = run(
+            inputs,
+            &config(&format!("  type: linkerd\n{CIRCUIT_BREAKER}")),
+            MeshType::Linkerd,
+        );
+        let docs = documents(&out.output.text());
+        find(&docs, "Service", "obs-loki-querier").unwrap()["metadata"]["annotations"]
+            ["balancer.linkerd.io/failure-accrual"]
+            .clone()
+    };
+    let alone = [Input::new("obs.yaml", unscaled.clone())];
+    assert_eq!(accrual(&alone), serde_json::Value::Null);
+    let scaled = [
+        Input::new("obs.yaml", unscaled),
+        Input::new("hpa.yaml", QUERIER_HPA),
+    ];
+    assert_eq!(accrual(&scaled), "consecutive");
+}
+
 #[test]
 fn min_health_percent_zero_is_refused_naming_the_field() {
     let inputs = [Input::new("obs.yaml", GRAFANA_AND_QUERIER)];
