@@ -10,7 +10,7 @@ pub(crate) mod validate;
 pub use policy::*;
 pub use reference::reference;
 pub use telemetry::*;
-pub use validate::ConfigError;
+pub use validate::{ConfigError, millis};
 
 use crate::error::redact;
 use crate::yaml::{Limits, Node};
@@ -81,8 +81,8 @@ pub struct Spec {
     /// Mutual TLS (Istio PeerAuthentication and DestinationRule TLS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtls: Option<Mtls>,
-    /// Retries, timeouts, circuit breaking, load balancing, canaries and fault injection for
-    /// every component; `components.overrides` changes them per component.
+    /// Retries, timeouts, circuit breaking, load balancing, canaries, A/B tests and fault
+    /// injection for every component; `components.overrides` changes them per component.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic_management: Option<Traffic>,
     /// Which components may call which (Istio AuthorizationPolicy, Linkerd Server and

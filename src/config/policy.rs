@@ -36,9 +36,9 @@ impl MtlsMode {
     }
 }
 
-/// Retries, timeouts, circuit breaking, load balancing, canaries and faults. Set globally
-/// in `trafficManagement` and per component in `components.overrides.<name>`, whose fields
-/// replace the global ones.
+/// Retries, timeouts, circuit breaking, load balancing, canaries, A/B tests and faults. Set
+/// globally in `trafficManagement` and per component in `components.overrides.<name>`,
+/// whose fields replace the global ones.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Traffic {
@@ -57,6 +57,10 @@ pub struct Traffic {
     pub canary: Option<Canary>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault_injection: Option<FaultInjection>,
+    /// A/B testing: requests that match a route go to its subset of `canary.subsets`, in
+    /// order; the others follow `canary.weights`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ab_testing: Vec<AbRoute>,
 }
 
 impl Traffic {
@@ -71,7 +75,28 @@ impl Traffic {
             load_balancer: o.load_balancer.clone().or(self.load_balancer.clone()),
             canary: o.canary.clone().or(self.canary.clone()),
             fault_injection: o.fault_injection.clone().or(self.fault_injection.clone()),
+            ab_testing: if o.ab_testing.is_empty() {
+                self.ab_testing.clone()
+            } else {
+                o.ab_testing.clone()
+            },
         }
+    }
+
+    /// The settings for a Service that selects pods by `selector`: without the canary
+    /// split and A/B routes when the selector already picks one subset (a per-subset
+    /// Service, which Linkerd's split sends to), where the other subsets have no pods.
+    pub fn for_selector(mut self, selector: &BTreeMap<String, String>) -> Traffic {
+        let pinned = self.canary.as_ref().is_some_and(|c| {
+            c.subsets
+                .values()
+                .any(|labels| labels.iter().all(|(k, v)| selector.get(k) == Some(v)))
+        });
+        if pinned {
+            self.canary = None;
+            self.ab_testing.clear();
+        }
+        self
     }
 
     /// Settings that need an L7 proxy on the path (a VirtualService, or an ambient waypoint).
@@ -80,6 +105,39 @@ impl Traffic {
             || self.timeout.is_some()
             || self.canary.is_some()
             || self.fault_injection.is_some()
+            || !self.ab_testing.is_empty()
+    }
+}
+
+/// One A/B route: the requests that match every condition given go to `subset`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AbRoute {
+    /// The subset of `canary.subsets` these requests go to.
+    pub subset: String,
+    /// Request header → exact value; header names in lowercase, e.g. `x-variant: b`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// One cookie → exact value, e.g. `variant: b` (a match on the `cookie` header).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cookies: BTreeMap<String, String>,
+    /// Query parameter → exact value, e.g. `variant: b`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query_params: BTreeMap<String, String>,
+}
+
+impl AbRoute {
+    /// The conditions, as `header x-variant=b, cookie variant=b, query variant=b`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        for (what, map) in [
+            ("header", &self.headers),
+            ("cookie", &self.cookies),
+            ("query", &self.query_params),
+        ] {
+            parts.extend(map.iter().map(|(k, v)| format!("{what} {k}={v}")));
+        }
+        parts.join(", ")
     }
 }
 
@@ -97,7 +155,10 @@ pub struct Retries {
     pub retry_on: Option<String>,
 }
 
-/// Outlier detection: eject a backend after consecutive errors.
+/// Outlier detection: eject a backend after consecutive errors. The last healthy
+/// backends are never ejected: under Istio, below `minHealthPercent` healthy backends the
+/// proxies balance over all of them again; Linkerd has no such floor, so a Service in front
+/// of a single pod gets no failure accrual.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CircuitBreaker {
@@ -111,7 +172,15 @@ pub struct CircuitBreaker {
     /// At most this percentage of backends is ejected (0–100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_ejection_percent: Option<u32>,
+    /// Istio: outlier detection stops while fewer than this percentage of backends is
+    /// healthy (1–100; default 50, Envoy's own panic threshold), so a Service is never left
+    /// without endpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_health_percent: Option<u32>,
 }
+
+/// The `minHealthPercent` used when the config gives none.
+pub const MIN_HEALTH_PERCENT: u32 = 50;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -232,8 +301,10 @@ pub struct MultiCluster {
     /// Istio network: `topology.istio.io/network` on the namespaces in scope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
-    /// Services (by name, or every Service of a component) that other clusters may call:
-    /// Linkerd `mirror.linkerd.io/exported: "true"`.
+    /// Services (by name, or a component's Services that serve its API: not headless, no
+    /// gossip or cache port) that other clusters may call: Linkerd
+    /// `mirror.linkerd.io/exported: "true"`, and with `authorization` their pods admit the
+    /// `linkerd-multicluster/linkerd-gateway` identity the requests arrive with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub export_services: Vec<String>,
 }

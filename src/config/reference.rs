@@ -20,8 +20,15 @@ fn walk(
     prefix: &str,
     rows: &mut Vec<String>,
 ) {
+    // A `$ref`, or an optional one (`anyOf: [{$ref}, {type: null}]`), is its definition.
     let resolve = |v: &serde_json::Value| -> serde_json::Value {
-        match v.get("$ref").and_then(|r| r.as_str()) {
+        let reference = v.get("$ref").or_else(|| {
+            v.get("anyOf")?
+                .as_array()?
+                .iter()
+                .find_map(|variant| variant.get("$ref"))
+        });
+        match reference.and_then(|r| r.as_str()) {
             Some(r) => schema["$defs"][r.trim_start_matches("#/$defs/")].clone(),
             None => v.clone(),
         }

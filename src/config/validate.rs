@@ -237,36 +237,35 @@ fn is_label_value(s: &str) -> bool {
 /// Checks a duration as Istio and Linkerd read it: one or more `<number><unit>` with unit
 /// `ms`, `s`, `m` or `h`, and not zero.
 pub fn check_duration(field: &str, value: &str) -> Result<(), ConfigError> {
-    let bad = || {
+    millis(value).filter(|&ms| ms > 0).map(|_| ()).ok_or_else(|| {
         ConfigError::at(
             field,
             format!(
                 "`{value}` is not a duration; write a positive number with a unit, such as `500ms`, `2s` or `1m`"
             ),
         )
-    };
+    })
+}
+
+/// A duration (`<number><unit>`, repeated, unit `ms`, `s`, `m` or `h`) in whole
+/// milliseconds, rounded up; `None` when it is not one.
+pub fn millis(value: &str) -> Option<u64> {
     let mut rest = value;
     let mut total = 0.0;
     if rest.is_empty() {
-        return Err(bad());
+        return None;
     }
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .ok_or_else(bad)?;
-        let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+        let number: f64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit = ["ms", "s", "m", "h"]
+        let (unit, scale) = [("ms", 1.0), ("s", 1e3), ("m", 6e4), ("h", 3.6e6)]
             .into_iter()
-            .find(|u| rest.starts_with(u))
-            .ok_or_else(bad)?;
+            .find(|(u, _)| rest.starts_with(u))?;
         rest = &rest[unit.len()..];
-        total += number;
+        total += number * scale;
     }
-    if total <= 0.0 {
-        return Err(bad());
-    }
-    Ok(())
+    Some(total.ceil() as u64)
 }
 
 impl Traffic {
@@ -293,6 +292,12 @@ impl Traffic {
                 return Err(ConfigError::at(
                     format!("{field}.circuitBreaker.maxEjectionPercent"),
                     "must be between 0 and 100",
+                ));
+            }
+            if cb.min_health_percent.is_some_and(|p| p == 0 || p > 100) {
+                return Err(ConfigError::at(
+                    format!("{field}.circuitBreaker.minHealthPercent"),
+                    "must be between 1 and 100: at 0, outlier detection may eject a Service's last endpoint",
                 ));
             }
         }
@@ -336,6 +341,7 @@ impl Traffic {
                 }
             }
         }
+        self.validate_ab_testing(field)?;
         if let Some(f) = &self.fault_injection {
             if !(0.0..=100.0).contains(&f.percentage) {
                 return Err(ConfigError::at(
@@ -357,6 +363,99 @@ impl Traffic {
                     format!("{field}.faultInjection"),
                     "give a delay, an abort status, or both",
                 ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Traffic {
+    /// Checks `abTesting`: each route names a canary subset and matches on something, with
+    /// names the meshes accept (Istio takes lowercase header names; a Gateway API route
+    /// holds at most 16 rules, one of them the default).
+    fn validate_ab_testing(&self, field: &str) -> Result<(), ConfigError> {
+        if self.ab_testing.is_empty() {
+            return Ok(());
+        }
+        let Some(canary) = &self.canary else {
+            return Err(ConfigError::at(
+                format!("{field}.abTesting"),
+                "routes to subsets of canary.subsets: set canary (its subsets, and the weights the other requests follow)",
+            ));
+        };
+        if self.ab_testing.len() > 15 {
+            return Err(ConfigError::at(
+                format!("{field}.abTesting"),
+                format!(
+                    "{} routes; at most 15 (a route holds 16 rules, one of them the weighted default)",
+                    self.ab_testing.len()
+                ),
+            ));
+        }
+        let token = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        };
+        for (i, route) in self.ab_testing.iter().enumerate() {
+            let at = format!("{field}.abTesting[{i}]");
+            if !canary.subsets.contains_key(&route.subset) {
+                return Err(ConfigError::at(
+                    format!("{at}.subset"),
+                    format!(
+                        "`{}` is not one of canary.subsets ({})",
+                        route.subset,
+                        canary
+                            .subsets
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            if route.headers.is_empty() && route.cookies.is_empty() && route.query_params.is_empty()
+            {
+                return Err(ConfigError::at(
+                    at,
+                    "give headers, cookies or queryParams to match; unmatched requests already follow canary.weights",
+                ));
+            }
+            for name in route.headers.keys() {
+                if !token(name) || name.bytes().any(|b| b.is_ascii_uppercase()) {
+                    return Err(ConfigError::at(
+                        format!("{at}.headers.{name}"),
+                        "a header name is a lowercase HTTP token, such as `x-variant`",
+                    ));
+                }
+                if name == "cookie" && !route.cookies.is_empty() {
+                    return Err(ConfigError::at(
+                        format!("{at}.headers.cookie"),
+                        "match cookies with `cookies` alone; both match the cookie header",
+                    ));
+                }
+            }
+            if route.cookies.len() > 1 {
+                return Err(ConfigError::at(
+                    format!("{at}.cookies"),
+                    "one cookie per route: the meshes match all cookies as one header",
+                ));
+            }
+            for name in route.cookies.keys() {
+                if !token(name) {
+                    return Err(ConfigError::at(
+                        format!("{at}.cookies.{name}"),
+                        "a cookie name is an HTTP token, such as `variant`",
+                    ));
+                }
+            }
+            for name in route.query_params.keys() {
+                if name.is_empty() || name.contains(['&', '=', '#', ' ']) {
+                    return Err(ConfigError::at(
+                        format!("{at}.queryParams.{name}"),
+                        "a query parameter name, such as `variant`",
+                    ));
+                }
             }
         }
         Ok(())
@@ -446,5 +545,9 @@ mod tests {
         for bad in ["", "-1s", "1", "s", "0s", "1d", "1.2.3s"] {
             assert!(check_duration("t", bad).is_err(), "{bad}");
         }
+        assert_eq!(millis("1m30s"), Some(90_000));
+        assert_eq!(millis("0.5s"), Some(500));
+        assert_eq!(millis("250ms"), Some(250));
+        assert_eq!(millis("2h"), Some(7_200_000));
     }
 }

@@ -165,6 +165,31 @@ pub struct Meta {
     pub name: String,
     pub namespace: Option<String>,
     component: String,
+    /// Labels beside the managed-by label (those a selector of the stack looks for).
+    labels: BTreeMap<String, String>,
+}
+
+impl Meta {
+    /// The same metadata with `labels` too (the managed-by label stays).
+    pub fn labelled(mut self, labels: &BTreeMap<String, String>) -> Meta {
+        self.labels.extend(
+            labels
+                .iter()
+                .filter(|(k, _)| k.as_str() != MANAGED_BY.0)
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        self
+    }
+
+    fn all_labels(&self) -> BTreeMap<&str, &str> {
+        let mut all: BTreeMap<&str, &str> = self
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        all.insert(MANAGED_BY.0, MANAGED_BY.1);
+        all
+    }
 }
 
 impl Serialize for Meta {
@@ -172,7 +197,11 @@ impl Serialize for Meta {
         // ObjectMeta's field order.
         let mut m = s.serialize_struct("ObjectMeta", 3 + usize::from(self.namespace.is_some()))?;
         m.serialize_field("annotations", &OneEntryMap(COMPONENT, &self.component))?;
-        m.serialize_field("labels", &OneEntryMap(MANAGED_BY.0, MANAGED_BY.1))?;
+        if self.labels.is_empty() {
+            m.serialize_field("labels", &OneEntryMap(MANAGED_BY.0, MANAGED_BY.1))?;
+        } else {
+            m.serialize_field("labels", &self.all_labels())?;
+        }
         m.serialize_field("name", &self.name)?;
         if let Some(ns) = &self.namespace {
             m.serialize_field("namespace", ns)?;
@@ -183,13 +212,15 @@ impl Serialize for Meta {
 
 impl From<Meta> for ObjectMeta {
     fn from(meta: Meta) -> Self {
+        let labels = meta
+            .all_labels()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         ObjectMeta {
             name: Some(meta.name),
             namespace: meta.namespace,
-            labels: Some(BTreeMap::from([(
-                MANAGED_BY.0.to_string(),
-                MANAGED_BY.1.to_string(),
-            )])),
+            labels: Some(labels),
             annotations: Some(BTreeMap::from([(COMPONENT.to_string(), meta.component)])),
             ..ObjectMeta::default()
         }
@@ -236,6 +267,7 @@ pub fn metadata(name: &str, namespace: Option<&str>, component: &str) -> Meta {
         name: dns_name(name),
         namespace: namespace.map(str::to_string),
         component: component.to_string(),
+        labels: BTreeMap::new(),
     }
 }
 

@@ -11,19 +11,27 @@
 //! - Envoy's metrics are `/stats/prometheus` on the container port `http-envoy-prom`
 //!   (15090); Linkerd's proxy serves `/metrics` on `linkerd-admin` (4191)
 //!   (<https://linkerd.io/2-edge/tasks/external-prometheus/>).
-//! - Linkerd proxies send spans to `config.linkerd.io/trace-collector`
-//!   (<https://linkerd.io/2-edge/tasks/distributed-tracing/>).
+//! - Linkerd proxies send spans to `config.linkerd.io/trace-collector`, in the protocol
+//!   `config.linkerd.io/trace-collector-protocol` names (OpenCensus unless it says
+//!   `opentelemetry`), and verify the collector's identity from
+//!   `config.alpha.linkerd.io/trace-collector-service-account` (the ServiceAccount; the
+//!   namespace is the host's): what the linkerd-jaeger injector sets
+//!   (<https://linkerd.io/2-edge/tasks/distributed-tracing/>, linkerd/linkerd2
+//!   `jaeger/injector/mutator`).
 
 use super::{Additions, Resource, metadata};
 use super::{dashboards, merge};
 use crate::config::{MtlsMode, Release, Spec, TraceProvider};
 use crate::model::kinds::is_operator_cr;
 use crate::model::mesh::{ISTIO_V1_APIS, Mesh};
-use crate::model::stack::Stack;
+use crate::model::object::Object;
+use crate::model::stack::{Service, Stack, qualified};
 use crate::model::workload::Workload;
+use crate::yaml::Node;
 use crate::yaml::patch::Patch;
 use serde::Serialize;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
@@ -34,6 +42,8 @@ pub struct Collector {
     pub host: String,
     pub port: u16,
     pub sampling: f64,
+    /// The ServiceAccount of the collector's pods, when the stream has them.
+    pub account: Option<String>,
 }
 
 impl Collector {
@@ -49,12 +59,84 @@ pub struct Context {
     pub collector: Option<Collector>,
     /// The stream uses prometheus-operator (PodMonitors are understood).
     pub operator: bool,
+    /// How the stream's `Prometheus` selects PodMonitors, when it has one.
+    pub prometheus: Option<Selection>,
+}
+
+/// How a prometheus-operator `Prometheus` selects PodMonitors
+/// (<https://prometheus-operator.dev/docs/api-reference/api/#monitoring.coreos.com/v1.PrometheusSpec>):
+/// a null `podMonitorSelector` selects none and an empty one all; a null
+/// `podMonitorNamespaceSelector` only the Prometheus's own namespace, an empty one every
+/// namespace. kube-prometheus-stack sets `podMonitorSelector.matchLabels.release` to the
+/// release name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// `namespace/name` of the Prometheus.
+    pub prometheus: String,
+    pub namespace: Option<String>,
+    /// The labels a PodMonitor needs to be selected; `None` when the selector is null.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Selector expressions no label set meets by itself (`NotIn`, `DoesNotExist`,
+    /// `Exists`): said in a warning.
+    pub unmet: Vec<String>,
+    /// `podMonitorNamespaceSelector` is null.
+    pub own_namespace: bool,
+}
+
+/// The PodMonitor selection of the first `Prometheus` of the stream.
+pub fn selection(objects: &[Object], release: Option<&str>) -> Option<Selection> {
+    let prom = objects.iter().find(|o| o.kind == "Prometheus")?;
+    let spec = |k: &str| prom.node.at(&["spec", k]).filter(|n| !n.is_null());
+    let namespace = prom
+        .node
+        .at(&["metadata", "namespace"])
+        .and_then(Node::scalar)
+        .or(release)
+        .map(str::to_string);
+    let mut unmet = Vec::new();
+    let labels = spec("podMonitorSelector").map(|selector| {
+        let mut labels: BTreeMap<String, String> = selector
+            .get("matchLabels")
+            .map(Node::string_map)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.to_string(), v?.to_string())))
+            .collect();
+        for e in selector
+            .get("matchExpressions")
+            .and_then(Node::items)
+            .unwrap_or_default()
+        {
+            let get = |k: &str| e.get(k).and_then(Node::scalar).unwrap_or_default();
+            let first = e
+                .get("values")
+                .and_then(Node::items)
+                .and_then(|v| v.first().and_then(|v| v.scalar()));
+            match (get("operator"), first) {
+                ("In", Some(value)) => {
+                    labels.insert(get("key").to_string(), value.to_string());
+                }
+                (op, _) => unmet.push(format!("{} {op}", get("key"))),
+            }
+        }
+        labels
+    });
+    Some(Selection {
+        prometheus: qualified(namespace.as_deref(), prom.name()),
+        namespace,
+        labels,
+        unmet,
+        own_namespace: spec("podMonitorNamespaceSelector").is_none(),
+    })
 }
 
 /// Resolves the tracing collector: the config's, or the first of the OpenTelemetry
 /// Collector, Tempo and Jaeger found in the stream with an OTLP (4317) or Zipkin (9411) port,
 /// or else any component serving OTLP.
-pub fn context(stack: &Stack, spec: &Spec, operator: bool) -> Context {
+/// Linkerd's proxies export OpenTelemetry or OpenCensus only, so under Linkerd a Jaeger's
+/// OTLP port is taken over its Zipkin port, and a Zipkin-only collector is none.
+pub fn context(stack: &Stack, spec: &Spec, mesh: &Mesh, operator: bool) -> Context {
+    let linkerd = matches!(mesh, Mesh::Linkerd);
     let Some(obs) = &spec.observability else {
         return Context::default();
     };
@@ -63,6 +145,7 @@ pub fn context(stack: &Stack, spec: &Spec, operator: bool) -> Context {
         return Context {
             collector: None,
             operator,
+            prometheus: None,
         };
     }
     let sampling = tracing.map_or(1.0, |t| t.sampling_rate);
@@ -71,6 +154,11 @@ pub fn context(stack: &Stack, spec: &Spec, operator: bool) -> Context {
         let provider = t.provider.unwrap_or(TraceProvider::Otel);
         let port = t.port.unwrap_or(if provider.otlp() { 4317 } else { 9411 });
         Some(Collector {
+            account: stack
+                .services
+                .iter()
+                .find(|s| s.host() == host || s.name == host)
+                .and_then(|s| account(stack, s)),
             provider,
             host,
             port,
@@ -88,6 +176,8 @@ pub fn context(stack: &Stack, spec: &Spec, operator: bool) -> Context {
                 let zipkin = service.ports.iter().find(|p| p.port == 9411);
                 let (provider, port) = match (otlp, zipkin) {
                     (Some(p), _) if provider != TraceProvider::Jaeger => (provider, p.port),
+                    (Some(p), _) if linkerd => (TraceProvider::Otel, p.port),
+                    (_, Some(_)) if linkerd => continue,
                     (_, Some(p)) => (TraceProvider::Zipkin, p.port),
                     (Some(p), None) => (TraceProvider::Otel, p.port),
                     (None, None) => continue,
@@ -97,6 +187,7 @@ pub fn context(stack: &Stack, spec: &Spec, operator: bool) -> Context {
                     host: service.host(),
                     port,
                     sampling,
+                    account: account(stack, service),
                 });
             }
         }
@@ -109,12 +200,30 @@ pub fn context(stack: &Stack, spec: &Spec, operator: bool) -> Context {
             host: service.host(),
             port: 4317,
             sampling,
+            account: account(stack, service),
         })
     };
     Context {
         collector: explicit.or_else(found),
         operator,
+        prometheus: None,
     }
+}
+
+/// The ServiceAccount of the pods behind a Service.
+fn account(stack: &Stack, service: &Service) -> Option<String> {
+    let component = service.component.as_deref()?;
+    stack
+        .of(component)
+        .find(|m| {
+            !m.hook
+                && m.namespace == service.namespace
+                && service
+                    .selector
+                    .iter()
+                    .all(|(k, v)| m.pod_labels.get(k) == Some(v))
+        })
+        .map(|m| m.service_account.clone())
 }
 
 /// Pod-template changes for an injected workload that do not depend on the stack: the
@@ -161,10 +270,28 @@ pub fn trace_patch(
     let (Mesh::Linkerd, Some(c)) = (mesh, &ctx.collector) else {
         return None;
     };
-    let mut path = annotations.to_vec();
-    path.push("config.linkerd.io/trace-collector");
     let mut patch = Patch::new();
-    patch.set(&path, &format!("{}:{}", c.host, c.port));
+    let mut set = |key: &str, value: &str| {
+        let mut path = annotations.to_vec();
+        path.push(key);
+        patch.set(&path, value);
+    };
+    set(
+        "config.linkerd.io/trace-collector",
+        &format!("{}:{}", c.host, c.port),
+    );
+    if c.provider.otlp() {
+        set(
+            "config.linkerd.io/trace-collector-protocol",
+            "opentelemetry",
+        );
+    }
+    if let Some(account) = &c.account {
+        set(
+            "config.alpha.linkerd.io/trace-collector-service-account",
+            account,
+        );
+    }
     Some((patch, "traces to the collector"))
 }
 
@@ -277,8 +404,28 @@ struct MetricOverride {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct PodMonitor {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace_selector: Option<NamespaceSelector>,
     selector: Selector,
     pod_metrics_endpoints: Vec<Endpoint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NamespaceSelector {
+    match_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Relabel {
+    action: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    source_labels: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_label: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    regex: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -297,6 +444,8 @@ struct Expression {
 struct Endpoint {
     port: &'static str,
     path: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    relabelings: Vec<Relabel>,
 }
 
 /// The Telemetry resources, PodMonitors and dashboards, and the notes on what to set by
@@ -319,14 +468,27 @@ pub fn generate(stack: &Stack, spec: &Spec, mesh: &Mesh, ctx: &Context, out: &mu
     if let Some(c) = &ctx.collector
         && matches!(mesh, Mesh::Linkerd)
     {
+        if !c.provider.otlp() {
+            out.warn(format!(
+                "tracing: spec.observability.tracing.provider {} sends Zipkin, which Linkerd's proxies do not export (OpenTelemetry or OpenCensus only): no spans arrive at {}:{}. Point spec.observability.tracing at the collector's OTLP port (4317) with provider otel",
+                c.provider.as_str(),
+                c.host,
+                c.port
+            ));
+        }
         out.note(format!(
-            "tracing: Linkerd proxies send spans to {}:{} (config.linkerd.io/trace-collector)",
-            c.host, c.port
+            "tracing: Linkerd proxies send spans to {}:{} (config.linkerd.io/trace-collector){}",
+            c.host,
+            c.port,
+            match &c.account {
+                Some(sa) => format!(" and verify it as ServiceAccount {sa}"),
+                None => "; its pods are not in the stream, so set config.alpha.linkerd.io/trace-collector-service-account to its ServiceAccount on the injected pods".into(),
+            }
         ));
     }
     if obs.metrics.enabled && obs.metrics.service_monitors {
         if ctx.operator {
-            pod_monitors(stack, mesh, out);
+            pod_monitors(stack, mesh, ctx.prometheus.as_ref(), out);
         } else {
             out.note(match mesh {
                 Mesh::Istio { .. } => "metrics: no prometheus-operator in the stream; Istio's metrics merging sets prometheus.io/* scrape annotations (port 15020) on injected pods".into(),
@@ -417,7 +579,12 @@ fn istio_telemetry(
     }
 }
 
-fn pod_monitors(stack: &Stack, mesh: &Mesh, out: &mut Additions) {
+/// PodMonitors for the proxies' metrics, labelled and placed so the stream's Prometheus
+/// selects them; Linkerd's get the relabelling of Linkerd's own scrape configuration
+/// (<https://linkerd.io/2-edge/tasks/external-prometheus/>): the workload labels
+/// (`deployment`, `statefulset`, …) from the injector's `linkerd.io/proxy-<kind>` pod
+/// labels, and `k8s_job` from `linkerd.io/proxy-job`.
+fn pod_monitors(stack: &Stack, mesh: &Mesh, selection: Option<&Selection>, out: &mut Additions) {
     let (name, key, port, path) = match mesh {
         Mesh::Istio { ambient: true, .. } => return,
         Mesh::Istio { .. } => (
@@ -433,22 +600,77 @@ fn pod_monitors(stack: &Stack, mesh: &Mesh, out: &mut Additions) {
             "/metrics",
         ),
     };
-    for ns in &stack.namespaces {
+    let relabelings = match mesh {
+        Mesh::Linkerd => vec![
+            Relabel {
+                action: "replace",
+                source_labels: vec!["__meta_kubernetes_pod_label_linkerd_io_proxy_job"],
+                target_label: Some("k8s_job"),
+                regex: None,
+            },
+            Relabel {
+                action: "labelmap",
+                source_labels: Vec::new(),
+                target_label: None,
+                regex: Some("__meta_kubernetes_pod_label_linkerd_io_proxy_(.+)"),
+            },
+        ],
+        Mesh::Istio { .. } => Vec::new(),
+    };
+    let labels = selection.and_then(|s| s.labels.clone()).unwrap_or_default();
+    if let Some(s) = selection {
+        if s.labels.is_none() {
+            out.warn(format!(
+                "metrics: Prometheus {} has no spec.podMonitorSelector, so it selects no PodMonitor and the proxies' metrics are not scraped. Set podMonitorSelector (`{{}}` selects all; kube-prometheus-stack: prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues=false)",
+                s.prometheus
+            ));
+        }
+        if !s.unmet.is_empty() {
+            out.warn(format!(
+                "metrics: Prometheus {} selects PodMonitors by {}, which the generated PodMonitors' labels cannot be shown to meet; check that it selects the proxies' PodMonitors",
+                s.prometheus,
+                s.unmet.join(", ")
+            ));
+        }
+    }
+    // A Prometheus that reads PodMonitors from its own namespace only gets one there that
+    // reaches into the stack's namespaces.
+    let home = selection
+        .filter(|s| s.own_namespace)
+        .and_then(|s| s.namespace.clone());
+    let named: Option<Vec<String>> = stack.namespaces.iter().cloned().collect();
+    let placements: Vec<(Option<String>, Vec<String>)> = match (home, named) {
+        (Some(home), Some(names)) if names.iter().any(|n| *n != home) => {
+            vec![(Some(home), names)]
+        }
+        _ => stack
+            .namespaces
+            .iter()
+            .map(|ns| (ns.clone(), Vec::new()))
+            .collect(),
+    };
+    for (ns, match_names) in placements {
         out.add(
             "prometheus",
             format!("Prometheus scrapes the proxies' {port} port ({path})"),
             Resource {
                 api_version: "monitoring.coreos.com/v1",
                 kind: "PodMonitor",
-                metadata: metadata(name, ns.as_deref(), "prometheus"),
+                metadata: metadata(name, ns.as_deref(), "prometheus").labelled(&labels),
                 spec: PodMonitor {
+                    namespace_selector: (!match_names.is_empty())
+                        .then_some(NamespaceSelector { match_names }),
                     selector: Selector {
                         match_expressions: vec![Expression {
                             key,
                             operator: "Exists",
                         }],
                     },
-                    pod_metrics_endpoints: vec![Endpoint { port, path }],
+                    pod_metrics_endpoints: vec![Endpoint {
+                        port,
+                        path,
+                        relabelings: relabelings.clone(),
+                    }],
                 },
             },
         );
@@ -463,14 +685,14 @@ fn dashboard(stack: &Stack, mesh: &Mesh, d: &crate::config::Dashboards, out: &mu
     let mut index: HashMap<(&str, Option<&str>), usize> = HashMap::new();
     for m in stack.servers() {
         match index.entry((&m.component, m.namespace.as_deref())) {
-            Entry::Occupied(i) => components[*i.get()].workloads.push(m.name.clone()),
+            Entry::Occupied(i) => components[*i.get()].workloads.push(m.workload.clone()),
             Entry::Vacant(v) => {
                 v.insert(components.len());
                 components.push(dashboards::Component {
                     name: m.component.clone(),
                     // Empty: every namespace the dashboard's variable selects.
                     namespace: m.namespace.clone().unwrap_or_default(),
-                    workloads: vec![m.name.clone()],
+                    workloads: vec![m.workload.clone()],
                 });
             }
         }

@@ -39,6 +39,9 @@ pub struct OperatorPods {
     pub ports: Vec<Port>,
     /// Their ServiceAccount, when the resource says or implies one.
     pub service_account: Option<String>,
+    /// The workload the operator runs them in, whose name the meshes' metrics carry
+    /// (Istio's `destination_workload`, Linkerd's `deployment`/`statefulset`).
+    pub workload: String,
 }
 
 const TEMPLATE_LABELS: &[&str] = &["spec", "template", "metadata", "labels"];
@@ -187,6 +190,7 @@ pub static POD_KINDS: &[PodKind] = &[
                         .and_then(Node::scalar)
                         .map_or_else(|| format!("{name}-collector"), str::to_string),
                 ),
+                workload: format!("{name}-collector"),
             })
         }),
     },
@@ -232,8 +236,10 @@ pub static POD_KINDS: &[PodKind] = &[
                 more_labels: BTreeMap::new(),
                 ports,
                 service_account: Some(
-                    get(&["spec", "serviceAccount", "name"]).map_or(fullname, str::to_string),
+                    get(&["spec", "serviceAccount", "name"])
+                        .map_or_else(|| fullname.clone(), str::to_string),
                 ),
+                workload: fullname,
             })
         }),
     },
@@ -278,6 +284,7 @@ pub static POD_KINDS: &[PodKind] = &[
                         .and_then(Node::scalar)
                         .map_or_else(|| name.to_string(), str::to_string),
                 ),
+                workload: name.to_string(),
             })
         }),
     },
@@ -316,6 +323,12 @@ fn prometheus_pods(node: &Node, app: &str, name: &str) -> OperatorPods {
         more_labels: labels(&more),
         ports,
         service_account: None,
+        // The StatefulSet: `prometheus-<name>`, `prom-agent-<name>`, `alertmanager-<name>`,
+        // `thanos-ruler-<name>`.
+        workload: match app {
+            "prometheus-agent" => format!("prom-agent-{name}"),
+            app => format!("{app}-{name}"),
+        },
     }
 }
 
@@ -371,7 +384,8 @@ const GRAPH_KINDS: &[&str] = &[
 
 /// Documents the filter may change or must read, judged by the header scan and a look for
 /// a few words: ConfigMaps that gunj-mesh wrote (its dashboards) or that may name a
-/// Service (a URL, a `.svc` name), and CRDs with a conversion webhook.
+/// Service (a URL, a `.svc` name), CRDs with a conversion webhook, and
+/// HorizontalPodAutoscalers (how many pods a workload keeps).
 pub fn is_candidate(doc: &Doc) -> bool {
     let h = &doc.header;
     if h.empty {
@@ -387,6 +401,7 @@ pub fn is_candidate(doc: &Doc) -> bool {
         || kind == "Service"
         || GENERATED_KINDS.contains(&kind)
         || GRAPH_KINDS.contains(&kind)
+        || kind == "HorizontalPodAutoscaler"
         || (kind == "ConfigMap"
             && (has("gunj-mesh") || has("://") || has(".svc") || has("kubernetes_sd_configs")))
         || (kind == "CustomResourceDefinition" && has("conversion:") && has("webhook"))

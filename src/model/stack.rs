@@ -31,6 +31,10 @@ pub struct Member {
     pub serves: bool,
     /// A Helm hook or test pod: not one of the component's identities.
     pub hook: bool,
+    /// At most one pod at a time ([`Workload::single`]).
+    pub single: bool,
+    /// The workload that runs the pods ([`Workload::workload`]).
+    pub workload: String,
     /// What the names of its generated resources start with: its name, or `<kind>-<name>`
     /// when a workload of another kind in its namespace has the same name (an Alertmanager
     /// and a Prometheus both named `main`).
@@ -60,6 +64,8 @@ impl Member {
             ports: w.ports.clone(),
             serves: !w.runs_to_completion,
             hook: w.is_hook(),
+            single: w.single,
+            workload: w.workload.clone(),
             slug: w.name.clone(),
         }
     }
@@ -193,6 +199,26 @@ pub struct Service {
 }
 
 impl Service {
+    /// True when `multiCluster.exportServices` exports it: it names the Service, or names
+    /// its component and the Service serves the component's API. By component, headless
+    /// Services (peer discovery) and those of gossip or cache ports (memberlist,
+    /// memcached) stay in their cluster.
+    pub fn exported(&self, mc: &crate::config::MultiCluster) -> bool {
+        if !mc.enabled {
+            return false;
+        }
+        let named = |s: &String| *s == self.name;
+        let by_component = |s: &String| Some(s.as_str()) == self.component.as_deref();
+        mc.export_services.iter().any(named)
+            || (mc.export_services.iter().any(by_component)
+                && !self.headless
+                && self.ports.iter().any(|p| p.protocol != "UDP")
+                && !self
+                    .ports
+                    .iter()
+                    .any(|p| p.numbers().into_iter().any(super::ports::is_opaque)))
+    }
+
     pub fn host(&self) -> String {
         match &self.namespace {
             Some(ns) => format!("{}.{ns}.svc.{}", self.name, self.cluster_domain),
@@ -313,6 +339,28 @@ impl Stack {
         let by_ns = ByNamespace::new(&services);
         for m in &mut members {
             serve_service_ports(m, &by_ns);
+        }
+        // A HorizontalPodAutoscaler keeps `minReplicas` (default 1) of its target running,
+        // whatever the target's own `replicas` (charts leave them out when it scales).
+        for o in objects
+            .iter()
+            .filter(|o| o.kind == "HorizontalPodAutoscaler")
+        {
+            let get = |path: &[&str]| o.node.at(path).and_then(Node::scalar);
+            let min = get(&["spec", "minReplicas"]).and_then(|r| r.parse::<u32>().ok());
+            let (Some(kind), Some(name)) = (
+                get(&["spec", "scaleTargetRef", "kind"]),
+                get(&["spec", "scaleTargetRef", "name"]),
+            ) else {
+                continue;
+            };
+            let namespace = get(&["metadata", "namespace"]).or(default_ns);
+            for m in members
+                .iter_mut()
+                .filter(|m| m.kind == kind && m.name == name && m.namespace.as_deref() == namespace)
+            {
+                m.single = min.unwrap_or(1) <= 1;
+            }
         }
         let mut kinds: std::collections::HashMap<(&Option<String>, &str), BTreeSet<&str>> =
             std::collections::HashMap::new();
@@ -468,6 +516,23 @@ impl Stack {
         self.services
             .iter()
             .filter(move |s| s.component.as_deref() == Some(component))
+    }
+
+    /// True when the pods a Service selects are those of one workload of at most one
+    /// replica: ejecting that pod leaves the Service without endpoints.
+    pub fn single_pod(&self, service: &Service) -> bool {
+        let mut selected = self.members.iter().filter(|m| {
+            m.serves
+                && !service.selector.is_empty()
+                && (m.namespace == service.namespace
+                    || m.namespace.is_none()
+                    || service.namespace.is_none())
+                && service
+                    .selector
+                    .iter()
+                    .all(|(k, v)| m.pod_labels.get(k) == Some(v))
+        });
+        matches!((selected.next(), selected.next()), (Some(m), None) if m.single)
     }
 
     /// The components in the mesh, sorted.

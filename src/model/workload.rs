@@ -42,6 +42,10 @@ pub struct Workload {
     pub spec_mounts: Vec<String>,
     /// The containers' liveness, readiness and startup probes that reach a port.
     pub probes: Vec<Probe>,
+    /// The workload that runs the pods: this object, or the one its operator creates.
+    pub workload: String,
+    /// At most one pod at a time ([`single`]).
+    pub single: bool,
 }
 
 /// A probe the kubelet sends to a port of the pod.
@@ -165,8 +169,10 @@ impl Workload {
             None => None,
         };
         let mut operator_account = None;
+        let mut workload = name.clone();
         let selector = match operator {
             Some(pods) => {
+                workload = pods.workload;
                 ports = pods.ports;
                 operator_account = pods.service_account;
                 pod_labels.extend(pods.more_labels);
@@ -222,6 +228,8 @@ impl Workload {
                 .filter_map(|v| v.get("name").and_then(Node::scalar).map(str::to_string))
                 .collect(),
             probes,
+            workload,
+            single: single(node, kind),
             spec_mounts: node
                 .at(&["spec", "volumeMounts"])
                 .filter(|_| pod_kind.operator.is_some())
@@ -251,6 +259,30 @@ impl Workload {
         path.push(key);
         path
     }
+}
+
+/// True when the object runs at most one pod at a time: not a DaemonSet (nor an Alloy
+/// resource's default `controller.type: daemonset`, nor an OpenTelemetryCollector in
+/// `mode: daemonset`), and its replicas 1 or left out (Kubernetes' and the operators'
+/// default; Alloy's are `controller.replicas`).
+fn single(node: &Node, kind: &str) -> bool {
+    let get = |path: &[&str]| node.at(path).and_then(Node::scalar);
+    let (daemons, replicas) = match kind {
+        "DaemonSet" => (true, None),
+        "Alloy" => (
+            get(&["spec", "controller", "type"]).unwrap_or("daemonset") == "daemonset",
+            get(&["spec", "controller", "replicas"]),
+        ),
+        "OpenTelemetryCollector" => (
+            get(&["spec", "mode"]) == Some("daemonset"),
+            get(&["spec", "replicas"]),
+        ),
+        _ => (false, get(&["spec", "replicas"])),
+    };
+    !daemons
+        && replicas
+            .and_then(|r| r.parse::<u32>().ok())
+            .is_none_or(|r| r <= 1)
 }
 
 /// A container port from its `ports` entry.
@@ -335,4 +367,32 @@ pub fn string_map(
         );
     }
     Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::single;
+    use crate::yaml::{Limits, parse};
+
+    fn one_pod(kind: &str, spec: &str) -> bool {
+        let text = format!("kind: {kind}\nspec:\n{spec}");
+        single(&parse(&text, Limits::default()).unwrap().unwrap(), kind)
+    }
+
+    #[test]
+    fn one_pod_at_a_time_by_kind_and_replicas() {
+        assert!(one_pod("Deployment", "  selector: {}\n"));
+        assert!(one_pod("StatefulSet", "  replicas: 1\n"));
+        assert!(!one_pod("Deployment", "  replicas: 2\n"));
+        assert!(!one_pod("DaemonSet", "  selector: {}\n"));
+        // The alloy chart's controller is a DaemonSet unless it says otherwise.
+        assert!(!one_pod("Alloy", "  alloy: {}\n"));
+        assert!(one_pod("Alloy", "  controller: {type: deployment}\n"));
+        assert!(!one_pod(
+            "Alloy",
+            "  controller: {type: statefulset, replicas: 3}\n"
+        ));
+        assert!(!one_pod("OpenTelemetryCollector", "  mode: daemonset\n"));
+        assert!(one_pod("Prometheus", "  replicas: 1\n"));
+    }
 }

@@ -279,14 +279,16 @@ pub fn plan(
             mesh,
             &graph.component_flows(&pods),
             &graph.read_components(&pods),
+            &exported(&stack, &config.spec, mesh),
         ),
         None => Vec::new(),
     };
     // Telemetry the pods need once the stack is known: where traces go.
     let operator = |v: &str| v.starts_with("monitoring.coreos.com/");
-    let ctx = telemetry::context(
+    let mut ctx = telemetry::context(
         &stack,
         &config.spec,
+        mesh,
         api_versions.iter().any(|v| operator(v))
             || objects.iter().any(|o| {
                 o.node
@@ -295,6 +297,7 @@ pub fn plan(
                     .is_some_and(operator)
             }),
     );
+    ctx.prometheus = telemetry::selection(objects, release);
     for d in decided.iter_mut().flatten() {
         if let (Action::Inject(how), Some(annotations)) = (&mut d.action, d.pod_annotations)
             && let Some((patch, what)) = telemetry::trace_patch(annotations, mesh, &ctx)
@@ -649,4 +652,25 @@ fn decide<'o, 'a>(
         pod_annotations: Some(w.pod_annotations_path),
     };
     Ok((Some(decided), Some(pods)))
+}
+
+/// The components with a Service other clusters reach through Linkerd's multi-cluster
+/// gateway.
+fn exported(stack: &Stack, spec: &crate::config::Spec, mesh: &Mesh) -> Vec<String> {
+    let Some(mc) = spec
+        .multi_cluster
+        .as_ref()
+        .filter(|_| *mesh == Mesh::Linkerd)
+    else {
+        return Vec::new();
+    };
+    let mut components: Vec<String> = stack
+        .services
+        .iter()
+        .filter(|s| s.exported(mc))
+        .filter_map(|s| s.component.clone())
+        .collect();
+    components.sort();
+    components.dedup();
+    components
 }

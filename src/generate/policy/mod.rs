@@ -105,6 +105,28 @@ pub fn generate(inputs: &Inputs, config: &ServiceMesh, mesh: &Mesh) -> Additions
             ));
         }
     }
+    if config.spec.authorization.is_some() {
+        for m in stack
+            .members
+            .iter()
+            .filter(|m| m.hook && m.service_account == "default")
+        {
+            let admitted = flows.iter().any(|f| {
+                f.to == m.component
+                    && matches!(&f.from, Source::Account(ns, sa)
+                        if sa == "default" && m.namespace.as_deref() == Some(ns.as_str()))
+            });
+            if !admitted {
+                let ns = m.namespace.as_deref().unwrap_or("<namespace>");
+                out.warn(format!(
+                    "authorization: Helm hook pod {} runs as ServiceAccount default, so no policy admits it to {} (admitting default would admit every pod of its namespace without its own ServiceAccount) and `helm test` may fail. Give it its own ServiceAccount, or add spec.authorization.allow `{{from: {ns}/default, to: {}}}`",
+                    qualified(m.namespace.as_deref(), &m.name),
+                    m.component,
+                    m.component
+                ));
+            }
+        }
+    }
     netpol::companions(inputs, mesh, &mut out);
     match netpols {
         Some(netpols) => {
@@ -127,6 +149,28 @@ pub fn slug(source: &Source) -> String {
         Source::Account(ns, sa) => dns_name(&format!("sa-{ns}-{sa}")),
         Source::Any => "any".into(),
     }
+}
+
+/// A regular expression (RE2, as Istio and Linkerd read it) that matches a `cookie` header
+/// (`name=value; name=value`, in any order) holding cookie `name` with exactly `value`.
+pub fn cookie_regex(name: &str, value: &str) -> String {
+    format!(
+        r"^(.*;\s*)?{}={}(;.*)?$",
+        regex_escape(name),
+        regex_escape(value)
+    )
+}
+
+/// `text` with every RE2 metacharacter escaped.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if r"\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The stack size from which NetworkPolicies are built concurrently (the 10 MB benchmark

@@ -46,6 +46,9 @@ pub struct Flow {
     pub found: Found,
 }
 
+/// The linkerd-multicluster gateway's ServiceAccount: (namespace, name).
+pub const MULTICLUSTER_GATEWAY: (&str, &str) = ("linkerd-multicluster", "linkerd-gateway");
+
 const DATASOURCES: &[&str] = &[
     "prometheus",
     "loki",
@@ -74,7 +77,8 @@ const RULERS: &[&str] = &["loki", "mimir", "thanos", "prometheus"];
 /// The flows for the components present in the stack, sorted and without duplicates:
 /// those `read` from the stream (between components in the mesh), the catalog's defaults
 /// (`authorization.defaults`) except from the components whose configuration was read in
-/// full (`configured`), the ingress and the config's `allow` rules. Where two say the
+/// full (`configured`), the ingress, the multi-cluster gateway to the `exported`
+/// components and the config's `allow` rules. Where two say the
 /// same, the one kept is the one read, else configured, else inferred.
 pub fn flows(
     stack: &Stack,
@@ -82,6 +86,7 @@ pub fn flows(
     mesh: &Mesh,
     read: &[(Source, String, String)],
     configured: &[String],
+    exported: &[String],
 ) -> Vec<Flow> {
     let present = stack.components();
     let mut wanted: Vec<(Source, String, String, Found)> = read
@@ -191,6 +196,38 @@ pub fn flows(
                 found,
             ));
         }
+    }
+    // Helm test pods (in the mesh with `hooks: inject`) call the component whose chart
+    // they test; they are no identity of it ([`Stack::callers`]), so they are admitted by
+    // their own ServiceAccount. Not as `default`: that would admit every pod of the
+    // namespace without its own.
+    for m in stack
+        .members
+        .iter()
+        .filter(|m| m.hook && m.service_account != "default")
+    {
+        if let Some(ns) = &m.namespace {
+            wanted.push((
+                Source::Account(ns.clone(), m.service_account.clone()),
+                m.component.clone(),
+                format!(
+                    "Helm hook pod {} tests {} (hooks: inject)",
+                    m.name, m.component
+                ),
+                Found::Inferred,
+            ));
+        }
+    }
+    // Other clusters' requests arrive through the linkerd-multicluster gateway, whose
+    // identity the exported Services' pods see (`linkerd-gateway` in
+    // `linkerd-multicluster`: <https://linkerd.io/2-edge/features/multicluster/>).
+    for to in exported {
+        wanted.push((
+            Source::Account(MULTICLUSTER_GATEWAY.0.into(), MULTICLUSTER_GATEWAY.1.into()),
+            to.clone(),
+            "the linkerd-multicluster gateway forwards other clusters' requests (multiCluster.exportServices)".into(),
+            Found::Configured,
+        ));
     }
     for rule in &auth.allow {
         let from = match rule.from.split_once('/') {

@@ -64,7 +64,9 @@ pub struct Target {
 }
 
 /// The container ports a Service port reaches, one per workload it selects (all its ports
-/// when `port` is `None`).
+/// when `port` is `None`). Helm hook and test pods are no target: they run only while a
+/// release is installed or tested, and a chart's test pod often carries the labels its
+/// Service selects (grafana's).
 pub fn through(
     service: &Service,
     port: Option<&ServicePortRef>,
@@ -76,7 +78,8 @@ pub fn through(
     }
     let mut out = Vec::new();
     for (i, p) in pods.iter().enumerate() {
-        let selected = same_namespace(p.namespace(), service.namespace.as_deref(), release)
+        let selected = !p.hook
+            && same_namespace(p.namespace(), service.namespace.as_deref(), release)
             && service
                 .selector
                 .iter()

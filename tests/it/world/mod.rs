@@ -1,9 +1,11 @@
 //! Issue #21: what real stacks need, each on a small stream written in the style of the
 //! upstream manifest it comes from (named in each test), run through the library.
 
+mod ab;
 mod edits;
 mod ports;
 mod recognition;
+mod traffic;
 
 use gunj_mesh::{Entry, EntryAction, Flows, Input, MeshType, Options, Outcome, Verdict};
 

@@ -3,7 +3,9 @@
 //!
 //! - PeerAuthentication: <https://istio.io/latest/docs/reference/config/security/peer_authentication/>
 //!   (`portLevelMtls` needs a workload selector).
-//! - DestinationRule: <https://istio.io/latest/docs/reference/config/networking/destination-rule/>.
+//! - DestinationRule: <https://istio.io/latest/docs/reference/config/networking/destination-rule/>
+//!   (`outlierDetection.minHealthPercent`: below it, outlier detection is off and the
+//!   proxy balances over every host, healthy or not).
 //! - VirtualService: <https://istio.io/latest/docs/reference/config/networking/virtual-service/>.
 //! - AuthorizationPolicy: <https://istio.io/latest/docs/reference/config/security/authorization-policy/>;
 //!   an ALLOW policy with an empty spec (`allow-nothing`) denies everything in its namespace
@@ -16,7 +18,8 @@ mod types;
 
 use super::open::{Opening, Openings};
 use super::slug;
-use crate::config::{Algorithm, MtlsMode, Spec, Traffic};
+use crate::config::{Algorithm, MIN_HEALTH_PERCENT, MtlsMode, Spec, Traffic};
+use crate::generate::dns_name;
 use crate::generate::{Additions, ObjectEdit, Resource, metadata};
 use crate::model::graph::flows::{Flow, Source};
 use crate::model::mesh::{ISTIO_V1_APIS, istio_principal};
@@ -82,7 +85,9 @@ pub fn generate(
         if service.headless || service.api_server || tls_only(service) {
             continue;
         }
-        let traffic = global.merged(spec.components.overrides.get(component));
+        let traffic = global
+            .merged(spec.components.overrides.get(component))
+            .for_selector(&service.selector);
         let mut l7 = destination_rule(service, component, spec, &traffic, ambient, plane, out);
         if traffic.has_routing() && has_l7_port(service) {
             virtual_service(service, component, &traffic, plane, out);
@@ -398,6 +403,10 @@ fn destination_rule(
             interval: cb.interval.clone(),
             base_ejection_time: cb.base_ejection_time.clone(),
             max_ejection_percent: cb.max_ejection_percent,
+            // Istio's default is 0: five 5xx from a single pod eject it, and every caller
+            // gets 503 until `baseEjectionTime` passes. Below this share of healthy hosts
+            // the proxy balances over all of them again (Envoy's panic threshold).
+            min_health_percent: cb.min_health_percent.unwrap_or(MIN_HEALTH_PERCENT),
         });
         why.push("circuit breaker".into());
     }
@@ -487,9 +496,41 @@ fn virtual_service(
         (traffic.canary.is_some(), "canary weights"),
     ] {
         if set {
-            why.push(what);
+            why.push(what.to_string());
         }
     }
+    let retries = traffic.retries.as_ref().map(|r| Retries {
+        attempts: r.attempts,
+        per_try_timeout: r.per_try_timeout.clone(),
+        retry_on: r.retry_on.clone(),
+    });
+    // A/B routes first: Istio takes the first `http` entry that matches.
+    let mut http: Vec<HttpRoute> = Vec::new();
+    for ab in &traffic.ab_testing {
+        why.push(format!("A/B: {} → subset {}", ab.describe(), ab.subset));
+        http.push(HttpRoute {
+            name: Some(dns_name(&format!("ab-{}", ab.subset))),
+            matches: vec![ab_match(ab)],
+            route: vec![RouteDestination {
+                destination: Destination {
+                    host: host.clone(),
+                    subset: Some(ab.subset.clone()),
+                },
+                weight: None,
+            }],
+            retries: retries.clone(),
+            timeout: traffic.timeout.clone(),
+            fault: fault.clone(),
+        });
+    }
+    http.push(HttpRoute {
+        name: (!http.is_empty()).then(|| "default".to_string()),
+        matches: Vec::new(),
+        route,
+        retries,
+        timeout: traffic.timeout.clone(),
+        fault,
+    });
     out.add(
         component,
         format!("{} for service {}", why.join(", "), service.name),
@@ -499,19 +540,28 @@ fn virtual_service(
             metadata: metadata(&service.name, service.namespace.as_deref(), component),
             spec: VirtualService {
                 hosts: vec![host],
-                http: vec![HttpRoute {
-                    route,
-                    retries: traffic.retries.as_ref().map(|r| Retries {
-                        attempts: r.attempts,
-                        per_try_timeout: r.per_try_timeout.clone(),
-                        retry_on: r.retry_on.clone(),
-                    }),
-                    timeout: traffic.timeout.clone(),
-                    fault,
-                }],
+                http,
             },
         },
     );
+}
+
+/// An A/B route's conditions as one `http[].match` entry; its cookie (one, validated) is
+/// a regular expression on the `cookie` header, which carries them all.
+fn ab_match(ab: &crate::config::AbRoute) -> HttpMatch {
+    let mut m = HttpMatch::default();
+    for (k, v) in &ab.headers {
+        m.headers.insert(k.clone(), StringMatch::Exact(v.clone()));
+    }
+    for (name, value) in &ab.cookies {
+        let re = super::cookie_regex(name, value);
+        m.headers.insert("cookie".into(), StringMatch::Regex(re));
+    }
+    for (k, v) in &ab.query_params {
+        m.query_params
+            .insert(k.clone(), StringMatch::Exact(v.clone()));
+    }
+    m
 }
 
 /// One ALLOW policy per flow and target workload, naming the callers' identities. Behind a

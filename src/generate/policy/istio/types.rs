@@ -100,6 +100,7 @@ pub struct OutlierDetection {
     pub base_ejection_time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_ejection_percent: Option<u32>,
+    pub min_health_percent: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -116,6 +117,10 @@ pub struct VirtualService {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HttpRoute {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "match", skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<HttpMatch>,
     pub route: Vec<RouteDestination>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retries: Option<Retries>,
@@ -123,6 +128,23 @@ pub struct HttpRoute {
     pub timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
+}
+
+/// One `http[].match` entry: every condition must hold.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpMatch {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, StringMatch>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub query_params: BTreeMap<String, StringMatch>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StringMatch {
+    Exact(String),
+    Regex(String),
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -43,8 +43,17 @@ pub fn generate(
         let Some(component) = &service.component else {
             continue;
         };
-        let traffic = global.merged(spec.components.overrides.get(component));
-        service_edits(service, component, spec, &traffic, out);
+        let traffic = global
+            .merged(spec.components.overrides.get(component))
+            .for_selector(&service.selector);
+        service_edits(
+            service,
+            component,
+            spec,
+            &traffic,
+            stack.single_pod(service),
+            out,
+        );
         if spec.linkerd.uses_service_profiles()
             && (traffic.retries.is_some() || traffic.timeout.is_some())
             && l7(service)
@@ -54,7 +63,7 @@ pub fn generate(
         if let Some(canary) = &traffic.canary
             && l7(service)
         {
-            canary_route(stack, service, component, canary, out);
+            canary_route(stack, service, component, canary, &traffic.ab_testing, out);
         }
         for (set, what) in [
             (traffic.fault_injection.is_some(), "faultInjection"),
@@ -93,6 +102,7 @@ fn service_edits(
     component: &str,
     spec: &Spec,
     t: &Traffic,
+    single: bool,
     out: &mut Additions,
 ) {
     let mut patch = Patch::new();
@@ -112,6 +122,12 @@ fn service_edits(
         why.push(format!("opaque ports {value}"));
     }
     if !spec.linkerd.uses_service_profiles() && l7(service) {
+        if t.circuit_breaker.is_some() && single {
+            out.note(format!(
+                "circuitBreaker: service {} fronts a single pod; failure accrual would leave it without endpoints, so it gets none",
+                qualified(service.namespace.as_deref(), &service.name)
+            ));
+        }
         let mut set = |key: &str, value: String, what: &str| {
             patch.set(&["metadata", "annotations", key], &value);
             if !why.iter().any(|w| w == what) {
@@ -121,6 +137,12 @@ fn service_edits(
         if let Some(r) = &t.retries {
             let conditions = retry_conditions(r.retry_on.as_deref());
             set("retry.linkerd.io/http", conditions, "retries");
+            // gRPC failures come back as HTTP 200 with a `grpc-status`: only the gRPC
+            // annotation retries them.
+            if grpc(service) {
+                let conditions = grpc_retry_conditions(r.retry_on.as_deref());
+                set("retry.linkerd.io/grpc", conditions, "retries");
+            }
             set("retry.linkerd.io/limit", r.attempts.to_string(), "retries");
             if let Some(timeout) = &r.per_try_timeout {
                 set("retry.linkerd.io/timeout", timeout.clone(), "retries");
@@ -129,7 +151,10 @@ fn service_edits(
         if let Some(timeout) = &t.timeout {
             set("timeout.linkerd.io/request", timeout.clone(), "timeout");
         }
-        if let Some(cb) = &t.circuit_breaker {
+        // Failure accrual has no floor: the only endpoint, once marked unavailable, leaves
+        // every caller failing until the penalty ends
+        // (<https://linkerd.io/2-edge/reference/circuit-breaking/>).
+        if let Some(cb) = t.circuit_breaker.as_ref().filter(|_| !single) {
             set(
                 "balancer.linkerd.io/failure-accrual",
                 "consecutive".into(),
@@ -149,11 +174,10 @@ fn service_edits(
             }
         }
     }
-    if let Some(mc) = spec.multi_cluster.as_ref().filter(|m| m.enabled)
-        && mc
-            .export_services
-            .iter()
-            .any(|s| *s == service.name || s == component)
+    if spec
+        .multi_cluster
+        .as_ref()
+        .is_some_and(|mc| service.exported(mc))
     {
         patch.set(
             &["metadata", "labels", "mirror.linkerd.io/exported"],
@@ -192,6 +216,36 @@ fn retry_conditions(retry_on: Option<&str>) -> String {
     }
 }
 
+/// The gRPC status conditions of `retryOn` that Linkerd understands (Istio spells them
+/// the same); `cancelled,unavailable`, the gRPC part of Istio's default, when none.
+fn grpc_retry_conditions(retry_on: Option<&str>) -> String {
+    const GRPC: &[&str] = &[
+        "cancelled",
+        "deadline-exceeded",
+        "internal",
+        "resource-exhausted",
+        "unavailable",
+    ];
+    let list: Vec<&str> = retry_on
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|c| GRPC.contains(c))
+        .collect();
+    if list.is_empty() {
+        "cancelled,unavailable".into()
+    } else {
+        list.join(",")
+    }
+}
+
+/// True when the Service has a gRPC port.
+fn grpc(service: &Service) -> bool {
+    service.ports.iter().any(|p| {
+        p.protocol != "UDP" && ports::classify(&p.numbers(), p.name.as_deref()) == Proto::Grpc
+    })
+}
+
 /// True when the Service has a port that may carry HTTP or gRPC.
 fn l7(service: &Service) -> bool {
     service.ports.iter().any(|p| {
@@ -199,7 +253,33 @@ fn l7(service: &Service) -> bool {
     })
 }
 
+/// A ServiceProfile has a route timeout over all tries and a retry budget, but no limit
+/// of attempts and no per-try timeout: with `perTryTimeout` and no `timeout`, the route's
+/// timeout is what the tries may take together, `perTryTimeout × (attempts + 1)`, and a
+/// note says what is approximated.
 fn service_profile(service: &Service, component: &str, t: &Traffic, out: &mut Additions) {
+    let mut timeout = t.timeout.clone();
+    if let Some(r) = &t.retries {
+        let per_try = r.per_try_timeout.as_deref();
+        if let (None, Some(per_try)) = (&timeout, per_try.and_then(crate::config::millis)) {
+            timeout = Some(format!("{}ms", per_try * (u64::from(r.attempts) + 1)));
+        }
+        out.note(format!(
+            "linkerd.serviceProfiles: service {} retries within the ServiceProfile's retry budget (20% more requests), not retries.attempts ({}){}",
+            qualified(service.namespace.as_deref(), &service.name),
+            r.attempts,
+            match (per_try, &t.timeout) {
+                (Some(p), None) => format!(
+                    "; retries.perTryTimeout {p} bounds all tries together as the route timeout {}",
+                    timeout.as_deref().unwrap_or_default()
+                ),
+                (Some(p), Some(_)) => format!(
+                    "; retries.perTryTimeout {p} has no equivalent and the route timeout (timeout) bounds all tries"
+                ),
+                (None, _) => String::new(),
+            }
+        ));
+    }
     out.add(
         component,
         format!(
@@ -217,7 +297,7 @@ fn service_profile(service: &Service, component: &str, t: &Traffic, out: &mut Ad
                         path_regex: ".*".into(),
                     },
                     is_retryable: t.retries.is_some(),
-                    timeout: t.timeout.clone(),
+                    timeout,
                 }],
                 retry_budget: RetryBudget {
                     retry_ratio: 0.2,
@@ -229,41 +309,71 @@ fn service_profile(service: &Service, component: &str, t: &Traffic, out: &mut Ad
     );
 }
 
-/// Canary weights: an HTTPRoute on the Service splitting to `<service>-<subset>` Services.
+/// Canary weights: an HTTPRoute on the Service splitting to `<service>-<subset>` Services;
+/// before them, one rule per A/B route sending the requests it matches to its subset's
+/// Service (Gateway API: the rule with the most matching conditions wins, and a rule
+/// without matches takes the rest).
 fn canary_route(
     stack: &Stack,
     service: &Service,
     component: &str,
     canary: &crate::config::Canary,
+    ab_testing: &[crate::config::AbRoute],
     out: &mut Additions,
 ) {
     let Some(port) = service.ports.iter().find(|p| p.protocol != "UDP") else {
         return;
     };
+    let backend = |subset: &str, weight: u32| BackendRef {
+        name: format!("{}-{subset}", service.name),
+        port: port.port,
+        weight,
+    };
     let backends: Vec<BackendRef> = canary
         .weights
         .iter()
-        .map(|(subset, weight)| BackendRef {
-            name: format!("{}-{subset}", service.name),
-            port: port.port,
-            weight: *weight,
+        .map(|(subset, weight)| backend(subset, *weight))
+        .collect();
+    let mut rules: Vec<RouteRule> = ab_testing
+        .iter()
+        .map(|ab| RouteRule {
+            matches: vec![ab_match(ab)],
+            backend_refs: vec![backend(&ab.subset, 1)],
         })
         .collect();
-    for b in &backends {
+    let mut names: Vec<&str> = backends.iter().map(|b| b.name.as_str()).collect();
+    let ab_names: Vec<String> = rules
+        .iter()
+        .flat_map(|r| r.backend_refs.iter().map(|b| b.name.clone()))
+        .collect();
+    names.extend(ab_names.iter().map(String::as_str));
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
         if !stack
             .services
             .iter()
-            .any(|s| s.name == b.name && s.namespace == service.namespace)
+            .any(|s| s.name == name && s.namespace == service.namespace)
         {
             out.note(format!(
                 "canary: Linkerd splits traffic between Services; create Service {} selecting the subset's pods",
-                qualified(service.namespace.as_deref(), &b.name)
+                qualified(service.namespace.as_deref(), name)
             ));
         }
     }
+    let mut why = vec!["canary weights".to_string()];
+    why.extend(
+        ab_testing
+            .iter()
+            .map(|ab| format!("A/B: {} → {}-{}", ab.describe(), service.name, ab.subset)),
+    );
+    rules.push(RouteRule {
+        matches: Vec::new(),
+        backend_refs: backends,
+    });
     out.add(
         component,
-        format!("canary weights for service {}", service.name),
+        format!("{} for service {}", why.join(", "), service.name),
         Resource {
             api_version: "gateway.networking.k8s.io/v1",
             kind: "HTTPRoute",
@@ -279,13 +389,31 @@ fn canary_route(
                     name: service.name.clone(),
                     port: Some(port.port),
                 }],
-                rules: vec![RouteRule {
-                    matches: Vec::new(),
-                    backend_refs: backends,
-                }],
+                rules,
             },
         },
     );
+}
+
+/// An A/B route's conditions as one `HTTPRouteMatch`; its cookie is a regular expression
+/// on the `cookie` header.
+fn ab_match(ab: &crate::config::AbRoute) -> RouteMatch {
+    let exact = |(name, value): (&String, &String)| ValueMatch {
+        kind: "Exact",
+        name: name.clone(),
+        value: value.clone(),
+    };
+    let mut headers: Vec<ValueMatch> = ab.headers.iter().map(exact).collect();
+    headers.extend(ab.cookies.iter().map(|(name, value)| ValueMatch {
+        kind: "RegularExpression",
+        name: "cookie".into(),
+        value: super::cookie_regex(name, value),
+    }));
+    RouteMatch {
+        path: None,
+        headers,
+        query_params: ab.query_params.iter().map(exact).collect(),
+    }
 }
 
 /// A ServiceAccount: (namespace, name).
@@ -593,8 +721,9 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
                         rules: vec![RouteRule {
                             matches: paths
                                 .into_iter()
-                                .map(|p| PathMatch {
-                                    path: PathValue { value: p.into() },
+                                .map(|p| RouteMatch {
+                                    path: Some(PathValue { value: p.into() }),
+                                    ..RouteMatch::default()
                                 })
                                 .collect(),
                             backend_refs: Vec::new(),

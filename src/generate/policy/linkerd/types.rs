@@ -92,14 +92,30 @@ pub struct ParentRef {
 #[serde(rename_all = "camelCase")]
 pub struct RouteRule {
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub matches: Vec<PathMatch>,
+    pub matches: Vec<RouteMatch>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub backend_refs: Vec<BackendRef>,
 }
 
+/// One Gateway API `HTTPRouteMatch`: every condition must hold.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteMatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathValue>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<ValueMatch>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub query_params: Vec<ValueMatch>,
+}
+
+/// A header or query parameter match: `Exact` or `RegularExpression`.
 #[derive(Debug, Clone, Serialize)]
-pub struct PathMatch {
-    pub path: PathValue,
+pub struct ValueMatch {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub name: String,
+    pub value: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
