@@ -33,7 +33,9 @@ impl Stream<'_, '_> {
 
     /// The changes, placed in object `i`'s document.
     fn placed(&self, i: usize, mut list: Vec<Change>) -> Vec<Change> {
-        changes::locate(&mut list, &self.docs[self.objects[i].doc]);
+        let doc = &self.docs[self.objects[i].doc];
+        let places = doc.places(list.len() > 1);
+        changes::locate(&mut list, doc, &places);
         list
     }
 }

@@ -349,7 +349,7 @@ pub fn plan(
                     &d.patch,
                 );
                 if options.list_changes {
-                    entry.list_changes(d.object, &d.patch, doc);
+                    entry.list_changes(d.object, &d.patch, doc, &places[&d.object.doc]);
                 }
                 entry
             })
@@ -411,7 +411,7 @@ pub fn plan(
                 &edit.patch,
             );
             if options.list_changes {
-                entry.list_changes(object, &edit.patch, doc);
+                entry.list_changes(object, &edit.patch, doc, &places[&object.doc]);
             }
             entry
         },

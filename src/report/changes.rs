@@ -1,7 +1,7 @@
 //! Which fields a patch changes in an object: whether any (the filter's report) and which,
 //! with their current and proposed values (`check`, `explain`, KRM results).
 
-use crate::io::stream::Doc;
+use crate::io::stream::{Doc, Places};
 use crate::model::stack::OWN_KEY;
 use crate::yaml::Node;
 use crate::yaml::patch::Patch;
@@ -25,11 +25,11 @@ pub struct Change {
     pub at: usize,
 }
 
-/// Sets each change's line and column in `doc`.
-pub fn locate(changes: &mut [Change], doc: &Doc) {
+/// Sets each change's line and column in `doc`, from its line index `places`.
+pub fn locate(changes: &mut [Change], doc: &Doc, places: &Places) {
     for c in changes {
-        let place = doc.place(Some(c.at));
-        (c.line, c.column) = (place.line, place.column);
+        let at = c.at.min(doc.body().len());
+        (c.line, c.column) = (places.line_of(doc, at), places.column_of(doc, at));
     }
 }
 

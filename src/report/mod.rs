@@ -269,7 +269,7 @@ impl Entry {
     /// Lists the fields `patch` changes in `object` (in `doc`), each at its place, for
     /// `check` and `explain` (the filter only counts entries that change anything: listing
     /// costs time and memory).
-    pub fn list_changes(&mut self, object: &Object, patch: &Patch, doc: &Doc) {
+    pub fn list_changes(&mut self, object: &Object, patch: &Patch, doc: &Doc, places: &Places) {
         changes_to(
             patch,
             Some(object.node),
@@ -277,7 +277,7 @@ impl Entry {
             &mut String::new(),
             &mut self.changes,
         );
-        changes::locate(&mut self.changes, doc);
+        changes::locate(&mut self.changes, doc, places);
         debug_assert_eq!(self.changed, !self.changes.is_empty());
     }
 
