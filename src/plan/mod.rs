@@ -26,6 +26,10 @@ use crate::yaml::patch::Patch;
 use crate::yaml::{Limits, Node};
 use std::collections::{HashMap, HashSet};
 
+/// The most flows `check` and `flows` evaluate ([`Outcome::traffic_graph`]): real stacks
+/// have hundreds.
+pub const MAX_FLOWS: usize = 200_000;
+
 /// Settings that come from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -102,10 +106,19 @@ impl Outcome<'_> {
     /// A flow the catalog infers is left out where the stream's own NetworkPolicies stop it:
     /// the chart's authors closed that path (kube-prometheus admits only Prometheus to
     /// Grafana), so it is a guess the stack disproves, not a flow it needs.
-    pub fn flows(&self) -> Flows {
-        let mut graph = self.traffic_graph();
+    pub fn flows(&self) -> Result<Flows, Failure> {
+        let mut graph = self.traffic_graph().map_err(|flows| {
+            Failure::input(
+                "traffic graph",
+                format!(
+                    "the stack's workloads would have more than {flows} flows between them, \
+                     more than `check` and `flows` evaluate"
+                ),
+            )
+            .hint("each workload of a component calls every workload of the components it calls, so n copies of one that calls itself make n² flows: check the stream in parts")
+        })?;
         let Some(settings) = &self.traffic.settings else {
-            return Flows::default();
+            return Ok(Flows::default());
         };
         let verdicts = verify::evaluate_needed(
             &self.output.text(),
@@ -121,10 +134,10 @@ impl Outcome<'_> {
             matches!(n.party, Party::Workload { .. })
                 || edges.iter().any(|e| e.from == n.party || e.to == n.party)
         });
-        Flows {
+        Ok(Flows {
             graph,
             verdicts: verdicts.into_iter().flatten().collect(),
-        }
+        })
     }
 
     /// The stderr summary ([`Report::summary`]), with the traffic graph's size when it was
@@ -132,26 +145,35 @@ impl Outcome<'_> {
     pub fn summary(&self) -> Vec<String> {
         // The graph `flows` shows; evaluated only where the stream's policies may disprove
         // a flow, since that reads the whole output again.
-        let traffic = self.traffic.drawn.then(|| {
-            let graph = if self.traffic.their_policies {
-                self.flows().graph
-            } else {
-                self.traffic_graph()
-            };
-            crate::report::flows::counts(&graph)
-        });
+        // A graph past MAX_FLOWS is not counted: `flows` and `check` say why.
+        let traffic = self
+            .traffic
+            .drawn
+            .then(|| {
+                let graph = if self.traffic.their_policies {
+                    self.flows().ok()?.graph
+                } else {
+                    self.traffic_graph().ok()?
+                };
+                Some(crate::report::flows::counts(&graph))
+            })
+            .flatten();
         self.report.summary(traffic)
     }
 
     /// Every flow the stack needs: those read from the stream, and the flows between
     /// components (read, configured or inferred) on the ports their targets serve.
-    pub fn traffic_graph(&self) -> Graph {
+    /// Fails with [`MAX_FLOWS`] when there would be more: `check` and `flows` keep a verdict
+    /// of about a kilobyte for each, and an all-to-all ring of n workloads has n² of them.
+    pub fn traffic_graph(&self) -> Result<Graph, usize> {
         let t = &self.traffic;
         let mut graph = t.graph.clone();
-        if let Some(stack) = &t.stack {
-            graph.add_flows(&t.flows, stack, &t.pods, t.release.as_deref());
+        if let Some(stack) = &t.stack
+            && !graph.add_flows(&t.flows, stack, &t.pods, t.release.as_deref(), MAX_FLOWS)
+        {
+            return Err(MAX_FLOWS);
         }
-        graph
+        Ok(graph)
     }
 }
 

@@ -266,7 +266,7 @@ spec:
             );
         }
         assert_eq!(value["spec"]["ingress"], rules, "{mesh:?}");
-        let flows = outcome.flows();
+        let flows = outcome.flows().unwrap();
         let ingress = flows
             .graph
             .edges
@@ -345,7 +345,7 @@ spec:
     };
     let inputs = [Input::new("stream.yaml", STREAM)];
     let outcome = gunj_mesh::run(&inputs, &options).unwrap();
-    let flows = outcome.flows();
+    let flows = outcome.flows().unwrap();
     let scrape = flows
         .graph
         .edges

@@ -191,14 +191,14 @@ fn run(inputs: &[Input], config: &Config, mesh: MeshType, namespace: Option<&str
     let outcome = gunj_mesh::run(inputs, &options(config, mesh, namespace))
         .unwrap_or_else(|f| panic!("{what}: the filter failed: {f}"));
     assert!(outcome.failure.is_none(), "{what}: {:?}", outcome.failure);
-    let flows = outcome.flows();
+    let flows = outcome.flows().unwrap();
     assert_eq!(
         flows.verdicts.len(),
         flows.graph.edges.len(),
         "{what}: not every flow has a verdict"
     );
     // Only guesses the stream's own NetworkPolicies disprove may go.
-    let drawn = outcome.traffic_graph().edges;
+    let drawn = outcome.traffic_graph().expect("within MAX_FLOWS").edges;
     for e in &drawn {
         assert!(
             flows.graph.edges.contains(e) || e.found == gunj_mesh::Found::Inferred,

@@ -120,7 +120,10 @@ pub fn flows(args: &FilterArgs, format: FlowsFormat, wide: bool) -> ExitCode {
     if let Some(f) = &outcome.failure {
         return fail(f);
     }
-    let gunj_mesh::Flows { graph, verdicts } = outcome.flows();
+    let gunj_mesh::Flows { graph, verdicts } = match outcome.flows() {
+        Ok(flows) => flows,
+        Err(f) => return fail(&f),
+    };
     let written = print(&match format {
         FlowsFormat::Table => gunj_mesh::flows::table(&graph, &verdicts, wide),
         FlowsFormat::Json => format!("{:#}\n", gunj_mesh::flows::json(&graph, &verdicts)),
@@ -211,7 +214,10 @@ pub fn check(args: &FilterArgs, gate: &GateArgs) -> ExitCode {
         .iter()
         .map(|i| (i.name.clone(), relative(&i.name, root.as_deref())))
         .collect();
-    let gunj_mesh::Flows { graph, verdicts } = outcome.flows();
+    let gunj_mesh::Flows { graph, verdicts } = match outcome.flows() {
+        Ok(flows) => flows,
+        Err(f) => return fail(&f),
+    };
     let judged = check::Gate {
         report,
         graph: &graph,

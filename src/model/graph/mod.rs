@@ -359,14 +359,16 @@ impl Graph {
 
     /// Adds the configured and inferred component flows' edges: from each calling
     /// workload (or identity) to each serving workload of the target component, on the ports
-    /// a Service of the stream exposes (all its declared TCP ports when none does).
+    /// a Service of the stream exposes (all its declared TCP ports when none does). False,
+    /// with the graph as it was, when that would make more than `limit` edges.
     pub fn add_flows(
         &mut self,
         flows: &[Flow],
         stack: &Stack,
         pods: &[Pods],
         release: Option<&str>,
-    ) {
+        limit: usize,
+    ) -> bool {
         let mut added = Vec::new();
         let mut known: HashSet<(Party, Party, u16, bool)> = self
             .edges
@@ -431,6 +433,9 @@ impl Graph {
                         if !known.insert((from.clone(), target.party.clone(), *port, *udp)) {
                             continue;
                         }
+                        if self.edges.len() + added.len() >= limit {
+                            return false;
+                        }
                         added.push(Edge {
                             from: from.clone(),
                             to: target.party.clone(),
@@ -467,6 +472,7 @@ impl Graph {
         self.edges.extend(added);
         self.edges.sort();
         self.edges.dedup();
+        true
     }
 }
 

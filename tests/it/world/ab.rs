@@ -209,7 +209,7 @@ fn istio_routes_matched_requests_to_the_subset_and_the_rest_by_weight() {
             && detail.contains("A/B: query variant=next → subset next"),
         "{detail}"
     );
-    assert_eq!(denied(&out.flows()), Vec::<String>::new());
+    assert_eq!(denied(&out.flows().unwrap()), Vec::<String>::new());
     validates(&text, "Istio A/B routes");
 }
 
@@ -270,7 +270,7 @@ fn linkerd_routes_matched_requests_to_the_subset_service_and_the_rest_by_weight(
         detail.contains("A/B: header x-grafana-variant=next → obs-grafana-next"),
         "{detail}"
     );
-    assert_eq!(denied(&out.flows()), Vec::<String>::new());
+    assert_eq!(denied(&out.flows().unwrap()), Vec::<String>::new());
     validates(&text, "Linkerd A/B routes");
 }
 

@@ -296,7 +296,7 @@ fn istio_version_picks_the_api_versions() {
             "{version:?}"
         );
         assert_eq!(
-            super::denied(&out.flows()),
+            super::denied(&out.flows().unwrap()),
             Vec::<String>::new(),
             "{version:?}"
         );
@@ -320,7 +320,7 @@ fn trust_domain_and_cluster_domain_come_from_the_config() {
         policy["spec"]["rules"][0]["from"][0]["source"]["principals"][0],
         "corp.example/ns/logs/sa/obs-grafana"
     );
-    assert_eq!(super::denied(&out.flows()), Vec::<String>::new());
+    assert_eq!(super::denied(&out.flows().unwrap()), Vec::<String>::new());
     validates(&text, "domains");
 }
 

@@ -236,7 +236,11 @@ fn tls_ports_get_no_http_hint_and_webhook_and_tls_services_no_l7_settings() {
                 "{mode}: no {kind} for a webhook or TLS-only Service:\n{text}"
             );
         }
-        assert_eq!(denied(&out.flows()), Vec::<String>::new(), "{mode}");
+        assert_eq!(
+            denied(&out.flows().unwrap()),
+            Vec::<String>::new(),
+            "{mode}"
+        );
         validates(&text, mode);
     }
 }
@@ -520,7 +524,11 @@ fn network_policies_keep_udp_gossip_and_the_operator_pods_sidecar_ports() {
                 "{mesh:?}: Prometheus's port {port}: {prometheus:?}"
             );
         }
-        assert_eq!(denied(&out.flows()), Vec::<String>::new(), "{mesh:?}");
+        assert_eq!(
+            denied(&out.flows().unwrap()),
+            Vec::<String>::new(),
+            "{mesh:?}"
+        );
         validates(&text, &format!("{mesh:?}"));
     }
 }

@@ -254,7 +254,7 @@ fn alloy_resources_and_the_alloy_operator_are_recognised_and_alloy_reaches_its_t
             }
         };
         assert!(text.contains(podmeta), "{mesh:?}: {text}");
-        let flows = out.flows();
+        let flows = out.flows().unwrap();
         assert_eq!(denied(&flows), Vec::<String>::new(), "{mesh:?}");
         for edge in [
             "alloy default/k8smon-alloy-metrics → deployment default/k8smon-kube-state-metrics port 8080",
@@ -360,7 +360,11 @@ fn jaeger_resources_the_jaeger_operator_and_tempo_vulture_are_recognised() {
             out.output.text()
         );
         // The evaluator reads the operator's pods independently: injected, and reachable.
-        assert_eq!(denied(&out.flows()), Vec::<String>::new(), "{mesh:?}");
+        assert_eq!(
+            denied(&out.flows().unwrap()),
+            Vec::<String>::new(),
+            "{mesh:?}"
+        );
     }
 }
 

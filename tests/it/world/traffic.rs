@@ -433,7 +433,7 @@ fn linkerd_proxies_send_opentelemetry_to_the_collector_they_can_verify() {
         "obs-opentelemetry-collector",
         "{pod}"
     );
-    assert_eq!(denied(&out.flows()), Vec::<String>::new());
+    assert_eq!(denied(&out.flows().unwrap()), Vec::<String>::new());
 }
 
 /// The loki chart in simple scalable mode, cut to the read path: the read Service, its
@@ -622,7 +622,7 @@ fn multicluster_exports_serving_services_and_admits_the_gateway() {
         gateway["spec"]["identityRefs"][0],
         serde_json::json!({"kind": "ServiceAccount", "name": "linkerd-gateway", "namespace": "linkerd-multicluster"})
     );
-    let flows = out.flows();
+    let flows = out.flows().unwrap();
     assert!(
         super::edges(&flows).iter().any(|e| e.contains(
             "linkerd-multicluster/linkerd-gateway → deployment loki/loki-read port 3100"
@@ -730,7 +730,7 @@ fn injected_test_pod_is_admitted(test: &str) {
         ),
     ] {
         let out = run(&inputs, &config(spec), mesh);
-        let flows = out.flows();
+        let flows = out.flows().unwrap();
         let edges = super::edges(&flows);
         assert!(
             edges.iter().any(|e| e.ends_with(
