@@ -678,6 +678,52 @@ fn a_krm_failure_leaves_the_file_as_it_was() {
     assert_eq!(dir.listing(), ["out.yaml"]);
 }
 
+/// `-o json` (kubectl's habit) would write a file named `json`: refused, with the spelling
+/// that means a file; `-o ./json` is that file.
+#[test]
+fn a_format_name_for_the_output_file_is_refused_unless_spelt_as_a_path() {
+    let dir = Dir::new("format");
+    for name in ["json", "yaml", "wide"] {
+        let out = run::gunj_cmd()
+            .current_dir(&dir.0)
+            .args(["-q", "-o", name, EXAMPLE])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(&format!("-o ./{name}")), "{name}: {err}");
+        assert!(dir.listing().is_empty(), "{name}: {:?}", dir.listing());
+    }
+    let out = run::gunj_cmd()
+        .current_dir(&dir.0)
+        .args(["-q", "-o", "./json", EXAMPLE])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(fs::read(dir.join("json")).unwrap(), expected());
+}
+
+/// A bare `gunj-mesh` on a terminal says that it reads stdin, instead of waiting silently
+/// (run on a terminal `script` makes; its stdin is closed at once, so the run ends).
+#[test]
+fn a_terminal_on_stdin_is_told_what_gunj_mesh_waits_for() {
+    let dir = Dir::new("tty");
+    let Ok(out) = run::command("script")
+        .arg("-qec")
+        .arg(run::bin())
+        .arg(dir.join("typescript"))
+        .stdin(Stdio::piped())
+        .output()
+    else {
+        return skip("no `script` (util-linux) to make a terminal");
+    };
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        seen.contains("gunj-mesh: reading manifests from stdin (end with Ctrl-D"),
+        "{seen}"
+    );
+}
+
 /// Under a shrinking memory limit (`ulimit -v`) every run either writes the whole output or
 /// exits 2 saying it ran out of memory, with the -o file as it was and no temporary file
 /// left: never an abort (SIGABRT) or a panic about a thread that could not start.

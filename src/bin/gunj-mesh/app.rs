@@ -15,6 +15,9 @@ pub const EXAMPLE_CONFIG: &str = include_str!("../../../examples/init.yaml");
 
 /// The main job: filter the stream.
 pub fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
+    if let Some(f) = output_file.and_then(format_named) {
+        return fail(&f);
+    }
     // Before any work: a path -o refuses or cannot write fails at once.
     let target = match output_file.map(output_file::Target::prepare).transpose() {
         Ok(target) => target,
@@ -58,6 +61,27 @@ pub fn filter(args: &FilterArgs, output_file: Option<&Path>) -> ExitCode {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => fail(&cannot_write(output_file, &e)),
     }
+}
+
+/// `-o json`, `-o yaml`, `-o wide`: kubectl's `-o` names a format, gunj-mesh's a file. A
+/// bare name of a format that is not a file yet is refused rather than created.
+fn format_named(path: &Path) -> Option<Failure> {
+    const FORMATS: [&str; 11] = [
+        "json", "yaml", "yml", "wide", "name", "table", "text", "sarif", "github", "dot", "svg",
+    ];
+    let name = path.to_str()?;
+    if !FORMATS.contains(&name) || path.symlink_metadata().is_ok() {
+        return None;
+    }
+    Some(
+        Failure::input(
+            &format!("-o {name}"),
+            "-o names the output file (kubectl's -o names a format); the filter always writes YAML".into(),
+        )
+        .hint(&format!(
+            "write `-o ./{name}` for a file of that name; `explain`, `check` and `flows` take `--output FORMAT`"
+        )),
+    )
 }
 
 fn cannot_write(file: Option<&Path>, e: &std::io::Error) -> Failure {
@@ -420,6 +444,11 @@ fn load(
         Ok::<_, Failure>(input)
     };
     if args.inputs.is_empty() {
+        if !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            eprintln!(
+                "gunj-mesh: reading manifests from stdin (end with Ctrl-D; `gunj-mesh --help` for usage)"
+            );
+        }
         inputs.push(read_next(Path::new("-"))?);
     }
     let mut notes = Vec::new();
