@@ -730,7 +730,8 @@ const SELECTORS: [(&str, &str, [&str; 3]); 4] = [
 #[derive(Default)]
 struct ByFirstLabel {
     always: Vec<usize>,
-    by_pair: HashMap<(String, String), Vec<usize>>,
+    /// Key, then value: looked up with borrowed labels, allocating nothing per flow.
+    by_pair: HashMap<String, HashMap<String, Vec<usize>>>,
 }
 
 impl ByFirstLabel {
@@ -738,7 +739,9 @@ impl ByFirstLabel {
         match selector.iter().next() {
             Some((k, v)) => self
                 .by_pair
-                .entry((k.clone(), v.clone()))
+                .entry(k.clone())
+                .or_default()
+                .entry(v.clone())
                 .or_default()
                 .push(item),
             None => self.always.push(item),
@@ -749,7 +752,7 @@ impl ByFirstLabel {
     fn candidates(&self, labels: &Labels) -> Vec<usize> {
         let mut found = self.always.clone();
         for (k, v) in labels {
-            if let Some(items) = self.by_pair.get(&(k.clone(), v.clone())) {
+            if let Some(items) = self.by_pair.get(k).and_then(|values| values.get(v)) {
                 found.extend_from_slice(items);
             }
         }
