@@ -409,6 +409,11 @@ impl Default for Injection {
 }
 
 impl ServiceMesh {
+    /// `metadata.name`, if set.
+    pub fn name(&self) -> Option<&str> {
+        self.metadata.as_ref()?.name.as_deref()
+    }
+
     /// The config used when none is given: every default (Istio, sidecar mode, every
     /// known component).
     pub fn embedded_default() -> ServiceMesh {

@@ -263,6 +263,13 @@ pub struct Authorization {
     /// More flows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow: Vec<Allow>,
+    /// The callers in other releases (the stack is often several Helm releases in one
+    /// namespace): each is a catalog component whose flows to the components here are
+    /// allowed from the identities named. Unset: a flow whose caller is not in the stream
+    /// is allowed from every identity of its target's namespace, with a warning; `[]`:
+    /// from nobody.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers: Option<Vec<Peer>>,
     /// Ingress identities (`namespace/serviceaccount`) that may reach Grafana. Default: the
     /// Istio ingress gateway; none for Linkerd.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -287,6 +294,21 @@ pub struct Authorization {
 pub struct Allow {
     pub from: String,
     pub to: String,
+}
+
+/// A component outside the stream that calls into it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Peer {
+    /// The catalog component it is (`grafana`, `prometheus`, `promtail`, …).
+    pub component: String,
+    /// Its ServiceAccounts, `namespace/name`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_accounts: Vec<String>,
+    /// Namespaces every identity of which may call as it. With neither this nor
+    /// `serviceAccounts`: the target's own namespace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
 }
 
 /// Spanning clusters.

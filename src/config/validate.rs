@@ -199,6 +199,21 @@ impl ServiceMesh {
             for (i, id) in a.ingress.iter().flatten().enumerate() {
                 check_identity(&format!("spec.authorization.ingress[{i}]"), id, &|_| false)?;
             }
+            for (i, peer) in a.peers.iter().flatten().enumerate() {
+                let field = format!("spec.authorization.peers[{i}]");
+                if !is_component(&peer.component) {
+                    return Err(unknown(&format!("{field}.component"), &peer.component));
+                }
+                for (j, id) in peer.service_accounts.iter().enumerate() {
+                    check_identity(&format!("{field}.serviceAccounts[{j}]"), id, &|_| false)?;
+                    if id == "*" {
+                        return Err(ConfigError::at(
+                            format!("{field}.serviceAccounts[{j}]"),
+                            "`*` is not a ServiceAccount: list namespaces in `namespaces`".to_string(),
+                        ));
+                    }
+                }
+            }
         }
         if let Some(o) = &spec.observability {
             o.validate()?;

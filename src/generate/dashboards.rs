@@ -44,24 +44,25 @@ pub struct Component {
 /// "grafana"; sorted, deduplicated by the caller) in the given namespaces.
 ///
 /// The same input gives the same value, with every object's keys sorted.
-pub fn dashboard(mesh: &Mesh, components: &[Component]) -> Value {
-    let mut value = serde_json::to_value(Dashboard::new(mesh, components))
+pub fn dashboard(mesh: &Mesh, release: &str, components: &[Component]) -> Value {
+    let mut value = serde_json::to_value(Dashboard::new(mesh, release, components))
         .expect("the dashboard model serializes");
     value.sort_all_objects();
     value
 }
 
-/// The ConfigMap carrying the dashboard, named `gunj-mesh-<mesh>-golden-signals`, with the
+/// The ConfigMap carrying the dashboard, named `<release>-<mesh>-golden-signals`, with the
 /// Grafana sidecar's `label` and the dashboard pretty-printed under `<name>.json`.
 pub fn config_map(
     mesh: &Mesh,
+    release: &str,
     namespace: Option<&str>,
     label: (&str, &str),
     components: &[Component],
 ) -> Value {
-    let name = format!("gunj-mesh-{}-golden-signals", mesh.name());
-    let json =
-        serde_json::to_string_pretty(&dashboard(mesh, components)).expect("a JSON value prints");
+    let name = crate::generate::dns_name(&format!("{release}-{}-golden-signals", mesh.name()));
+    let json = serde_json::to_string_pretty(&dashboard(mesh, release, components))
+        .expect("a JSON value prints");
     let config_map = ConfigMap {
         metadata: ObjectMeta {
             name: Some(name.clone()),
@@ -230,7 +231,7 @@ struct TimeRange {
 }
 
 impl Dashboard {
-    fn new(mesh: &Mesh, components: &[Component]) -> Self {
+    fn new(mesh: &Mesh, release: &str, components: &[Component]) -> Self {
         let mut namespaces: Vec<&str> = components
             .iter()
             .map(|c| c.namespace.as_str())
@@ -312,19 +313,20 @@ impl Dashboard {
                 from: "now-1h",
                 to: "now",
             },
-            title: format!("{} golden signals (gunj-mesh)", mesh.title()),
-            uid: uid(mesh, &namespaces),
+            title: format!("{} golden signals: {release} (gunj-mesh)", mesh.title()),
+            uid: uid(mesh, release, &namespaces),
             version: 1,
         }
     }
 }
 
-/// The uid: the mesh and a hash of the namespaces, so it stays the same as components are
-/// added to the same namespaces, and two installations in other namespaces do not collide
-/// in one Grafana. FNV-1a, because std's hashers may change between Rust releases.
-fn uid(mesh: &Mesh, namespaces: &[&str]) -> String {
+/// The uid: the mesh and a hash of the release and the namespaces, so it stays the same as
+/// components are added to the same namespaces, and two releases or installations in
+/// other namespaces do not collide in one Grafana. FNV-1a, because std's hashers may change
+/// between Rust releases.
+fn uid(mesh: &Mesh, release: &str, namespaces: &[&str]) -> String {
     let mut hash: u32 = 0x811c_9dc5;
-    for byte in namespaces.join(",").bytes() {
+    for byte in format!("{release}/{}", namespaces.join(",")).bytes() {
         hash ^= u32::from(byte);
         hash = hash.wrapping_mul(0x0100_0193);
     }
@@ -583,7 +585,7 @@ mod tests {
         // The parser checks types too, not only syntax.
         assert!(promql_parser::parser::parse("rate(x{a=\"b\"})").is_err());
         for mesh in &[ISTIO, Mesh::Linkerd] {
-            let exprs = exprs(&dashboard(mesh, &stack()));
+            let exprs = exprs(&dashboard(mesh, "obs", &stack()));
             assert_eq!(exprs.len(), stack().len() * 5, "{mesh:?}");
             for expr in exprs {
                 if let Err(e) = promql_parser::parser::parse(&expr) {
@@ -597,7 +599,7 @@ mod tests {
     fn a_component_over_every_namespace_is_narrowed_by_the_variable_only() {
         let all = [component("loki", "", &["loki-read", "loki-write"])];
         for mesh in &[ISTIO, Mesh::Linkerd] {
-            let d = dashboard(mesh, &all);
+            let d = dashboard(mesh, "obs", &all);
             assert_eq!(panels(&d)[0]["title"], "loki");
             for expr in exprs(&d) {
                 promql_parser::parser::parse(&expr).unwrap_or_else(|e| panic!("{expr}\n{e}"));
@@ -630,7 +632,7 @@ mod tests {
 
     #[test]
     fn queries_use_the_mesh_metrics() {
-        let istio = exprs(&dashboard(&ISTIO, &stack())).join("\n");
+        let istio = exprs(&dashboard(&ISTIO, "obs", &stack())).join("\n");
         for name in [
             "istio_requests_total{",
             "istio_request_duration_milliseconds_bucket{",
@@ -639,7 +641,7 @@ mod tests {
         ] {
             assert!(istio.contains(name), "{name}");
         }
-        let linkerd = exprs(&dashboard(&Mesh::Linkerd, &stack())).join("\n");
+        let linkerd = exprs(&dashboard(&Mesh::Linkerd, "obs", &stack())).join("\n");
         for name in [
             "rate(request_total{",
             "rate(response_total{",
@@ -658,7 +660,7 @@ mod tests {
     #[test]
     fn dashboard_structure_is_valid() {
         for mesh in &[ISTIO, Mesh::Linkerd] {
-            let d = dashboard(mesh, &stack());
+            let d = dashboard(mesh, "obs", &stack());
             assert_eq!(d["schemaVersion"], 39);
             let uid = d["uid"].as_str().expect("uid");
             assert!(!uid.is_empty() && uid.len() <= 40, "{uid}");
@@ -706,18 +708,20 @@ mod tests {
     fn output_is_stable_and_uid_follows_namespaces() {
         let a = config_map(
             &ISTIO,
+            "obs",
             Some("monitoring"),
             ("grafana_dashboard", "1"),
             &stack(),
         );
         let b = config_map(
             &ISTIO,
+            "obs",
             Some("monitoring"),
             ("grafana_dashboard", "1"),
             &stack(),
         );
         assert_eq!(a.to_string(), b.to_string());
-        let uid = |components: &[Component]| dashboard(&ISTIO, components)["uid"].clone();
+        let uid = |components: &[Component]| dashboard(&ISTIO, "obs", components)["uid"].clone();
         let more = [stack(), vec![component("mimir", "logging", &["mimir"])]].concat();
         assert_eq!(uid(&stack()), uid(&more));
         assert_ne!(
@@ -725,8 +729,17 @@ mod tests {
             uid(&[component("loki", "elsewhere", &["loki"])])
         );
         assert_ne!(
-            dashboard(&ISTIO, &stack())["uid"],
-            dashboard(&Mesh::Linkerd, &stack())["uid"]
+            dashboard(&ISTIO, "obs", &stack())["uid"],
+            dashboard(&Mesh::Linkerd, "obs", &stack())["uid"]
+        );
+        // Two releases in one namespace: two dashboards.
+        assert_ne!(
+            dashboard(&ISTIO, "obs", &stack())["uid"],
+            dashboard(&ISTIO, "logs", &stack())["uid"]
+        );
+        assert_ne!(
+            dashboard(&ISTIO, "obs", &stack())["title"],
+            dashboard(&ISTIO, "logs", &stack())["title"]
         );
     }
 
@@ -734,13 +747,14 @@ mod tests {
     fn config_map_carries_the_dashboard() {
         let cm = config_map(
             &Mesh::Linkerd,
+            "obs",
             Some("monitoring"),
             ("grafana_dashboard", "1"),
             &stack(),
         );
         assert_eq!(cm["apiVersion"], "v1");
         assert_eq!(cm["kind"], "ConfigMap");
-        assert_eq!(cm["metadata"]["name"], "gunj-mesh-linkerd-golden-signals");
+        assert_eq!(cm["metadata"]["name"], "obs-linkerd-golden-signals");
         assert_eq!(cm["metadata"]["namespace"], "monitoring");
         assert_eq!(cm["metadata"]["labels"]["grafana_dashboard"], "1");
         assert_eq!(
@@ -749,11 +763,11 @@ mod tests {
         );
         let data = cm["data"].as_object().unwrap();
         assert_eq!(data.len(), 1);
-        let text = data["gunj-mesh-linkerd-golden-signals.json"]
+        let text = data["obs-linkerd-golden-signals.json"]
             .as_str()
             .unwrap();
         let parsed: Value = serde_json::from_str(text).expect("valid JSON");
-        assert_eq!(parsed, dashboard(&Mesh::Linkerd, &stack()));
+        assert_eq!(parsed, dashboard(&Mesh::Linkerd, "obs", &stack()));
         assert!(
             text.starts_with("{\n  \"editable\": true,"),
             "sorted, pretty"
@@ -766,7 +780,7 @@ mod tests {
             component("grafana", "monitoring", &["obs-grafana"]),
             component("loki", "logging", &["loki-read", "loki-write"]),
         ];
-        let json = serde_json::to_string_pretty(&dashboard(&ISTIO, &components)).expect("prints");
+        let json = serde_json::to_string_pretty(&dashboard(&ISTIO, "obs", &components)).expect("prints");
         insta::assert_snapshot!(json);
     }
 }

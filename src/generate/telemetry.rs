@@ -357,12 +357,29 @@ fn prometheus_certificates(w: &Workload, patch: &mut Patch) {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Telemetry {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selector: Option<WorkloadSelector>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    target_refs: Vec<TargetRef>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tracing: Vec<TracingSpec>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     access_logging: Vec<AccessLogging>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     metrics: Vec<MetricsSpec>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WorkloadSelector {
+    match_labels: crate::model::stack::Labels,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct TargetRef {
+    group: &'static str,
+    kind: &'static str,
+    name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -463,7 +480,14 @@ pub fn generate(stack: &Stack, spec: &Spec, mesh: &Mesh, ctx: &Context, out: &mu
         ));
     }
     if let Mesh::Istio { .. } = mesh {
-        istio_telemetry(stack, obs, ctx, spec.istio.release(), out);
+        istio_telemetry(
+            stack,
+            obs,
+            ctx,
+            spec.istio.release(),
+            matches!(mesh, Mesh::Istio { ambient: true, .. }),
+            out,
+        );
     }
     if let Some(c) = &ctx.collector
         && matches!(mesh, Mesh::Linkerd)
@@ -515,6 +539,7 @@ fn istio_telemetry(
     obs: &crate::config::Observability,
     ctx: &Context,
     release: Release,
+    ambient: bool,
     out: &mut Additions,
 ) {
     let mut spec = Telemetry::default();
@@ -561,19 +586,56 @@ fn istio_telemetry(
     } else {
         "Prometheus metrics off".to_string()
     });
-    for ns in &stack.namespaces {
-        out.add(
-            "stack",
-            format!("telemetry: {}", why.join(", ")),
-            Resource {
-                api_version: if release >= ISTIO_V1_APIS {
-                    "telemetry.istio.io/v1"
-                } else {
-                    "telemetry.istio.io/v1alpha1"
+    let api_version = if release >= ISTIO_V1_APIS {
+        "telemetry.istio.io/v1"
+    } else {
+        "telemetry.istio.io/v1alpha1"
+    };
+    let why = why.join(", ");
+    // One Telemetry per workload (per waypoint in ambient mode, where the proxies that
+    // apply it are the waypoints), not a namespace-wide one: the releases of a namespace
+    // would each replace it. A workload-specific Telemetry overrides the namespace's
+    // (<https://istio.io/latest/docs/reference/config/telemetry/>).
+    if ambient {
+        for ns in &out.waypoints.clone() {
+            out.add(
+                "stack",
+                format!("telemetry of the waypoint: {why}"),
+                Resource {
+                    api_version,
+                    kind: "Telemetry",
+                    metadata: metadata(&stack.release.scoped("waypoint"), ns.as_deref(), "stack"),
+                    spec: Telemetry {
+                        target_refs: vec![TargetRef {
+                            group: "gateway.networking.k8s.io",
+                            kind: "Gateway",
+                            name: "waypoint".into(),
+                        }],
+                        ..spec.clone()
+                    },
                 },
+            );
+        }
+        return;
+    }
+    for m in stack.members.iter().filter(|m| !m.selector.is_empty()) {
+        out.add(
+            &m.component,
+            format!("telemetry of {}: {why}", m.name),
+            Resource {
+                api_version,
                 kind: "Telemetry",
-                metadata: metadata("gunj-mesh", ns.as_deref(), "stack"),
-                spec: spec.clone(),
+                metadata: metadata(
+                    &format!("{}-telemetry", m.slug),
+                    m.namespace.as_deref(),
+                    &m.component,
+                ),
+                spec: Telemetry {
+                    selector: Some(WorkloadSelector {
+                        match_labels: m.selector.clone(),
+                    }),
+                    ..spec.clone()
+                },
             },
         );
     }
@@ -656,7 +718,7 @@ fn pod_monitors(stack: &Stack, mesh: &Mesh, selection: Option<&Selection>, out: 
             Resource {
                 api_version: "monitoring.coreos.com/v1",
                 kind: "PodMonitor",
-                metadata: metadata(name, ns.as_deref(), "prometheus").labelled(&labels),
+                metadata: metadata(&stack.release.scoped(name), ns.as_deref(), "prometheus").labelled(&labels),
                 spec: PodMonitor {
                     namespace_selector: (!match_names.is_empty())
                         .then_some(NamespaceSelector { match_names }),
@@ -727,7 +789,13 @@ fn dashboard(stack: &Stack, mesh: &Mesh, d: &crate::config::Dashboards, out: &mu
         return;
     };
     let (key, value) = d.label.iter().next().expect("validated: one label");
-    let config_map = dashboards::config_map(mesh, namespace.as_deref(), (key, value), &components);
+    let config_map = dashboards::config_map(
+        mesh,
+        &stack.release.scope,
+        namespace.as_deref(),
+        (key, value),
+        &components,
+    );
     let name = config_map["metadata"]["name"]
         .as_str()
         .unwrap_or_default()

@@ -234,13 +234,18 @@ impl Doc<'_> {
     /// Helm 4 filename or KRM path annotation of its own top-level `metadata.annotations`.
     /// Nothing deeper in the document (an item's data, a block scalar) is read.
     pub fn source_name(&self) -> String {
-        let body = self.body();
-        let origin = head_source(body).or_else(|| top_annotation(body));
-        match (self.file, origin) {
+        match (self.file, self.origin()) {
             ("-", Some(o)) => o,
             (f, Some(o)) => format!("{f}: {o}"),
             (f, None) => f.to_string(),
         }
+    }
+
+    /// Where the document says it came from: its `# Source:` path, or else the Helm 4
+    /// filename or KRM path annotation ([`Doc::source_name`]).
+    pub fn origin(&self) -> Option<String> {
+        let body = self.body();
+        head_source(body).or_else(|| top_annotation(body))
     }
 
     /// The source name and a line finder for the objects of this document; `many`: index

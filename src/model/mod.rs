@@ -8,5 +8,6 @@ pub mod kinds;
 pub mod mesh;
 pub mod object;
 pub mod ports;
+pub mod release;
 pub mod stack;
 pub mod workload;

@@ -5,6 +5,7 @@
 use super::kinds::GENERATED_KINDS;
 use super::object::Object;
 use super::ports::Port;
+use super::release::Release;
 use super::workload::Workload;
 use crate::yaml::Node;
 use serde::{Serialize, Serializer};
@@ -265,6 +266,8 @@ pub struct Stack {
     by_place: BTreeMap<(String, Option<String>), Vec<usize>>,
     /// (kind, namespace, name) → index of the first member with that identity.
     by_identity: HashMap<(String, Option<String>, String), usize>,
+    /// The release the generated resources belong to ([`Release::scoped`] names).
+    pub release: Release,
 }
 
 /// The label every generated resource carries. Helm overwrites it with `Helm` when it
@@ -289,6 +292,7 @@ impl Stack {
         members: Vec<Member>,
         default_ns: Option<&str>,
         cluster_domain: &str,
+        release: Release,
     ) -> Stack {
         let mut by_namespace: BTreeMap<Option<&str>, Vec<&Member>> = BTreeMap::new();
         for m in &members {
@@ -398,6 +402,7 @@ impl Stack {
             by_component,
             by_place,
             by_identity,
+            release,
         }
     }
 

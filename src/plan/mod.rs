@@ -39,6 +39,8 @@ pub struct Options {
     pub mesh: Option<crate::config::MeshType>,
     /// `--namespace`: the namespace of objects that name none (Helm's release namespace).
     pub namespace: Option<String>,
+    /// `--release`: the release the generated resources belong to ([`crate::model::release`]).
+    pub release: Option<String>,
     pub limits: Limits,
     /// List the fields each report entry changes (`check`, `explain`); the filter only
     /// needs to know whether an entry changes any, and listing costs time and memory.
@@ -107,6 +109,27 @@ impl Outcome<'_> {
     /// the chart's authors closed that path (kube-prometheus admits only Prometheus to
     /// Grafana), so it is a guess the stack disproves, not a flow it needs.
     pub fn flows(&self) -> Result<Flows, Failure> {
+        self.flows_under(&self.output.text())
+    }
+
+    /// [`Outcome::flows`] under the policies of the stream as it was read (`texts`: each
+    /// input's whole text), not the filter's output: the union of several releases' outputs
+    /// is checked as it would be applied (`flows --as-is`).
+    pub fn flows_as_is<'t>(&self, texts: impl IntoIterator<Item = &'t str>) -> Result<Flows, Failure> {
+        let mut all = String::new();
+        for text in texts {
+            if !all.is_empty() && !all.ends_with('\n') {
+                all.push('\n');
+            }
+            if !all.is_empty() {
+                all.push_str("---\n");
+            }
+            all.push_str(text);
+        }
+        self.flows_under(&all)
+    }
+
+    fn flows_under(&self, text: &str) -> Result<Flows, Failure> {
         let mut graph = self.traffic_graph().map_err(|flows| {
             Failure::input(
                 "traffic graph",
@@ -121,7 +144,7 @@ impl Outcome<'_> {
             return Ok(Flows::default());
         };
         let verdicts = verify::evaluate_needed(
-            &self.output.text(),
+            text,
             &graph.edges,
             |e| e.found == Found::Inferred,
             settings,
@@ -273,7 +296,27 @@ pub fn plan(
         .filter_map(|d| d.member.take())
         .collect();
     let release = options.namespace.as_deref();
-    let stack = Stack::build(objects, members, release, &config.spec.cluster_domain);
+    let sources: Vec<Option<String>> = {
+        let mut seen = std::collections::HashSet::new();
+        objects
+            .iter()
+            .filter(|o| seen.insert(o.doc))
+            .map(|o| docs[o.doc].origin())
+            .collect()
+    };
+    let scope = crate::model::release::find(
+        objects,
+        &sources,
+        options.release.as_deref(),
+        config.name().unwrap_or("gunj-mesh"),
+    );
+    let stack = Stack::build(
+        objects,
+        members,
+        release,
+        &config.spec.cluster_domain,
+        scope,
+    );
     // The traffic graph, and the flows between components it and the config give.
     let drawn =
         options.traffic_graph || config.spec.authorization.is_some() || config.spec.mtls.is_some();
@@ -294,6 +337,7 @@ pub fn plan(
     } else {
         Graph::default()
     };
+    let mut flow_warnings = Vec::new();
     let flows = match &config.spec.authorization {
         Some(auth) => flows::flows(
             &stack,
@@ -302,6 +346,7 @@ pub fn plan(
             &graph.component_flows(&pods),
             &graph.read_components(&pods),
             &exported(&stack, &config.spec, mesh),
+            &mut flow_warnings,
         ),
         None => Vec::new(),
     };
@@ -466,8 +511,14 @@ pub fn plan(
             &mut report,
         );
     }
-    report.notes = resolved.note.iter().cloned().chain(out.notes).collect();
-    report.warnings = out.warnings;
+    report.notes = resolved
+        .note
+        .iter()
+        .cloned()
+        .chain(stack.release.note.clone())
+        .chain(out.notes)
+        .collect();
+    report.warnings = flow_warnings.into_iter().chain(out.warnings).collect();
     if options.namespace.is_none()
         && let Some(note) = release_namespace_note(&report, config)
     {

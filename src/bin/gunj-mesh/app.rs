@@ -128,7 +128,7 @@ fn terminal_width() -> usize {
 }
 
 /// `flows`: the traffic graph with a verdict per flow; exit 1 when one is denied.
-pub fn flows(args: &FilterArgs, format: FlowsFormat, wide: bool) -> ExitCode {
+pub fn flows(args: &FilterArgs, format: FlowsFormat, wide: bool, as_is: bool) -> ExitCode {
     let (inputs, mut options) = match load(args, false, args.recursive) {
         Ok((inputs, options, notes)) => {
             say(args, &notes);
@@ -144,7 +144,12 @@ pub fn flows(args: &FilterArgs, format: FlowsFormat, wide: bool) -> ExitCode {
     if let Some(f) = &outcome.failure {
         return fail(f);
     }
-    let gunj_mesh::Flows { graph, verdicts } = match outcome.flows() {
+    let flows = if as_is {
+        outcome.flows_as_is(inputs.iter().map(|i| i.text.as_str()))
+    } else {
+        outcome.flows()
+    };
+    let gunj_mesh::Flows { graph, verdicts } = match flows {
         Ok(flows) => flows,
         Err(f) => return fail(&f),
     };
@@ -470,6 +475,7 @@ fn load(
         config,
         mesh: args.mesh.map(Into::into),
         namespace: args.namespace.clone(),
+        release: args.release.clone(),
         limits,
         list_changes: false,
         traffic_graph: false,

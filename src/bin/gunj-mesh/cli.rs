@@ -62,6 +62,10 @@ pub enum Command {
         /// Also show where each flow was found and the evidence (table).
         #[arg(long)]
         wide: bool,
+        /// Judge the flows by the policies of the stream as it is, not the filter's output:
+        /// for a stream already filtered, such as the union of several releases' outputs.
+        #[arg(long)]
+        as_is: bool,
     },
     /// Print the JSON Schema of the ServiceMesh config.
     Schema,
@@ -176,6 +180,12 @@ pub struct FilterArgs {
     /// The namespace of objects that name none (the Helm release namespace).
     #[arg(short = 'n', long, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
+    /// The release the generated resources belong to: their names start with it (with the
+    /// chart's name, as Helm's `fullname` does), so that the releases of one namespace
+    /// never generate the same resource. Default: the `app.kubernetes.io/instance` label of
+    /// the stream's objects, else the chart, else the config's name.
+    #[arg(long, value_name = "NAME")]
+    pub release: Option<String>,
     /// Print no summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,

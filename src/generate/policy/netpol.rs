@@ -75,7 +75,9 @@ pub fn generate(
             for flow in &reached {
                 let found: Vec<Peer> = match &flow.from {
                     Source::Any => vec![Peer::Any],
-                    Source::Account(ns, _) => vec![Peer::Namespace(Some(ns), None)],
+                    Source::Account(ns, _) | Source::Namespace(ns) => {
+                        vec![Peer::Namespace(Some(ns), None)]
+                    }
                     Source::Component(c) => stack
                         .callers(c, m.namespace.as_deref())
                         .into_iter()
@@ -568,7 +570,9 @@ pub fn companions(inputs: &Inputs, mesh: &Mesh, out: &mut Additions) {
             };
             match &flow.from {
                 Source::Any => add(Peer::Any),
-                Source::Account(ns, _) => add(Peer::Namespace(Some(ns), None)),
+                Source::Account(ns, _) | Source::Namespace(ns) => {
+                    add(Peer::Namespace(Some(ns), None))
+                }
                 Source::Component(c) => {
                     for src in stack.callers(c, m.namespace.as_deref()) {
                         add(Peer::Namespace(

@@ -6,6 +6,7 @@ use super::Found;
 use crate::config::Authorization;
 use crate::model::mesh::Mesh;
 use crate::model::stack::Stack;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a flow comes from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -16,11 +17,23 @@ pub enum Source {
     Account(String, String),
     /// Any workload with a mesh identity.
     Any,
+    /// Every identity of a namespace: callers of another release ([`Authorization::peers`]).
+    Namespace(String),
 }
 
 impl Source {
+    /// `grafana`, `istio-system/istio-ingressgateway`, `any workload`, `namespace monitoring`.
+    pub fn label(&self) -> String {
+        match self {
+            Source::Component(c) => c.clone(),
+            Source::Account(ns, sa) => format!("{ns}/{sa}"),
+            Source::Any => "any workload".into(),
+            Source::Namespace(ns) => format!("namespace {ns}"),
+        }
+    }
+
     /// The ServiceAccounts (`namespace`, `name`) that call into namespace `ns` (see
-    /// [`Stack::callers`]); empty for `Any`.
+    /// [`Stack::callers`]); empty for `Any` and `Namespace`.
     pub fn accounts(&self, stack: &Stack, ns: Option<&str>) -> Vec<(Option<String>, String)> {
         let mut accounts: Vec<(Option<String>, String)> = match self {
             Source::Component(c) => stack
@@ -29,7 +42,7 @@ impl Source {
                 .map(|m| (m.namespace.clone(), m.service_account.clone()))
                 .collect(),
             Source::Account(ns, sa) => vec![(Some(ns.clone()), sa.clone())],
-            Source::Any => Vec::new(),
+            Source::Any | Source::Namespace(_) => Vec::new(),
         };
         accounts.sort();
         accounts.dedup();
@@ -87,6 +100,7 @@ pub fn flows(
     read: &[(Source, String, String)],
     configured: &[String],
     exported: &[String],
+    warnings: &mut Vec<String>,
 ) -> Vec<Flow> {
     let present = stack.components();
     let mut wanted: Vec<(Source, String, String, Found)> = read
@@ -242,26 +256,99 @@ pub fn flows(
             Found::Configured,
         ));
     }
-    let mut flows: Vec<Flow> = wanted
+    let wanted: Vec<(Source, String, String, Found)> = wanted
         .into_iter()
         .filter(|(from, _, _, found)| {
             !(*found == Found::Inferred
                 && matches!(from, Source::Component(c) if configured.contains(c)))
         })
-        .filter(|(from, to, _, _)| {
-            let known = match from {
-                Source::Component(c) => present.contains(c.as_str()),
-                _ => true,
-            };
-            known && present.contains(to.as_str())
-        })
-        .map(|(from, to, reason, found)| Flow {
+        .filter(|(_, to, _, _)| present.contains(to.as_str()))
+        .collect();
+    // Callers that are not in the stream: named peers, or their target's namespace.
+    let mut outside: BTreeMap<(String, Source), (Vec<String>, Found)> = BTreeMap::new();
+    let mut guessed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut flows: Vec<Flow> = Vec::new();
+    for (from, to, reason, found) in wanted {
+        let absent = match &from {
+            Source::Component(c) if !present.contains(c.as_str()) => c.clone(),
+            _ => {
+                flows.push(Flow {
+                    to,
+                    from,
+                    reason,
+                    found,
+                });
+                continue;
+            }
+        };
+        let home: Vec<String> = stack
+            .of(&to)
+            .filter_map(|m| m.namespace.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let sources: Vec<Source> = match &auth.peers {
+            Some(peers) => peers
+                .iter()
+                .filter(|p| p.component == absent)
+                .flat_map(|p| {
+                    let named = p
+                        .service_accounts
+                        .iter()
+                        .filter_map(|id| id.split_once('/'))
+                        .map(|(ns, sa)| Source::Account(ns.into(), sa.into()))
+                        .chain(p.namespaces.iter().cloned().map(Source::Namespace));
+                    let named: Vec<Source> = named.collect();
+                    if named.is_empty() {
+                        home.iter().cloned().map(Source::Namespace).collect()
+                    } else {
+                        named
+                    }
+                })
+                .collect(),
+            None => {
+                if !home.is_empty() {
+                    guessed.entry(to.clone()).or_default().insert(absent.clone());
+                }
+                home.iter().cloned().map(Source::Namespace).collect()
+            }
+        };
+        for source in sources {
+            let entry = outside
+                .entry((to.clone(), source))
+                .or_insert_with(|| (Vec::new(), found));
+            entry.0.push(absent.clone());
+            entry.1 = entry.1.min(found);
+        }
+    }
+    for ((to, from), (mut callers, found)) in outside {
+        callers.sort();
+        callers.dedup();
+        let whom = match &from {
+            Source::Namespace(ns) => format!("from namespace {ns}"),
+            other => format!("as {}", other.label()),
+        };
+        flows.push(Flow {
+            reason: format!(
+                "{} outside the stream {} (authorization.peers)",
+                callers.join(", "),
+                whom,
+            ),
             to,
             from,
-            reason,
             found,
-        })
-        .collect();
+        });
+    }
+    if !guessed.is_empty() {
+        let list: Vec<String> = guessed
+            .iter()
+            .map(|(to, from)| format!("{} → {to}", from.iter().cloned().collect::<Vec<_>>().join("/")))
+            .collect();
+        warnings.push(format!(
+            "authorization: callers the stack needs are not in this stream ({}); they may be other releases, so every identity of the target's namespace may call it. Name them in spec.authorization.peers (component and ServiceAccounts or namespaces), or set `peers: []` to allow none",
+            list.join(", ")
+        ));
+    }
     // Among flows between the same two ends, the one read stays, else the configured one.
     flows.sort_by(|a, b| (&a.to, &a.from, a.found).cmp(&(&b.to, &b.from, b.found)));
     flows.dedup_by(|a, b| a.to == b.to && a.from == b.from);

@@ -412,6 +412,8 @@ impl Graph {
                         service_account: sa.clone(),
                     }],
                     Source::Any => vec![Party::AnyWorkload],
+                    // Callers of other releases are not in the stream, nor in its graph.
+                    Source::Namespace(_) => Vec::new(),
                 };
                 let exposed: Vec<(u16, Option<String>, bool)> = stack
                     .services

@@ -113,21 +113,7 @@ pub fn generate(
         }
     }
     if let Some(auth) = &spec.authorization {
-        if auth.default_deny {
-            for ns in &stack.namespaces {
-                out.add(
-                    "stack",
-                    "authorization.defaultDeny: deny what no policy allows".into(),
-                    Resource {
-                        api_version: plane.security,
-                        kind: "AuthorizationPolicy",
-                        metadata: metadata("allow-nothing", ns.as_deref(), "stack"),
-                        spec: AuthorizationPolicy::default(),
-                    },
-                );
-            }
-        }
-        authorization_policies(stack, flows, &waypointed, plane, out);
+        authorization_policies(stack, flows, auth.default_deny, &waypointed, plane, out);
         plaintext_ports(stack, spec.mtls.as_ref(), openings, plane, out);
     }
     if let Some(mc) = spec.multi_cluster.as_ref().filter(|m| m.enabled) {
@@ -242,6 +228,11 @@ fn carries_tls(p: &ServicePort) -> bool {
     }
 }
 
+/// One PeerAuthentication per workload in the mesh, named `<workload>-mtls`: the mode,
+/// and under STRICT the ports that also accept plaintext. Workload selectors, not a
+/// namespace-wide `default`, so that the releases of one namespace never replace each
+/// other's (or the namespace owner's) policy; a workload-specific policy takes precedence
+/// over the namespace's, and `portLevelMtls` needs a selector anyway.
 fn peer_authentications(
     stack: &Stack,
     mtls: &crate::config::Mtls,
@@ -249,47 +240,38 @@ fn peer_authentications(
     plane: Plane,
     out: &mut Additions,
 ) {
-    for ns in &stack.namespaces {
-        out.add(
-            "stack",
-            format!("mtls.mode {} for the namespace", mtls.mode.as_str()),
-            Resource {
-                api_version: plane.security,
-                kind: "PeerAuthentication",
-                metadata: metadata("default", ns.as_deref(), "stack"),
-                spec: PeerAuthentication {
-                    selector: None,
-                    mtls: Mode {
-                        mode: mtls.mode.as_str(),
-                    },
-                    port_level_mtls: BTreeMap::new(),
-                },
-            },
-        );
-    }
-    if mtls.mode != MtlsMode::Strict {
-        return;
-    }
-    for (i, m) in stack.members.iter().enumerate().filter(|(_, m)| m.serves) {
-        let ports = plaintext(m, Some(mtls), openings.get(&i));
-        if ports.is_empty() || m.selector.is_empty() {
+    let mode = mtls.mode.as_str();
+    for (i, m) in stack.members.iter().enumerate() {
+        if m.selector.is_empty() {
+            out.warn(format!(
+                "mtls.mode {mode}: {} has no matchLabels selector to choose its pods by, so its pods keep the namespace's mTLS mode",
+                m.name
+            ));
             continue;
         }
-        let list: Vec<String> = ports.iter().map(|(p, _)| p.to_string()).collect();
-        let why: Vec<&str> = ports.iter().map(|(_, why)| why.as_str()).collect();
+        let ports = if mtls.mode == MtlsMode::Strict && m.serves {
+            plaintext(m, Some(mtls), openings.get(&i))
+        } else {
+            Vec::new()
+        };
+        let mut reason = format!("mtls.mode {mode} for {}", m.name);
+        if !ports.is_empty() {
+            let list: Vec<String> = ports.iter().map(|(p, _)| p.to_string()).collect();
+            let why: Vec<&str> = ports.iter().map(|(_, why)| why.as_str()).collect();
+            reason = format!(
+                "{reason}; ports {} also accept plaintext ({})",
+                list.join(", "),
+                why.join("; ")
+            );
+        }
         out.add(
             &m.component,
-            format!(
-                "ports {} of {} also accept plaintext ({})",
-                list.join(", "),
-                m.name,
-                why.join("; ")
-            ),
+            reason,
             Resource {
                 api_version: plane.security,
                 kind: "PeerAuthentication",
                 metadata: metadata(
-                    &format!("{}-port-exceptions", m.slug),
+                    &format!("{}-mtls", m.slug),
                     m.namespace.as_deref(),
                     &m.component,
                 ),
@@ -297,10 +279,10 @@ fn peer_authentications(
                     selector: Some(Selector {
                         match_labels: m.selector.clone(),
                     }),
-                    mtls: Mode { mode: "STRICT" },
-                    port_level_mtls: list
-                        .into_iter()
-                        .map(|p| (p, Mode { mode: "PERMISSIVE" }))
+                    mtls: Mode { mode },
+                    port_level_mtls: ports
+                        .iter()
+                        .map(|(p, _)| (p.to_string(), Mode { mode: "PERMISSIVE" }))
                         .collect(),
                 },
             },
@@ -571,61 +553,93 @@ fn ab_match(ab: &crate::config::AbRoute) -> HttpMatch {
 fn authorization_policies(
     stack: &Stack,
     flows: &[Flow],
+    default_deny: bool,
     waypointed: &[&Service],
     plane: Plane,
     out: &mut Additions,
 ) {
-    let allow = |principals: Vec<String>| Rule {
-        from: vec![From {
-            source: PrincipalSource { principals },
-        }],
+    let allow = |source: PrincipalSource| Rule {
+        from: vec![From { source }],
         to: Vec::new(),
     };
-    let principals = |from: &Source, ns: Option<&str>| -> Vec<String> {
-        match from {
+    // Who a flow's source is to Istio: principals, or a namespace's every identity.
+    let source = |from: &Source, ns: Option<&str>| -> PrincipalSource {
+        let principals = match from {
             Source::Any => vec!["*".into()],
+            Source::Namespace(ns) => {
+                return PrincipalSource {
+                    principals: Vec::new(),
+                    namespaces: vec![ns.clone()],
+                };
+            }
             from => from
                 .accounts(stack, ns)
                 .into_iter()
                 .map(|(ns, sa)| istio_principal(plane.trust_domain, ns.as_deref(), &sa))
                 .collect(),
+        };
+        PrincipalSource {
+            principals,
+            namespaces: Vec::new(),
         }
     };
-    // Workloads some flow reaches but no policy allowed anything to: like Linkerd's Servers
-    // with no authorization, they admit nobody.
-    let mut unreached: std::collections::BTreeMap<(Option<&str>, &str), &Member> = flows
-        .iter()
-        .flat_map(|f| {
-            stack
-                .of(&f.to)
-                .filter(|m| m.serves && !m.selector.is_empty())
-        })
-        .map(|m| ((m.namespace.as_deref(), m.name.as_str()), m))
-        .collect();
+    let nobody = |s: &PrincipalSource| s.principals.is_empty() && s.namespaces.is_empty();
+    // Workloads no policy allows anything to: like Linkerd's Servers with no authorization,
+    // they admit nobody. Those some flow reaches, and with `defaultDeny` every workload
+    // that serves: an ALLOW policy on each, not a namespace-wide `allow-nothing`, so that
+    // other releases' and the namespace owner's workloads are left as they are
+    // (<https://istio.io/latest/docs/reference/config/security/authorization-policy/>:
+    // a workload with an ALLOW policy denies what none of them allows).
+    let mut unreached: std::collections::BTreeMap<(Option<&str>, &str), &Member> = if default_deny
+    {
+        stack
+            .servers()
+            .filter(|m| !m.selector.is_empty())
+            .map(|m| ((m.namespace.as_deref(), m.name.as_str()), m))
+            .collect()
+    } else {
+        flows
+            .iter()
+            .flat_map(|f| {
+                stack
+                    .of(&f.to)
+                    .filter(|m| m.serves && !m.selector.is_empty())
+            })
+            .map(|m| ((m.namespace.as_deref(), m.name.as_str()), m))
+            .collect()
+    };
+    if default_deny {
+        for m in stack.servers().filter(|m| m.selector.is_empty()) {
+            out.warn(format!(
+                "authorization.defaultDeny: {} has no matchLabels selector to choose its pods by, so no policy denies what it does not allow",
+                m.name
+            ));
+        }
+    }
     for flow in flows {
         let reason = format!("allow {}: {}", slug(&flow.from), flow.reason);
         let suffix = format!("from-{}", slug(&flow.from));
         // The callers of a namespace, worked out once for all its targets.
-        let mut by_namespace: HashMap<Option<&str>, Vec<String>> = HashMap::new();
+        let mut by_namespace: HashMap<Option<&str>, PrincipalSource> = HashMap::new();
         for target in stack.of(&flow.to).filter(|m| m.serves) {
             let ns = target.namespace.as_deref();
-            let principals = by_namespace
+            let from = by_namespace
                 .entry(ns)
-                .or_insert_with(|| principals(&flow.from, ns))
+                .or_insert_with(|| source(&flow.from, ns))
                 .clone();
-            if target.selector.is_empty() || principals.is_empty() {
+            if target.selector.is_empty() || nobody(&from) {
                 continue;
             }
             unreached.remove(&(target.namespace.as_deref(), target.name.as_str()));
-            let rules = vec![allow(principals)];
+            let rules = vec![allow(from)];
             workload_policy(out, plane, target, &suffix, reason.clone(), rules);
         }
         for service in waypointed
             .iter()
             .filter(|s| s.component.as_deref() == Some(&flow.to))
         {
-            let principals = principals(&flow.from, service.namespace.as_deref());
-            if principals.is_empty() {
+            let from = source(&flow.from, service.namespace.as_deref());
+            if nobody(&from) {
                 continue;
             }
             out.add(
@@ -646,7 +660,7 @@ fn authorization_policies(
                             name: service.name.clone(),
                         }],
                         action: Some("ALLOW"),
-                        rules: vec![allow(principals.clone())],
+                        rules: vec![allow(from)],
                         ..AuthorizationPolicy::default()
                     },
                 },
@@ -654,8 +668,7 @@ fn authorization_policies(
         }
     }
     for target in unreached.into_values() {
-        let reason =
-            "authorization: no caller of this workload is in the stream, so none is allowed";
+        let reason = "authorization: no flow reaches this workload, so nothing is allowed";
         workload_policy(
             out,
             plane,
@@ -673,11 +686,14 @@ fn authorization_policies(
         {
             continue;
         }
-        let waypoint = vec![allow(vec![istio_principal(
-            plane.trust_domain,
-            target.namespace.as_deref(),
-            "waypoint",
-        )])];
+        let waypoint = vec![allow(PrincipalSource {
+            principals: vec![istio_principal(
+                plane.trust_domain,
+                target.namespace.as_deref(),
+                "waypoint",
+            )],
+            namespaces: Vec::new(),
+        })];
         let reason = "the waypoint forwards the Service's traffic";
         workload_policy(out, plane, target, "from-waypoint", reason.into(), waypoint);
     }

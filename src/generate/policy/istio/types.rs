@@ -244,5 +244,8 @@ pub struct From {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PrincipalSource {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub principals: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
 }

@@ -483,6 +483,12 @@ fn servers(
                 let authn = format!("from-{}", slug(&flow.from));
                 let refs = match &flow.from {
                     Source::Any => Vec::new(),
+                    Source::Namespace(ns) => vec![Ref {
+                        group: None,
+                        kind: "Namespace",
+                        name: ns.clone(),
+                        namespace: None,
+                    }],
                     from => accounts
                         .entry((from, m.namespace.as_deref()))
                         .or_insert_with(|| from.accounts(stack, m.namespace.as_deref()))
@@ -500,6 +506,7 @@ fn servers(
                     continue;
                 }
                 authentications.insert((m.namespace.clone(), authn.clone()), refs);
+                let authn = dns_name(&stack.release.scoped(&authn));
                 authorize(
                     m,
                     &server,
@@ -520,6 +527,7 @@ fn servers(
                     Caller::Workload(_) => ("plaintext", crate::config::all_networks()),
                 };
                 networks.insert((m.namespace.clone(), name.into()), cidrs);
+                let authn = dns_name(&stack.release.scoped(name));
                 let why: Vec<&str> = here
                     .iter()
                     .filter(|o| o.caller.slug() == caller.slug())
@@ -531,7 +539,7 @@ fn servers(
                     name,
                     format!("allow {name} without a mesh identity: {}", why.join("; ")),
                     "NetworkAuthentication",
-                    name,
+                    &authn,
                     out,
                 );
             }
@@ -548,7 +556,7 @@ fn servers(
             Resource {
                 api_version: POLICY,
                 kind: "MeshTLSAuthentication",
-                metadata: metadata(&name, ns.as_deref(), "stack"),
+                metadata: metadata(&stack.release.scoped(&name), ns.as_deref(), "stack"),
                 spec: MeshTlsAuthentication {
                     identities: if any { vec!["*".into()] } else { Vec::new() },
                     identity_refs: refs,
@@ -563,7 +571,7 @@ fn servers(
             Resource {
                 api_version: POLICY,
                 kind: "NetworkAuthentication",
-                metadata: metadata(&name, ns.as_deref(), "stack"),
+                metadata: metadata(&stack.release.scoped(&name), ns.as_deref(), "stack"),
                 spec: NetworkAuthentication {
                     networks: cidrs.into_iter().map(|cidr| Network { cidr }).collect(),
                 },
@@ -650,6 +658,7 @@ fn server(m: &Member, port: &Port, tls: bool, out: &mut Additions) -> String {
 /// What `linkerd viz allow-scrapes` emits, per namespace: Prometheus may scrape the proxies'
 /// `/metrics` on `linkerd-admin` (4191), and kubelet may probe `/live` and `/ready`.
 fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
+    let scoped = |name: &str| dns_name(&stack.release.scoped(name));
     // The stack's Prometheus and linkerd-viz's own; `identityRefs` match any of them, where
     // several `requiredAuthenticationRefs` would all have to match.
     for ns in &stack.namespaces {
@@ -663,7 +672,7 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
             Resource {
                 api_version: POLICY,
                 kind: "MeshTLSAuthentication",
-                metadata: metadata("prometheus-scrapers", ns.as_deref(), "prometheus"),
+                metadata: metadata(&scoped("prometheus-scrapers"), ns.as_deref(), "prometheus"),
                 spec: MeshTlsAuthentication {
                     identities: Vec::new(),
                     identity_refs: scrapers
@@ -685,7 +694,7 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
             Resource {
                 api_version: SERVER,
                 kind: "Server",
-                metadata: metadata("proxy-admin", ns.as_deref(), "prometheus"),
+                metadata: metadata(&scoped("proxy-admin"), ns.as_deref(), "prometheus"),
                 spec: Server {
                     pod_selector: PodSelector {
                         match_labels: Labels::default(),
@@ -710,12 +719,12 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
                 Resource {
                     api_version: SERVER,
                     kind: "HTTPRoute",
-                    metadata: metadata(route, ns.as_deref(), "prometheus"),
+                    metadata: metadata(&scoped(route), ns.as_deref(), "prometheus"),
                     spec: HttpRoute {
                         parent_refs: vec![ParentRef {
                             group: GROUP,
                             kind: "Server",
-                            name: "proxy-admin".into(),
+                            name: scoped("proxy-admin"),
                             port: None,
                         }],
                         rules: vec![RouteRule {
@@ -738,7 +747,7 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
             Resource {
                 api_version: POLICY,
                 kind: "NetworkAuthentication",
-                metadata: metadata("kubelet", ns.as_deref(), "prometheus"),
+                metadata: metadata(&scoped("kubelet"), ns.as_deref(), "prometheus"),
                 spec: NetworkAuthentication {
                     networks: probe_networks
                         .iter()
@@ -764,7 +773,7 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
             let refs = vec![Ref {
                 group: Some(GROUP),
                 kind,
-                name: authn.into(),
+                name: scoped(authn),
                 namespace: None,
             }];
             out.add(
@@ -773,12 +782,12 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
                 Resource {
                     api_version: POLICY,
                     kind: "AuthorizationPolicy",
-                    metadata: metadata(name, ns.as_deref(), "prometheus"),
+                    metadata: metadata(&scoped(name), ns.as_deref(), "prometheus"),
                     spec: AuthorizationPolicy {
                         target_ref: Ref {
                             group: Some(GROUP),
                             kind: "HTTPRoute",
-                            name: route.into(),
+                            name: scoped(route),
                             namespace: None,
                         },
                         required_authentication_refs: refs,
