@@ -209,7 +209,8 @@ impl ServiceMesh {
                     if id == "*" {
                         return Err(ConfigError::at(
                             format!("{field}.serviceAccounts[{j}]"),
-                            "`*` is not a ServiceAccount: list namespaces in `namespaces`".to_string(),
+                            "`*` is not a ServiceAccount: list namespaces in `namespaces`"
+                                .to_string(),
                         ));
                     }
                 }

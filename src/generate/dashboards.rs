@@ -763,9 +763,7 @@ mod tests {
         );
         let data = cm["data"].as_object().unwrap();
         assert_eq!(data.len(), 1);
-        let text = data["obs-linkerd-golden-signals.json"]
-            .as_str()
-            .unwrap();
+        let text = data["obs-linkerd-golden-signals.json"].as_str().unwrap();
         let parsed: Value = serde_json::from_str(text).expect("valid JSON");
         assert_eq!(parsed, dashboard(&Mesh::Linkerd, "obs", &stack()));
         assert!(
@@ -780,7 +778,8 @@ mod tests {
             component("grafana", "monitoring", &["obs-grafana"]),
             component("loki", "logging", &["loki-read", "loki-write"]),
         ];
-        let json = serde_json::to_string_pretty(&dashboard(&ISTIO, "obs", &components)).expect("prints");
+        let json =
+            serde_json::to_string_pretty(&dashboard(&ISTIO, "obs", &components)).expect("prints");
         insta::assert_snapshot!(json);
     }
 }

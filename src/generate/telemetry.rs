@@ -618,7 +618,13 @@ fn istio_telemetry(
         }
         return;
     }
-    for m in stack.members.iter().filter(|m| !m.selector.is_empty()) {
+    // Workloads that serve: a Job's or test pod's labels (its "selector") may select the
+    // pods of the workload it belongs to as well, and of two Telemetry resources on one
+    // workload Istio applies either.
+    for m in stack
+        .servers()
+        .filter(|m| !m.hook && !m.selector.is_empty())
+    {
         out.add(
             &m.component,
             format!("telemetry of {}: {why}", m.name),
@@ -718,7 +724,8 @@ fn pod_monitors(stack: &Stack, mesh: &Mesh, selection: Option<&Selection>, out: 
             Resource {
                 api_version: "monitoring.coreos.com/v1",
                 kind: "PodMonitor",
-                metadata: metadata(&stack.release.scoped(name), ns.as_deref(), "prometheus").labelled(&labels),
+                metadata: metadata(&stack.release.scoped(name), ns.as_deref(), "prometheus")
+                    .labelled(&labels),
                 spec: PodMonitor {
                     namespace_selector: (!match_names.is_empty())
                         .then_some(NamespaceSelector { match_names }),

@@ -37,8 +37,17 @@ impl Release {
 /// `fullname` helper does: the release when it contains the chart's name, else
 /// `<release>-<chart>`. Without a release: the chart, else the config's name
 /// (`fallback`).
-pub fn find(objects: &[Object], sources: &[Option<String>], flag: Option<&str>, fallback: &str) -> Release {
-    let instances = count(objects.iter().filter_map(|o| label(o, "app.kubernetes.io/instance")));
+pub fn find(
+    objects: &[Object],
+    sources: &[Option<String>],
+    flag: Option<&str>,
+    fallback: &str,
+) -> Release {
+    let instances = count(
+        objects
+            .iter()
+            .filter_map(|o| label(o, "app.kubernetes.io/instance")),
+    );
     let charts = count(
         sources
             .iter()
@@ -123,7 +132,10 @@ mod tests {
 
     #[test]
     fn charts_come_from_source_paths_and_chart_labels() {
-        assert_eq!(top_chart("loki/templates/gateway/deployment.yaml"), Some("loki"));
+        assert_eq!(
+            top_chart("loki/templates/gateway/deployment.yaml"),
+            Some("loki")
+        );
         assert_eq!(
             top_chart("kube-prometheus-stack/charts/grafana/templates/x.yaml"),
             Some("kube-prometheus-stack")

@@ -115,7 +115,10 @@ impl Outcome<'_> {
     /// [`Outcome::flows`] under the policies of the stream as it was read (`texts`: each
     /// input's whole text), not the filter's output: the union of several releases' outputs
     /// is checked as it would be applied (`flows --as-is`).
-    pub fn flows_as_is<'t>(&self, texts: impl IntoIterator<Item = &'t str>) -> Result<Flows, Failure> {
+    pub fn flows_as_is<'t>(
+        &self,
+        texts: impl IntoIterator<Item = &'t str>,
+    ) -> Result<Flows, Failure> {
         let mut all = String::new();
         for text in texts {
             if !all.is_empty() && !all.ends_with('\n') {
@@ -143,12 +146,8 @@ impl Outcome<'_> {
         let Some(settings) = &self.traffic.settings else {
             return Ok(Flows::default());
         };
-        let verdicts = verify::evaluate_needed(
-            text,
-            &graph.edges,
-            |e| e.found == Found::Inferred,
-            settings,
-        );
+        let verdicts =
+            verify::evaluate_needed(text, &graph.edges, |e| e.found == Found::Inferred, settings);
         let mut kept = verdicts.iter().map(Option::is_some);
         graph.edges.retain(|_| kept.next() == Some(true));
         // Callers outside the stream are nodes only through their flows.

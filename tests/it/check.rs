@@ -519,7 +519,7 @@ fn a_stale_managed_resource_fails_check_with_a_drift_finding() {
     assert_eq!(code, 1, "{text}");
     assert!(
         text.contains(&format!(
-            "{stale}:{mode_line}:11: error[GM006]: document 2: drift: PeerAuthentication monitoring/default differs from what the config generates in 1 field(s)"
+            "{stale}:{mode_line}:11: error[GM006]: document 2: drift: PeerAuthentication monitoring/grafana-mtls differs from what the config generates in 1 field(s)"
         )),
         "{text}"
     );
@@ -543,7 +543,7 @@ fn a_stale_managed_resource_fails_check_with_a_drift_finding() {
     let (code, text, _) = gunj(&["check", "-c", plain.to_str().unwrap(), &file], b"");
     assert_eq!(code, 1, "{text}");
     assert!(
-        text.contains("error[GM006]: document 2: drift: PeerAuthentication monitoring/default is gunj-mesh's, but the config no longer generates it: delete it"),
+        text.contains("error[GM006]: document 2: drift: PeerAuthentication monitoring/grafana-mtls is gunj-mesh's, but the config no longer generates it: delete it"),
         "{text}"
     );
 }
@@ -922,7 +922,7 @@ fn explain_fits_a_terminal_and_says_how_to_include_what_it_does_not_recognise() 
         "{compact}"
     );
     assert!(
-        compact.contains("\n+ 28 generated resource(s): 12 AuthorizationPolicy, "),
+        compact.contains("\n+ 32 generated resource(s): 11 AuthorizationPolicy, "),
         "{compact}"
     );
     let hint = "{name: shipper, image: '^registry\\.example\\.com/log\\.shipper'}";
@@ -936,7 +936,7 @@ fn explain_fits_a_terminal_and_says_how_to_include_what_it_does_not_recognise() 
     assert!(
         wide.contains("label app.kubernetes.io/name=grafana")
             && wide.contains("-:33 ")
-            && wide.contains("authorizationpolicy monitoring/allow-nothing"),
+            && wide.contains("peerauthentication monitoring/obs-grafana-mtls"),
         "{wide}"
     );
     assert!(wide.lines().any(|l| l.chars().count() > 80));

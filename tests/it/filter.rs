@@ -159,7 +159,7 @@ spec:
 apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata:
-  name: default
+  name: grafana-mtls
   namespace: monitoring
 spec:
   mtls: {mode: PERMISSIVE}
@@ -170,7 +170,7 @@ spec:
     assert_eq!(out.matches("kind: PeerAuthentication").count(), 1, "{out}");
     assert!(out.contains("mode: PERMISSIVE"), "{out}");
     assert!(
-        err.contains("conflict: the stream already has PeerAuthentication monitoring/default not managed by gunj-mesh"),
+        err.contains("conflict: the stream already has PeerAuthentication monitoring/grafana-mtls not managed by gunj-mesh"),
         "{err}"
     );
     // Without the user's policy, gunj-mesh generates it.
@@ -209,11 +209,12 @@ spec:
     assert_eq!(code, 0, "{err}");
     for expected in [
         "kind: Server\n",
-        "  name: proxy-admin\n",
+        // No release in the stream and no config name: the scope is `gunj-mesh`.
+        "  name: gunj-mesh-proxy-admin\n",
         "  port: linkerd-admin\n",
-        "  name: prometheus-scrapers\n",
+        "  name: gunj-mesh-prometheus-scrapers\n",
         "    name: prometheus\n    namespace: linkerd-viz\n",
-        "  name: prometheus-scrape\n",
+        "  name: gunj-mesh-prometheus-scrape\n",
     ] {
         assert!(out.contains(expected), "{expected:?} missing:\n{out}");
     }

@@ -928,11 +928,13 @@ functionConfig:
         .iter()
         .map(|i| i["kind"].as_str().unwrap())
         .collect();
-    // mTLS for the namespace; Grafana may be called by its peers and the ingress gateway.
+    // mTLS for Grafana; it may be called by its peers, the ingress gateway and (callers
+    // the catalog names are not in the stream, `authorization.peers` is unset) its namespace.
     assert_eq!(
         kinds,
         [
             "PeerAuthentication",
+            "AuthorizationPolicy",
             "AuthorizationPolicy",
             "AuthorizationPolicy"
         ]

@@ -23,6 +23,7 @@ mod output_file;
 mod policies;
 mod properties;
 mod readme;
+mod releases;
 mod sarif;
 mod secrets;
 mod sparse;

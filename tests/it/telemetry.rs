@@ -188,10 +188,10 @@ fn dashboard_config_map_is_valid_grafana_json_for_the_components_in_the_mesh() {
         return;
     };
     let output = run(&input);
-    let cm = find(&output, "ConfigMap", "gunj-mesh-istio-golden-signals");
+    let cm = find(&output, "ConfigMap", "obs-prometheus-istio-golden-signals");
     assert_eq!(cm["metadata"]["labels"]["grafana_dashboard"], "1");
     let json: Value = serde_json::from_str(
-        cm["data"]["gunj-mesh-istio-golden-signals.json"]
+        cm["data"]["obs-prometheus-istio-golden-signals.json"]
             .as_str()
             .unwrap(),
     )

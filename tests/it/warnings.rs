@@ -125,7 +125,7 @@ fn linkerd_authorization_without_an_ingress_warns_that_grafana_is_unreachable() 
         format!(
             "{}{GRAFANA}",
             config(&format!(
-                "  type: {mesh}\n  authorization:\n    defaultDeny: true\n{extra}"
+                "  type: {mesh}\n  authorization:\n    defaultDeny: true\n    peers: []\n{extra}"
             ))
         )
     };
@@ -317,7 +317,7 @@ fn objects_without_a_namespace_are_said_to_be_in_the_release_namespace() {
         "{err}"
     );
     assert!(
-        find(&out, "PeerAuthentication", "default")["metadata"]["namespace"].is_null(),
+        find(&out, "PeerAuthentication", "grafana-mtls")["metadata"]["namespace"].is_null(),
         "{out}"
     );
 

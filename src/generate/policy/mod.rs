@@ -142,13 +142,14 @@ pub fn generate(inputs: &Inputs, config: &ServiceMesh, mesh: &Mesh) -> Additions
 }
 
 /// A short name for resource names: `grafana`, `sa-istio-system-istio-ingressgateway`,
-/// `any`, `ns-monitoring`.
+/// `any`, `ns-monitoring`, `namespace` (the target's own).
 pub fn slug(source: &Source) -> String {
     match source {
         Source::Component(c) => c.clone(),
         Source::Account(ns, sa) => dns_name(&format!("sa-{ns}-{sa}")),
         Source::Any => "any".into(),
         Source::Namespace(ns) => dns_name(&format!("ns-{ns}")),
+        Source::OwnNamespace => "namespace".into(),
     }
 }
 

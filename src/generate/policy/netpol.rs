@@ -78,6 +78,7 @@ pub fn generate(
                     Source::Account(ns, _) | Source::Namespace(ns) => {
                         vec![Peer::Namespace(Some(ns), None)]
                     }
+                    Source::OwnNamespace => vec![Peer::Namespace(m.namespace.as_deref(), None)],
                     Source::Component(c) => stack
                         .callers(c, m.namespace.as_deref())
                         .into_iter()
@@ -573,6 +574,7 @@ pub fn companions(inputs: &Inputs, mesh: &Mesh, out: &mut Additions) {
                 Source::Account(ns, _) | Source::Namespace(ns) => {
                     add(Peer::Namespace(Some(ns), None))
                 }
+                Source::OwnNamespace => add(Peer::Namespace(m.namespace.as_deref(), None)),
                 Source::Component(c) => {
                     for src in stack.callers(c, m.namespace.as_deref()) {
                         add(Peer::Namespace(

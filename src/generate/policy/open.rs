@@ -173,6 +173,7 @@ pub fn openings(
             list.push(opening);
         }
     }
+    outside_scrapes(stack, objects, spec, mesh, out);
     for (via, ok) in configs {
         let (Some(object), true) = (
             graph
@@ -189,6 +190,69 @@ pub fn openings(
         }
     }
     openings
+}
+
+/// ServiceMonitors of a stream without a Prometheus (one release of several: the stack's
+/// Prometheus is another's) whose every Service is in front of workloads in the mesh: under
+/// STRICT mTLS their plain HTTP endpoints get the Istio certificate, which that release's
+/// Prometheus mounts when it is filtered with the same config. Left as they are, its
+/// scrapes would be plaintext, which STRICT rejects.
+fn outside_scrapes(
+    stack: &Stack,
+    objects: &[Object],
+    spec: &Spec,
+    mesh: &Mesh,
+    out: &mut Additions,
+) {
+    let strict = spec
+        .mtls
+        .as_ref()
+        .is_some_and(|t| t.mode == MtlsMode::Strict);
+    if !strict
+        || !matches!(mesh, Mesh::Istio { ambient: false, .. })
+        || stack.of("prometheus").any(|m| !m.hook)
+    {
+        return;
+    }
+    for (i, o) in objects.iter().enumerate() {
+        let api = o.node.get("apiVersion").and_then(Node::str).unwrap_or("");
+        if o.kind != "ServiceMonitor"
+            || !api.starts_with("monitoring.coreos.com/")
+            || o.node.at(&["spec", "namespaceSelector"]).is_some()
+        {
+            continue;
+        }
+        let Some(selector) = o.node.at(&["spec", "selector"]) else {
+            continue;
+        };
+        let namespace = o.node.at(&["metadata", "namespace"]).and_then(Node::scalar);
+        let selected: Vec<_> = stack
+            .services
+            .iter()
+            .filter(|s| s.namespace.as_deref() == namespace || namespace.is_none())
+            .filter(|s| crate::model::graph::selects(selector, &s.labels))
+            .collect();
+        if selected.is_empty() || selected.iter().any(|s| s.component.is_none()) {
+            continue;
+        }
+        let endpoints = o
+            .node
+            .at(&["spec", "endpoints"])
+            .and_then(Node::items)
+            .unwrap_or_default();
+        for (j, ep) in endpoints.iter().enumerate() {
+            let plain = ep.get("scheme").and_then(Node::scalar).unwrap_or("http") == "http"
+                && ep.get("tlsConfig").is_none();
+            if plain {
+                let via = Via::ServiceMonitor {
+                    namespace: namespace.map(str::to_string),
+                    name: o.name().to_string(),
+                    endpoint: j,
+                };
+                certificates(objects, i, &via, out);
+            }
+        }
+    }
 }
 
 /// Whether the kubelet's probe needs an opening: where the mesh does not take it.

@@ -19,6 +19,8 @@ pub enum Source {
     Any,
     /// Every identity of a namespace: callers of another release ([`Authorization::peers`]).
     Namespace(String),
+    /// Every identity of the target's own namespace: callers the stream does not hold.
+    OwnNamespace,
 }
 
 impl Source {
@@ -29,6 +31,7 @@ impl Source {
             Source::Account(ns, sa) => format!("{ns}/{sa}"),
             Source::Any => "any workload".into(),
             Source::Namespace(ns) => format!("namespace {ns}"),
+            Source::OwnNamespace => "its own namespace".into(),
         }
     }
 
@@ -42,7 +45,7 @@ impl Source {
                 .map(|m| (m.namespace.clone(), m.service_account.clone()))
                 .collect(),
             Source::Account(ns, sa) => vec![(Some(ns.clone()), sa.clone())],
-            Source::Any | Source::Namespace(_) => Vec::new(),
+            Source::Any | Source::Namespace(_) | Source::OwnNamespace => Vec::new(),
         };
         accounts.sort();
         accounts.dedup();
@@ -268,6 +271,9 @@ pub fn flows(
     let mut outside: BTreeMap<(String, Source), (Vec<String>, Found)> = BTreeMap::new();
     let mut guessed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut flows: Vec<Flow> = Vec::new();
+    // A component none of whose workloads names its namespace (and no --namespace): its
+    // namespace cannot be named in a policy.
+    let unplaced = |to: &str| stack.of(to).all(|m| m.namespace.is_none());
     for (from, to, reason, found) in wanted {
         let absent = match &from {
             Source::Component(c) if !present.contains(c.as_str()) => c.clone(),
@@ -281,12 +287,6 @@ pub fn flows(
                 continue;
             }
         };
-        let home: Vec<String> = stack
-            .of(&to)
-            .filter_map(|m| m.namespace.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
         let sources: Vec<Source> = match &auth.peers {
             Some(peers) => peers
                 .iter()
@@ -300,17 +300,19 @@ pub fn flows(
                         .chain(p.namespaces.iter().cloned().map(Source::Namespace));
                     let named: Vec<Source> = named.collect();
                     if named.is_empty() {
-                        home.iter().cloned().map(Source::Namespace).collect()
+                        vec![Source::OwnNamespace]
                     } else {
                         named
                     }
                 })
                 .collect(),
+            None if unplaced(&to) => Vec::new(),
             None => {
-                if !home.is_empty() {
-                    guessed.entry(to.clone()).or_default().insert(absent.clone());
-                }
-                home.iter().cloned().map(Source::Namespace).collect()
+                guessed
+                    .entry(to.clone())
+                    .or_default()
+                    .insert(absent.clone());
+                vec![Source::OwnNamespace]
             }
         };
         for source in sources {
@@ -326,6 +328,7 @@ pub fn flows(
         callers.dedup();
         let whom = match &from {
             Source::Namespace(ns) => format!("from namespace {ns}"),
+            Source::OwnNamespace => "from its own namespace".into(),
             other => format!("as {}", other.label()),
         };
         flows.push(Flow {
@@ -340,13 +343,12 @@ pub fn flows(
         });
     }
     if !guessed.is_empty() {
-        let list: Vec<String> = guessed
-            .iter()
-            .map(|(to, from)| format!("{} → {to}", from.iter().cloned().collect::<Vec<_>>().join("/")))
-            .collect();
+        let callers: BTreeSet<&str> = guessed.values().flatten().map(String::as_str).collect();
+        let targets: Vec<&str> = guessed.keys().map(String::as_str).collect();
         warnings.push(format!(
-            "authorization: callers the stack needs are not in this stream ({}); they may be other releases, so every identity of the target's namespace may call it. Name them in spec.authorization.peers (component and ServiceAccounts or namespaces), or set `peers: []` to allow none",
-            list.join(", ")
+            "authorization: callers the stack's flows name are not in this stream ({}); as they may be other releases, {} accept every identity of their namespace. Name the callers in spec.authorization.peers (component, and ServiceAccounts or namespaces), or set `peers: []` to allow none",
+            callers.into_iter().collect::<Vec<_>>().join(", "),
+            targets.join(", "),
         ));
     }
     // Among flows between the same two ends, the one read stays, else the configured one.

@@ -413,7 +413,7 @@ impl Graph {
                     }],
                     Source::Any => vec![Party::AnyWorkload],
                     // Callers of other releases are not in the stream, nor in its graph.
-                    Source::Namespace(_) => Vec::new(),
+                    Source::Namespace(_) | Source::OwnNamespace => Vec::new(),
                 };
                 let exposed: Vec<(u16, Option<String>, bool)> = stack
                     .services

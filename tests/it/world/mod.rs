@@ -94,6 +94,21 @@ pub fn find<'d>(
         .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
 }
 
+/// The first document of `kind` whose name is `<release scope>-<name>`: the names of
+/// resources that serve no one workload start with the release ([`--release`]).
+pub fn find_scoped<'d>(
+    docs: &'d [serde_json::Value],
+    kind: &str,
+    name: &str,
+) -> Option<&'d serde_json::Value> {
+    docs.iter().find(|d| {
+        d["kind"] == kind
+            && d["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with(&format!("-{name}")))
+    })
+}
+
 /// Checks the output with `../shared/tools/validate-crs.py --require-known` (skipped,
 /// saying so, when `../shared` is missing).
 pub fn validates(output: &str, label: &str) {

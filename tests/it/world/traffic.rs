@@ -3,7 +3,7 @@
 //! OpenTelemetry, PodMonitors and dashboards the stack's Prometheus and Grafana fill, test
 //! pods authorised, and gRPC retries.
 
-use super::{config, denied, documents, find, run, validates};
+use super::{config, denied, documents, find, find_scoped, run, validates};
 use gunj_mesh::{Input, MeshType};
 
 /// The grafana chart at its default of one replica, and the loki-distributed chart's
@@ -612,7 +612,7 @@ fn multicluster_exports_serving_services_and_admits_the_gateway() {
     for internal in ["loki-read-headless", "loki-memberlist", "loki-chunks-cache"] {
         assert!(!exported(internal), "{internal} is exported");
     }
-    let gateway = find(
+    let gateway = find_scoped(
         &docs,
         "MeshTLSAuthentication",
         "from-sa-linkerd-multicluster-linkerd-gateway",
@@ -855,7 +855,8 @@ fn proxy_pod_monitors_and_dashboards_are_what_the_stack_selects() {
         );
         let text = out.output.text();
         let docs = documents(&text);
-        let monitor = find(&docs, "PodMonitor", &format!("{name}-proxies")).expect("a PodMonitor");
+        let monitor =
+            find_scoped(&docs, "PodMonitor", &format!("{name}-proxies")).expect("a PodMonitor");
         assert_eq!(monitor["metadata"]["labels"]["release"], "obs", "{monitor}");
         assert_eq!(monitor["metadata"]["namespace"], "monitoring", "{monitor}");
         let relabelings = &monitor["spec"]["podMetricsEndpoints"][0]["relabelings"];

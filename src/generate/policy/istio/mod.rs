@@ -241,7 +241,8 @@ fn peer_authentications(
     out: &mut Additions,
 ) {
     let mode = mtls.mode.as_str();
-    for (i, m) in stack.members.iter().enumerate() {
+    // Jobs serve nothing: no caller reaches them, so their inbound mTLS mode is moot.
+    for (i, m) in stack.members.iter().enumerate().filter(|(_, m)| m.serves) {
         if m.selector.is_empty() {
             out.warn(format!(
                 "mtls.mode {mode}: {} has no matchLabels selector to choose its pods by, so its pods keep the namespace's mTLS mode",
@@ -249,7 +250,7 @@ fn peer_authentications(
             ));
             continue;
         }
-        let ports = if mtls.mode == MtlsMode::Strict && m.serves {
+        let ports = if mtls.mode == MtlsMode::Strict {
             plaintext(m, Some(mtls), openings.get(&i))
         } else {
             Vec::new()
@@ -572,6 +573,12 @@ fn authorization_policies(
                     namespaces: vec![ns.clone()],
                 };
             }
+            Source::OwnNamespace => {
+                return PrincipalSource {
+                    principals: Vec::new(),
+                    namespaces: ns.map(str::to_string).into_iter().collect(),
+                };
+            }
             from => from
                 .accounts(stack, ns)
                 .into_iter()
@@ -590,8 +597,7 @@ fn authorization_policies(
     // other releases' and the namespace owner's workloads are left as they are
     // (<https://istio.io/latest/docs/reference/config/security/authorization-policy/>:
     // a workload with an ALLOW policy denies what none of them allows).
-    let mut unreached: std::collections::BTreeMap<(Option<&str>, &str), &Member> = if default_deny
-    {
+    let mut unreached: std::collections::BTreeMap<(Option<&str>, &str), &Member> = if default_deny {
         stack
             .servers()
             .filter(|m| !m.selector.is_empty())

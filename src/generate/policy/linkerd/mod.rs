@@ -489,6 +489,16 @@ fn servers(
                         name: ns.clone(),
                         namespace: None,
                     }],
+                    Source::OwnNamespace => m
+                        .namespace
+                        .iter()
+                        .map(|ns| Ref {
+                            group: None,
+                            kind: "Namespace",
+                            name: ns.clone(),
+                            namespace: None,
+                        })
+                        .collect(),
                     from => accounts
                         .entry((from, m.namespace.as_deref()))
                         .or_insert_with(|| from.accounts(stack, m.namespace.as_deref()))
