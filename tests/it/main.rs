@@ -6,6 +6,7 @@
 
 mod common;
 
+mod argocd;
 mod bad_inputs;
 mod check;
 mod cores;
