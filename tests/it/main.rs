@@ -9,6 +9,7 @@ mod common;
 mod argocd;
 mod bad_inputs;
 mod check;
+mod ci_action;
 mod cores;
 mod corpus;
 mod edge_cases;
