@@ -406,13 +406,59 @@ fn corpus_fails_raw_and_passes_filtered() {
     );
 }
 
+/// `--version` names the commit the binary was built from: in a git checkout,
+/// `git rev-parse --short HEAD`, with `-dirty` exactly when the binary's sources differ
+/// from it (as `build.rs` decides), so a build from a modified tree cannot pass for the
+/// commit.
 #[test]
-fn version_completions_and_man_page_come_from_the_clap_definition() {
+fn version_names_the_commit_the_binary_was_built_from() {
     let (code, out, _) = gunj(&["--version"], b"");
-    assert_eq!(
-        (code, out.as_str()),
-        (0, concat!("gunj-mesh ", env!("CARGO_PKG_VERSION"), "\n"))
-    );
+    assert_eq!(code, 0);
+    let prefix = concat!("gunj-mesh ", env!("CARGO_PKG_VERSION"), " (commit ");
+    let commit = out
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(")\n"))
+        .unwrap_or_else(|| panic!("not `{prefix}COMMIT)`: {out:?}"));
+    let git = |args: &[&str]| {
+        common::run::command("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_string())
+    };
+    let head = git(&["rev-parse", "--short", "HEAD"]);
+    let top = git(&["rev-parse", "--show-toplevel"]);
+    let checkout = top.is_some_and(|t| {
+        std::path::Path::new(&t).canonicalize().ok() == common::repo().canonicalize().ok()
+    });
+    if !common::needs::require(
+        "a git checkout of this repository and git",
+        "run the tests in a clone",
+        checkout && head.is_some(),
+    ) {
+        assert_eq!(commit, "unknown");
+        return;
+    }
+    let dirty = !git(&[
+        "status",
+        "--porcelain",
+        "--",
+        "src",
+        "build.rs",
+        "Cargo.toml",
+        "Cargo.lock",
+        "examples/init.yaml",
+    ])
+    .unwrap()
+    .is_empty();
+    let head = head.unwrap();
+    let want = if dirty { format!("{head}-dirty") } else { head };
+    assert_eq!(commit, want, "--version: {out}");
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_clap_definition() {
     let (code, out, _) = gunj(&["completions", "bash"], b"");
     assert_eq!(code, 0);
     assert!(

@@ -3,8 +3,11 @@
 //! binary built by cargo.
 //!
 //! - Helm 3 runs the binary itself (`--post-renderer <path>`), and sends no hooks.
-//! - Helm 4 runs the plugin in `functions/helm` (`helm plugin install`), whose wrapper finds
-//!   the binary as `gunj-mesh` on `PATH`; it sends hooks and tests too.
+//! - Helm 4 runs the plugin in `functions/helm/gunj-mesh` (`helm plugin install`), whose
+//!   wrapper finds the binary as `gunj-mesh` on `PATH`; it sends hooks and tests too. The
+//!   plugin installs under its own name from a directory, a `helm plugin package` tarball
+//!   and git (the repository root's `plugin.yaml`), and `helm plugin update` updates the
+//!   git install.
 //!
 //! Without the tools the tests are skipped, except under CI (the rule is in
 //! [`common::needs`]).
@@ -17,6 +20,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const CHART: &str = "tests/chart";
+/// The Helm 4 plugin, in a directory named as the plugin: Helm installs a directory under
+/// its base name.
+const PLUGIN: &str = "./functions/helm/gunj-mesh";
 const LOKI: &str = "templates/loki.yaml";
 
 const ISTIO: &str = "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n";
@@ -81,28 +87,50 @@ impl Helm {
         Some(Helm { exe, dir })
     }
 
-    /// Helm 4 with `functions/helm` installed as a plugin.
+    /// Helm 4 with `functions/helm/gunj-mesh` installed as a plugin.
     fn with_plugin() -> Option<Helm> {
         let helm = Helm::new("helm4")?;
-        let out = helm.run(&["plugin", "install", "./functions/helm"]);
-        assert_ok(&out, "helm4 plugin install ./functions/helm");
-        let list = helm.run(&["plugin", "list"]);
-        assert_ok(&list, "helm4 plugin list");
-        assert!(
-            stdout(&list).contains("gunj-mesh"),
-            "the plugin is not listed:\n{}",
-            stdout(&list)
-        );
+        let out = helm.run(&["plugin", "install", PLUGIN]);
+        assert_ok(&out, &format!("helm4 plugin install {PLUGIN}"));
+        helm.assert_installed("0.1.0");
         Some(helm)
     }
 
+    /// `helm plugin list` names gunj-mesh at `version`, and the plugins directory holds
+    /// it under that name and nothing else.
+    fn assert_installed(&self, version: &str) {
+        let list = self.run(&["plugin", "list"]);
+        assert_ok(&list, "helm plugin list");
+        let row = stdout(&list)
+            .lines()
+            .find(|l| l.starts_with("gunj-mesh"))
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+        assert_eq!(
+            row.as_deref(),
+            Some(format!("gunj-mesh {version} postrenderer/v1").as_str()),
+            "{}",
+            stdout(&list)
+        );
+        let entries: Vec<String> = common::files(&self.dir.path().join("data/plugins"))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(".tgz") && !n.ends_with(".prov"))
+            .collect();
+        assert_eq!(entries, ["gunj-mesh"], "installed under another name");
+    }
+
     fn command(&self, args: &[&str]) -> Command {
+        self.command_of(&self.exe, args)
+    }
+
+    /// `exe` (another Helm) with this one's homes, plugins and `PATH`.
+    fn command_of(&self, exe: &Path, args: &[&str]) -> Command {
         let d = self.dir.path();
         let path = std::env::var_os("PATH").unwrap_or_default();
         let mut paths = vec![d.join("bin")];
         paths.extend(std::env::split_paths(&path));
         // A cleared environment: none of the developer's HELM_* or GUNJ_MESH_* variables.
-        let mut cmd = common::run::command(&self.exe);
+        let mut cmd = common::run::command(exe);
         cmd.args(args)
             .env("HELM_DATA_HOME", d.join("data"))
             .env("HELM_CONFIG_HOME", d.join("config"))
@@ -661,4 +689,237 @@ fn nothing_to_do_comes_back_unchanged() {
         assert_ok(&out, &format!("gunj-mesh on --show-only {only}"));
         assert_eq!(stdout(&out), rendered, "{only} changed");
     }
+}
+
+/// Renders the chart through the installed plugin (default config, Istio): the Grafana
+/// Deployment comes back injected.
+fn assert_plugin_renders(helm: &Helm) {
+    let out = docs(&helm.template(&["--post-renderer", "gunj-mesh"]));
+    assert_eq!(
+        find(&out, "Deployment", "r-grafana").pod_label("sidecar.istio.io/inject"),
+        Some("true")
+    );
+}
+
+/// Installed from a directory, the plugin is named `gunj-mesh` on disk too, whatever the
+/// checkout is called. Installing it again is refused by Helm, as for every plugin, and
+/// the documented re-install (uninstall, install) and a `helm plugin package` tarball
+/// install both work and install it under the same name.
+#[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
+fn helm4_plugin_installs_and_reinstalls_as_gunj_mesh() {
+    let Some(helm) = Helm::with_plugin() else {
+        return;
+    };
+    let link = helm.dir.path().join("data/plugins/gunj-mesh");
+    assert_eq!(
+        std::fs::read_link(&link).expect("a directory install is a symlink"),
+        common::repo().join("functions/helm/gunj-mesh")
+    );
+    assert_plugin_renders(&helm);
+
+    let again = helm.run(&["plugin", "install", PLUGIN]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("plugin already exists"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    assert_ok(
+        &helm.run(&["plugin", "uninstall", "gunj-mesh"]),
+        "helm4 plugin uninstall gunj-mesh",
+    );
+    assert!(common::files(&helm.dir.path().join("data/plugins")).is_empty());
+    assert_ok(&helm.run(&["plugin", "install", PLUGIN]), "re-install");
+    helm.assert_installed("0.1.0");
+    assert_plugin_renders(&helm);
+
+    // A tarball, as a release would ship it: unpacked, not linked, same name.
+    let dest = helm.dir.path().join("dist");
+    let dest = dest.to_str().unwrap();
+    let package = helm.run(&["plugin", "package", "--sign=false", "-d", dest, PLUGIN]);
+    assert_ok(&package, "helm4 plugin package");
+    let tgz = format!("{dest}/gunj-mesh-0.1.0.tgz");
+    assert!(Path::new(&tgz).is_file(), "{}", stdout(&package));
+    assert_ok(
+        &helm.run(&["plugin", "uninstall", "gunj-mesh"]),
+        "uninstall",
+    );
+    assert_ok(
+        &helm.run(&["plugin", "install", "--verify=false", &tgz]),
+        "helm4 plugin install <tarball>",
+    );
+    helm.assert_installed("0.1.0");
+    assert!(
+        std::fs::symlink_metadata(&link).unwrap().is_dir(),
+        "a tarball install is a copy"
+    );
+    assert_plugin_renders(&helm);
+}
+
+/// `git` with a cleared environment in `dir`; panics unless it succeeds.
+fn git(dir: &Path, args: &[&str]) {
+    let out = common::run::command("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=gunj-mesh tests",
+            "-c",
+            "user.email=tests@invalid",
+        ])
+        .args(args)
+        .output()
+        .expect("run git");
+    assert_ok(&out, &format!("git {}", args.join(" ")));
+}
+
+/// `helm plugin update` updates only plugins Helm cloned from git. The repository root's
+/// `plugin.yaml` is that install: a git repository holding it and the plugin's script at
+/// their paths (the shipped files) installs as `gunj-mesh`, renders, and a new commit
+/// there is picked up by `helm plugin update gunj-mesh`.
+#[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
+fn helm4_plugin_from_git_updates() {
+    let Some(helm) = Helm::new("helm4") else {
+        return;
+    };
+    let has_git = common::run::command("git")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !common::needs::require("git", "install git", has_git) {
+        return;
+    }
+    let origin = helm.dir.path().join("remote/gunj-mesh");
+    let script = "functions/helm/gunj-mesh/gunj-mesh.sh";
+    std::fs::create_dir_all(origin.join("functions/helm/gunj-mesh")).unwrap();
+    std::fs::copy(
+        common::repo().join("plugin.yaml"),
+        origin.join("plugin.yaml"),
+    )
+    .unwrap();
+    // `fs::copy` keeps the mode, and git records the executable bit.
+    std::fs::copy(common::repo().join(script), origin.join(script)).unwrap();
+    git(&origin, &["init", "-q"]);
+    git(&origin, &["add", "."]);
+    git(&origin, &["commit", "-q", "-m", "plugin"]);
+
+    let url = format!("file://{}", origin.display());
+    let out = helm.run(&["plugin", "install", "--verify=false", &url]);
+    assert_ok(&out, "helm4 plugin install <git URL>");
+    helm.assert_installed("0.1.0");
+    assert_plugin_renders(&helm);
+
+    let manifest = std::fs::read_to_string(origin.join("plugin.yaml")).unwrap();
+    let bumped = manifest.replace("version: 0.1.0", "version: 0.1.1");
+    assert_ne!(bumped, manifest);
+    std::fs::write(origin.join("plugin.yaml"), bumped).unwrap();
+    git(&origin, &["commit", "-q", "-a", "-m", "0.1.1"]);
+    let out = helm.run(&["plugin", "update", "gunj-mesh"]);
+    assert_ok(&out, "helm4 plugin update gunj-mesh");
+    assert!(stdout(&out).contains("Updated plugin: gunj-mesh"));
+    helm.assert_installed("0.1.1");
+    assert_plugin_renders(&helm);
+}
+
+/// Helm 3 cannot read a `postrenderer/v1` manifest: with the Helm 4 plugin in the plugins
+/// directory they share, every Helm 3 command warns and `helm plugin list` fails. With its
+/// own `HELM_PLUGINS` (functions/helm/README.md), Helm 3 on the same `HELM_DATA_HOME`
+/// says nothing on stderr and post-renders with the binary.
+#[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
+fn helm3_beside_the_helm4_plugin_is_quiet_with_its_own_plugins_dir() {
+    let Some(helm) = Helm::with_plugin() else {
+        return;
+    };
+    let Some(helm3) = common::needs::tool("bin/helm3") else {
+        return;
+    };
+    let shared = helm
+        .command_of(&helm3, &["plugin", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&shared.stderr).contains("unknown field \"apiVersion\""),
+        "Helm 3 now reads the plugin: the README's advice is stale:\n{}",
+        String::from_utf8_lossy(&shared.stderr)
+    );
+
+    let own = helm.dir.path().join("data/plugins-helm3");
+    std::fs::create_dir_all(&own).unwrap();
+    let run3 = |args: &[&str]| {
+        helm.command_of(&helm3, args)
+            .env("HELM_PLUGINS", &own)
+            .output()
+            .unwrap()
+    };
+    let bin = common::run::bin().display().to_string();
+    for args in [
+        vec!["plugin", "list"],
+        vec!["version", "--short"],
+        vec!["template", "r", CHART, "--post-renderer", bin.as_str()],
+    ] {
+        let out = run3(&args);
+        assert_ok(&out, &format!("helm3 {}", args.join(" ")));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "",
+            "helm3 {} warned",
+            args.join(" ")
+        );
+    }
+    let out = docs(&stdout(&run3(&[
+        "template",
+        "r",
+        CHART,
+        "--post-renderer",
+        bin.as_str(),
+    ])));
+    assert_eq!(
+        find(&out, "Deployment", "r-grafana").pod_label("sidecar.istio.io/inject"),
+        Some("true")
+    );
+    // Helm 4 still has its plugin.
+    helm.assert_installed("0.1.0");
+}
+
+/// The repository root's `plugin.yaml` (git installs) is the plugin in
+/// `functions/helm/gunj-mesh` but for the command's path, which points at the same
+/// script; the plugin's version is the package's.
+#[test]
+fn helm4_plugin_manifests_agree() {
+    let read = |path: &str| {
+        let text = std::fs::read_to_string(common::repo().join(path)).unwrap();
+        yaml::parse(&text, Limits::default())
+            .unwrap()
+            .unwrap()
+            .to_json()
+    };
+    let mut root = read("plugin.yaml");
+    let mut dir = read("functions/helm/gunj-mesh/plugin.yaml");
+    let command = |v: &mut serde_json::Value| {
+        v["runtimeConfig"]["platformCommand"][0]["command"]
+            .take()
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        command(&mut root),
+        "${HELM_PLUGIN_DIR}/functions/helm/gunj-mesh/gunj-mesh.sh"
+    );
+    assert_eq!(command(&mut dir), "${HELM_PLUGIN_DIR}/gunj-mesh.sh");
+    assert_eq!(root, dir);
+    assert_eq!(root["name"], "gunj-mesh");
+    assert_eq!(root["version"], env!("CARGO_PKG_VERSION"));
 }

@@ -6,8 +6,10 @@
 
 mod common;
 
+mod argocd;
 mod bad_inputs;
 mod check;
+mod ci_action;
 mod cores;
 mod corpus;
 mod edge_cases;

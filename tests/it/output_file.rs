@@ -970,7 +970,7 @@ fn a_default_log_directory_that_is_a_symlink_is_refused() {
     assert!(fs::read_dir(&elsewhere).unwrap().next().is_none());
 }
 
-/// `functions/helm/gunj-mesh.sh` where there is no binary to run: a `PATH` of just the tools
+/// `functions/helm/gunj-mesh/gunj-mesh.sh` where there is no binary to run: a `PATH` of just the tools
 /// it uses, so that an installed gunj-mesh is not found.
 fn plugin_script_without_binary(dir: &Dir, log: Option<&Path>) -> std::process::Output {
     let bin = dir.join("bin");
@@ -988,7 +988,7 @@ fn plugin_script_without_binary(dir: &Dir, log: Option<&Path>) -> std::process::
     let mut cmd = run::command("/bin/sh");
     cmd.arg(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/functions/helm/gunj-mesh.sh"
+        "/functions/helm/gunj-mesh/gunj-mesh.sh"
     ))
     .env("PATH", &bin)
     .env("TMPDIR", dir.join("tmp"))

@@ -5,10 +5,22 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use gunj_mesh::{Limits, MeshType, check};
 use std::path::PathBuf;
 
+/// `--version`: the package version and the commit the binary is built from (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("GUNJ_MESH_COMMIT"),
+    ")"
+);
+
 /// Put the observability stack in a rendered manifest stream into a service mesh
 /// (Istio or Linkerd). Reads files, directories or stdin; writes the stream to stdout.
 #[derive(Debug, Parser)]
-#[command(name = "gunj-mesh", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "gunj-mesh",
+    version = VERSION,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
