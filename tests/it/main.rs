@@ -18,6 +18,7 @@ mod filter;
 mod helm_e2e;
 mod krm;
 mod krm_examples;
+mod kustomize;
 mod layers;
 mod output_file;
 mod policies;

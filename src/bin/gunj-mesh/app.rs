@@ -359,6 +359,49 @@ fn fix_patch(inputs: &[Input], outcome: &gunj_mesh::Outcome, root: Option<&Path>
     check::diff(&files)
 }
 
+/// `kustomize`: the patch set on stdout, the generated resources in the `--resources` file.
+/// Everything is computed before anything is written; the file is written before stdout.
+pub fn kustomize(args: &FilterArgs, resources: Option<&Path>) -> ExitCode {
+    let target = match resources.map(output_file::Target::prepare).transpose() {
+        Ok(target) => target,
+        Err(e) => return fail(&cannot_write(resources, &e)),
+    };
+    let (inputs, options, notes) = match load(args, false, args.recursive) {
+        Ok(loaded) => loaded,
+        Err(f) => return fail(&f),
+    };
+    let set = match gunj_mesh::patch_set(&inputs, &options) {
+        Ok(set) => set,
+        Err(f) => return fail(&f),
+    };
+    if target.is_none() && !set.resources.is_empty() {
+        return fail(
+            &Failure::input(
+                "kustomize",
+                format!(
+                    "the filter generates {} resource(s), and a patch can only change an object, not add one",
+                    set.resources.matches("\nkind: ").count() + 1
+                ),
+            )
+            .hint("add --resources FILE: the generated resources go there, and the Kustomization lists FILE (a Flux HelmRelease ships them with a Kustomization of their own, see README)"),
+        );
+    }
+    let listed = resources.map(|p| p.to_string_lossy().into_owned());
+    let kustomization = set.kustomization(listed.as_deref());
+    if let Some(target) = target
+        && let Err(e) = target.commit(|f| f.write_all(set.resources.as_bytes()))
+    {
+        return fail(&cannot_write(resources, &e));
+    }
+    if !args.quiet {
+        let mut lines = set.report.summary(None);
+        lines.push(format!("{} patch(es)", set.patches.len()));
+        lines.extend(notes);
+        say(args, &lines);
+    }
+    print(&kustomization)
+}
+
 /// `completions SHELL`.
 pub fn completions(shell: clap_complete::Shell) -> ExitCode {
     // Into memory: clap_complete panics on a write error.
