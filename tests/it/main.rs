@@ -15,6 +15,7 @@ mod edits;
 mod examples;
 mod fast_yaml;
 mod filter;
+mod first_minutes;
 mod helm_e2e;
 mod krm;
 mod krm_examples;
