@@ -19,6 +19,9 @@
 //! 6. **assemble**: untouched documents stay runs of input bytes (or of the input file),
 //!    written out without being copied in memory (`io::output`).
 //!
+//! `gunj-mesh kustomize` runs steps 1–5 and writes the edits as kustomize patches instead
+//! (`kustomize`, [`patch_set`]).
+//!
 //! Nothing is written on error: [`run`] returns a [`Failure`] that says where.
 
 #![deny(unsafe_code)]
@@ -29,6 +32,7 @@ mod error;
 mod generate;
 mod io;
 mod krm;
+mod kustomize;
 mod model;
 mod parallel;
 mod pipeline;
@@ -41,8 +45,9 @@ pub use config::{ConfigError, MeshType, ServiceMesh, reference, schema};
 pub use error::{Failure, redact};
 pub use io::input::{Input, read_whole};
 pub use io::output::Output;
+pub use kustomize::PatchSet;
 pub use model::graph::{Edge, Found, Graph, Node, Party, Protocol, Verdict, Via};
-pub use pipeline::{read_file, run};
+pub use pipeline::{patch_set, read_file, run};
 pub use plan::setup::read_config;
 pub use plan::{Fixes, Flows, Options, Outcome};
 pub use report::{Change, Entry, EntryAction, GeneratedAction, GeneratedEntry, Report};

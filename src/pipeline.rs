@@ -10,25 +10,95 @@ use crate::io::output;
 use crate::io::sparse::{self, Keep};
 use crate::io::stream::{self, Doc};
 use crate::krm;
+use crate::kustomize;
 use crate::model::kinds::is_candidate;
 use crate::model::object::{Object, objects_of};
 use crate::parallel;
 use crate::plan::{self, Fixes, Options, Outcome, Plan, setup};
+use crate::report::Report;
 use crate::yaml::edit;
 use crate::yaml::patch::Patch;
 use crate::yaml::{self, Limits, Node};
 
 /// Runs the filter over the inputs.
 pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Failure> {
-    stream::check_size(inputs, options.limits.max_input_bytes)?;
-    let docs = stream::documents(inputs, options.limits.max_documents)?;
-    if let Some(first) = docs.iter().find(|d| !d.header.empty)
-        && krm::is_resource_list(first, options.limits)
-    {
+    let docs = split(inputs, options)?;
+    if is_krm(&docs, options) {
         return Ok(krm::run(inputs, &docs, options));
     }
-    let parsed = parse(&docs, options.limits)?;
-    let (config_docs, in_stream) = stream_config(&docs, &parsed)?;
+    let Filtered {
+        config_docs,
+        edited,
+        rendered,
+        report,
+        traffic,
+        spare,
+    } = filter(inputs, &docs, options)?;
+    let fixes = options
+        .fixes
+        .then(|| fixes(inputs, &docs, &edited, &rendered));
+    let output = output::assemble(inputs, &docs, &config_docs, edited, rendered);
+    Ok(Outcome {
+        output,
+        report,
+        fixes,
+        failure: None,
+        traffic,
+        _spare: spare,
+    })
+}
+
+/// Kustomize mode: the filter's run as a patch set ([`kustomize::PatchSet`]): a JSON patch
+/// per edited object, taken from its parsed text before and after, and the generated
+/// resources. A ResourceList, and a ServiceMesh document in the stream (which the filter
+/// drops, and no patch can), are refused.
+pub fn patch_set(inputs: &[Input], options: &Options) -> Result<kustomize::PatchSet, Failure> {
+    let docs = split(inputs, options)?;
+    if is_krm(&docs, options) {
+        return Err(kustomize::refuse_resource_list(&docs[0]));
+    }
+    let filtered = filter(inputs, &docs, options)?;
+    if let Some(&i) = filtered.config_docs.first() {
+        return Err(kustomize::refuse_config_doc(&docs[i]));
+    }
+    kustomize::patch_set(
+        &docs,
+        &filtered.edited,
+        filtered.rendered,
+        filtered.report,
+        options.limits,
+    )
+}
+
+/// The inputs cut into documents, within the limits.
+fn split<'a>(inputs: &'a [Input], options: &Options) -> Result<Vec<Doc<'a>>, Failure> {
+    stream::check_size(inputs, options.limits.max_input_bytes)?;
+    stream::documents(inputs, options.limits.max_documents)
+}
+
+/// Whether the stream is a KRM ResourceList (its first non-empty document is one).
+fn is_krm(docs: &[Doc], options: &Options) -> bool {
+    docs.iter()
+        .find(|d| !d.header.empty)
+        .is_some_and(|first| krm::is_resource_list(first, options.limits))
+}
+
+/// What the filter makes of a stream: the in-stream config documents (dropped), the edited
+/// documents' new texts, the generated resources as YAML, and the report.
+struct Filtered {
+    config_docs: Vec<usize>,
+    edited: Vec<(usize, String)>,
+    rendered: Vec<String>,
+    report: Report,
+    traffic: plan::Traffic,
+    spare: plan::Spare,
+}
+
+/// Parses, finds the config, plans, patches the changed documents and renders the
+/// generated resources.
+fn filter(inputs: &[Input], docs: &[Doc], options: &Options) -> Result<Filtered, Failure> {
+    let parsed = parse(docs, options.limits)?;
+    let (config_docs, in_stream) = stream_config(docs, &parsed)?;
     let config = setup::choose_config(options, in_stream, None)?;
     let objects: Vec<Object> = docs
         .iter()
@@ -37,15 +107,15 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
         .filter(|(i, _)| !config_docs.contains(i))
         .flat_map(|(i, (_, node))| node.as_ref().map(|n| objects_of(i, n)).unwrap_or_default())
         .collect();
-    setup::no_config_in_a_list(&objects, &docs)?;
-    let api_versions: Vec<&str> = stream::api_versions(inputs, &docs).collect();
+    setup::no_config_in_a_list(&objects, docs)?;
+    let api_versions: Vec<&str> = stream::api_versions(inputs, docs).collect();
     let mesh = setup::resolve_mesh(&config, &api_versions, &objects)?;
     let Plan {
         report,
         patches,
         generated,
         traffic,
-    } = plan::plan(&objects, &api_versions, &config, &mesh, options, &docs)?;
+    } = plan::plan(&objects, &api_versions, &config, &mesh, options, docs)?;
     let mut report = report;
     report.objects = objects.len()
         + docs
@@ -57,20 +127,17 @@ pub fn run<'a>(inputs: &'a [Input], options: &Options) -> Result<Outcome<'a>, Fa
             .iter()
             .flat_map(|i| i.runs().iter().map(|r| r.docs))
             .sum::<usize>();
-    let edited = patch(&docs, &parsed, &patches, &config_docs)?;
+    let edited = patch(docs, &parsed, &patches, &config_docs)?;
+    drop(objects);
     drop(parsed);
     let rendered = render(&generated, options.limits.max_input_bytes)?;
-    let fixes = options
-        .fixes
-        .then(|| fixes(inputs, &docs, &edited, &rendered));
-    let output = output::assemble(inputs, &docs, &config_docs, edited, rendered);
-    Ok(Outcome {
-        output,
+    Ok(Filtered {
+        config_docs,
+        edited,
+        rendered,
         report,
-        fixes,
-        failure: None,
         traffic,
-        _spare: Plan::spare(patches, generated),
+        spare: Plan::spare(patches, generated),
     })
 }
 

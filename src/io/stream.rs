@@ -232,10 +232,12 @@ impl Doc<'_> {
     /// The name of the input the document came from, with its origin: the `# Source:`
     /// comment of its head (the comments before its first line of content), or else the
     /// Helm 4 filename or KRM path annotation of its own top-level `metadata.annotations`.
-    /// Nothing deeper in the document (an item's data, a block scalar) is read.
+    /// Nothing deeper in the document (an item's data, a block scalar) is read. Stdin
+    /// without either is `<stdin>`.
     pub fn source_name(&self) -> String {
         match (self.file, self.origin()) {
             ("-", Some(o)) => o,
+            ("-", None) => "<stdin>".to_string(),
             (f, Some(o)) => format!("{f}: {o}"),
             (f, None) => f.to_string(),
         }

@@ -380,7 +380,7 @@ impl<'a> Gate<'a> {
     /// The line and column of `at` in the file [`Gate::path`] names: on stdin, counted from
     /// where the text of the document's origin starts (its document, or its KRM item).
     fn line(&self, at: &At) -> (usize, usize) {
-        if at.file == "-" && !matches!(at.source.as_str(), "" | "-") {
+        if at.file == "-" && !matches!(at.source.as_str(), "" | "-" | "<stdin>") {
             (
                 at.line + 1 - at.first.min(at.line),
                 at.column - at.indent.min(at.column - 1),
@@ -394,7 +394,7 @@ impl<'a> Gate<'a> {
     /// the document names, else `stdin`.
     fn path(&self, at: &At) -> String {
         match at.file.as_str() {
-            "-" if !matches!(at.source.as_str(), "" | "-") => at.source.clone(),
+            "-" if !matches!(at.source.as_str(), "" | "-" | "<stdin>") => at.source.clone(),
             "-" => "stdin".into(),
             file => self.paths.get(file).cloned().unwrap_or_else(|| file.into()),
         }

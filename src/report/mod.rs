@@ -308,14 +308,56 @@ impl Entry {
 
     /// The stderr summary line, escaped ([`redact::line`]).
     pub fn summary(&self) -> String {
-        let what = match self.action {
+        redact::line(&format!("{}: {}", self.object(), self.outcome())).into_owned()
+    }
+
+    /// What is done to the object, as the summary says it.
+    fn outcome(&self) -> String {
+        match self.action {
             EntryAction::Inject => format!("injected ({})", self.detail),
             EntryAction::Unchanged => format!("unchanged: already in the mesh ({})", self.detail),
             EntryAction::Edit => format!("edited ({})", self.detail),
             EntryAction::Skip => format!("skipped: {}", self.detail),
-        };
-        redact::line(&format!("{}: {what}", self.object())).into_owned()
+        }
     }
+}
+
+/// The objects' summary lines, in order, with the objects of one kind and namespace whose
+/// outcome reads the same folded into the first one's line: `job monitoring/a, b, c and 2
+/// more (5 objects): skipped: …`.
+fn fold(entries: &[Entry]) -> Vec<String> {
+    /// How many names a folded line shows.
+    const SHOWN: usize = 3;
+    let mut groups: Vec<(&Entry, String, Vec<&str>)> = Vec::new();
+    let mut at: std::collections::HashMap<(&str, Option<&str>, String), usize> = Default::default();
+    for e in entries {
+        let outcome = e.outcome();
+        let key = (e.kind.as_str(), e.namespace.as_deref(), outcome.clone());
+        match at.get(&key) {
+            Some(&i) => groups[i].2.push(&e.name),
+            None => {
+                at.insert(key, groups.len());
+                groups.push((e, outcome, vec![&e.name]));
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(e, outcome, names)| {
+            if names.len() == 1 {
+                return e.summary();
+            }
+            let mut shown = names[..names.len().min(SHOWN)].join(", ");
+            if names.len() > SHOWN {
+                shown.push_str(&format!(" and {} more", names.len() - SHOWN));
+            }
+            let object = match &e.namespace {
+                Some(ns) => format!("{} {ns}/{shown}", e.kind.to_lowercase()),
+                None => format!("{} {shown}", e.kind.to_lowercase()),
+            };
+            redact::line(&format!("{object} ({} objects): {outcome}", names.len())).into_owned()
+        })
+        .collect()
 }
 
 /// A KRM item's own file and 0-based index there (`config.kubernetes.io/path` and
@@ -338,11 +380,13 @@ fn item_path(object: &Object) -> Option<(String, Option<usize>)> {
 }
 
 impl Report {
-    /// The stderr summary: one line per object, generated resources counted by kind, the
-    /// traffic graph's line ([`flows::counts`]) when given, conflicts, warnings and notes;
-    /// each line escaped ([`redact::line`]).
+    /// The stderr summary: a line per object ([`Entry::summary`]), objects of one kind and
+    /// namespace with the same outcome folded into one line ([`fold`]), generated resources
+    /// counted by kind, the traffic graph's line ([`flows::counts`]) when given, conflicts,
+    /// warnings and notes, then the totals ([`Report::totals`]) when an object was recognised; each line escaped
+    /// ([`redact::line`]).
     pub fn summary(&self, traffic: Option<String>) -> Vec<String> {
-        let mut lines: Vec<String> = self.entries.iter().map(Entry::summary).collect();
+        let mut lines = fold(&self.entries);
         let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
         for g in self
             .generated
@@ -367,12 +411,44 @@ impl Report {
         }
         lines.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
         lines.extend(self.notes.iter().map(|n| format!("note: {n}")));
+        if !self.entries.is_empty() || !self.generated.is_empty() {
+            lines.push(self.totals());
+        }
         for line in &mut lines {
             if let Cow::Owned(escaped) = redact::line(line) {
                 *line = escaped;
             }
         }
         lines
+    }
+
+    /// `gunj-mesh: 42 objects read, 12 edited, 30 generated, 3 skipped, 2 warnings`: objects
+    /// read (List items counted), objects edited (injected or edited), resources generated,
+    /// objects skipped, and the warnings.
+    pub fn totals(&self) -> String {
+        let count = |actions: &[EntryAction]| {
+            let mut objects: Vec<(&str, Option<&str>, &str)> = self
+                .entries
+                .iter()
+                .filter(|e| actions.contains(&e.action))
+                .map(|e| (e.kind.as_str(), e.namespace.as_deref(), e.name.as_str()))
+                .collect();
+            objects.sort_unstable();
+            objects.dedup();
+            objects.len()
+        };
+        let generated = self
+            .generated
+            .iter()
+            .filter(|g| g.action == GeneratedAction::Generate)
+            .count();
+        format!(
+            "gunj-mesh: {} objects read, {} edited, {generated} generated, {} skipped, {} warnings",
+            self.objects,
+            count(&[EntryAction::Inject, EntryAction::Edit]),
+            count(&[EntryAction::Skip]),
+            self.warnings.len()
+        )
     }
 
     /// The `explain` table, each cell and line escaped ([`redact::line`]). Compact, each

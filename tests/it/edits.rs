@@ -242,7 +242,7 @@ spec:
     let (code, out, err) = gunj(&["--mesh", "istio"], doc);
     assert_eq!(code, 2, "{out}");
     assert!(out.is_empty());
-    assert!(err.contains("document 1 (-), line 11"), "{err}");
+    assert!(err.contains("document 1 (<stdin>), line 11"), "{err}");
     assert!(err.contains("merge key"), "{err}");
 }
 

@@ -26,7 +26,11 @@ fn list_items_are_processed_in_place() {
             "          app: grafana\n          sidecar.istio.io/inject: \"true\"\n"
         )
     );
-    assert_eq!(err, "deployment grafana: injected (istio sidecar)\n");
+    assert_eq!(
+        err,
+        "deployment grafana: injected (istio sidecar)\n\
+         gunj-mesh: 2 objects read, 1 edited, 0 generated, 0 skipped, 0 warnings\n"
+    );
 }
 
 #[test]
@@ -105,7 +109,8 @@ fn objects_without_a_namespace_take_the_release_namespace() {
     let (_, _, err) = gunj(&["--mesh", "istio", "-n", "kube-system"], &stream);
     assert_eq!(
         err,
-        "deployment kube-system/grafana: skipped: system namespace kube-system\n"
+        "deployment kube-system/grafana: skipped: system namespace kube-system\n\
+         gunj-mesh: 1 objects read, 0 edited, 0 generated, 1 skipped, 0 warnings\n"
     );
 }
 
@@ -235,7 +240,7 @@ fn a_broken_configmap_that_is_not_ours_fails_the_run() {
     let line = text.lines().count();
     assert!(
         err.contains(&format!(
-            "document 3 (-), line {line}, column 6: invalid YAML"
+            "document 3 (<stdin>), line {line}, column 6: invalid YAML"
         )),
         "{err}"
     );
@@ -323,7 +328,7 @@ fn errors_in_a_large_stream_name_the_right_document_and_line() {
     assert_eq!(code, 2, "{err}");
     assert!(out.is_empty());
     assert!(
-        err.contains(&format!("document 20001 (-), line {line},")),
+        err.contains(&format!("document 20001 (<stdin>), line {line},")),
         "{err}"
     );
     // A large stream still goes through unchanged where nothing applies.
@@ -446,7 +451,7 @@ spec:
     let (code, out, err) = gunj(&[], &stream);
     assert_eq!(code, 2, "{err}");
     assert!(out.is_empty());
-    assert!(err.contains("document 203 (-), line "), "{err}");
+    assert!(err.contains("document 203 (<stdin>), line "), "{err}");
     assert!(err.contains("expected a mapping here"), "{err}");
     // Without the bad ones every Service gets its timeout.
     let fixed = stream.replace("  annotations:\n  - x\n", "");

@@ -19,6 +19,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("report", 5),
     ("plan", 6),
     ("krm", 7),
+    ("kustomize", 7),
     ("pipeline", 8),
     ("lib", 9),
 ];

@@ -299,7 +299,7 @@ fn an_error_names_its_source_from_the_document_head_never_from_secret_data() {
         assert!(out.is_empty());
         assert_hidden("the error", &err);
         let place = if head.is_empty() {
-            "(-), line 16"
+            "(<stdin>), line 16"
         } else {
             "(grafana/templates/list.yaml), line 17"
         };

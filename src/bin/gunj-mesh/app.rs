@@ -364,6 +364,49 @@ fn fix_patch(inputs: &[Input], outcome: &gunj_mesh::Outcome, root: Option<&Path>
     check::diff(&files)
 }
 
+/// `kustomize`: the patch set on stdout, the generated resources in the `--resources` file.
+/// Everything is computed before anything is written; the file is written before stdout.
+pub fn kustomize(args: &FilterArgs, resources: Option<&Path>) -> ExitCode {
+    let target = match resources.map(output_file::Target::prepare).transpose() {
+        Ok(target) => target,
+        Err(e) => return fail(&cannot_write(resources, &e)),
+    };
+    let (inputs, options, notes) = match load(args, false, args.recursive) {
+        Ok(loaded) => loaded,
+        Err(f) => return fail(&f),
+    };
+    let set = match gunj_mesh::patch_set(&inputs, &options) {
+        Ok(set) => set,
+        Err(f) => return fail(&f),
+    };
+    if target.is_none() && !set.resources.is_empty() {
+        return fail(
+            &Failure::input(
+                "kustomize",
+                format!(
+                    "the filter generates {} resource(s), and a patch can only change an object, not add one",
+                    set.resources.matches("\nkind: ").count() + 1
+                ),
+            )
+            .hint("add --resources FILE: the generated resources go there, and the Kustomization lists FILE (a Flux HelmRelease ships them with a Kustomization of their own, see README)"),
+        );
+    }
+    let listed = resources.map(|p| p.to_string_lossy().into_owned());
+    let kustomization = set.kustomization(listed.as_deref());
+    if let Some(target) = target
+        && let Err(e) = target.commit(|f| f.write_all(set.resources.as_bytes()))
+    {
+        return fail(&cannot_write(resources, &e));
+    }
+    if !args.quiet {
+        let mut lines = set.report.summary(None);
+        lines.push(format!("{} patch(es)", set.patches.len()));
+        lines.extend(notes);
+        say(args, &lines);
+    }
+    print(&kustomization)
+}
+
 /// `completions SHELL`.
 pub fn completions(shell: clap_complete::Shell) -> ExitCode {
     // Into memory: clap_complete panics on a write error.
@@ -372,14 +415,131 @@ pub fn completions(shell: clap_complete::Shell) -> ExitCode {
     print(&String::from_utf8_lossy(&script))
 }
 
-/// `man`: the roff page.
+/// `man`: the roff page, one page for all: each subcommand is described in SUBCOMMANDS
+/// (clap_mangen's would link to pages of their own that nothing generates), then EXIT
+/// STATUS, ENVIRONMENT and EXAMPLES.
 pub fn man() -> ExitCode {
-    let mut page = Vec::new();
-    match clap_mangen::Man::new(Cli::command()).render(&mut page) {
-        Ok(()) => print(&String::from_utf8_lossy(&page)),
+    let command = Cli::command();
+    let page = clap_mangen::Man::new(command.clone());
+    let mut roff = Vec::new();
+    let rendered = (|| {
+        page.render_title(&mut roff)?;
+        page.render_name_section(&mut roff)?;
+        page.render_synopsis_section(&mut roff)?;
+        page.render_description_section(&mut roff)?;
+        page.render_options_section(&mut roff)?;
+        roff.extend_from_slice(man_sections(&command).as_bytes());
+        page.render_version_section(&mut roff)
+    })();
+    match rendered {
+        Ok(()) => print(&String::from_utf8_lossy(&roff)),
         Err(e) => fail(&Failure::input("man", e.to_string())),
     }
 }
+
+/// The page's own sections as roff: SUBCOMMANDS (each with its `--help` text), EXIT STATUS,
+/// ENVIRONMENT and EXAMPLES.
+fn man_sections(command: &clap::Command) -> String {
+    let mut out = String::from(".SH SUBCOMMANDS\n");
+    for sub in command.get_subcommands() {
+        let about = sub
+            .get_long_about()
+            .or(sub.get_about())
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        out.push_str(&format!(
+            ".TP\n\\fBgunj\\-mesh {}\\fR\n{}\n",
+            roff(sub.get_name()),
+            roff(&about)
+        ));
+    }
+    out.push_str(".PP\n`gunj\\-mesh help SUBCOMMAND` prints a subcommand\\*(Aqs options.\n");
+    for (title, items) in [("EXIT STATUS", MAN_EXIT), ("ENVIRONMENT", MAN_ENV)] {
+        out.push_str(&format!(".SH {title}\n"));
+        for (term, text) in items {
+            out.push_str(&format!(".TP\n\\fB{}\\fR\n{}\n", roff(term), roff(text)));
+        }
+    }
+    out.push_str(".SH EXAMPLES\n");
+    for (what, example) in MAN_EXAMPLES {
+        out.push_str(&format!(
+            ".PP\n{}\n.PP\n.nf\n.RS 4\n{}\n.RE\n.fi\n",
+            roff(what),
+            roff(example)
+        ));
+    }
+    out
+}
+
+/// Text as roff: backslashes and hyphens escaped, no line starting a request.
+fn roff(text: &str) -> String {
+    text.replace('\\', "\\e")
+        .replace('-', "\\-")
+        .lines()
+        .map(|l| match l.chars().next() {
+            Some('.' | '\'') => format!("\\&{l}"),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+const MAN_EXIT: &[(&str, &str)] = &[
+    (
+        "0",
+        "Done: the filter, kustomize, explain, schema, init, completions and man wrote their output; check found nothing at or above --fail-on; flows found no denied flow.",
+    ),
+    (
+        "1",
+        "check found something at or above --fail-on; flows found a denied flow; as a KRM function, the ResourceList on stdout carries an error result.",
+    ),
+    (
+        "2",
+        "An error, and nothing on stdout: unreadable or invalid input, a bad config, an output that cannot be written, a limit passed; check also when no Kubernetes object was read or none was recognised; kustomize also when the filter generates resources and no --resources is given.",
+    ),
+];
+
+const MAN_ENV: &[(&str, &str)] = &[
+    (
+        "GUNJ_MESH_LOG",
+        "Under Helm 4 (HELM_PLUGIN_NAME set), the file errors are appended to, since Helm 4 hides a plugin's stderr. Default: gunj-mesh-UID/error.log in the temporary directory.",
+    ),
+    (
+        "HELM_PLUGIN_NAME",
+        "Set by Helm 4 for its plugins: errors also go to the log (GUNJ_MESH_LOG), under the # Source: of the input.",
+    ),
+    (
+        "TMPDIR",
+        "The temporary directory of the default error log.",
+    ),
+    (
+        "COLUMNS",
+        "The width explain fits its table to (at least 40; default 100).",
+    ),
+    (
+        "MIMALLOC_ALLOW_THP",
+        "When set, left to the allocator: gunj-mesh does not turn transparent huge pages off for inputs under 512 KiB.",
+    ),
+];
+
+const MAN_EXAMPLES: &[(&str, &str)] = &[
+    (
+        "Put a rendered chart into the mesh:",
+        "helm template obs grafana/loki -n monitoring | gunj-mesh -c mesh.yaml > meshed.yaml",
+    ),
+    (
+        "As a Helm 3 post-renderer:",
+        "helm install obs grafana/loki --post-renderer gunj-mesh --post-renderer-args=--config --post-renderer-args=mesh.yaml",
+    ),
+    (
+        "Fail a CI build when rendered manifests are not mesh-ready:",
+        "gunj-mesh check -c mesh.yaml --output github rendered/",
+    ),
+    (
+        "The edits as kustomize patches for a Flux HelmRelease:",
+        "gunj-mesh kustomize -c mesh.yaml rendered.yaml --resources gunj-mesh-generated.yaml > patches.yaml",
+    ),
+];
 
 /// Writes `text` to stdout (exit 2 when it cannot).
 pub fn print(text: &str) -> ExitCode {

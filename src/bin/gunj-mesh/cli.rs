@@ -79,6 +79,22 @@ pub enum Command {
         #[arg(long)]
         as_is: bool,
     },
+    /// Write what the filter would do as a kustomize patch set, for Flux's HelmRelease
+    /// post-renderers and kustomizations, which cannot run an executable: a Kustomization
+    /// (kustomize.config.k8s.io/v1beta1) on stdout whose `patches:` hold one JSON 6902
+    /// patch per object the filter edits, with a `target:` that selects only that object;
+    /// the generated resources go to --resources FILE, which the Kustomization lists.
+    /// Applied to the same manifests (`resources:` the rendered stream and FILE), kustomize
+    /// gives what the filter writes. Exit 2 on errors, with nothing written; and when the
+    /// filter generates resources but no --resources is given.
+    Kustomize {
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Write the generated resources to FILE (replaced atomically) and list FILE, as
+        /// given, in the Kustomization's `resources:`.
+        #[arg(long, value_name = "FILE")]
+        resources: Option<PathBuf>,
+    },
     /// Print the JSON Schema of the ServiceMesh config.
     Schema,
     /// Print a commented example ServiceMesh config.

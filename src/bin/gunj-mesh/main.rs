@@ -27,6 +27,9 @@ fn main() -> ExitCode {
             wide,
             as_is,
         }) => app::flows(&filter, output, wide, as_is),
+        Some(Command::Kustomize { filter, resources }) => {
+            app::kustomize(&filter, resources.as_deref())
+        }
         Some(Command::Schema) => app::print(&format!("{:#}\n", gunj_mesh::schema())),
         Some(Command::Init) => app::print(app::EXAMPLE_CONFIG),
         Some(Command::Completions { shell }) => app::completions(shell),
