@@ -923,3 +923,109 @@ fn helm4_plugin_manifests_agree() {
     assert_eq!(root["name"], "gunj-mesh");
     assert_eq!(root["version"], env!("CARGO_PKG_VERSION"));
 }
+
+/// A config whose output held namespace-wide resources before they were per workload or
+/// named after the release: STRICT mTLS, default-deny authorization, telemetry, dashboards.
+const NAMESPACE_WIDE: &str = "apiVersion: mesh.gunj.io/v1alpha1
+kind: ServiceMesh
+spec:
+  type: MESH
+  mtls: {mode: STRICT}
+  authorization: {defaultDeny: true}
+  observability:
+    accessLogs: {}
+    dashboards: {}
+";
+
+/// Two releases of the chart rendered into one namespace through the post-renderer
+/// (`post`): no kind/namespace/name is in both, so the second `helm install` does not fail
+/// on ownership, and what each generates carries its release.
+fn two_releases(helm: &Helm, post: &[&str]) {
+    let render = |release: &str| {
+        let mut args = vec!["template", release, CHART, "-n", "monitoring"];
+        args.extend_from_slice(post);
+        let out = helm.run(&args);
+        assert_ok(&out, &format!("helm template {release}"));
+        docs(&stdout(&out))
+    };
+    let (logs, metrics) = (render("logs"), render("metrics"));
+    let ids = |docs: &[Doc]| -> std::collections::BTreeSet<String> {
+        docs.iter()
+            .map(|d| {
+                let ns = d
+                    .node
+                    .at(&["metadata", "namespace"])
+                    .and_then(Node::scalar)
+                    .unwrap_or("")
+                    .to_string();
+                format!("{} {ns}/{}", d.kind(), d.name())
+            })
+            .collect()
+    };
+    let (a, b) = (ids(&logs), ids(&metrics));
+    let both: Vec<&String> = a.intersection(&b).collect();
+    assert!(both.is_empty(), "in both releases: {both:?}");
+    let generated = |docs: &[Doc]| -> Vec<String> {
+        docs.iter()
+            .filter(|d| d.text.contains("mesh.gunj.io/component"))
+            .map(|d| format!("{} {}", d.kind(), d.name()))
+            .collect()
+    };
+    for (release, docs) in [("logs", &logs), ("metrics", &metrics)] {
+        let mine = generated(docs);
+        assert!(mine.len() > 3, "{release}: {mine:?}");
+        assert!(
+            mine.iter().all(|g| g.split_once(' ').unwrap().1.starts_with(release)),
+            "{release}: {mine:?}"
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
+fn helm3_renders_two_releases_into_one_namespace() {
+    let Some(helm) = Helm::new("helm3") else {
+        return;
+    };
+    for mesh in ["istio", "linkerd"] {
+        let config = helm.config("mesh.yaml", &NAMESPACE_WIDE.replace("MESH", mesh));
+        let bin = common::run::bin().display().to_string();
+        let arg = format!("--post-renderer-args={config}");
+        two_releases(
+            &helm,
+            &[
+                "--post-renderer",
+                bin.as_str(),
+                "--post-renderer-args=--config",
+                arg.as_str(),
+            ],
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(
+    gunj_no_tools,
+    ignore = "needs .tools/bin/helm3 and helm4: run scripts/install-tools.sh"
+)]
+fn helm4_renders_two_releases_into_one_namespace() {
+    let Some(helm) = Helm::with_plugin() else {
+        return;
+    };
+    for mesh in ["istio", "linkerd"] {
+        let config = helm.config("mesh.yaml", &NAMESPACE_WIDE.replace("MESH", mesh));
+        let arg = format!("--post-renderer-args={config}");
+        two_releases(
+            &helm,
+            &[
+                "--post-renderer",
+                "gunj-mesh",
+                "--post-renderer-args=--config",
+                arg.as_str(),
+            ],
+        );
+    }
+}
