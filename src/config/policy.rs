@@ -251,8 +251,9 @@ pub struct FaultInjection {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Authorization {
-    /// Also deny everything not allowed to every component in scope (Istio `allow-nothing`
-    /// policy per namespace; Linkerd `Server`s with `accessPolicy: deny`).
+    /// Also deny everything not allowed to every component in scope (an Istio
+    /// `<workload>-allow-nothing` policy on each workload no other policy reaches; Linkerd
+    /// `Server`s with `accessPolicy: deny`).
     #[serde(default)]
     pub default_deny: bool,
     /// Allow the flows the stack needs: Grafana → datasources, Prometheus → everything,

@@ -975,7 +975,8 @@ fn two_releases(helm: &Helm, post: &[&str]) {
         let mine = generated(docs);
         assert!(mine.len() > 3, "{release}: {mine:?}");
         assert!(
-            mine.iter().all(|g| g.split_once(' ').unwrap().1.starts_with(release)),
+            mine.iter()
+                .all(|g| g.split_once(' ').unwrap().1.starts_with(release)),
             "{release}: {mine:?}"
         );
     }

@@ -8,7 +8,8 @@
 //!   proxy balances over every host, healthy or not).
 //! - VirtualService: <https://istio.io/latest/docs/reference/config/networking/virtual-service/>.
 //! - AuthorizationPolicy: <https://istio.io/latest/docs/reference/config/security/authorization-policy/>;
-//!   an ALLOW policy with an empty spec (`allow-nothing`) denies everything in its namespace
+//!   an ALLOW policy without rules (`<workload>-allow-nothing`) denies everything to the
+//!   workload it selects
 //!   (<https://istio.io/latest/docs/ops/best-practices/security/#use-default-deny-patterns>).
 //! - Ambient: L7 settings need a waypoint, which a Service opts into with the label
 //!   `istio.io/use-waypoint` (<https://istio.io/latest/docs/ambient/usage/waypoint/>).
