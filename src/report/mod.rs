@@ -422,7 +422,7 @@ impl Report {
         lines
     }
 
-    /// `gunj-mesh: 42 objects read, 12 edited, 30 generated, 3 skipped, 2 warnings`: objects
+    /// `gunj-mesh: 42 object(s) read, 12 edited, 30 generated, 3 skipped, 2 warning(s)`: objects
     /// read (List items counted), objects edited (injected or edited), resources generated,
     /// objects skipped, and the warnings.
     pub fn totals(&self) -> String {
@@ -443,7 +443,7 @@ impl Report {
             .filter(|g| g.action == GeneratedAction::Generate)
             .count();
         format!(
-            "gunj-mesh: {} objects read, {} edited, {generated} generated, {} skipped, {} warnings",
+            "gunj-mesh: {} object(s) read, {} edited, {generated} generated, {} skipped, {} warning(s)",
             self.objects,
             count(&[EntryAction::Inject, EntryAction::Edit]),
             count(&[EntryAction::Skip]),

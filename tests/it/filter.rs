@@ -29,7 +29,7 @@ fn list_items_are_processed_in_place() {
     assert_eq!(
         err,
         "deployment grafana: injected (istio sidecar)\n\
-         gunj-mesh: 2 objects read, 1 edited, 0 generated, 0 skipped, 0 warnings\n"
+         gunj-mesh: 2 object(s) read, 1 edited, 0 generated, 0 skipped, 0 warning(s)\n"
     );
 }
 
@@ -110,7 +110,7 @@ fn objects_without_a_namespace_take_the_release_namespace() {
     assert_eq!(
         err,
         "deployment kube-system/grafana: skipped: system namespace kube-system\n\
-         gunj-mesh: 1 objects read, 0 edited, 0 generated, 1 skipped, 0 warnings\n"
+         gunj-mesh: 1 object(s) read, 0 edited, 0 generated, 1 skipped, 0 warning(s)\n"
     );
 }
 

@@ -95,7 +95,7 @@ fn the_summary_folds_repeats_and_ends_with_totals() {
     );
     assert_eq!(
         lines.last(),
-        Some(&"gunj-mesh: 6 objects read, 1 edited, 0 generated, 5 skipped, 0 warnings"),
+        Some(&"gunj-mesh: 6 object(s) read, 1 edited, 0 generated, 5 skipped, 0 warning(s)"),
         "{err}"
     );
     let (_, _, quiet) = common::gunj(&["--mesh", "istio", "-q", "-"], stream);
