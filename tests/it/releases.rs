@@ -207,12 +207,10 @@ fn four_releases_compose(mesh: &str, template: &str) {
     ] {
         assert!(has(&flows, from, to), "{mesh}: no flow {from} → {to}");
     }
-    if mesh == "istio" {
-        assert!(
-            has(&flows, "api-server", "operator"),
-            "the admission webhook"
-        );
-    }
+    assert!(
+        has(&flows, "api-server", "operator"),
+        "{mesh}: the admission webhook"
+    );
 
     // Named peers allow the same flows, from their identities only.
     let named = template.replace("PEERS", NAMED_PEERS);
