@@ -135,15 +135,13 @@ pub(super) fn resolve(
     appended
 }
 
-/// Istio's root namespace, where a PeerAuthentication without a selector applies mesh-wide
-/// (<https://istio.io/latest/docs/reference/config/security/peer_authentication/>).
-const ROOT_NAMESPACE: &str = "istio-system";
-
 /// Reports the PeerAuthentications of others whose `spec.mtls.mode` is not `mode` (the
-/// config's `spec.mtls.mode`) and that apply to the stack: in a namespace it is in, or
-/// mesh-wide. Istio applies the oldest namespace-wide one and the most specific one, not
-/// gunj-mesh's, so the config's mode is not what the pods get. `UNSET` inherits, so it
-/// contradicts nothing.
+/// config's `spec.mtls.mode`) and that select pods of the stack's workloads. gunj-mesh's
+/// own are workload-specific, which take precedence over namespace-wide and mesh-wide ones
+/// (those are the namespace's and the mesh's owners', and stay theirs); of two
+/// workload-specific ones Istio applies the older, so the config's mode may not be what the
+/// pods get (<https://istio.io/latest/docs/reference/config/security/peer_authentication/>).
+/// `UNSET` inherits, so it contradicts nothing.
 pub(super) fn peer_conflicts(
     mode: MtlsMode,
     stream: &Stream,
@@ -162,11 +160,19 @@ pub(super) fn peer_conflicts(
             .and_then(Node::scalar)
             .or(release)
             .map(str::to_string);
-        let mesh_wide = namespace.as_deref() == Some(ROOT_NAMESPACE)
-            && node.at(&["spec", "selector"]).is_none();
-        if !mesh_wide && !stream.stack.namespaces.contains(&namespace) {
+        let Some(selector) = node.at(&["spec", "selector", "matchLabels"]) else {
             continue;
-        }
+        };
+        let labels = selector.string_map();
+        let Some(member) = stream.stack.members.iter().find(|m| {
+            m.namespace == namespace
+                && !labels.is_empty()
+                && labels.iter().all(|(k, v)| {
+                    v.is_some_and(|v| m.pod_labels.get(*k).map(String::as_str) == Some(v))
+                })
+        }) else {
+            continue;
+        };
         let Some(set) = node.at(&["spec", "mtls", "mode"]) else {
             continue;
         };
@@ -183,17 +189,12 @@ pub(super) fn peer_conflicts(
         {
             continue;
         }
-        let scope = if mesh_wide {
-            "mesh-wide"
-        } else if node.at(&["spec", "selector"]).is_some() {
-            "for the pods it selects"
-        } else {
-            "for the namespace"
-        };
         let detail = format!(
-            "{} {} sets mtls.mode {current} {scope}, against spec.mtls.mode {} of the config: set it to {}, or delete it",
+            "{} {} sets mtls.mode {current} for the pods of {} {}, against spec.mtls.mode {} of the config (of two policies on one workload, Istio applies the older): set it to {}, or delete it",
             o.kind,
             qualified(namespace.as_deref(), &name),
+            member.kind.to_lowercase(),
+            member.name,
             mode.as_str(),
             mode.as_str()
         );

@@ -594,19 +594,28 @@ fn a_stale_managed_resource_fails_check_with_a_drift_finding() {
     );
 }
 
-/// GM005: a PERMISSIVE PeerAuthentication of the chart's own beside a STRICT config fails
-/// check at its mode, though the filter changes nothing else.
+/// GM005: a PERMISSIVE PeerAuthentication of the chart's own on the pods of a workload
+/// beside a STRICT config fails check at its mode, though the filter changes nothing else.
+/// A namespace-wide one does not: gunj-mesh's workload-specific policy takes precedence,
+/// and the namespace's policy is its owner's.
 #[test]
 fn a_conflicting_peer_authentication_fails_check_with_a_conflict_finding() {
     let dir = common::TempDir::new("check-conflict");
-    let legacy = "---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: legacy\n  namespace: monitoring\nspec:\n  mtls:\n    mode: PERMISSIVE\n";
+    let namespace_wide = "---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: legacy\n  namespace: monitoring\nspec:\n  mtls:\n    mode: PERMISSIVE\n";
+    let (file, config) = filtered_strict(&dir, "wide.yaml", |out| format!("{out}{namespace_wide}"));
+    let (code, text, _) = gunj(&["check", "-c", &config, &file], b"");
+    assert_eq!(code, 0, "{text}");
+    let legacy = namespace_wide.replace(
+        "spec:\n",
+        "spec:\n  selector:\n    matchLabels: {app.kubernetes.io/name: grafana}\n",
+    );
     let (file, config) = filtered_strict(&dir, "out.yaml", |out| format!("{out}{legacy}"));
     let line = line_of(&file, "mode: PERMISSIVE");
     let (code, text, _) = gunj(&["check", "-c", &config, &file], b"");
     assert_eq!(code, 1, "{text}");
     assert!(
         text.starts_with(&format!(
-            "{file}:{line}:11: error[GM005]: document 3: conflict: PeerAuthentication monitoring/legacy sets mtls.mode PERMISSIVE for the namespace, against spec.mtls.mode STRICT of the config"
+            "{file}:{line}:11: error[GM005]: document 3: conflict: PeerAuthentication monitoring/legacy sets mtls.mode PERMISSIVE for the pods of deployment grafana, against spec.mtls.mode STRICT of the config"
         )),
         "{text}"
     );
