@@ -13,9 +13,10 @@ use super::slug;
 use crate::config::Spec;
 use crate::generate::{Additions, metadata};
 use crate::model::graph::Found;
+use crate::model::graph::Party;
 use crate::model::graph::flows::{Flow, Source};
 use crate::model::graph::selects;
-use crate::model::mesh::Mesh;
+use crate::model::mesh::{MESH_LABELS, Mesh};
 use crate::model::object::Object;
 use crate::model::stack::is_ours;
 use crate::yaml::Node;
@@ -61,6 +62,26 @@ pub fn generate(
     // The members of one component in one namespace share the callers the flows admit, and
     // those with the same rules share one policy (see [`GROUPED`]).
     let mut common: HashMap<(&str, Option<&str>), Shared> = HashMap::new();
+    // Callers without a mesh identity are selected by their pod labels, less the ones
+    // injection writes: those appear once a first run has added them, and a second run
+    // would write another selector.
+    let caller_labels: HashMap<&Party, BTreeMap<String, String>> = openings
+        .values()
+        .flatten()
+        .filter_map(|o| match &o.caller {
+            Caller::Workload(party) => pods.iter().find(|p| &p.party == party),
+            _ => None,
+        })
+        .map(|p| {
+            let labels = p
+                .labels
+                .iter()
+                .filter(|(k, _)| !MESH_LABELS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            (&p.party, labels)
+        })
+        .collect();
     let mut plans: Vec<(usize, Rules)> = Vec::new();
     for (i, m) in stack.members.iter().enumerate().filter(|(_, m)| m.serves) {
         let reached: Vec<&Flow> = flows.iter().filter(|f| f.to == m.component).collect();
@@ -97,7 +118,10 @@ pub fn generate(
             if let Caller::Workload(party) = &o.caller
                 && let Some(p) = pods.iter().find(|p| &p.party == party)
             {
-                extra.push(Peer::Namespace(p.namespace(), Some(&p.labels)));
+                extra.push(Peer::Namespace(
+                    p.namespace(),
+                    Some(&caller_labels[&p.party]),
+                ));
             }
         }
         if matches!(mesh, Mesh::Istio { ambient: true, .. }) {
