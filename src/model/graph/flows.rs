@@ -24,17 +24,6 @@ pub enum Source {
 }
 
 impl Source {
-    /// `grafana`, `istio-system/istio-ingressgateway`, `any workload`, `namespace monitoring`.
-    pub fn label(&self) -> String {
-        match self {
-            Source::Component(c) => c.clone(),
-            Source::Account(ns, sa) => format!("{ns}/{sa}"),
-            Source::Any => "any workload".into(),
-            Source::Namespace(ns) => format!("namespace {ns}"),
-            Source::OwnNamespace => "its own namespace".into(),
-        }
-    }
-
     /// The ServiceAccounts (`namespace`, `name`) that call into namespace `ns` (see
     /// [`Stack::callers`]); empty for `Any` and `Namespace`.
     pub fn accounts(&self, stack: &Stack, ns: Option<&str>) -> Vec<(Option<String>, String)> {
@@ -95,7 +84,9 @@ const RULERS: &[&str] = &["loki", "mimir", "thanos", "prometheus"];
 /// (`authorization.defaults`) except from the components whose configuration was read in
 /// full (`configured`), the ingress, the multi-cluster gateway to the `exported`
 /// components and the config's `allow` rules. Where two say the
-/// same, the one kept is the one read, else configured, else inferred.
+/// same, the one kept is the one read, else configured, else inferred. A flow whose caller
+/// is not in the stream comes from the identities `authorization.peers` names for it, or,
+/// with `peers` unset, from its target's namespace, which `warnings` then says.
 pub fn flows(
     stack: &Stack,
     auth: &Authorization,
@@ -328,8 +319,8 @@ pub fn flows(
         callers.dedup();
         let whom = match &from {
             Source::Namespace(ns) => format!("from namespace {ns}"),
-            Source::OwnNamespace => "from its own namespace".into(),
-            other => format!("as {}", other.label()),
+            Source::Account(ns, sa) => format!("as {ns}/{sa}"),
+            _ => "from its own namespace".into(),
         };
         flows.push(Flow {
             reason: format!(
