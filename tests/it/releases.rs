@@ -318,3 +318,60 @@ fn generated_names_carry_the_release() {
         "{err}"
     );
 }
+
+/// Callers of other releases, as the policies name them: a peer's namespaces, its target's
+/// namespace when `peers` is unset (with the warning), nobody with `peers: []`; a peer that
+/// is no catalog component is refused at its field.
+#[test]
+fn peers_name_the_callers_of_other_releases() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let loki = std::fs::read_to_string(corpus.join("helm-template/loki.yaml")).unwrap();
+    let run = |peers: &str| {
+        let config = format!(
+            "apiVersion: mesh.gunj.io/v1alpha1\nkind: ServiceMesh\nspec:\n  type: istio\n  authorization:\n    defaultDeny: true\n{peers}---\n"
+        );
+        common::gunj(&[], format!("{config}{loki}"))
+    };
+    let gateway_from = |out: &str, who: &str| {
+        let name = format!("  name: obs-loki-gateway-from-{who}\n");
+        out.split("\n---\n")
+            .find(|d| d.contains(&name))
+            .map(str::to_string)
+    };
+    let (code, out, err) =
+        run("    peers:\n      - {component: grafana, namespaces: [dashboards]}\n");
+    assert_eq!(code, 0, "{err}");
+    let policy = gateway_from(&out, "ns-dashboards").expect("a policy for the peer");
+    assert!(
+        policy.contains("        namespaces:\n        - dashboards"),
+        "{policy}"
+    );
+    assert!(!err.contains("callers the stack's flows name"), "{err}");
+
+    let (_, out, err) = run("");
+    let policy = gateway_from(&out, "namespace").expect("the namespace fallback");
+    assert!(
+        policy.contains("        namespaces:\n        - monitoring"),
+        "{policy}"
+    );
+    assert!(
+        err.contains(
+            "warning: authorization: callers the stack's flows name are not in this stream ("
+        ) && err.contains("grafana"),
+        "{err}"
+    );
+
+    let (_, out, _) = run("    peers: []\n");
+    assert_eq!(gateway_from(&out, "namespace"), None);
+    assert!(!out.contains("namespaces:"), "{out}");
+
+    let (code, out, err) = run("    peers:\n      - {component: grafanna}\n");
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(
+        err.contains("spec.authorization.peers[0].component"),
+        "{err}"
+    );
+}
