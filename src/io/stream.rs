@@ -235,7 +235,9 @@ impl Doc<'_> {
     /// Nothing deeper in the document (an item's data, a block scalar) is read. Stdin
     /// without either is `<stdin>`.
     pub fn source_name(&self) -> String {
-        match (self.file, self.origin()) {
+        let body = self.body();
+        let origin = head_source(body).or_else(|| top_annotation(body));
+        match (self.file, origin) {
             ("-", Some(o)) => o,
             ("-", None) => "<stdin>".to_string(),
             (f, Some(o)) => format!("{f}: {o}"),
@@ -243,11 +245,9 @@ impl Doc<'_> {
         }
     }
 
-    /// Where the document says it came from: its `# Source:` path, or else the Helm 4
-    /// filename or KRM path annotation ([`Doc::source_name`]).
-    pub fn origin(&self) -> Option<String> {
-        let body = self.body();
-        head_source(body).or_else(|| top_annotation(body))
+    /// The path of the `# Source:` comment in the document's head, which Helm 3 writes.
+    pub fn source_comment(&self) -> Option<String> {
+        head_source(self.body())
     }
 
     /// The source name and a line finder for the objects of this document; `many`: index
@@ -342,11 +342,11 @@ fn head_source(text: &str) -> Option<String> {
     None
 }
 
+/// Where Helm 4 tells a post-renderer each document's template file.
+pub const HELM4_FILENAME: &str = "postrenderer.helm.sh/postrender-filename";
+
 /// The annotations that name a document's origin: Helm 4's filename, the KRM path.
-const ORIGIN_ANNOTATIONS: [&str; 2] = [
-    "postrenderer.helm.sh/postrender-filename",
-    "config.kubernetes.io/path",
-];
+const ORIGIN_ANNOTATIONS: [&str; 2] = [HELM4_FILENAME, "config.kubernetes.io/path"];
 
 /// The first [`ORIGIN_ANNOTATIONS`] value in the block-style `metadata.annotations` of a
 /// document's top level, by a scan of indentation.

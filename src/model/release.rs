@@ -4,6 +4,7 @@
 //! kind/namespace/name.
 
 use super::object::Object;
+use crate::io::stream::HELM4_FILENAME;
 use crate::yaml::Node;
 use std::collections::BTreeMap;
 
@@ -33,7 +34,8 @@ impl Release {
 
 /// The scope: `--release NAME` (`flag`), else the `app.kubernetes.io/instance` label the
 /// stream's objects carry most (the Helm release), each with the top chart of the
-/// objects' `# Source:` paths or `helm.sh/chart` labels, made a name the way Helm's
+/// documents' `# Source:` paths (`sources`), the objects' Helm 4 filename annotations or
+/// their `helm.sh/chart` labels, made a name the way Helm's
 /// `fullname` helper does: the release when it contains the chart's name, else
 /// `<release>-<chart>`. Without a release: the chart, else the config's name
 /// (`fallback`).
@@ -54,6 +56,13 @@ pub fn find(
             .flatten()
             .filter_map(|s| top_chart(s))
             .map(str::to_string)
+            .chain(objects.iter().filter_map(|o| {
+                let path = o
+                    .node
+                    .at(&["metadata", "annotations", HELM4_FILENAME])
+                    .and_then(Node::scalar)?;
+                top_chart(path).map(str::to_string)
+            }))
             .chain(
                 objects
                     .iter()

@@ -300,7 +300,7 @@ pub fn plan(
         objects
             .iter()
             .filter(|o| seen.insert(o.doc))
-            .map(|o| docs[o.doc].origin())
+            .map(|o| docs[o.doc].source_comment())
             .collect()
     };
     let scope = crate::model::release::find(

@@ -65,7 +65,7 @@ pub fn generate(
     // Callers without a mesh identity are selected by their pod labels, less the ones
     // injection writes: those appear once a first run has added them, and a second run
     // would write another selector.
-    let caller_labels: HashMap<&Party, BTreeMap<String, String>> = openings
+    let callers: HashMap<&Party, (Option<&str>, BTreeMap<String, String>)> = openings
         .values()
         .flatten()
         .filter_map(|o| match &o.caller {
@@ -79,7 +79,7 @@ pub fn generate(
                 .filter(|(k, _)| !MESH_LABELS.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            (&p.party, labels)
+            (&p.party, (p.namespace(), labels))
         })
         .collect();
     let mut plans: Vec<(usize, Rules)> = Vec::new();
@@ -116,12 +116,9 @@ pub fn generate(
         // their sidecar).
         for o in open {
             if let Caller::Workload(party) = &o.caller
-                && let Some(p) = pods.iter().find(|p| &p.party == party)
+                && let Some((ns, labels)) = callers.get(party)
             {
-                extra.push(Peer::Namespace(
-                    p.namespace(),
-                    Some(&caller_labels[&p.party]),
-                ));
+                extra.push(Peer::Namespace(*ns, Some(labels)));
             }
         }
         if matches!(mesh, Mesh::Istio { ambient: true, .. }) {
