@@ -214,12 +214,12 @@ spec:
     assert_eq!(code, 0, "{err}");
     for expected in [
         "kind: Server\n",
-        // No release in the stream and no config name: the scope is `gunj-mesh`.
-        "  name: gunj-mesh-proxy-admin\n",
+        // One set per namespace, not per release (Linkerd admits one Server per pod port).
+        "  name: proxy-admin\n",
         "  port: linkerd-admin\n",
-        "  name: gunj-mesh-prometheus-scrapers\n",
+        "  name: prometheus-scrapers\n",
         "    name: prometheus\n    namespace: linkerd-viz\n",
-        "  name: gunj-mesh-prometheus-scrape\n",
+        "  name: prometheus-scrape\n",
     ] {
         assert!(out.contains(expected), "{expected:?} missing:\n{out}");
     }

@@ -666,9 +666,11 @@ fn server(m: &Member, port: &Port, tls: bool, out: &mut Additions) -> String {
 }
 
 /// What `linkerd viz allow-scrapes` emits, per namespace: Prometheus may scrape the proxies'
-/// `/metrics` on `linkerd-admin` (4191), and kubelet may probe `/live` and `/ready`.
+/// `/metrics` on `linkerd-admin` (4191), and kubelet may probe `/live` and `/ready`. Its
+/// Server selects every meshed pod of the namespace, and Linkerd admits one Server per pod
+/// port: so the set keeps its own names, not the release's, and is emitted by the release
+/// that holds Prometheus (a second such release fails on owning `proxy-admin`, loudly).
 fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
-    let scoped = |name: &str| dns_name(&stack.release.scoped(name));
     // The stack's Prometheus and linkerd-viz's own; `identityRefs` match any of them, where
     // several `requiredAuthenticationRefs` would all have to match.
     for ns in &stack.namespaces {
@@ -682,7 +684,7 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
             Resource {
                 api_version: POLICY,
                 kind: "MeshTLSAuthentication",
-                metadata: metadata(&scoped("prometheus-scrapers"), ns.as_deref(), "prometheus"),
+                metadata: metadata("prometheus-scrapers", ns.as_deref(), "prometheus"),
                 spec: MeshTlsAuthentication {
                     identities: Vec::new(),
                     identity_refs: scrapers
@@ -704,7 +706,7 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
             Resource {
                 api_version: SERVER,
                 kind: "Server",
-                metadata: metadata(&scoped("proxy-admin"), ns.as_deref(), "prometheus"),
+                metadata: metadata("proxy-admin", ns.as_deref(), "prometheus"),
                 spec: Server {
                     pod_selector: PodSelector {
                         match_labels: Labels::default(),
@@ -729,12 +731,12 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
                 Resource {
                     api_version: SERVER,
                     kind: "HTTPRoute",
-                    metadata: metadata(&scoped(route), ns.as_deref(), "prometheus"),
+                    metadata: metadata(route, ns.as_deref(), "prometheus"),
                     spec: HttpRoute {
                         parent_refs: vec![ParentRef {
                             group: GROUP,
                             kind: "Server",
-                            name: scoped("proxy-admin"),
+                            name: "proxy-admin".into(),
                             port: None,
                         }],
                         rules: vec![RouteRule {
@@ -757,7 +759,7 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
             Resource {
                 api_version: POLICY,
                 kind: "NetworkAuthentication",
-                metadata: metadata(&scoped("kubelet"), ns.as_deref(), "prometheus"),
+                metadata: metadata("kubelet", ns.as_deref(), "prometheus"),
                 spec: NetworkAuthentication {
                     networks: probe_networks
                         .iter()
@@ -783,7 +785,7 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
             let refs = vec![Ref {
                 group: Some(GROUP),
                 kind,
-                name: scoped(authn),
+                name: authn.into(),
                 namespace: None,
             }];
             out.add(
@@ -792,12 +794,12 @@ fn proxy_admin(stack: &Stack, probe_networks: &[String], out: &mut Additions) {
                 Resource {
                     api_version: POLICY,
                     kind: "AuthorizationPolicy",
-                    metadata: metadata(&scoped(name), ns.as_deref(), "prometheus"),
+                    metadata: metadata(name, ns.as_deref(), "prometheus"),
                     spec: AuthorizationPolicy {
                         target_ref: Ref {
                             group: Some(GROUP),
                             kind: "HTTPRoute",
-                            name: scoped(route),
+                            name: route.into(),
                             namespace: None,
                         },
                         required_authentication_refs: refs,
