@@ -5,7 +5,7 @@
 //! another mTLS mode than the config, is a conflict.
 
 use crate::config::MtlsMode;
-use crate::generate::{Emit, Generated};
+use crate::generate::{Emit, Generated, dns_name};
 use crate::io::stream::Doc;
 use crate::model::object::Object;
 use crate::model::stack::{OWN_KEY, Stack, is_ours, qualified};
@@ -141,11 +141,13 @@ pub(super) fn resolve(
 /// (those are the namespace's and the mesh's owners', and stay theirs); of two
 /// workload-specific ones Istio applies the older, so the config's mode may not be what the
 /// pods get (<https://istio.io/latest/docs/reference/config/security/peer_authentication/>).
-/// `UNSET` inherits, so it contradicts nothing.
+/// `UNSET` defers to the namespace's mode, which need not be the config's. The same mode
+/// conflicts where gunj-mesh's policy (named in `exceptions`) lets ports accept plaintext.
 pub(super) fn peer_conflicts(
     mode: MtlsMode,
     stream: &Stream,
     release: Option<&str>,
+    exceptions: &HashSet<(Option<String>, String)>,
     report: &mut Report,
 ) {
     for (i, o) in stream.objects.iter().enumerate() {
@@ -177,7 +179,11 @@ pub(super) fn peer_conflicts(
             continue;
         };
         let current = set.scalar().unwrap_or_default();
-        if current == "UNSET" || current == mode.as_str() {
+        // The same mode conflicts only where gunj-mesh's policy also opens ports (its
+        // `portLevelMtls`), which the older of the two may drop.
+        let ours = dns_name(&format!("{}-mtls", member.slug));
+        let opens = exceptions.contains(&(member.namespace.clone(), ours.clone()));
+        if current == mode.as_str() && !opens {
             continue;
         }
         let name = o.name().to_string();
@@ -189,15 +195,25 @@ pub(super) fn peer_conflicts(
         {
             continue;
         }
-        let detail = format!(
-            "{} {} sets mtls.mode {current} for the pods of {} {}, against spec.mtls.mode {} of the config (of two policies on one workload, Istio applies the older): set it to {}, or delete it",
-            o.kind,
-            qualified(namespace.as_deref(), &name),
-            member.kind.to_lowercase(),
-            member.name,
-            mode.as_str(),
-            mode.as_str()
-        );
+        let detail = if current == mode.as_str() {
+            format!(
+                "{} {} also sets mtls.mode {current} for the pods of {} {}; of two policies on one workload Istio applies the older, which may drop the ports gunj-mesh's {ours} lets accept plaintext: delete it",
+                o.kind,
+                qualified(namespace.as_deref(), &name),
+                member.kind.to_lowercase(),
+                member.name,
+            )
+        } else {
+            format!(
+                "{} {} sets mtls.mode {current} for the pods of {} {}, against spec.mtls.mode {} of the config (of two policies on one workload, Istio applies the older): set it to {}, or delete it",
+                o.kind,
+                qualified(namespace.as_deref(), &name),
+                member.kind.to_lowercase(),
+                member.name,
+                mode.as_str(),
+                mode.as_str()
+            )
+        };
         report.generated.push(GeneratedEntry {
             api_version: api.to_string(),
             kind: o.kind.clone(),
@@ -207,17 +223,21 @@ pub(super) fn peer_conflicts(
             action: GeneratedAction::Conflict,
             detail,
             at: Some(stream.at(i, set.start)),
-            changes: stream.placed(
-                i,
-                vec![Change {
-                    field: "spec.mtls.mode".into(),
-                    current: Some(Value::from(current)),
-                    proposed: Value::from(mode.as_str()),
-                    line: 0,
-                    column: 0,
-                    at: set.start,
-                }],
-            ),
+            changes: if current == mode.as_str() {
+                Vec::new()
+            } else {
+                stream.placed(
+                    i,
+                    vec![Change {
+                        field: "spec.mtls.mode".into(),
+                        current: Some(Value::from(current)),
+                        proposed: Value::from(mode.as_str()),
+                        line: 0,
+                        column: 0,
+                        at: set.start,
+                    }],
+                )
+            },
         });
     }
 }

@@ -337,6 +337,7 @@ pub fn plan(
         Graph::default()
     };
     let mut flow_warnings = Vec::new();
+    let mut flow_notes = Vec::new();
     let flows = match &config.spec.authorization {
         Some(auth) => flows::flows(
             &stack,
@@ -346,6 +347,7 @@ pub fn plan(
             &graph.read_components(&pods),
             &exported(&stack, &config.spec, mesh),
             &mut flow_warnings,
+            &mut flow_notes,
         ),
         None => Vec::new(),
     };
@@ -487,6 +489,19 @@ pub fn plan(
         let object = &objects[edit.object];
         object.place(&mut patches[object.doc], edit.patch);
     }
+    // gunj-mesh's PeerAuthentications that let ports accept plaintext: another policy on
+    // the same pods may drop those ports ([`existing::peer_conflicts`]).
+    let exceptions: HashSet<(Option<String>, String)> = out
+        .resources
+        .iter()
+        .filter(|g| g.kind == "PeerAuthentication")
+        .filter(|g| {
+            g.object.json()["spec"]["portLevelMtls"]
+                .as_object()
+                .is_some_and(|ports| !ports.is_empty())
+        })
+        .map(|g| (g.namespace.clone(), g.name.clone()))
+        .collect();
     generated.extend(existing::resolve(
         out.resources,
         &existing::Stream {
@@ -507,6 +522,7 @@ pub fn plan(
                 compare: options.list_changes,
             },
             options.namespace.as_deref(),
+            &exceptions,
             &mut report,
         );
     }
@@ -515,6 +531,7 @@ pub fn plan(
         .iter()
         .cloned()
         .chain(stack.release.note.clone())
+        .chain(flow_notes)
         .chain(out.notes)
         .collect();
     report.warnings = flow_warnings.into_iter().chain(out.warnings).collect();

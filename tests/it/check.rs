@@ -628,7 +628,7 @@ fn a_conflicting_peer_authentication_fails_check_with_a_conflict_finding() {
     let (_, results) = sarif_rules(&out);
     assert_eq!(results, ["GM005"]);
     assert_valid_sarif(&out, "conflict.sarif");
-    // UNSET inherits: no conflict.
+    // UNSET on the same pods defers to the namespace's mode: as much a conflict.
     let unset = file.replace("out.yaml", "unset.yaml");
     std::fs::write(
         &unset,
@@ -638,7 +638,40 @@ fn a_conflicting_peer_authentication_fails_check_with_a_conflict_finding() {
     )
     .unwrap();
     let (code, text, _) = gunj(&["check", "-c", &config, &unset], b"");
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("sets mtls.mode UNSET for the pods of deployment grafana"),
+        "{text}"
+    );
+}
+
+/// GM005: another STRICT policy on the pods whose gunj-mesh policy lets a port accept
+/// plaintext conflicts too (Istio applies the older of the two, which may drop the port);
+/// without such ports, the same mode is no conflict.
+#[test]
+fn a_second_policy_on_pods_with_plaintext_ports_is_a_conflict_even_in_the_same_mode() {
+    let dir = common::TempDir::new("check-conflict-ports");
+    let theirs = "---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: theirs\n  namespace: monitoring\nspec:\n  selector:\n    matchLabels: {app.kubernetes.io/name: grafana}\n  mtls:\n    mode: STRICT\n";
+    let grafana = common::fixtures::GRAFANA_HELM_WITH_SELECTOR_AND_PORT;
+    let run = |name: &str, config: &str| {
+        let config = dir.write(&format!("{name}.config.yaml"), config);
+        let config = config.to_str().unwrap();
+        let (code, filtered, err) = gunj(&["-q", "-c", config], grafana.as_bytes());
+        assert_eq!(code, 0, "{err}");
+        let file = dir.write(&format!("{name}.yaml"), &format!("{filtered}{theirs}"));
+        gunj(&["check", "-c", config, file.to_str().unwrap()], b"")
+    };
+    let (code, text, _) = run("plain", STRICT);
     assert_eq!(code, 0, "{text}");
+    let (code, text, _) = run(
+        "ports",
+        &STRICT.replace("{mode: STRICT}", "{mode: STRICT, portExceptions: [3000]}"),
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("warning[GM005]: document 3: conflict: PeerAuthentication monitoring/theirs also sets mtls.mode STRICT for the pods of deployment grafana; of two policies on one workload Istio applies the older, which may drop the ports gunj-mesh's grafana-mtls lets accept plaintext: delete it"),
+        "{text}"
+    );
 }
 
 /// The example stream as `helm template --output-dir` writes a chart: a file per

@@ -349,6 +349,12 @@ fn peers_name_the_callers_of_other_releases() {
         "{policy}"
     );
     assert!(!err.contains("callers the stack's flows name"), "{err}");
+    // The callers the list leaves out are said, not allowed.
+    assert!(
+        err.contains("note: authorization.peers names none of these callers, so their flows are not allowed: ")
+            && err.contains("promtail → loki"),
+        "{err}"
+    );
 
     let (_, out, err) = run("");
     let policy = gateway_from(&out, "namespace").expect("the namespace fallback");

@@ -86,7 +86,8 @@ const RULERS: &[&str] = &["loki", "mimir", "thanos", "prometheus"];
 /// components and the config's `allow` rules. Where two say the
 /// same, the one kept is the one read, else configured, else inferred. A flow whose caller
 /// is not in the stream comes from the identities `authorization.peers` names for it, or,
-/// with `peers` unset, from its target's namespace, which `warnings` then says.
+/// with `peers` unset, from its target's namespace, which `warnings` then says; `notes`
+/// lists the callers a non-empty `peers` leaves out.
 pub fn flows(
     stack: &Stack,
     auth: &Authorization,
@@ -95,6 +96,7 @@ pub fn flows(
     configured: &[String],
     exported: &[String],
     warnings: &mut Vec<String>,
+    notes: &mut Vec<String>,
 ) -> Vec<Flow> {
     let present = stack.components();
     let mut wanted: Vec<(Source, String, String, Found)> = read
@@ -261,6 +263,7 @@ pub fn flows(
     // Callers that are not in the stream: named peers, or their target's namespace.
     let mut outside: BTreeMap<(String, Source), (Vec<String>, Found)> = BTreeMap::new();
     let mut guessed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut unnamed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut flows: Vec<Flow> = Vec::new();
     // A component none of whose workloads names its namespace (and no --namespace): its
     // namespace cannot be named in a policy.
@@ -279,6 +282,13 @@ pub fn flows(
             }
         };
         let sources: Vec<Source> = match &auth.peers {
+            Some(peers) if !peers.is_empty() && !peers.iter().any(|p| p.component == absent) => {
+                unnamed
+                    .entry(absent.clone())
+                    .or_default()
+                    .insert(to.clone());
+                Vec::new()
+            }
             Some(peers) => peers
                 .iter()
                 .filter(|p| p.component == absent)
@@ -332,6 +342,21 @@ pub fn flows(
             from,
             found,
         });
+    }
+    if !unnamed.is_empty() {
+        let list: Vec<String> = unnamed
+            .iter()
+            .map(|(from, to)| {
+                format!(
+                    "{from} → {}",
+                    to.iter().cloned().collect::<Vec<_>>().join("/")
+                )
+            })
+            .collect();
+        notes.push(format!(
+            "authorization.peers names none of these callers, so their flows are not allowed: {}",
+            list.join(", ")
+        ));
     }
     if !guessed.is_empty() {
         let callers: BTreeSet<&str> = guessed.values().flatten().map(String::as_str).collect();
