@@ -336,8 +336,7 @@ pub fn plan(
     } else {
         Graph::default()
     };
-    let mut flow_warnings = Vec::new();
-    let mut flow_notes = Vec::new();
+    let mut said = flows::Said::default();
     let flows = match &config.spec.authorization {
         Some(auth) => flows::flows(
             &stack,
@@ -346,8 +345,7 @@ pub fn plan(
             &graph.component_flows(&pods),
             &graph.read_components(&pods),
             &exported(&stack, &config.spec, mesh),
-            &mut flow_warnings,
-            &mut flow_notes,
+            &mut said,
         ),
         None => Vec::new(),
     };
@@ -531,10 +529,10 @@ pub fn plan(
         .iter()
         .cloned()
         .chain(stack.release.note.clone())
-        .chain(flow_notes)
+        .chain(said.notes)
         .chain(out.notes)
         .collect();
-    report.warnings = flow_warnings.into_iter().chain(out.warnings).collect();
+    report.warnings = said.warnings.into_iter().chain(out.warnings).collect();
     if options.namespace.is_none()
         && let Some(note) = release_namespace_note(&report, config)
     {

@@ -42,6 +42,13 @@ impl Source {
     }
 }
 
+/// What [`flows`] says of the callers that are not in the stream.
+#[derive(Debug, Default)]
+pub struct Said {
+    pub warnings: Vec<String>,
+    pub notes: Vec<String>,
+}
+
 /// One allowed flow to a component.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Flow {
@@ -86,8 +93,8 @@ const RULERS: &[&str] = &["loki", "mimir", "thanos", "prometheus"];
 /// components and the config's `allow` rules. Where two say the
 /// same, the one kept is the one read, else configured, else inferred. A flow whose caller
 /// is not in the stream comes from the identities `authorization.peers` names for it, or,
-/// with `peers` unset, from its target's namespace, which `warnings` then says; `notes`
-/// lists the callers a non-empty `peers` leaves out.
+/// with `peers` unset, from its target's namespace, which `said` warns of; it notes the
+/// callers a non-empty `peers` leaves out.
 pub fn flows(
     stack: &Stack,
     auth: &Authorization,
@@ -95,8 +102,7 @@ pub fn flows(
     read: &[(Source, String, String)],
     configured: &[String],
     exported: &[String],
-    warnings: &mut Vec<String>,
-    notes: &mut Vec<String>,
+    said: &mut Said,
 ) -> Vec<Flow> {
     let present = stack.components();
     let mut wanted: Vec<(Source, String, String, Found)> = read
@@ -353,7 +359,7 @@ pub fn flows(
                 )
             })
             .collect();
-        notes.push(format!(
+        said.notes.push(format!(
             "authorization.peers names none of these callers, so their flows are not allowed: {}",
             list.join(", ")
         ));
@@ -361,7 +367,7 @@ pub fn flows(
     if !guessed.is_empty() {
         let callers: BTreeSet<&str> = guessed.values().flatten().map(String::as_str).collect();
         let targets: Vec<&str> = guessed.keys().map(String::as_str).collect();
-        warnings.push(format!(
+        said.warnings.push(format!(
             "authorization: callers the stack's flows name are not in this stream ({}); as they may be other releases, {} accept every identity of their namespace. Name the callers in spec.authorization.peers (component, and ServiceAccounts or namespaces), or set `peers: []` to allow none",
             callers.into_iter().collect::<Vec<_>>().join(", "),
             targets.join(", "),
