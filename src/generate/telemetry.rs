@@ -19,6 +19,7 @@
 //!   (<https://linkerd.io/2-edge/tasks/distributed-tracing/>, linkerd/linkerd2
 //!   `jaeger/injector/mutator`).
 
+use super::policy::{TargetRef, WorkloadSelector};
 use super::{Additions, Resource, metadata};
 use super::{dashboards, merge};
 use crate::config::{MtlsMode, Release, Spec, TraceProvider};
@@ -367,19 +368,6 @@ struct Telemetry {
     access_logging: Vec<AccessLogging>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     metrics: Vec<MetricsSpec>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WorkloadSelector {
-    match_labels: crate::model::stack::Labels,
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct TargetRef {
-    group: &'static str,
-    kind: &'static str,
-    name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

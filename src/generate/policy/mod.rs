@@ -6,6 +6,8 @@
 mod istio;
 mod linkerd;
 mod netpol;
+
+pub(crate) use istio::{Selector as WorkloadSelector, TargetRef};
 mod open;
 
 use super::Additions;

@@ -17,6 +17,9 @@
 mod frontends;
 mod types;
 
+/// Shared with the Istio Telemetry resources ([`crate::generate::telemetry`]).
+pub(crate) use types::{Selector, TargetRef};
+
 use super::open::{Opening, Openings};
 use super::slug;
 use crate::config::{Algorithm, MIN_HEALTH_PERCENT, MtlsMode, Spec, Traffic};
